@@ -1,0 +1,165 @@
+"""Database access for a service: one engine per service, a unit of work per call.
+
+SQLite (one file per service under ``var/``) is the laptop default; PostgreSQL is
+chosen by URL and then each service lives in its own schema. psycopg2 is made
+cooperative with eventlet by psycogreen, so a slow query never stalls the hub.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from crm.outbox import OutboxRelay, record_event
+from crm.settings import Settings
+
+log = logging.getLogger(__name__)
+_green_psycopg = False
+
+
+def make_psycopg_cooperative() -> None:
+    """Let psycopg2 yield to the eventlet hub while it waits on the network."""
+    global _green_psycopg
+    if _green_psycopg:
+        return
+    import eventlet.patcher
+
+    if eventlet.patcher.is_monkey_patched("socket"):
+        from psycogreen.eventlet import patch_psycopg
+
+        patch_psycopg()
+        _green_psycopg = True
+
+
+def is_postgresql(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def create_service_engine(settings: Settings, service: str) -> Engine:
+    """The engine for ``service``: its own SQLite file or its own PostgreSQL schema."""
+    url = make_url(settings.database_url(service))
+    options: dict[str, Any] = {"echo": settings.database.echo}
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        # One connection per process: under eventlet a second writer would spin
+        # in SQLite's busy handler while blocking the very hub the first needs.
+        options.update(pool_size=1, max_overflow=0, connect_args={"check_same_thread": False})
+        engine = create_engine(url, **options)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.get_backend_name() == "postgresql":
+        make_psycopg_cooperative()
+        url = url.set(drivername="postgresql+psycopg2")
+        options.update(
+            pool_size=settings.database.pool_size,
+            max_overflow=settings.database.pool_size,
+            pool_pre_ping=True,
+            connect_args={"options": f"-csearch_path={service}", "connect_timeout": 5},
+        )
+        return create_engine(url, **options)
+    return create_engine(url, **options)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class UnitOfWork:
+    """A session plus the events to publish once it commits."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.events_recorded = 0
+
+    def emit(
+        self, event_type: str, *, org_id: str, actor_id: str | None, record: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Write an event to the outbox in this transaction; returns its payload."""
+        self.events_recorded += 1
+        return record_event(
+            self.session, event_type, org_id=org_id, actor_id=actor_id, record=record
+        )
+
+
+class DatabaseAccess:
+    """What a worker sees as ``self.db``."""
+
+    def __init__(self, engine: Engine, relay: OutboxRelay | None):
+        self.engine = engine
+        self.relay = relay
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        """Commit everything done in the block, or nothing if it raises."""
+        session = Session(self.engine, expire_on_commit=False)
+        uow = UnitOfWork(session)
+        try:
+            yield uow
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        if uow.events_recorded and self.relay is not None:
+            self.relay.wake()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; whatever happens in it is rolled back."""
+        session = Session(self.engine)
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+
+class Database(DependencyProvider):
+    """The service's database, and the relay for its outbox if it has one."""
+
+    def __init__(self, metadata: MetaData):
+        self.metadata = metadata
+        self.engine: Engine | None = None
+        self.relay: OutboxRelay | None = None
+
+    def setup(self) -> None:
+        settings: Settings = self.container.config["CRM"]
+        service = self.container.service_name
+        self.engine = create_service_engine(settings, service)
+        if "outbox" in self.metadata.tables:
+            self.relay = OutboxRelay(
+                engine=self.engine,
+                service_name=service,
+                amqp_uri=settings.amqp_uri,
+                settings=settings.outbox,
+            )
+
+    def start(self) -> None:
+        if self.relay is not None:
+            self.relay.start()
+
+    def stop(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx: Any) -> DatabaseAccess:
+        return DatabaseAccess(self.engine, self.relay)

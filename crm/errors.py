@@ -1,0 +1,122 @@
+"""Base error types shared by every service.
+
+Each error crosses RPC intact: subclasses register themselves with nameko's
+deserialisation registry, and carry ``detail`` and field ``errors`` as plain
+arguments so that the caller rebuilds the same exception. The gateway maps
+these base classes to HTTP status codes in one table
+(``services/gateway/problems.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.exceptions import deserialize_to_instance
+
+
+class CrmError(Exception):
+    """Base of every error a caller is meant to see."""
+
+    title = "Request failed"
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None):
+        super().__init__(detail, list(errors or []))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        deserialize_to_instance(cls)
+
+    @property
+    def detail(self) -> str:
+        return self.args[0]
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return self.args[1]
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+deserialize_to_instance(CrmError)
+
+
+class InvalidInput(CrmError, ValueError):
+    """The request is well-formed but a field holds a value we cannot accept."""
+
+    title = "Invalid input"
+
+
+class MalformedRequest(CrmError, ValueError):
+    """The request could not be read at all (bad JSON, wrong content type)."""
+
+    title = "Malformed request"
+
+
+class UnsupportedMediaType(MalformedRequest):
+    title = "Unsupported media type"
+
+
+class Unauthenticated(CrmError):
+    """No credentials, or credentials we cannot trust."""
+
+    title = "Authentication required"
+
+
+class Forbidden(CrmError, PermissionError):
+    """The caller is known but may not do this."""
+
+    title = "Forbidden"
+
+
+class ReadOnlyUser(Forbidden):
+    title = "Read-only user"
+
+
+class AdminOnly(Forbidden):
+    title = "Admin only"
+
+
+class NotFound(CrmError, LookupError):
+    """No such record, or a record of another organisation."""
+
+    title = "Not found"
+
+
+class Conflict(CrmError):
+    """The request clashes with the current state (duplicate, stale version)."""
+
+    title = "Conflict"
+
+
+class RateLimited(CrmError):
+    title = "Too many requests"
+
+    def __init__(
+        self, detail: str, errors: list[dict[str, Any]] | None = None, retry_after: int = 60
+    ):
+        Exception.__init__(self, detail, list(errors or []), retry_after)
+
+    @property
+    def retry_after(self) -> int:
+        return self.args[2]
+
+
+class InsufficientCredits(CrmError):
+    title = "Insufficient credits"
+
+
+class ServiceUnavailable(CrmError):
+    """A service we depend on did not answer in time."""
+
+    title = "Service unavailable"
+
+
+def field_error(field: str, message: str) -> dict[str, str]:
+    """One entry of a problem's ``errors`` list."""
+    return {"field": field, "message": message}
+
+
+def invalid(field: str, message: str) -> InvalidInput:
+    """An ``InvalidInput`` about a single field."""
+    return InvalidInput(f"{field}: {message}", [field_error(field, message)])

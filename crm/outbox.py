@@ -1,0 +1,197 @@
+"""The transactional outbox: events are rows written with the change they announce.
+
+``record_event`` writes the row in the caller's transaction. ``OutboxRelay``
+publishes committed rows to the service's nameko events exchange with publisher
+confirms, then marks them published. A row is only marked after the broker
+confirmed it, so a broker outage delays events but never drops one; a crash
+between confirm and mark publishes the row again, which idempotent consumers
+(``crm.inbox``) absorb.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import eventlet
+from eventlet.event import Event
+from kombu import Connection, Exchange, Producer
+from sqlalchemy import JSON, Column, DateTime, Engine, Index, MetaData, String, Table
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
+from sqlalchemy.orm import Session
+
+from crm.ids import new_id
+
+log = logging.getLogger(__name__)
+
+_outbox = sql_table(
+    "outbox",
+    sql_column("id", String),
+    sql_column("event_type", String),
+    sql_column("payload", JSON),
+    sql_column("created_at", DateTime(timezone=True)),
+    sql_column("published_at", DateTime(timezone=True)),
+)
+
+
+def define_outbox_table(metadata: MetaData) -> Table:
+    """Add the ``outbox`` table to a service's metadata (for its migrations)."""
+    table = Table(
+        "outbox",
+        metadata,
+        Column("id", String(36), primary_key=True),
+        Column("event_type", String(100), nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+    )
+    Index("ix_outbox_published_at", table.c.published_at, table.c.id)
+    return table
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def event_exchange(service_name: str) -> Exchange:
+    """The exchange nameko's ``@event_handler(service_name, ...)`` binds to."""
+    return Exchange(f"{service_name}.events", type="topic", durable=True, delivery_mode=2)
+
+
+def record_event(
+    session: Session,
+    event_type: str,
+    *,
+    org_id: str,
+    actor_id: str | None,
+    record: dict[str, Any],
+) -> dict[str, Any]:
+    """Queue ``event_type`` for publication once ``session`` commits."""
+    now = utcnow()
+    payload = {
+        "event_id": new_id(),
+        "event_type": event_type,
+        "org_id": org_id,
+        "occurred_at": now.isoformat(),
+        "actor_id": actor_id,
+        "record": record,
+    }
+    session.execute(
+        _outbox.insert().values(
+            id=payload["event_id"], event_type=event_type, payload=payload, created_at=now
+        )
+    )
+    return payload
+
+
+class OutboxRelay:
+    """Publishes outbox rows in the background; woken right after a commit."""
+
+    def __init__(self, *, engine: Engine, service_name: str, amqp_uri: str, settings: Any):
+        self.engine = engine
+        self.exchange = event_exchange(service_name)
+        self.amqp_uri = amqp_uri
+        self.settings = settings
+        self._wakeup = Event()
+        self._thread: Any = None
+        self._running = False
+        self._connection: Connection | None = None
+        self._producer: Producer | None = None
+        self._last_prune = utcnow()
+
+    def start(self) -> None:
+        self._running = True
+        self._thread = eventlet.spawn(self._run)
+
+    def stop(self) -> None:
+        self._running = False
+        if self._thread is not None:
+            self.wake()
+            self._thread.kill()
+            self._thread = None
+        self._close_connection()
+
+    def wake(self) -> None:
+        if not self._wakeup.ready():
+            self._wakeup.send(True)
+
+    def _run(self) -> None:
+        while self._running:
+            try:
+                while self.publish_pending() == self.settings.batch_size:
+                    pass
+                self._maybe_prune()
+            except Exception as exc:  # broker or database away: keep rows, retry later
+                log.warning("outbox relay could not publish, will retry: %s", exc)
+                self._close_connection()
+                eventlet.sleep(self.settings.retry_delay_seconds)
+                continue
+            with eventlet.Timeout(self.settings.poll_interval_seconds, False):
+                self._wakeup.wait()
+            self._wakeup = Event()
+
+    def publish_pending(self) -> int:
+        """Publish one batch of unpublished rows; returns how many were published."""
+        with Session(self.engine) as session:
+            query = (
+                _outbox.select()
+                .where(_outbox.c.published_at.is_(None))
+                .order_by(_outbox.c.created_at, _outbox.c.id)
+                .limit(self.settings.batch_size)
+            )
+            if self.engine.dialect.name == "postgresql":
+                # Several processes of one service share the outbox.
+                query = query.with_for_update(skip_locked=True)
+            rows = session.execute(query).all()
+            if not rows:
+                return 0
+            producer = self._get_producer()
+            for row in rows:
+                producer.publish(
+                    row.payload,
+                    exchange=self.exchange,
+                    routing_key=row.event_type,
+                    serializer="json",
+                    delivery_mode=2,
+                    message_id=row.id,
+                    mandatory=False,
+                    retry=False,
+                )
+            session.execute(
+                _outbox.update()
+                .where(_outbox.c.id.in_([row.id for row in rows]))
+                .values(published_at=utcnow())
+            )
+            session.commit()
+            return len(rows)
+
+    def _get_producer(self) -> Producer:
+        if self._producer is None:
+            connection = Connection(
+                self.amqp_uri, transport_options={"confirm_publish": True}, connect_timeout=5
+            )
+            connection.ensure_connection(max_retries=1)
+            self._connection = connection
+            self.exchange(connection.default_channel).declare()
+            self._producer = Producer(connection.default_channel)
+        return self._producer
+
+    def _close_connection(self) -> None:
+        self._producer = None
+        if self._connection is not None:
+            try:
+                self._connection.release()
+            except Exception:  # already broken; nothing to release
+                pass
+            self._connection = None
+
+    def _maybe_prune(self, keep: timedelta = timedelta(days=7)) -> None:
+        now = utcnow()
+        if now - self._last_prune < timedelta(hours=1):
+            return
+        self._last_prune = now
+        with Session(self.engine) as session:
+            session.execute(_outbox.delete().where(_outbox.c.published_at < now - keep))
+            session.commit()

@@ -1,0 +1,189 @@
+"""Typed settings read once, at start-up, from one YAML file.
+
+Values may use ``${NAME}`` or ``${NAME:-default}`` to pull from the environment.
+Every setting has a default that works on a laptop.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CONFIG_ENV_VAR = "CRM_CONFIG"
+ALL_SERVICES = (
+    "accounts",
+    "gateway",
+    "contacts",
+    "interactions",
+    "notifier",
+    "messaging",
+    "mailin",
+    "sync",
+)
+# Services that exist as running code today; the others are packages only.
+RUNNABLE_SERVICES = ("accounts", "gateway")
+
+_ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>(?:[^{}]|\{[^{}]*\})*))?\}")
+
+
+class SettingsError(Exception):
+    """The configuration file cannot be read or holds a bad value."""
+
+
+def substitute_environment(text: str, environ: dict[str, str] | None = None) -> str:
+    """Replace ``${NAME}`` and ``${NAME:-default}`` with values from the environment.
+
+    An unset variable without a default is an error rather than an empty string,
+    so that a forgotten secret does not silently become blank.
+    """
+    environ = os.environ if environ is None else environ
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group("name"), match.group("default")
+        value = environ.get(name)
+        if value is not None and value != "":
+            return value
+        if default is not None:
+            return default
+        raise SettingsError(f"environment variable {name} is not set and has no default")
+
+    return _ENV_REFERENCE.sub(replace, text)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    # ``{service}`` and ``{data_dir}`` are filled in per service. With PostgreSQL
+    # each service gets its own schema, named after the service.
+    url: str = "sqlite:///{data_dir}/{service}.db"
+    pool_size: int = Field(default=10, ge=1, le=200)
+    echo: bool = False
+
+
+class AuthSettings(_Section):
+    issuer: str = "crm"
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=86400)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86400, ge=300)
+    # Passphrase that encrypts the token signing keys at rest; empty = unencrypted.
+    key_passphrase: str = ""
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=30, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    # How long the gateway may reuse the access token it got for an API token.
+    api_token_cache_seconds: int = Field(default=30, ge=0, le=300)
+
+
+class GatewaySettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    public_url: str = ""
+    cors_origins: list[str] = Field(default_factory=list)
+    # Trust the left-most X-Forwarded-For address (only behind a proxy you run).
+    trust_forwarded_for: bool = False
+    rpc_timeout_seconds: float = Field(default=10.0, gt=0)
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+
+class MailSettings(_Section):
+    # Users forward mail to <their ingest local part>@<ingest_domain>.
+    ingest_domain: str = "in.crm.localhost"
+
+
+class BusSettings(_Section):
+    # Concurrent workers per service process; RabbitMQ prefetch follows it.
+    max_workers: int = Field(default=64, ge=1, le=1000)
+    # Wait for a broker confirm on every RPC request and reply. Events always use
+    # confirms (through the outbox relay); RPC has its own timeout instead.
+    rpc_confirms: bool = False
+
+
+class OutboxSettings(_Section):
+    poll_interval_seconds: float = Field(default=1.0, gt=0)
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+    retry_delay_seconds: float = Field(default=2.0, gt=0)
+
+
+class Settings(_Section):
+    amqp_uri: str = "amqp://guest:guest@127.0.0.1:5672/"
+    data_dir: str = "var"
+    log_level: str = "INFO"
+    services: list[str] = Field(default_factory=lambda: list(RUNNABLE_SERVICES))
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+
+    @field_validator("services")
+    @classmethod
+    def _known_services(cls, services: list[str]) -> list[str]:
+        unknown = sorted(set(services) - set(ALL_SERVICES))
+        if unknown:
+            raise ValueError(f"unknown service(s): {', '.join(unknown)}")
+        return services
+
+    def database_url(self, service: str) -> str:
+        return self.database.url.format(service=service, data_dir=self.data_dir)
+
+    def nameko_config(self) -> dict[str, Any]:
+        """The config dict handed to nameko containers; dependencies read ``CRM``."""
+        return {
+            "AMQP_URI": self.amqp_uri,
+            "max_workers": self.bus.max_workers,
+            "WEB_SERVER_ADDRESS": f"{self.gateway.host}:{self.gateway.port}",
+            "CRM": self,
+        }
+
+
+def parse_settings(text: str, environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from YAML text after environment substitution."""
+    try:
+        document = yaml.safe_load(substitute_environment(text, environ)) or {}
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"configuration is not valid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise SettingsError("configuration must be a mapping at the top level")
+    try:
+        return Settings.model_validate(document)
+    except ValueError as exc:
+        raise SettingsError(f"configuration has bad values: {exc}") from exc
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read settings from ``path``, ``$CRM_CONFIG``, ``./crm.yaml``, or defaults.
+
+    With no file at all, the defaults still honour ``AMQP_URI`` and
+    ``CRM_DATABASE_URL`` so that a laptop needs no configuration.
+    """
+    chosen = path or os.environ.get(CONFIG_ENV_VAR)
+    if chosen is None and Path("crm.yaml").exists():
+        chosen = "crm.yaml"
+    if chosen is None:
+        return parse_settings(_DEFAULT_DOCUMENT)
+    try:
+        text = Path(chosen).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"cannot read configuration file {chosen}: {exc.strerror}") from exc
+    return parse_settings(text)
+
+
+_DEFAULT_DOCUMENT = """
+amqp_uri: ${AMQP_URI:-amqp://guest:guest@127.0.0.1:5672/}
+data_dir: ${CRM_DATA_DIR:-var}
+database:
+  url: ${CRM_DATABASE_URL:-sqlite:///{data_dir}/{service}.db}
+gateway:
+  host: ${CRM_HOST:-127.0.0.1}
+  port: ${CRM_PORT:-8000}
+auth:
+  key_passphrase: "${CRM_KEY_PASSPHRASE:-}"
+"""

@@ -1,0 +1,1 @@
+"""The CRM services, one package each."""

@@ -1,0 +1,1 @@
+"""accounts: organisations, users, tokens, signing keys, org settings, user secrets."""

@@ -1,0 +1,247 @@
+"""Logins, refresh-token rotation, logout and API tokens.
+
+A login session is what a refresh token renews and what logout revokes; an API
+token owns one too. Access tokens name their session (``sid``) so that accounts
+can refuse a revoked one at once; other services accept an access token until
+it expires (``auth.access_token_ttl_seconds``, 15 minutes by default).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.auth import TOKEN_ALGORITHM, TOKEN_AUDIENCE
+from crm.errors import Unauthenticated
+from crm.ids import new_id
+from crm.outbox import utcnow
+from crm.settings import AuthSettings
+from services.accounts.exceptions import ApiTokenNotFound, SessionRevoked
+from services.accounts.models import ApiToken, LoginSession, RefreshToken, User
+from services.accounts.signing_keys import ActiveKey
+
+API_TOKEN_PREFIX = "crm_"
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    expires_in: int
+    refresh_token: str | None
+    refresh_expires_in: int | None
+
+
+def access_token(key: ActiveKey, user: User, session_id: str, auth: AuthSettings) -> str:
+    now = utcnow()
+    claims = {
+        "iss": auth.issuer,
+        "aud": TOKEN_AUDIENCE,
+        "sub": user.id,
+        "org": user.org_id,
+        "role": user.role,
+        "ro": user.read_only,
+        "sid": session_id,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=auth.access_token_ttl_seconds)).timestamp()),
+        "jti": new_id(),
+    }
+    return jwt.encode(claims, key.private_key, algorithm=TOKEN_ALGORITHM, headers={"kid": key.kid})
+
+
+def _new_refresh_token(session: Session, session_id: str, auth: AuthSettings) -> str:
+    raw = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        RefreshToken(
+            token_hash=token_hash(raw),
+            session_id=session_id,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=auth.refresh_token_ttl_seconds),
+        )
+    )
+    return raw
+
+
+def start_login(
+    session: Session, key: ActiveKey, user: User, client_address: str | None, auth: AuthSettings
+) -> IssuedTokens:
+    login = LoginSession(
+        id=new_id(),
+        org_id=user.org_id,
+        user_id=user.id,
+        kind="login",
+        client_address=client_address,
+        created_at=utcnow(),
+        expires_at=utcnow() + timedelta(seconds=auth.refresh_token_ttl_seconds),
+    )
+    session.add(login)
+    session.flush()
+    return IssuedTokens(
+        access_token=access_token(key, user, login.id, auth),
+        expires_in=auth.access_token_ttl_seconds,
+        refresh_token=_new_refresh_token(session, login.id, auth),
+        refresh_expires_in=auth.refresh_token_ttl_seconds,
+    )
+
+
+def active_session(session: Session, session_id: str) -> LoginSession:
+    login = session.get(LoginSession, session_id)
+    if login is None or login.revoked_at is not None:
+        raise SessionRevoked("this session has been signed out; log in again")
+    expires_at = aware(login.expires_at)
+    if expires_at is not None and expires_at <= utcnow():
+        raise SessionRevoked("this session has expired; log in again")
+    return login
+
+
+def refresh(
+    session: Session, key: ActiveKey, raw: str, auth: AuthSettings
+) -> tuple[User, IssuedTokens]:
+    """Swap a refresh token for a new pair; a reused token revokes its session."""
+    stored = session.get(RefreshToken, token_hash(raw))
+    if stored is None:
+        raise Unauthenticated("refresh token is not valid")
+    login = session.get(LoginSession, stored.session_id)
+    if stored.used_at is not None:
+        # Someone replays a token that was already exchanged: assume theft.
+        if login is not None and login.revoked_at is None:
+            login.revoked_at = utcnow()
+        raise SessionRevoked("refresh token was already used; the session is now signed out")
+    if aware(stored.expires_at) <= utcnow():
+        raise Unauthenticated("refresh token has expired")
+    login = active_session(session, stored.session_id)
+    user = session.get(User, login.user_id)
+    if user is None or not user.active:
+        raise Unauthenticated("this user is deactivated")
+    stored.used_at = utcnow()
+    return user, IssuedTokens(
+        access_token=access_token(key, user, login.id, auth),
+        expires_in=auth.access_token_ttl_seconds,
+        refresh_token=_new_refresh_token(session, login.id, auth),
+        refresh_expires_in=auth.refresh_token_ttl_seconds,
+    )
+
+
+def revoke_session(session: Session, session_id: str) -> None:
+    login = session.get(LoginSession, session_id)
+    if login is not None and login.revoked_at is None:
+        login.revoked_at = utcnow()
+
+
+def revoke_by_refresh_token(session: Session, raw: str, user_id: str) -> None:
+    stored = session.get(RefreshToken, token_hash(raw))
+    if stored is None:
+        return
+    login = session.get(LoginSession, stored.session_id)
+    if login is not None and login.user_id == user_id:
+        revoke_session(session, login.id)
+
+
+def revoke_all_sessions(session: Session, user_id: str) -> None:
+    now = utcnow()
+    for login in session.scalars(
+        select(LoginSession).where(
+            LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None)
+        )
+    ):
+        login.revoked_at = now
+    for token in session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    ):
+        token.revoked_at = now
+
+
+def create_api_token(
+    session: Session, user: User, name: str, expires_at: datetime | None
+) -> tuple[ApiToken, str]:
+    raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    login = LoginSession(
+        id=new_id(),
+        org_id=user.org_id,
+        user_id=user.id,
+        kind="api_token",
+        created_at=now,
+        expires_at=expires_at,
+    )
+    token = ApiToken(
+        id=new_id(),
+        org_id=user.org_id,
+        user_id=user.id,
+        session_id=login.id,
+        name=name,
+        token_hash=token_hash(raw),
+        prefix=raw[: len(API_TOKEN_PREFIX) + 6],
+        created_at=now,
+        expires_at=expires_at,
+    )
+    session.add(login)
+    session.flush()
+    session.add(token)
+    session.flush()
+    return token, raw
+
+
+def exchange_api_token(
+    session: Session, key: ActiveKey, raw: str, auth: AuthSettings
+) -> IssuedTokens:
+    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash(raw))).first()
+    if token is None or token.revoked_at is not None:
+        raise Unauthenticated("API token is not valid or was revoked")
+    if token.expires_at is not None and aware(token.expires_at) <= utcnow():
+        raise Unauthenticated("API token has expired")
+    active_session(session, token.session_id)
+    user = session.get(User, token.user_id)
+    if user is None or not user.active:
+        raise Unauthenticated("the owner of this API token is deactivated")
+    token.last_used_at = utcnow()
+    return IssuedTokens(
+        access_token=access_token(key, user, token.session_id, auth),
+        expires_in=auth.access_token_ttl_seconds,
+        refresh_token=None,
+        refresh_expires_in=None,
+    )
+
+
+def revoke_api_token(session: Session, org_id: str, token_id: str) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.org_id != org_id:
+        raise ApiTokenNotFound(f"no API token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        revoke_session(session, token.session_id)
+    return token
+
+
+def api_token_out(token: ApiToken) -> dict:
+    def iso(moment: datetime | None) -> str | None:
+        moment = aware(moment)
+        return moment.isoformat() if moment else None
+
+    return {
+        "id": token.id,
+        "user_id": token.user_id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+        "last_used_at": iso(token.last_used_at),
+        "revoked_at": iso(token.revoked_at),
+    }

@@ -1,0 +1,164 @@
+"""What the accounts service accepts and returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
+
+from crm.validation import Money, ShortText, StrictInput, TimeZone
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+Email = Annotated[EmailStr, StringConstraints(max_length=254), AfterValidator(_lower)]
+# Passwords are taken as typed: no trimming, no case folding.
+NewPassword = Annotated[str, StringConstraints(min_length=10, max_length=200)]
+AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Role = Literal["admin", "member"]
+Limit = Annotated[int, Field(ge=1, le=200)]
+
+
+class LoginRequest(StrictInput):
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    password: AnyPassword
+
+
+class RefreshRequest(StrictInput):
+    refresh_token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+
+
+class LogoutRequest(StrictInput):
+    refresh_token: Annotated[str, StringConstraints(min_length=10, max_length=200)] | None = None
+
+
+class UserCreate(StrictInput):
+    id: (
+        Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
+        | None
+    ) = None
+    email: Email
+    name: ShortText
+    password: NewPassword | None = None
+    role: Role = "member"
+    read_only: bool = False
+    hourly_cost: Money | None = None
+    time_zone: TimeZone = "UTC"
+
+
+class UserUpdate(StrictInput):
+    email: Email | None = None
+    name: ShortText | None = None
+    role: Role | None = None
+    read_only: bool | None = None
+    hourly_cost: Money | None = None
+    time_zone: TimeZone | None = None
+    # Optimistic concurrency: if given and stale, the update is a 409.
+    version: Annotated[int, Field(ge=1)] | None = None
+
+
+class ProfileUpdate(StrictInput):
+    name: ShortText | None = None
+    time_zone: TimeZone | None = None
+    current_password: AnyPassword | None = None
+    new_password: NewPassword | None = None
+
+
+class OrgSettings(StrictInput):
+    """The organisation's settings document; every key has a default."""
+
+    multi_user_interactions: bool = False
+
+
+class OrgSettingsUpdate(StrictInput):
+    multi_user_interactions: bool | None = None
+
+
+class ApiTokenCreate(StrictInput):
+    name: ShortText
+    expires_at: datetime | None = None
+
+
+class Bootstrap(StrictInput):
+    org_name: ShortText
+    email: Email
+    name: ShortText
+    password: NewPassword
+    time_zone: TimeZone = "UTC"
+
+
+# Outputs: documented for the OpenAPI document; services return plain dicts.
+
+
+class MoneyOut(BaseModel):
+    amount: str
+    currency: str
+
+
+class UserOut(BaseModel):
+    id: str
+    org_id: str
+    email: str
+    name: str
+    role: Role
+    read_only: bool
+    hourly_cost: MoneyOut | None = Field(
+        default=None, description="Shown to admins and to the user themselves only"
+    )
+    time_zone: str
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CreatedUserOut(UserOut):
+    initial_password: str | None = Field(
+        default=None, description="Generated when none was given; shown only once"
+    )
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+class TokenPair(BaseModel):
+    token_type: Literal["Bearer"]
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+    user: UserOut
+
+
+class ApiTokenOut(BaseModel):
+    id: str
+    user_id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class CreatedApiTokenOut(ApiTokenOut):
+    token: str = Field(description="Shown only once; store it safely")
+
+
+class ApiTokenList(BaseModel):
+    items: list[ApiTokenOut]
+
+
+class UserSecretsOut(BaseModel):
+    ingest_address: str
+    calendar_feed_token_set: bool
+
+
+class RotatedSecretOut(BaseModel):
+    kind: Literal["ingest_address", "calendar_feed"]
+    value: str = Field(description="The new secret; a calendar token is shown only once")

@@ -1,0 +1,66 @@
+"""Per-user secrets: the personal ingest address and the calendar feed token."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.errors import NotFound
+from crm.outbox import utcnow
+from services.accounts.login_sessions import token_hash
+from services.accounts.models import User, UserSecrets
+
+_LOCAL_PART_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_ingest_local_part() -> str:
+    # Lower-case letters and digits only: mail systems may fold case.
+    return "u" + "".join(secrets.choice(_LOCAL_PART_ALPHABET) for _ in range(15))
+
+
+def create_for(session: Session, user: User) -> UserSecrets:
+    row = UserSecrets(
+        user_id=user.id,
+        org_id=user.org_id,
+        ingest_local_part=new_ingest_local_part(),
+        rotated_at=utcnow(),
+    )
+    session.add(row)
+    return row
+
+
+def of_user(session: Session, user_id: str) -> UserSecrets:
+    row = session.get(UserSecrets, user_id)
+    if row is None:
+        raise NotFound(f"no secrets for user {user_id}")
+    return row
+
+
+def rotate_ingest_address(session: Session, user_id: str) -> str:
+    row = of_user(session, user_id)
+    row.ingest_local_part = new_ingest_local_part()
+    row.rotated_at = utcnow()
+    return row.ingest_local_part
+
+
+def rotate_calendar_token(session: Session, user_id: str) -> str:
+    raw = "cal_" + secrets.token_urlsafe(24)
+    row = of_user(session, user_id)
+    row.calendar_token_hash = token_hash(raw)
+    row.rotated_at = utcnow()
+    return raw
+
+
+def resolve_ingest_local_part(session: Session, local_part: str) -> UserSecrets | None:
+    return session.scalars(
+        select(UserSecrets).where(UserSecrets.ingest_local_part == local_part.lower())
+    ).first()
+
+
+def resolve_calendar_token(session: Session, raw: str) -> UserSecrets | None:
+    return session.scalars(
+        select(UserSecrets).where(UserSecrets.calendar_token_hash == token_hash(raw))
+    ).first()

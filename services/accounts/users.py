@@ -1,0 +1,279 @@
+"""Users and organisations: the rules behind admin user management and bootstrap."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm.auth import ROLE_ADMIN, Caller
+from crm.database import UnitOfWork
+from crm.errors import Conflict, InvalidInput, field_error
+from crm.ids import new_id
+from crm.outbox import utcnow
+from crm.validation import money_out
+from services.accounts import login_sessions, user_secrets
+from services.accounts.exceptions import (
+    AlreadyBootstrapped,
+    DuplicateEmail,
+    LastAdmin,
+    StaleVersion,
+    UserNotFound,
+    WrongPassword,
+)
+from services.accounts.login_sessions import aware
+from services.accounts.models import Organisation, User
+from services.accounts.passwords import generate_password, hash_password, verify_password
+from services.accounts.schemas import Bootstrap, ProfileUpdate, UserCreate, UserUpdate
+
+
+def user_out(user: User, viewer: Caller | None = None) -> dict[str, Any]:
+    """The user as callers see it; the hourly cost only for admins and the user."""
+    shows_cost = viewer is None or viewer.is_admin or viewer.user_id == user.id
+    return {
+        "id": user.id,
+        "org_id": user.org_id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "read_only": user.read_only,
+        "hourly_cost": money_out(user.hourly_cost, user.currency) if shows_cost else None,
+        "time_zone": user.time_zone,
+        "active": user.active,
+        "version": user.version,
+        "created_at": aware(user.created_at).isoformat(),
+        "updated_at": aware(user.updated_at).isoformat(),
+    }
+
+
+def get_user(session: Session, org_id: str, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None or user.org_id != org_id:
+        raise UserNotFound(f"no user {user_id}")
+    return user
+
+
+def find_by_email(session: Session, email: str) -> User | None:
+    return session.scalars(select(User).where(User.email == email.lower())).first()
+
+
+def _ensure_email_free(session: Session, email: str, except_id: str | None = None) -> None:
+    existing = find_by_email(session, email)
+    if existing is not None and existing.id != except_id:
+        raise DuplicateEmail(
+            f"email: {email} is already used by another user",
+            [field_error("email", "already used by another user")],
+        )
+
+
+def _emit(uow: UnitOfWork, event_type: str, user: User, actor_id: str | None) -> None:
+    uow.emit(event_type, org_id=user.org_id, actor_id=actor_id, record=user_out(user))
+
+
+def bootstrap(uow: UnitOfWork, request: Bootstrap) -> tuple[Organisation, User]:
+    """Create an organisation and its first admin."""
+    session = uow.session
+    if find_by_email(session, request.email) is not None:
+        raise AlreadyBootstrapped(f"a user with e-mail {request.email} already exists")
+    now = utcnow()
+    org = Organisation(
+        id=new_id(), name=request.org_name, settings={}, created_at=now, updated_at=now
+    )
+    session.add(org)
+    session.flush()
+    user = _new_user(
+        session,
+        org.id,
+        UserCreate(
+            email=request.email,
+            name=request.name,
+            password=request.password,
+            role=ROLE_ADMIN,
+            time_zone=request.time_zone,
+        ),
+        request.password,
+    )
+    uow.emit(
+        "organisation_created",
+        org_id=org.id,
+        actor_id=None,
+        record={"id": org.id, "name": org.name},
+    )
+    _emit(uow, "user_created", user, None)
+    return org, user
+
+
+def _new_user(session: Session, org_id: str, request: UserCreate, password: str) -> User:
+    now = utcnow()
+    user = User(
+        id=request.id or new_id(),
+        org_id=org_id,
+        email=request.email,
+        name=request.name,
+        password_hash=hash_password(password),
+        role=request.role,
+        read_only=request.read_only,
+        hourly_cost=request.hourly_cost.amount if request.hourly_cost else None,
+        currency=request.hourly_cost.currency if request.hourly_cost else None,
+        time_zone=request.time_zone,
+        active=True,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(user)
+    session.flush()
+    user_secrets.create_for(session, user)
+    return user
+
+
+def _same_content(user: User, request: UserCreate) -> bool:
+    return (
+        user.email == request.email
+        and user.name == request.name
+        and user.role == request.role
+        and user.read_only == request.read_only
+        and user.time_zone == request.time_zone
+        and (user.hourly_cost, user.currency)
+        == (
+            (request.hourly_cost.amount, request.hourly_cost.currency)
+            if request.hourly_cost
+            else (None, None)
+        )
+    )
+
+
+def create_user(
+    uow: UnitOfWork, admin: Caller, request: UserCreate
+) -> tuple[User, str | None, bool]:
+    """Create a user; returns (user, generated password or None, created?)."""
+    session = uow.session
+    if request.id is not None:
+        existing = session.get(User, request.id)
+        if existing is not None:
+            if existing.org_id == admin.org_id and _same_content(existing, request):
+                return existing, None, False  # idempotent replay of the same create
+            raise Conflict(
+                f"id: a user with id {request.id} already exists",
+                [field_error("id", "already exists with different content")],
+            )
+    _ensure_email_free(session, request.email)
+    generated = None if request.password else generate_password()
+    user = _new_user(session, admin.org_id, request, request.password or generated)
+    _emit(uow, "user_created", user, admin.user_id)
+    return user, generated, True
+
+
+def _active_admins(session: Session, org_id: str) -> int:
+    return session.scalar(
+        select(func.count()).where(
+            User.org_id == org_id, User.role == ROLE_ADMIN, User.active.is_(True)
+        )
+    )
+
+
+def update_user(uow: UnitOfWork, admin: Caller, user_id: str, request: UserUpdate) -> User:
+    session = uow.session
+    user = get_user(session, admin.org_id, user_id)
+    if request.version is not None and request.version != user.version:
+        raise StaleVersion(
+            f"version: user {user_id} is at version {user.version}, not {request.version}",
+            [field_error("version", f"stale; current version is {user.version}")],
+        )
+    changes = request.model_dump(exclude_unset=True, exclude={"version"})
+    if "email" in changes and changes["email"] is not None:
+        _ensure_email_free(session, changes["email"], except_id=user.id)
+    demoting = changes.get("role") == "member" and user.role == ROLE_ADMIN
+    if demoting and user.active and _active_admins(session, admin.org_id) <= 1:
+        raise LastAdmin("role: the organisation must keep at least one active admin")
+    for name in ("email", "name", "role", "read_only", "time_zone"):
+        if changes.get(name) is not None:
+            setattr(user, name, changes[name])
+    if "hourly_cost" in changes:
+        cost = request.hourly_cost
+        user.hourly_cost = cost.amount if cost else None
+        user.currency = cost.currency if cost else None
+    if session.is_modified(user):
+        user.version += 1
+        user.updated_at = utcnow()
+        session.flush()
+        _emit(uow, "user_updated", user, admin.user_id)
+    return user
+
+
+def set_active(uow: UnitOfWork, admin: Caller, user_id: str, active: bool) -> User:
+    session = uow.session
+    user = get_user(session, admin.org_id, user_id)
+    if user.active == active:
+        return user
+    if not active and user.role == ROLE_ADMIN and _active_admins(session, admin.org_id) <= 1:
+        raise LastAdmin("the organisation must keep at least one active admin")
+    user.active = active
+    user.version += 1
+    user.updated_at = utcnow()
+    if not active:
+        login_sessions.revoke_all_sessions(session, user.id)
+    session.flush()
+    _emit(uow, "user_deactivated" if not active else "user_reactivated", user, admin.user_id)
+    return user
+
+
+def update_profile(uow: UnitOfWork, caller: Caller, request: ProfileUpdate) -> User:
+    session = uow.session
+    user = get_user(session, caller.org_id, caller.user_id)
+    if request.new_password is not None:
+        if request.current_password is None or not verify_password(
+            user.password_hash, request.current_password
+        ):
+            raise WrongPassword(
+                "current_password: does not match",
+                [field_error("current_password", "does not match the current password")],
+            )
+        user.password_hash = hash_password(request.new_password)
+    elif request.current_password is not None:
+        raise InvalidInput(
+            "new_password: required with current_password",
+            [field_error("new_password", "required when current_password is given")],
+        )
+    if request.name is not None:
+        user.name = request.name
+    if request.time_zone is not None:
+        user.time_zone = request.time_zone
+    if session.is_modified(user):
+        user.version += 1
+        user.updated_at = utcnow()
+        session.flush()
+        _emit(uow, "user_updated", user, caller.user_id)
+    return user
+
+
+def encode_cursor(user_id: str) -> str:
+    return base64.urlsafe_b64encode(user_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.urlsafe_b64decode(padded.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(
+            "cursor: not a cursor this API returned", [field_error("cursor", "invalid")]
+        ) from None
+
+
+def list_users(
+    session: Session, caller: Caller, limit: int, cursor: str | None, include_inactive: bool
+) -> dict[str, Any]:
+    query = select(User).where(User.org_id == caller.org_id).order_by(User.id).limit(limit + 1)
+    if cursor:
+        query = query.where(User.id > decode_cursor(cursor))
+    if not include_inactive:
+        query = query.where(User.active.is_(True))
+    users = session.scalars(query).all()
+    page = users[:limit]
+    return {
+        "items": [user_out(user, caller) for user in page],
+        "next_cursor": encode_cursor(page[-1].id) if len(users) > limit else None,
+    }

@@ -1,0 +1,1 @@
+"""gateway: the stateless HTTP edge (JSON under /api/v1)."""

@@ -1,0 +1,105 @@
+"""Dependency providers of the gateway: who is calling, and RPC with deadlines."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import eventlet
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
+
+from crm.auth import ACCESS_TOKEN_KEY, Caller, TokenVerifier, load_keys_over_rpc
+from crm.errors import ServiceUnavailable, Unauthenticated
+
+API_TOKEN_PREFIX = "crm_"
+
+
+class ServiceCall:
+    """``self.accounts.get_me()`` with a deadline; a late service is a 503."""
+
+    def __init__(self, proxy: Any, service_name: str, timeout: float):
+        self._proxy = proxy
+        self._service_name = service_name
+        self._timeout = timeout
+
+    def __getattr__(self, method_name: str) -> Any:
+        method = getattr(self._proxy, method_name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            reply = method.call_async(*args, **kwargs)
+            late = ServiceUnavailable(
+                f"the {self._service_name} service did not answer within {self._timeout:g} s"
+            )
+            with eventlet.Timeout(self._timeout, late):
+                return reply.result()
+
+        return call
+
+
+class TimedRpc(RpcProxy):
+    """An RPC proxy without per-message publisher confirms, bounded by a timeout.
+
+    Confirms would cost a broker round trip per request; the timeout is what
+    tells the caller a service is missing or stuck.
+    """
+
+    def __init__(self, target_service: str, **options: Any):
+        super().__init__(target_service, **options)
+
+    def setup(self) -> None:
+        settings = self.container.config["CRM"]
+        self.options.setdefault("use_confirms", settings.bus.rpc_confirms)
+        self.timeout = settings.gateway.rpc_timeout_seconds
+        super().setup()
+
+    def get_dependency(self, worker_ctx: Any) -> ServiceCall:
+        return ServiceCall(super().get_dependency(worker_ctx), self.target_service, self.timeout)
+
+
+class Authentication:
+    """What a gateway worker sees as ``self.auth``."""
+
+    def __init__(self, provider: Authenticator, worker_ctx: Any):
+        self._provider = provider
+        self._worker_ctx = worker_ctx
+
+    def caller(self) -> Caller:
+        """Verify the bearer token; API tokens are traded for an access token first.
+
+        The access token then travels with every RPC this worker makes.
+        """
+        token = self._worker_ctx.context_data.get(ACCESS_TOKEN_KEY)
+        if not token:
+            raise Unauthenticated("send an access token: Authorization: Bearer <token>")
+        if token.startswith(API_TOKEN_PREFIX):
+            token = self._provider.access_token_for_api_token(token, self._worker_ctx)
+            self._worker_ctx.context_data[ACCESS_TOKEN_KEY] = token
+        return self._provider.verifier.verify(token)
+
+
+class Authenticator(DependencyProvider):
+    def setup(self) -> None:
+        config = self.container.config
+        settings = config["CRM"]
+        self.cache_seconds = settings.auth.api_token_cache_seconds
+        self.verifier = TokenVerifier(lambda: load_keys_over_rpc(config), settings.auth.issuer)
+        self._api_tokens: dict[str, tuple[float, str]] = {}
+
+    def access_token_for_api_token(self, api_token: str, worker_ctx: Any) -> str:
+        cached = self._api_tokens.get(api_token)
+        now = time.monotonic()
+        if cached and cached[0] > now:
+            return cached[1]
+        from nameko.standalone.rpc import ClusterRpcProxy
+
+        with ClusterRpcProxy(self.container.config, timeout=10) as cluster:
+            issued = cluster.accounts.exchange_api_token(api_token)
+        ttl = min(self.cache_seconds, max(0, issued["expires_in"] - 60))
+        if len(self._api_tokens) > 10_000:
+            self._api_tokens.clear()
+        self._api_tokens[api_token] = (now + ttl, issued["access_token"])
+        return issued["access_token"]
+
+    def get_dependency(self, worker_ctx: Any) -> Authentication:
+        return Authentication(self, worker_ctx)

@@ -1,0 +1,183 @@
+"""The gateway's HTTP entrypoint: problem JSON for every error, CORS, body limits.
+
+``route`` is nameko's ``http`` entrypoint plus the metadata the OpenAPI
+document is generated from, so the document cannot drift from the routes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from eventlet.event import Event
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from pydantic import BaseModel
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from crm.auth import ACCESS_TOKEN_KEY
+from crm.errors import MalformedRequest, UnsupportedMediaType
+from crm.validation import Model, validate
+from services.gateway.problems import problem_from_exception, problem_response
+
+CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+CORS_ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """What the OpenAPI document says about a route."""
+
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    auth: bool = True
+    admin: bool = False
+    errors: tuple[int, ...] = ()
+    documented: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+class GatewayApp(WsgiApp):
+    """Nameko's WSGI app, answering unknown routes and preflights our way."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ, shallow=True)
+        settings = self.server.settings
+        if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+            response = Response(status=204)
+        else:
+            adapter = self.url_map.bind_to_environ(environ)
+            try:
+                provider, values = adapter.match()
+                request.path_values = values
+                response = provider.handle_request(request)
+            except HTTPException as exc:
+                response = problem_from_exception(exc)
+        self._add_cors(request, response, settings.gateway.cors_origins)
+        return response(environ, start_response)
+
+    @staticmethod
+    def _add_cors(request: Request, response: Response, allowed: list[str]) -> None:
+        origin = request.headers.get("Origin")
+        if not origin or not ("*" in allowed or origin in allowed):
+            return
+        response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
+        response.headers["Vary"] = "Origin"
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After, Location"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = CORS_ALLOWED_METHODS
+            response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
+            response.headers["Access-Control-Max-Age"] = "600"
+
+
+class GatewayServer(WebServer):
+    @property
+    def settings(self) -> Any:
+        return self.container.config["CRM"]
+
+    def get_wsgi_app(self) -> GatewayApp:
+        return GatewayApp(self)
+
+
+class ApiRoute(HttpRequestHandler):
+    """An HTTP route whose errors become problem JSON."""
+
+    server = GatewayServer()
+
+    def __init__(self, method: str, url: str, spec: RouteSpec | None = None, **kwargs: Any):
+        self.spec = spec
+        super().__init__(method, url, **kwargs)
+
+    def handle_request(self, request: Request) -> Response:
+        request.shallow = False
+        settings = self.container.config["CRM"]
+        try:
+            if (request.content_length or 0) > settings.gateway.max_body_bytes:
+                return problem_response(
+                    413,
+                    "Payload too large",
+                    f"request body is over {settings.gateway.max_body_bytes} bytes",
+                    "too-large",
+                )
+            context_data = {ACCESS_TOKEN_KEY: bearer_token(request)}
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            event = Event()
+            self.container.spawn_worker(
+                self,
+                args,
+                kwargs,
+                context_data=context_data,
+                handle_result=partial(self.handle_result, event),
+            )
+            return self.response_from_result(event.wait())
+        except Exception as exc:
+            return problem_from_exception(exc)
+
+    def response_from_exception(self, exc: Exception) -> Response:
+        return problem_from_exception(exc)
+
+
+def route(method: str, url: str, **spec: Any) -> Any:
+    """Declare an HTTP route with its OpenAPI description."""
+    documented = spec.pop("documented", True)
+    return ApiRoute.decorator(
+        method, url, spec=RouteSpec(documented=documented, **spec) if spec else None
+    )
+
+
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        json.dumps(payload), status=status, mimetype="application/json", headers=headers or {}
+    )
+
+
+def read_json(request: Request) -> Any:
+    """The request body as JSON; an empty body is an empty object."""
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        return {}
+    mimetype = request.mimetype
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(f"Content-Type must be application/json, not {mimetype}")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest(f"request body is not valid JSON: {exc}") from None
+
+
+def read_body(request: Request, schema: type[Model]) -> Model:
+    """The JSON body validated against ``schema`` (errors name each field)."""
+    return validate(schema, read_json(request))
+
+
+def read_query(request: Request, schema: type[Model]) -> Model:
+    """Query parameters validated against ``schema``; unknown parameters are ignored."""
+    known = {name: request.args.get(name) for name in schema.model_fields if name in request.args}
+    return validate(schema, known)
+
+
+def client_address(request: Request, trust_forwarded_for: bool) -> str | None:
+    if trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first[:64]
+    return request.remote_addr

@@ -1,0 +1,99 @@
+"""Errors to HTTP: the one table, and RFC 9457 problem documents."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from crm.errors import (
+    Conflict,
+    CrmError,
+    Forbidden,
+    InsufficientCredits,
+    InvalidInput,
+    MalformedRequest,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# Most specific first: the first matching base class decides the status.
+STATUS_BY_ERROR: list[tuple[type[Exception], int, str]] = [
+    (UnsupportedMediaType, 415, "unsupported-media-type"),
+    (MalformedRequest, 400, "malformed-request"),
+    (InvalidInput, 422, "invalid-input"),
+    (Unauthenticated, 401, "unauthenticated"),
+    (InsufficientCredits, 402, "insufficient-credits"),
+    (Forbidden, 403, "forbidden"),
+    (NotFound, 404, "not-found"),
+    (Conflict, 409, "conflict"),
+    (RateLimited, 429, "rate-limited"),
+    (ServiceUnavailable, 503, "service-unavailable"),
+]
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = {
+        "type": f"/docs/problems#{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "errors": errors or [],
+    }
+    return Response(
+        json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE, headers=headers or {}
+    )
+
+
+def problem_from_exception(exc: BaseException) -> Response:
+    """Map any exception a handler raised to a problem response."""
+    if isinstance(exc, CrmError):
+        for error_type, status, slug in STATUS_BY_ERROR:
+            if isinstance(exc, error_type):
+                headers = {}
+                if isinstance(exc, RateLimited):
+                    headers["Retry-After"] = str(exc.retry_after)
+                if isinstance(exc, Unauthenticated):
+                    headers["WWW-Authenticate"] = 'Bearer realm="crm"'
+                return problem_response(status, exc.title, exc.detail, slug, exc.errors, headers)
+    if isinstance(exc, HTTPException):
+        return problem_response(
+            exc.code or 500, exc.name, exc.description or exc.name, _slug(exc.name)
+        )
+    if isinstance(exc, (UnknownService, MethodNotFound)):
+        log.error("a service the gateway needs is missing: %s", exc)
+        return problem_response(
+            503,
+            "Service unavailable",
+            "a service needed for this request is not running",
+            "service-unavailable",
+        )
+    if isinstance(exc, RemoteError):
+        log.error("remote error: %s", exc)
+    else:
+        log.exception("unexpected error in the gateway", exc_info=exc)
+    return problem_response(
+        500, "Internal error", "something went wrong on our side; it has been logged", "internal"
+    )
+
+
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "-")

@@ -1,0 +1,30 @@
+"""Shapes the gateway adds at the edge: query strings and health answers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from crm.validation import StrictInput
+
+
+class UserListQuery(StrictInput):
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    include_inactive: bool = False
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    services: dict[str, str]
+
+
+class AccessToken(BaseModel):
+    token_type: Literal["Bearer"]
+    access_token: str
+    expires_in: int

@@ -1,0 +1,1 @@
+"""The mailin service (see ../shared/DESIGN.md section 2). Its issue has not been built yet."""
