@@ -79,6 +79,8 @@ class TokenVerifier:
         self._keys: PublicKeys = {}
         self._refreshed_at = 0.0
         self._min_refresh_interval = min_refresh_interval
+        # Verified tokens, so a token seen again skips the signature check.
+        self._verified: dict[str, Caller] = {}
 
     def _key_for(self, kid: str | None) -> Any:
         if kid is None:
@@ -101,6 +103,16 @@ class TokenVerifier:
     def verify(self, token: str | None) -> Caller:
         if not token:
             raise Unauthenticated("an access token is required")
+        known = self._verified.get(token)
+        if known is not None and known.expires_at > time.time():
+            return known
+        caller = self._verify_signed(token)
+        if len(self._verified) >= 10_000:
+            self._verified.clear()
+        self._verified[token] = caller
+        return caller
+
+    def _verify_signed(self, token: str) -> Caller:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

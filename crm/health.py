@@ -1,6 +1,6 @@
 """The ``ping`` RPC every service answers, used by the gateway's ``/readyz``."""
 
-from nameko.rpc import rpc
+from crm.rpc import rpc
 
 
 class Pingable:

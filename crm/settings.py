@@ -28,7 +28,9 @@ ALL_SERVICES = (
 # Services that exist as running code today; the others are packages only.
 RUNNABLE_SERVICES = ("accounts", "gateway")
 
-_ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>(?:[^{}]|\{[^{}]*\})*))?\}")
+_ENV_REFERENCE = re.compile(
+    r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>(?:[^{}]|\{[^{}]*\})*))?\}"
+)
 
 
 class SettingsError(Exception):
@@ -100,9 +102,6 @@ class MailSettings(_Section):
 class BusSettings(_Section):
     # Concurrent workers per service process; RabbitMQ prefetch follows it.
     max_workers: int = Field(default=64, ge=1, le=1000)
-    # Wait for a broker confirm on every RPC request and reply. Events always use
-    # confirms (through the outbox relay); RPC has its own timeout instead.
-    rpc_confirms: bool = False
 
 
 class OutboxSettings(_Section):

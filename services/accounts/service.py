@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy import select
 
 from crm.auth import Caller
 from crm.database import Database
 from crm.errors import InvalidInput, field_error
 from crm.health import Pingable
+from crm.outbox import utcnow
+from crm.rpc import rpc
 from crm.validation import validate
 from services.accounts import (
     login_sessions,
@@ -28,7 +29,7 @@ from services.accounts.exceptions import (
     SessionRevoked,
     UserNotFound,
 )
-from services.accounts.models import ApiToken, Base, User
+from services.accounts.models import ApiToken, Base
 from services.accounts.passwords import verify_password
 from services.accounts.schemas import (
     ApiTokenCreate,
@@ -61,13 +62,21 @@ class AccountsService(Pingable):
     # -- helpers ----------------------------------------------------------
 
     def _live_caller(self, session: Any) -> Caller:
-        """The caller, also checked against sessions and users we own."""
+        """The caller, also checked against the sessions and users we own."""
+        return self._live_user(session)[0]
+
+    def _live_user(self, session: Any) -> tuple[Caller, Any]:
+        """The caller and their user row; a revoked session or inactive user is a 401."""
         caller = self.caller.user()
-        login_sessions.active_session(session, caller.session_id)
-        user = session.get(User, caller.user_id)
-        if user is None or not user.active or user.org_id != caller.org_id:
+        found = users.live_user_row(session, caller.session_id, caller.user_id)
+        if found is None or found.revoked_at is not None:
+            raise SessionRevoked("this session has been signed out; log in again")
+        expires_at = login_sessions.aware(found.session_expires_at)
+        if expires_at is not None and expires_at <= utcnow():
+            raise SessionRevoked("this session has expired; log in again")
+        if not found.active or found.org_id != caller.org_id:
             raise InvalidCredentials("this user is deactivated")
-        return caller
+        return caller, found
 
     def _tokens_out(self, user: Any, issued: login_sessions.IssuedTokens) -> dict[str, Any]:
         return {
@@ -225,8 +234,7 @@ class AccountsService(Pingable):
     def get_me(self) -> dict[str, Any]:
         """The calling user as stored now."""
         with self.db.read() as session:
-            caller = self._live_caller(session)
-            return users.user_out(users.get_user(session, caller.org_id, caller.user_id))
+            return users.user_out(self._live_user(session)[1])
 
     @rpc
     def update_me(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from crm.auth import ROLE_ADMIN, Caller
@@ -24,12 +24,12 @@ from services.accounts.exceptions import (
     WrongPassword,
 )
 from services.accounts.login_sessions import aware
-from services.accounts.models import Organisation, User
+from services.accounts.models import LoginSession, Organisation, User
 from services.accounts.passwords import generate_password, hash_password, verify_password
 from services.accounts.schemas import Bootstrap, ProfileUpdate, UserCreate, UserUpdate
 
 
-def user_out(user: User, viewer: Caller | None = None) -> dict[str, Any]:
+def user_out(user: Any, viewer: Caller | None = None) -> dict[str, Any]:
     """The user as callers see it; the hourly cost only for admins and the user."""
     shows_cost = viewer is None or viewer.is_admin or viewer.user_id == user.id
     return {
@@ -46,6 +46,25 @@ def user_out(user: User, viewer: Caller | None = None) -> dict[str, Any]:
         "created_at": aware(user.created_at).isoformat(),
         "updated_at": aware(user.updated_at).isoformat(),
     }
+
+
+_users = User.__table__
+_sessions = LoginSession.__table__
+# Core rather than ORM: this runs on every authenticated call into accounts.
+_LIVE_USER = (
+    select(_users, _sessions.c.revoked_at, _sessions.c.expires_at.label("session_expires_at"))
+    .join(_sessions, _sessions.c.user_id == _users.c.id)
+    .where(_sessions.c.id == bindparam("session_id"), _users.c.id == bindparam("user_id"))
+)
+
+
+def live_user_row(session: Session, session_id: str, user_id: str) -> Any:
+    """The user joined with the login session, as a row with attribute access."""
+    return (
+        session.connection()
+        .execute(_LIVE_USER, {"session_id": session_id, "user_id": user_id})
+        .first()
+    )
 
 
 def get_user(session: Session, org_id: str, user_id: str) -> User:

@@ -5,56 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import eventlet
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 
 from crm.auth import ACCESS_TOKEN_KEY, Caller, TokenVerifier, load_keys_over_rpc
-from crm.errors import ServiceUnavailable, Unauthenticated
+from crm.errors import Unauthenticated
 
 API_TOKEN_PREFIX = "crm_"
-
-
-class ServiceCall:
-    """``self.accounts.get_me()`` with a deadline; a late service is a 503."""
-
-    def __init__(self, proxy: Any, service_name: str, timeout: float):
-        self._proxy = proxy
-        self._service_name = service_name
-        self._timeout = timeout
-
-    def __getattr__(self, method_name: str) -> Any:
-        method = getattr(self._proxy, method_name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            reply = method.call_async(*args, **kwargs)
-            late = ServiceUnavailable(
-                f"the {self._service_name} service did not answer within {self._timeout:g} s"
-            )
-            with eventlet.Timeout(self._timeout, late):
-                return reply.result()
-
-        return call
-
-
-class TimedRpc(RpcProxy):
-    """An RPC proxy without per-message publisher confirms, bounded by a timeout.
-
-    Confirms would cost a broker round trip per request; the timeout is what
-    tells the caller a service is missing or stuck.
-    """
-
-    def __init__(self, target_service: str, **options: Any):
-        super().__init__(target_service, **options)
-
-    def setup(self) -> None:
-        settings = self.container.config["CRM"]
-        self.options.setdefault("use_confirms", settings.bus.rpc_confirms)
-        self.timeout = settings.gateway.rpc_timeout_seconds
-        super().setup()
-
-    def get_dependency(self, worker_ctx: Any) -> ServiceCall:
-        return ServiceCall(super().get_dependency(worker_ctx), self.target_service, self.timeout)
 
 
 class Authentication:

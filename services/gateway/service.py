@@ -9,9 +9,10 @@ from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
 from crm.health import Pingable
+from crm.rpc import RpcClient
 from services.accounts import schemas as accounts_api
 from services.gateway import docs
-from services.gateway.dependencies import Authenticator, TimedRpc
+from services.gateway.dependencies import Authenticator
 from services.gateway.http import client_address, json_response, read_body, read_query, route
 from services.gateway.openapi import build_document
 from services.gateway.schemas import Health, Readiness, UserListQuery
@@ -28,7 +29,7 @@ class GatewayService(Pingable):
 
     config = Config()
     auth = Authenticator()
-    accounts = TimedRpc("accounts")
+    accounts = RpcClient("accounts")
 
     @property
     def settings(self) -> Any:

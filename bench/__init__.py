@@ -1,0 +1,1 @@
+"""Benchmarks: run with `make bench` (prints a table); not part of the test suite."""
