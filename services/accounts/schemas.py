@@ -56,6 +56,8 @@ class UserUpdate(StrictInput):
     read_only: bool | None = None
     hourly_cost: Money | None = None
     time_zone: TimeZone | None = None
+    # Set by an admin; signs the user out everywhere.
+    password: NewPassword | None = None
     # Optimistic concurrency: if given and stale, the update is a 409.
     version: Annotated[int, Field(ge=1)] | None = None
 

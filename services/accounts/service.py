@@ -238,10 +238,13 @@ class AccountsService(Pingable):
 
     @rpc
     def update_me(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Change one's own name, time zone or password (read-only users too)."""
+        """Change one's own name, time zone or password; read-only users may not.
+
+        (An admin resets a read-only user's password with ``update_user``.)
+        """
         data = validate(ProfileUpdate, request)
         with self.db.transaction() as uow:
-            caller = self._live_caller(uow.session)
+            caller = self._live_caller(uow.session).require_writer()
             return users.user_out(users.update_profile(uow, caller, data))
 
     @rpc
@@ -264,7 +267,7 @@ class AccountsService(Pingable):
                 [field_error("kind", f"must be one of {', '.join(SECRET_KINDS)}")],
             )
         with self.db.transaction() as uow:
-            caller = self._live_caller(uow.session)
+            caller = self._live_caller(uow.session).require_writer()
             if kind == "ingest_address":
                 local_part = user_secrets.rotate_ingest_address(uow.session, caller.user_id)
                 value = f"{local_part}@{self.settings.mail.ingest_domain}"

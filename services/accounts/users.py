@@ -201,7 +201,7 @@ def update_user(uow: UnitOfWork, admin: Caller, user_id: str, request: UserUpdat
             f"version: user {user_id} is at version {user.version}, not {request.version}",
             [field_error("version", f"stale; current version is {user.version}")],
         )
-    changes = request.model_dump(exclude_unset=True, exclude={"version"})
+    changes = request.model_dump(exclude_unset=True, exclude={"version", "password"})
     if "email" in changes and changes["email"] is not None:
         _ensure_email_free(session, changes["email"], except_id=user.id)
     demoting = changes.get("role") == "member" and user.role == ROLE_ADMIN
@@ -214,6 +214,9 @@ def update_user(uow: UnitOfWork, admin: Caller, user_id: str, request: UserUpdat
         cost = request.hourly_cost
         user.hourly_cost = cost.amount if cost else None
         user.currency = cost.currency if cost else None
+    if request.password is not None:
+        user.password_hash = hash_password(request.password)
+        login_sessions.revoke_all_sessions(session, user.id)
     if session.is_modified(user):
         user.version += 1
         user.updated_at = utcnow()

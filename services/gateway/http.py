@@ -7,6 +7,7 @@ document is generated from, so the document cannot drift from the routes.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -21,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 from crm.auth import ACCESS_TOKEN_KEY
 from crm.errors import MalformedRequest, UnsupportedMediaType
 from crm.validation import Model, validate
+from services.gateway import metrics
 from services.gateway.problems import problem_from_exception, problem_response
 
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key"
@@ -104,6 +106,12 @@ class ApiRoute(HttpRequestHandler):
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request: Request) -> Response:
+        started = time.perf_counter()
+        response = self._answer(request)
+        metrics.observe(request.method, self.url, response.status_code, time.perf_counter() - started)
+        return response
+
+    def _answer(self, request: Request) -> Response:
         request.shallow = False
         settings = self.container.config["CRM"]
         try:

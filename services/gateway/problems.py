@@ -75,9 +75,8 @@ def problem_from_exception(exc: BaseException) -> Response:
                     headers["WWW-Authenticate"] = 'Bearer realm="crm"'
                 return problem_response(status, exc.title, exc.detail, slug, exc.errors, headers)
     if isinstance(exc, HTTPException):
-        return problem_response(
-            exc.code or 500, exc.name, exc.description or exc.name, _slug(exc.name)
-        )
+        slug = {404: "unknown-route", 405: "method-not-allowed"}.get(exc.code or 500, _slug(exc.name))
+        return problem_response(exc.code or 500, exc.name, exc.description or exc.name, slug)
     if isinstance(exc, (UnknownService, MethodNotFound)):
         log.error("a service the gateway needs is missing: %s", exc)
         return problem_response(

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request, Response
 from crm.health import Pingable
 from crm.rpc import RpcClient
 from services.accounts import schemas as accounts_api
-from services.gateway import docs
+from services.gateway import docs, metrics
 from services.gateway.dependencies import Authenticator
 from services.gateway.http import client_address, json_response, read_body, read_query, route
 from services.gateway.openapi import build_document
@@ -48,6 +48,10 @@ class GatewayService(Pingable):
     @route("GET", "/docs/static/<string:filename>", documented=False)
     def docs_static(self, request: Request, filename: str) -> Response:
         return docs.static_file(filename)
+
+    @route("GET", "/metrics", documented=False)
+    def metrics(self, request: Request) -> Response:
+        return metrics.metrics_response()
 
     @route(
         "GET",
@@ -192,7 +196,7 @@ class GatewayService(Pingable):
         response=accounts_api.UserOut,
     )
     def update_me(self, request: Request) -> Response:
-        self.auth.caller()
+        self.auth.caller().require_writer()
         body = read_body(request, accounts_api.ProfileUpdate)
         return json_response(self.accounts.update_me(body.model_dump(exclude_unset=True)))
 
@@ -215,7 +219,7 @@ class GatewayService(Pingable):
         response=accounts_api.RotatedSecretOut,
     )
     def rotate_my_secret(self, request: Request, kind: str) -> Response:
-        self.auth.caller()
+        self.auth.caller().require_writer()
         return json_response(self.accounts.rotate_my_secret(kind))
 
     # -- users ----------------------------------------------------------------
