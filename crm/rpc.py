@@ -25,7 +25,7 @@ from nameko.exceptions import UnserializableValueError, deserialize, serialize
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
-from crm.errors import ServiceUnavailable
+from crm.errors import CrmError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 _RETRY_POLICY = {"max_retries": 3, "interval_start": 0.1, "interval_step": 0.5, "interval_max": 2}
@@ -101,6 +101,10 @@ class FastRpcConsumer(RpcConsumer):
 
 class FastRpc(Rpc):
     rpc_consumer = FastRpcConsumer()
+
+    def __init__(self, expected_exceptions: Any = CrmError, sensitive_arguments: Any = (), **kwargs: Any):
+        # A CrmError is an answer to the caller, logged as a warning, not an error.
+        super().__init__(expected_exceptions=expected_exceptions, sensitive_arguments=sensitive_arguments, **kwargs)
 
 
 rpc = FastRpc.decorator

@@ -271,18 +271,23 @@ def update_profile(uow: UnitOfWork, caller: Caller, request: ProfileUpdate) -> U
     return user
 
 
+_CURSOR_PREFIX = "users:"
+
+
 def encode_cursor(user_id: str) -> str:
-    return base64.urlsafe_b64encode(user_id.encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{user_id}".encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> str:
+    """The last user id of the previous page; anything we did not issue is refused."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode()).decode()
+        decoded = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput(
-            "cursor: not a cursor this API returned", [field_error("cursor", "invalid")]
-        ) from None
+        decoded = ""
+    if not decoded.startswith(_CURSOR_PREFIX) or len(decoded) == len(_CURSOR_PREFIX):
+        raise InvalidInput("cursor: not a cursor this API returned", [field_error("cursor", "invalid")])
+    return decoded[len(_CURSOR_PREFIX) :]
 
 
 def list_users(

@@ -30,7 +30,8 @@ class Authentication:
             raise Unauthenticated("send an access token: Authorization: Bearer <token>")
         if token.startswith(API_TOKEN_PREFIX):
             token = self._provider.access_token_for_api_token(token, self._worker_ctx)
-            self._worker_ctx.context_data[ACCESS_TOKEN_KEY] = token
+            # ``context_data`` is a copy; ``data`` is what RPC calls carry along.
+            self._worker_ctx.data[ACCESS_TOKEN_KEY] = token
         return self._provider.verifier.verify(token)
 
 

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from crm.auth import ACCESS_TOKEN_KEY
-from crm.errors import MalformedRequest, UnsupportedMediaType
+from crm.errors import CrmError, MalformedRequest, UnsupportedMediaType
 from crm.validation import Model, validate
 from services.gateway import metrics
 from services.gateway.problems import problem_from_exception, problem_response
@@ -103,6 +103,7 @@ class ApiRoute(HttpRequestHandler):
 
     def __init__(self, method: str, url: str, spec: RouteSpec | None = None, **kwargs: Any):
         self.spec = spec
+        kwargs.setdefault("expected_exceptions", CrmError)
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request: Request) -> Response:
