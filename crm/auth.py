@@ -85,10 +85,7 @@ class TokenVerifier:
     def _key_for(self, kid: str | None) -> Any:
         if kid is None:
             raise Unauthenticated("access token has no key id")
-        if (
-            kid not in self._keys
-            and time.monotonic() - self._refreshed_at > self._min_refresh_interval
-        ):
+        if kid not in self._keys and time.monotonic() - self._refreshed_at > self._min_refresh_interval:
             self._refreshed_at = time.monotonic()
             try:
                 self._keys = dict(self._load_keys())

@@ -97,9 +97,7 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     for noisy in ("nameko", "kombu", "amqp"):
-        logging.getLogger(noisy).setLevel(
-            max(logging.WARNING, logging.getLevelName(settings.log_level))
-        )
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
 
 
 def _migrate(settings: Settings, services: list[str]) -> None:
@@ -125,9 +123,11 @@ def main(ctx: click.Context, config: str | None) -> None:
 def migrate(config: str | None, services: tuple[str, ...]) -> None:
     """Apply database migrations (all services, or the ones named)."""
     settings = _settings(config)
-    chosen = list(services) or [s for s in settings.services if s in RUNNABLE_SERVICES]
+    from crm.migrations import has_migrations
+
+    chosen = [s for s in (list(services) or settings.services) if has_migrations(s)]
     _migrate(settings, chosen)
-    click.echo(f"migrated: {', '.join(chosen)}")
+    click.echo(f"migrated: {', '.join(chosen) or 'nothing to migrate'}")
 
 
 @main.command()
@@ -166,8 +166,7 @@ def run(config: str | None) -> None:
     if config:
         env["CRM_CONFIG"] = config
     children = {
-        name: subprocess.Popen([sys.executable, "-m", "crm", "serve", name], env=env)
-        for name in services
+        name: subprocess.Popen([sys.executable, "-m", "crm", "serve", name], env=env) for name in services
     }
     url = settings.gateway.public_url or f"http://{settings.gateway.host}:{settings.gateway.port}"
     click.echo(f"CRM running: {', '.join(services)}")
@@ -190,9 +189,7 @@ def run(config: str | None) -> None:
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
-                    click.echo(
-                        f"crm: service {name} exited with status {child.returncode}", err=True
-                    )
+                    click.echo(f"crm: service {name} exited with status {child.returncode}", err=True)
                     stopping = True
             time.sleep(0.5)
     finally:

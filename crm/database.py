@@ -89,9 +89,7 @@ class UnitOfWork:
     ) -> dict[str, Any]:
         """Write an event to the outbox in this transaction; returns its payload."""
         self.events_recorded += 1
-        return record_event(
-            self.session, event_type, org_id=org_id, actor_id=actor_id, record=record
-        )
+        return record_event(self.session, event_type, org_id=org_id, actor_id=actor_id, record=record)
 
 
 class DatabaseAccess:

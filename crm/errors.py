@@ -92,9 +92,7 @@ class Conflict(CrmError):
 class RateLimited(CrmError):
     title = "Too many requests"
 
-    def __init__(
-        self, detail: str, errors: list[dict[str, Any]] | None = None, retry_after: int = 60
-    ):
+    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None, retry_after: int = 60):
         Exception.__init__(self, detail, list(errors or []), retry_after)
 
     @property

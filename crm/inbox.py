@@ -42,7 +42,5 @@ def first_delivery(session: Session, event_id: str, consumer: str) -> bool:
     ).first()
     if seen is not None:
         return False
-    session.execute(
-        _processed.insert().values(event_id=event_id, consumer=consumer, processed_at=utcnow())
-    )
+    session.execute(_processed.insert().values(event_id=event_id, consumer=consumer, processed_at=utcnow()))
     return True

@@ -104,7 +104,9 @@ class FastRpc(Rpc):
 
     def __init__(self, expected_exceptions: Any = CrmError, sensitive_arguments: Any = (), **kwargs: Any):
         # A CrmError is an answer to the caller, logged as a warning, not an error.
-        super().__init__(expected_exceptions=expected_exceptions, sensitive_arguments=sensitive_arguments, **kwargs)
+        super().__init__(
+            expected_exceptions=expected_exceptions, sensitive_arguments=sensitive_arguments, **kwargs
+        )
 
 
 rpc = FastRpc.decorator
@@ -206,9 +208,7 @@ class RpcClient(DependencyProvider):
         correlation_id = uuid.uuid4().hex
         reply_event = self.reply_listener.expect(correlation_id)
         headers = {
-            f"nameko.{key}": value
-            for key, value in worker_ctx.context_data.items()
-            if value is not None
+            f"nameko.{key}": value for key, value in worker_ctx.context_data.items() if value is not None
         }
         headers["nameko.call_id_stack"] = worker_ctx.call_id_stack
         self.publisher.publish(

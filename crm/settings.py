@@ -54,7 +54,11 @@ def substitute_environment(text: str, environ: dict[str, str] | None = None) -> 
             return default
         raise SettingsError(f"environment variable {name} is not set and has no default")
 
-    return _ENV_REFERENCE.sub(replace, text)
+    # Comment lines are left alone, so documentation may mention ``${NAME}``.
+    return "".join(
+        line if line.lstrip().startswith("#") else _ENV_REFERENCE.sub(replace, line)
+        for line in text.splitlines(keepends=True)
+    )
 
 
 class _Section(BaseModel):
@@ -122,6 +126,13 @@ class Settings(_Section):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, level: str) -> str:
+        if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level.upper()
+
     @field_validator("services")
     @classmethod
     def _known_services(cls, services: list[str]) -> list[str]:
@@ -185,4 +196,6 @@ gateway:
   port: ${CRM_PORT:-8000}
 auth:
   key_passphrase: "${CRM_KEY_PASSPHRASE:-}"
+mail:
+  ingest_domain: ${CRM_INGEST_DOMAIN:-in.crm.localhost}
 """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import zoneinfo
 from decimal import Decimal
 from functools import cache
@@ -11,10 +13,11 @@ import pycountry
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
-    Field,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
 )
 
 from crm.errors import InvalidInput, field_error
@@ -23,7 +26,17 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 class StrictInput(BaseModel):
-    """Base of every input schema: unknown fields and wrong types are refused."""
+    """Base of every input schema: unknown fields and wrong types are refused.
+
+    Validation runs in JSON mode (``validate``), so ``true`` is a boolean but
+    ``0`` is not, and times are ISO 8601 strings.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class QueryInput(BaseModel):
+    """Base of query-string schemas: values arrive as strings and are converted."""
 
     model_config = ConfigDict(extra="forbid", strict=False)
 
@@ -45,17 +58,58 @@ def _known_currency(value: str) -> str:
     return value.upper()
 
 
-TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_time_zone)]
-Currency = Annotated[
-    str, StringConstraints(min_length=3, max_length=3), AfterValidator(_known_currency)
+AMOUNT_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+
+
+@cache
+def _currencies() -> list[str]:
+    return sorted(currency.alpha_3 for currency in pycountry.currencies)
+
+
+def _decimal_string(value: Any) -> Decimal:
+    if not isinstance(value, str):
+        raise ValueError('send money as a decimal string such as "42.50", never a number')
+    if not re.fullmatch(AMOUNT_PATTERN, value):
+        raise ValueError("must be a decimal with at most 10 digits and 2 decimals, such as 42.50")
+    return Decimal(value)
+
+
+def _whole(value: Any) -> Any:
+    # JSON Schema counts 3.0 as an integer; so do we, but not 3.5 or "3".
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
+
+# The JSON schemas list the accepted values, so clients and fuzzers know them.
+TimeZone = Annotated[
+    str,
+    AfterValidator(_known_time_zone),
+    WithJsonSchema({"type": "string", "enum": sorted(_time_zones()), "examples": ["Europe/Paris"]}),
 ]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Currency = Annotated[
+    str,
+    AfterValidator(_known_currency),
+    WithJsonSchema({"type": "string", "enum": _currencies(), "examples": ["EUR"]}),
+]
+# Trimmed, one to two hundred characters, no control characters.
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"),
+]
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["42.50"]}),
+]
 
 
 class Money(StrictInput):
     """An amount with its currency; sent as a decimal string, never a float."""
 
-    amount: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+    amount: Amount
     currency: Currency
 
 
@@ -81,11 +135,10 @@ def describe_validation_error(exc: ValidationError) -> list[dict[str, str]]:
 def validate(schema: type[Model], data: Any) -> Model:
     """Validate ``data`` against ``schema`` or raise ``InvalidInput`` naming each field."""
     if not isinstance(data, dict):
-        raise InvalidInput(
-            "body: expected a JSON object", [field_error("body", "expected an object")]
-        )
+        raise InvalidInput("body: expected a JSON object", [field_error("body", "expected an object")])
     try:
-        return schema.model_validate(data)
+        # JSON mode, whoever calls: over HTTP or over RPC the same rules hold.
+        return schema.model_validate_json(json.dumps(data))
     except ValidationError as exc:
         errors = describe_validation_error(exc)
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])

@@ -19,9 +19,7 @@ def _load_keys_from_database(config: dict[str, Any]) -> PublicKeys:
     engine = create_service_engine(settings, "accounts")
     try:
         with Session(engine) as session:
-            return {
-                key["kid"]: _pem_key(key["public_key"]) for key in signing_keys.public_keys(session)
-            }
+            return {key["kid"]: _pem_key(key["public_key"]) for key in signing_keys.public_keys(session)}
     finally:
         engine.dispose()
 

@@ -111,9 +111,7 @@ def active_session(session: Session, session_id: str) -> LoginSession:
     return login
 
 
-def refresh(
-    session: Session, key: ActiveKey, raw: str, auth: AuthSettings
-) -> tuple[User, IssuedTokens]:
+def refresh(session: Session, key: ActiveKey, raw: str, auth: AuthSettings) -> tuple[User, IssuedTokens]:
     """Swap a refresh token for a new pair; a reused token revokes its session."""
     stored = session.get(RefreshToken, token_hash(raw))
     if stored is None:
@@ -157,9 +155,7 @@ def revoke_by_refresh_token(session: Session, raw: str, user_id: str) -> None:
 def revoke_all_sessions(session: Session, user_id: str) -> None:
     now = utcnow()
     for login in session.scalars(
-        select(LoginSession).where(
-            LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None)
-        )
+        select(LoginSession).where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
     ):
         login.revoked_at = now
     for token in session.scalars(
@@ -199,9 +195,7 @@ def create_api_token(
     return token, raw
 
 
-def exchange_api_token(
-    session: Session, key: ActiveKey, raw: str, auth: AuthSettings
-) -> IssuedTokens:
+def exchange_api_token(session: Session, key: ActiveKey, raw: str, auth: AuthSettings) -> IssuedTokens:
     token = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash(raw))).first()
     if token is None or token.revoked_at is not None:
         raise Unauthenticated("API token is not valid or was revoked")
@@ -218,6 +212,13 @@ def exchange_api_token(
         refresh_token=None,
         refresh_expires_in=None,
     )
+
+
+def revoke_api_token_of_session(session: Session, session_id: str) -> None:
+    for token in session.scalars(
+        select(ApiToken).where(ApiToken.session_id == session_id, ApiToken.revoked_at.is_(None))
+    ):
+        token.revoked_at = utcnow()
 
 
 def revoke_api_token(session: Session, org_id: str, token_id: str) -> ApiToken:

@@ -23,9 +23,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return tpool.execute(_hasher.verify, password_hash or _DUMMY_HASH, password) and bool(
-            password_hash
-        )
+        return tpool.execute(_hasher.verify, password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

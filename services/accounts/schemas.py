@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
-from crm.validation import Money, ShortText, StrictInput, TimeZone
+from crm.validation import Money, ShortText, StrictInput, TimeZone, WholeNumber
 
 
 def _lower(value: str) -> str:
@@ -36,10 +44,9 @@ class LogoutRequest(StrictInput):
 
 
 class UserCreate(StrictInput):
-    id: (
-        Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
-        | None
-    ) = None
+    id: Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")] | None = (
+        None
+    )
     email: Email
     name: ShortText
     password: NewPassword | None = None
@@ -59,7 +66,7 @@ class UserUpdate(StrictInput):
     # Set by an admin; signs the user out everywhere.
     password: NewPassword | None = None
     # Optimistic concurrency: if given and stale, the update is a 409.
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Annotated[WholeNumber, Field(ge=1)] | None = None
 
 
 class ProfileUpdate(StrictInput):
@@ -81,7 +88,14 @@ class OrgSettingsUpdate(StrictInput):
 
 class ApiTokenCreate(StrictInput):
     name: ShortText
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value <= datetime.now(UTC):
+            raise ValueError("must be in the future")
+        return value
 
 
 class Bootstrap(StrictInput):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from nameko.dependency_providers import Config
@@ -33,7 +34,6 @@ from services.accounts.models import ApiToken, Base
 from services.accounts.passwords import verify_password
 from services.accounts.schemas import (
     ApiTokenCreate,
-    Bootstrap,
     LoginRequest,
     LogoutRequest,
     OrgSettingsUpdate,
@@ -76,7 +76,8 @@ class AccountsService(Pingable):
             raise SessionRevoked("this session has expired; log in again")
         if not found.active or found.org_id != caller.org_id:
             raise InvalidCredentials("this user is deactivated")
-        return caller, found
+        # Accounts owns role and read-only flag: its own checks use them as stored now.
+        return replace(caller, role=found.role, read_only=found.read_only), found
 
     def _tokens_out(self, user: Any, issued: login_sessions.IssuedTokens) -> dict[str, Any]:
         return {
@@ -95,14 +96,6 @@ class AccountsService(Pingable):
         """Public keys that verify access tokens, by key id."""
         with self.db.read() as session:
             return signing_keys.public_keys(session)
-
-    @rpc
-    def bootstrap(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Create an organisation and its first admin (used by `crm admin bootstrap`)."""
-        data = validate(Bootstrap, request)
-        with self.db.transaction() as uow:
-            org, user = users.bootstrap(uow, data)
-            return {"organisation": {"id": org.id, "name": org.name}, "user": users.user_out(user)}
 
     @rpc
     def get_org_settings(self, org_id: str) -> dict[str, Any]:
@@ -127,9 +120,7 @@ class AccountsService(Pingable):
     # -- authentication ---------------------------------------------------
 
     @rpc
-    def login(
-        self, credentials: dict[str, Any], client_address: str | None = None
-    ) -> dict[str, Any]:
+    def login(self, credentials: dict[str, Any], client_address: str | None = None) -> dict[str, Any]:
         """Exchange e-mail and password for an access token and a refresh token.
 
         Failed attempts are counted per account and per address; past the limit
@@ -147,9 +138,7 @@ class AccountsService(Pingable):
                 result = None
             else:
                 login_throttle.clear_account(uow.session, email)
-                issued = login_sessions.start_login(
-                    uow.session, self.signing_key, user, client_address, auth
-                )
+                issued = login_sessions.start_login(uow.session, self.signing_key, user, client_address, auth)
                 result = self._tokens_out(user, issued)
         if result is None:
             raise InvalidCredentials("e-mail or password is wrong, or the user is deactivated")
@@ -179,10 +168,9 @@ class AccountsService(Pingable):
         with self.db.transaction() as uow:
             caller = self._live_caller(uow.session)
             login_sessions.revoke_session(uow.session, caller.session_id)
+            login_sessions.revoke_api_token_of_session(uow.session, caller.session_id)
             if data.refresh_token:
-                login_sessions.revoke_by_refresh_token(
-                    uow.session, data.refresh_token, caller.user_id
-                )
+                login_sessions.revoke_by_refresh_token(uow.session, data.refresh_token, caller.user_id)
 
     @rpc
     def exchange_api_token(self, token: str) -> dict[str, Any]:
@@ -213,9 +201,7 @@ class AccountsService(Pingable):
         with self.db.transaction() as uow:
             caller = self._live_caller(uow.session).require_writer()
             user = users.get_user(uow.session, caller.org_id, caller.user_id)
-            token, raw = login_sessions.create_api_token(
-                uow.session, user, data.name, data.expires_at
-            )
+            token, raw = login_sessions.create_api_token(uow.session, user, data.name, data.expires_at)
             return {**login_sessions.api_token_out(token), "token": raw}
 
     @rpc
@@ -282,11 +268,11 @@ class AccountsService(Pingable):
         self, limit: int = 50, cursor: str | None = None, include_inactive: bool = False
     ) -> dict[str, Any]:
         """Users of the caller's organisation, by id, a page at a time."""
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 200:
+            raise InvalidInput("limit: must be between 1 and 200", [field_error("limit", "must be 1 to 200")])
         with self.db.read() as session:
             caller = self._live_caller(session)
-            return users.list_users(
-                session, caller, limit, cursor, include_inactive and caller.is_admin
-            )
+            return users.list_users(session, caller, limit, cursor, include_inactive and caller.is_admin)
 
     @rpc
     def get_user(self, user_id: str) -> dict[str, Any]:

@@ -51,9 +51,7 @@ def create_signing_key(session: Session, passphrase: str) -> SigningKey:
 def current_key(session: Session, passphrase: str) -> ActiveKey:
     """The newest unretired key, created on first use."""
     key = session.scalars(
-        select(SigningKey)
-        .where(SigningKey.retired_at.is_(None))
-        .order_by(SigningKey.created_at.desc())
+        select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.created_at.desc())
     ).first()
     if key is None:
         try:

@@ -55,12 +55,18 @@ def rotate_calendar_token(session: Session, user_id: str) -> str:
 
 
 def resolve_ingest_local_part(session: Session, local_part: str) -> UserSecrets | None:
+    """The secrets row of the active user owning this ingest address, if any."""
     return session.scalars(
-        select(UserSecrets).where(UserSecrets.ingest_local_part == local_part.lower())
+        select(UserSecrets)
+        .join(User, User.id == UserSecrets.user_id)
+        .where(UserSecrets.ingest_local_part == local_part.lower(), User.active.is_(True))
     ).first()
 
 
 def resolve_calendar_token(session: Session, raw: str) -> UserSecrets | None:
+    """The secrets row of the active user owning this calendar token, if any."""
     return session.scalars(
-        select(UserSecrets).where(UserSecrets.calendar_token_hash == token_hash(raw))
+        select(UserSecrets)
+        .join(User, User.id == UserSecrets.user_id)
+        .where(UserSecrets.calendar_token_hash == token_hash(raw), User.active.is_(True))
     ).first()

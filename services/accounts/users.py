@@ -60,11 +60,7 @@ _LIVE_USER = (
 
 def live_user_row(session: Session, session_id: str, user_id: str) -> Any:
     """The user joined with the login session, as a row with attribute access."""
-    return (
-        session.connection()
-        .execute(_LIVE_USER, {"session_id": session_id, "user_id": user_id})
-        .first()
-    )
+    return session.connection().execute(_LIVE_USER, {"session_id": session_id, "user_id": user_id}).first()
 
 
 def get_user(session: Session, org_id: str, user_id: str) -> User:
@@ -97,9 +93,7 @@ def bootstrap(uow: UnitOfWork, request: Bootstrap) -> tuple[Organisation, User]:
     if find_by_email(session, request.email) is not None:
         raise AlreadyBootstrapped(f"a user with e-mail {request.email} already exists")
     now = utcnow()
-    org = Organisation(
-        id=new_id(), name=request.org_name, settings={}, created_at=now, updated_at=now
-    )
+    org = Organisation(id=new_id(), name=request.org_name, settings={}, created_at=now, updated_at=now)
     session.add(org)
     session.flush()
     user = _new_user(
@@ -164,9 +158,7 @@ def _same_content(user: User, request: UserCreate) -> bool:
     )
 
 
-def create_user(
-    uow: UnitOfWork, admin: Caller, request: UserCreate
-) -> tuple[User, str | None, bool]:
+def create_user(uow: UnitOfWork, admin: Caller, request: UserCreate) -> tuple[User, str | None, bool]:
     """Create a user; returns (user, generated password or None, created?)."""
     session = uow.session
     if request.id is not None:
@@ -187,9 +179,7 @@ def create_user(
 
 def _active_admins(session: Session, org_id: str) -> int:
     return session.scalar(
-        select(func.count()).where(
-            User.org_id == org_id, User.role == ROLE_ADMIN, User.active.is_(True)
-        )
+        select(func.count()).where(User.org_id == org_id, User.role == ROLE_ADMIN, User.active.is_(True))
     )
 
 
@@ -280,10 +270,12 @@ def encode_cursor(user_id: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     """The last user id of the previous page; anything we did not issue is refused."""
+    if len(cursor) % 4 == 1:  # not a whole number of bytes: drop the dangling character
+        cursor = cursor[:-1]
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        decoded = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
+        decoded = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode(errors="replace")
+    except ValueError:
         decoded = ""
     if not decoded.startswith(_CURSOR_PREFIX) or len(decoded) == len(_CURSOR_PREFIX):
         raise InvalidInput("cursor: not a cursor this API returned", [field_error("cursor", "invalid")])

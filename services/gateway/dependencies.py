@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from nameko.extensions import DependencyProvider
-
 from crm.auth import ACCESS_TOKEN_KEY, Caller, TokenVerifier, load_keys_over_rpc
 from crm.errors import Unauthenticated
+from crm.rpc import RpcClient
 
 API_TOKEN_PREFIX = "crm_"
 
@@ -35,8 +34,14 @@ class Authentication:
         return self._provider.verifier.verify(token)
 
 
-class Authenticator(DependencyProvider):
+class Authenticator(RpcClient):
+    """Verifies bearer tokens; trades API tokens with ``accounts`` (with a deadline)."""
+
+    def __init__(self) -> None:
+        super().__init__("accounts")
+
     def setup(self) -> None:
+        super().setup()
         config = self.container.config
         settings = config["CRM"]
         self.cache_seconds = settings.auth.api_token_cache_seconds
@@ -48,10 +53,7 @@ class Authenticator(DependencyProvider):
         now = time.monotonic()
         if cached and cached[0] > now:
             return cached[1]
-        from nameko.standalone.rpc import ClusterRpcProxy
-
-        with ClusterRpcProxy(self.container.config, timeout=10) as cluster:
-            issued = cluster.accounts.exchange_api_token(api_token)
+        issued = self.call(worker_ctx, "exchange_api_token", (api_token,), {})
         ttl = min(self.cache_seconds, max(0, issued["expires_in"] - 60))
         if len(self._api_tokens) > 10_000:
             self._api_tokens.clear()

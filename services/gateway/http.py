@@ -42,6 +42,9 @@ class RouteSpec:
     auth: bool = True
     admin: bool = False
     errors: tuple[int, ...] = ()
+    body_required: bool = True
+    replay_status: int | None = None
+    path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     documented: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -115,6 +118,8 @@ class ApiRoute(HttpRequestHandler):
     def _answer(self, request: Request) -> Response:
         request.shallow = False
         settings = self.container.config["CRM"]
+        # Also enforced while reading, for bodies sent without Content-Length.
+        request.max_content_length = settings.gateway.max_body_bytes
         try:
             if (request.content_length or 0) > settings.gateway.max_body_bytes:
                 return problem_response(
@@ -145,23 +150,19 @@ class ApiRoute(HttpRequestHandler):
 def route(method: str, url: str, **spec: Any) -> Any:
     """Declare an HTTP route with its OpenAPI description."""
     documented = spec.pop("documented", True)
-    return ApiRoute.decorator(
-        method, url, spec=RouteSpec(documented=documented, **spec) if spec else None
-    )
+    return ApiRoute.decorator(method, url, spec=RouteSpec(documented=documented, **spec) if spec else None)
 
 
-def json_response(
-    payload: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    return Response(
-        json.dumps(payload), status=status, mimetype="application/json", headers=headers or {}
-    )
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(payload), status=status, mimetype="application/json", headers=headers or {})
 
 
-def read_json(request: Request) -> Any:
-    """The request body as JSON; an empty body is an empty object."""
+def read_json(request: Request, required: bool = True) -> Any:
+    """The request body as JSON; an empty body is refused unless not ``required``."""
     raw = request.get_data(cache=False)
     if not raw.strip():
+        if required:
+            raise MalformedRequest("a JSON body is required")
         return {}
     mimetype = request.mimetype
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
@@ -172,9 +173,9 @@ def read_json(request: Request) -> Any:
         raise MalformedRequest(f"request body is not valid JSON: {exc}") from None
 
 
-def read_body(request: Request, schema: type[Model]) -> Model:
+def read_body(request: Request, schema: type[Model], required: bool = True) -> Model:
     """The JSON body validated against ``schema`` (errors name each field)."""
-    return validate(schema, read_json(request))
+    return validate(schema, read_json(request, required))
 
 
 def read_query(request: Request, schema: type[Model]) -> Model:

@@ -70,7 +70,7 @@ def _parameters(url: str, spec: RouteSpec, components: _Components) -> list[dict
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "maxLength": 100},
+            "schema": spec.path_params.get(name, {"type": "string", "minLength": 1, "maxLength": 100}),
         }
         for name in _CONVERTER.findall(url)
     ]
@@ -105,10 +105,8 @@ def build_document(service_cls: type, version: str = "0.1.0") -> dict[str, Any]:
         }
         if spec.body is not None:
             operation["requestBody"] = {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": components.ref(spec.body, "validation")}
-                },
+                "required": spec.body_required,
+                "content": {"application/json": {"schema": components.ref(spec.body, "validation")}},
             }
         success: dict[str, Any] = {"description": "Success"}
         if spec.response is not None:
@@ -116,6 +114,11 @@ def build_document(service_cls: type, version: str = "0.1.0") -> dict[str, Any]:
                 "application/json": {"schema": components.ref(spec.response, "serialization")}
             }
         operation["responses"][str(spec.status)] = success
+        if spec.replay_status is not None:
+            operation["responses"][str(spec.replay_status)] = {
+                **success,
+                "description": "The same create was already applied (idempotent replay)",
+            }
         statuses = set(spec.errors)
         if spec.body is not None:
             statuses |= {400, 413, 415, 422}

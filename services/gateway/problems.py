@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
+from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -58,9 +58,7 @@ def problem_response(
         "detail": detail,
         "errors": errors or [],
     }
-    return Response(
-        json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE, headers=headers or {}
-    )
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE, headers=headers or {})
 
 
 def problem_from_exception(exc: BaseException) -> Response:
@@ -76,8 +74,9 @@ def problem_from_exception(exc: BaseException) -> Response:
                 return problem_response(status, exc.title, exc.detail, slug, exc.errors, headers)
     if isinstance(exc, HTTPException):
         slug = {404: "unknown-route", 405: "method-not-allowed"}.get(exc.code or 500, _slug(exc.name))
-        return problem_response(exc.code or 500, exc.name, exc.description or exc.name, slug)
-    if isinstance(exc, (UnknownService, MethodNotFound)):
+        headers = {name: value for name, value in exc.get_headers() if name.lower() == "allow"}
+        return problem_response(exc.code or 500, exc.name, exc.description or exc.name, slug, headers=headers)
+    if isinstance(exc, (UnknownService, MethodNotFound, RpcTimeout)):
         log.error("a service the gateway needs is missing: %s", exc)
         return problem_response(
             503,

@@ -6,12 +6,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from crm.validation import StrictInput
+from crm.validation import QueryInput
 
 
-class UserListQuery(StrictInput):
+class UserListQuery(QueryInput):
     limit: Annotated[int, Field(ge=1, le=200)] = 50
-    cursor: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    # Cursors are opaque; ours all start with the same prefix.
+    cursor: (
+        Annotated[str, StringConstraints(max_length=200, pattern=r"^dXNlcnM6[A-Za-z0-9_-]{2,}$")] | None
+    ) = None
     include_inactive: bool = False
 
 

@@ -132,11 +132,12 @@ class GatewayService(Pingable):
         summary="Sign out this session",
         tag="auth",
         body=accounts_api.LogoutRequest,
+        body_required=False,
         status=204,
     )
     def logout(self, request: Request) -> Response:
         self.auth.caller()
-        body = read_body(request, accounts_api.LogoutRequest)
+        body = read_body(request, accounts_api.LogoutRequest, required=False)
         self.accounts.logout(body.model_dump(exclude_none=True))
         return Response(status=204)
 
@@ -164,9 +165,7 @@ class GatewayService(Pingable):
     def create_api_token(self, request: Request) -> Response:
         self.auth.caller().require_writer()
         body = read_body(request, accounts_api.ApiTokenCreate)
-        return json_response(
-            self.accounts.create_api_token(body.model_dump(mode="json")), status=201
-        )
+        return json_response(self.accounts.create_api_token(body.model_dump(mode="json")), status=201)
 
     @route(
         "DELETE",
@@ -194,6 +193,7 @@ class GatewayService(Pingable):
         tag="me",
         body=accounts_api.ProfileUpdate,
         response=accounts_api.UserOut,
+        errors=(403,),
     )
     def update_me(self, request: Request) -> Response:
         self.auth.caller().require_writer()
@@ -216,7 +216,9 @@ class GatewayService(Pingable):
         f"{V1}/me/secrets/<string:kind>/rotate",
         summary="Replace the ingest address (ingest_address) or calendar token (calendar_feed)",
         tag="me",
+        path_params={"kind": {"type": "string", "enum": ["ingest_address", "calendar_feed"]}},
         response=accounts_api.RotatedSecretOut,
+        errors=(403,),
     )
     def rotate_my_secret(self, request: Request, kind: str) -> Response:
         self.auth.caller().require_writer()
@@ -235,9 +237,7 @@ class GatewayService(Pingable):
     def list_users(self, request: Request) -> Response:
         self.auth.caller()
         query = read_query(request, UserListQuery)
-        return json_response(
-            self.accounts.list_users(query.limit, query.cursor, query.include_inactive)
-        )
+        return json_response(self.accounts.list_users(query.limit, query.cursor, query.include_inactive))
 
     @route(
         "POST",
@@ -248,6 +248,7 @@ class GatewayService(Pingable):
         body=accounts_api.UserCreate,
         response=accounts_api.CreatedUserOut,
         status=201,
+        replay_status=200,
         errors=(409,),
     )
     def create_user(self, request: Request) -> Response:

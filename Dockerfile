@@ -1,0 +1,29 @@
+# One image for every CRM service; compose.yaml picks the service with
+# `crm serve <name>` (or `crm migrate`).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+# README* rather than README.md: pyproject.toml names it, but the build
+# works without it.
+COPY pyproject.toml README* ./
+COPY crm ./crm
+COPY services ./services
+RUN pip install . && rm -rf /src
+
+RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/crm --create-home crm
+USER crm
+WORKDIR /var/lib/crm
+
+# Listen on every interface inside the container; SQLite files (if no
+# CRM_DATABASE_URL is given) go to the crm user's home.
+ENV CRM_HOST=0.0.0.0 \
+    CRM_PORT=8000 \
+    CRM_DATA_DIR=/var/lib/crm/var
+
+EXPOSE 8000
+CMD ["crm", "serve", "gateway"]
