@@ -90,7 +90,9 @@ class System:
             with Session(engine, expire_on_commit=False) as session:
                 org, _ = users.bootstrap(
                     UnitOfWork(session),
-                    Bootstrap(org_name=name or unique("Pomme"), email=email, name="Alice Martin", password=PASSWORD),
+                    Bootstrap(
+                        org_name=name or unique("Pomme"), email=email, name="Alice Martin", password=PASSWORD
+                    ),
                 )
                 session.commit()
         finally:
@@ -136,7 +138,9 @@ def system(migrated: Settings, tmp_path_factory) -> System:
     with log.open("w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "crm", "--config", str(config_path), "run"],
-            stdout=output, stderr=subprocess.STDOUT, env=dict(os.environ),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
         )
     base_url = f"http://127.0.0.1:{port}"
     try:

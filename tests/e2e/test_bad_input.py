@@ -25,24 +25,34 @@ def _assert_problem(response, status: int, field: str | None = None) -> dict:
 def test_malformed_json_is_400_and_writes_nothing(org):
     admin = org["admin"]
     before = _user_count(admin)
-    response = admin.post(USERS, data='{"email": "x@pomme.fr", "name": ', headers={"Content-Type": "application/json"})
+    response = admin.post(
+        USERS, data='{"email": "x@pomme.fr", "name": ', headers={"Content-Type": "application/json"}
+    )
     assert "not valid JSON" in _assert_problem(response, 400)["detail"]
     assert _user_count(admin) == before
 
 
 def test_wrong_content_type_is_415(org):
-    response = org["admin"].post(USERS, data="email=x@pomme.fr", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = org["admin"].post(
+        USERS, data="email=x@pomme.fr", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     _assert_problem(response, 415)
 
 
 def test_unknown_field_wrong_type_and_over_long_string_are_named(org):
     admin = org["admin"]
     before = _user_count(admin)
-    response = admin.post(USERS, json={
-        "email": f"{unique('x')}@pomme.fr", "name": "N" * 201, "read_only": "peut-être",
-        "couleur": "rouge", "hourly_cost": {"amount": "12.345", "currency": "EURO"},
-        "time_zone": "Europe/Pommeville",
-    })
+    response = admin.post(
+        USERS,
+        json={
+            "email": f"{unique('x')}@pomme.fr",
+            "name": "N" * 201,
+            "read_only": "peut-être",
+            "couleur": "rouge",
+            "hourly_cost": {"amount": "12.345", "currency": "EURO"},
+            "time_zone": "Europe/Pommeville",
+        },
+    )
     problem = _assert_problem(response, 422)
     fields = {error["field"]: error["message"] for error in problem["errors"]}
     assert fields["couleur"] == "unknown field"
@@ -89,7 +99,9 @@ def test_idempotent_create_with_caller_id(org):
 
 def test_body_over_the_limit_is_413(system, org):
     limit = system.settings.gateway.max_body_bytes
-    response = org["admin"].post(USERS, data=b"{" + b" " * limit + b"}", headers={"Content-Type": "application/json"})
+    response = org["admin"].post(
+        USERS, data=b"{" + b" " * limit + b"}", headers={"Content-Type": "application/json"}
+    )
     _assert_problem(response, 413)
 
 

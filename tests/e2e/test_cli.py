@@ -14,13 +14,20 @@ def _crm(tmp_path, document: dict, *args: str) -> subprocess.CompletedProcess:
     config.write_text(yaml.safe_dump(document))
     return subprocess.run(
         [sys.executable, "-m", "crm", "--config", str(config), *args],
-        capture_output=True, text=True, timeout=60, env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
     )
 
 
 def test_unreachable_rabbitmq_is_one_clear_line(tmp_path):
-    result = _crm(tmp_path, {"amqp_uri": "amqp://guest:guest@127.0.0.1:1/", "data_dir": str(tmp_path)},
-                  "serve", "accounts")
+    result = _crm(
+        tmp_path,
+        {"amqp_uri": "amqp://guest:guest@127.0.0.1:1/", "data_dir": str(tmp_path)},
+        "serve",
+        "accounts",
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -29,12 +36,17 @@ def test_unreachable_rabbitmq_is_one_clear_line(tmp_path):
 
 
 def test_unreachable_database_is_one_clear_line(tmp_path, settings):
-    result = _crm(tmp_path, {"amqp_uri": settings.amqp_uri,
-                             "database": {"url": "postgresql://crm:secret@127.0.0.1:1/crm"}}, "migrate")
+    result = _crm(
+        tmp_path,
+        {"amqp_uri": settings.amqp_uri, "database": {"url": "postgresql://crm:secret@127.0.0.1:1/crm"}},
+        "migrate",
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("crm: cannot reach the accounts database at postgresql://crm:***@127.0.0.1:1/crm")
+    assert lines[0].startswith(
+        "crm: cannot reach the accounts database at postgresql://crm:***@127.0.0.1:1/crm"
+    )
     assert "secret" not in result.stderr
 
 

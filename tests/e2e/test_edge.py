@@ -29,18 +29,28 @@ def test_failed_logins_from_one_address_are_rate_limited(system, org):
             LOGIN, json={"email": f"{unique('inconnu')}@pomme.fr", "password": "essai-au-hasard"}
         )
         assert response.status_code == 401
-    blocked = Api(system.base_url, address=address).post(LOGIN, json={"email": org["admin_email"], "password": PASSWORD})
+    blocked = Api(system.base_url, address=address).post(
+        LOGIN, json={"email": org["admin_email"], "password": PASSWORD}
+    )
     assert blocked.status_code == 429
     assert "address" in blocked.json()["detail"]
-    assert Api(system.base_url).post(LOGIN, json={"email": org["admin_email"], "password": PASSWORD}).status_code == 200
+    assert (
+        Api(system.base_url).post(LOGIN, json={"email": org["admin_email"], "password": PASSWORD}).status_code
+        == 200
+    )
 
 
 def test_cors_preflight_and_headers_for_allowed_origin_only(system, org):
     api = system.anonymous()
-    preflight = api.request("OPTIONS", "/api/v1/me", headers={
-        "Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "authorization",
-    })
+    preflight = api.request(
+        "OPTIONS",
+        "/api/v1/me",
+        headers={
+            "Origin": ALLOWED_ORIGIN,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
     assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
@@ -105,7 +115,10 @@ def test_hourly_cost_is_hidden_from_other_members(system, org):
     rich = create_user(admin, hourly_cost={"amount": "95.00", "currency": "EUR"})
     member = system.login(create_user(admin)["email"])
     assert member.get(f"/api/v1/users/{rich['id']}").json()["hourly_cost"] is None
-    assert admin.get(f"/api/v1/users/{rich['id']}").json()["hourly_cost"] == {"amount": "95.00", "currency": "EUR"}
+    assert admin.get(f"/api/v1/users/{rich['id']}").json()["hourly_cost"] == {
+        "amount": "95.00",
+        "currency": "EUR",
+    }
     assert system.login(rich["email"]).get("/api/v1/me").json()["hourly_cost"]["amount"] == "95.00"
 
 
@@ -113,7 +126,9 @@ def test_admin_resets_a_password_and_old_sessions_end(system, org):
     admin = org["admin"]
     user = create_user(admin)
     old = system.login(user["email"])
-    assert admin.patch(f"/api/v1/users/{user['id']}", json={"password": "Nouveau-mot-2026"}).status_code == 200
+    assert (
+        admin.patch(f"/api/v1/users/{user['id']}", json={"password": "Nouveau-mot-2026"}).status_code == 200
+    )
     assert old.get("/api/v1/me").status_code == 401
     assert system.login(user["email"], "Nouveau-mot-2026").get("/api/v1/me").status_code == 200
 

@@ -23,9 +23,25 @@ USERS = "/api/v1/users"
 def test_admin_bootstrapped_by_cli_logs_in_and_manages_a_member(system):
     email = f"{unique('gerante')}@pomme.fr"
     bootstrap = subprocess.run(
-        [sys.executable, "-m", "crm", "--config", str(system.config_path), "admin", "bootstrap",
-         "--org", "Pomme Siège Central", "--email", email, "--name", "Claire Durand"],
-        env={**os.environ, "CRM_ADMIN_PASSWORD": PASSWORD}, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "crm",
+            "--config",
+            str(system.config_path),
+            "admin",
+            "bootstrap",
+            "--org",
+            "Pomme Siège Central",
+            "--email",
+            email,
+            "--name",
+            "Claire Durand",
+        ],
+        env={**os.environ, "CRM_ADMIN_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert bootstrap.returncode == 0, bootstrap.stderr
     assert "Pomme Siège Central" in bootstrap.stdout
@@ -33,10 +49,16 @@ def test_admin_bootstrapped_by_cli_logs_in_and_manages_a_member(system):
     admin = system.login(email)
     assert admin.get("/api/v1/me").json()["role"] == "admin"
 
-    created = admin.post(USERS, json={
-        "email": f"{unique('bruno')}@pomme.fr", "name": "Bruno Petit", "password": PASSWORD,
-        "hourly_cost": {"amount": "42.50", "currency": "EUR"}, "time_zone": "Europe/Paris",
-    })
+    created = admin.post(
+        USERS,
+        json={
+            "email": f"{unique('bruno')}@pomme.fr",
+            "name": "Bruno Petit",
+            "password": PASSWORD,
+            "hourly_cost": {"amount": "42.50", "currency": "EUR"},
+            "time_zone": "Europe/Paris",
+        },
+    )
     assert created.status_code == 201, created.text
     member_record = created.json()
     assert created.headers["Location"] == f"{USERS}/{member_record['id']}"
@@ -93,8 +115,10 @@ def test_read_only_user_gets_403_on_every_write(system, org):
     assert len(operations) >= 8
     for method, path in operations:
         body = bodies.get(f"{method} {path}")
-        concrete = path.replace("{user_id}", victim["id"]).replace("{token_id}", "0").replace(
-            "{kind}", "ingest_address"
+        concrete = (
+            path.replace("{user_id}", victim["id"])
+            .replace("{token_id}", "0")
+            .replace("{kind}", "ingest_address")
         )
         response = read_only.request(method, concrete, json=body)
         assert response.status_code == 403, (method, path, response.text)
@@ -134,8 +158,17 @@ def _current_private_key(system):
 
 def _claims(user: dict, session_id: str, **overrides) -> dict:
     now = int(time.time())
-    claims = {"iss": "crm", "aud": "crm", "sub": user["id"], "org": user["org_id"], "role": user["role"],
-              "ro": False, "sid": session_id, "iat": now, "exp": now + 600}
+    claims = {
+        "iss": "crm",
+        "aud": "crm",
+        "sub": user["id"],
+        "org": user["org_id"],
+        "role": user["role"],
+        "ro": False,
+        "sid": session_id,
+        "iat": now,
+        "exp": now + 600,
+    }
     return claims | overrides
 
 
@@ -145,14 +178,27 @@ def test_expired_forged_foreign_key_and_garbage_tokens_are_401(system, org):
     kid, private_key = _current_private_key(system)
     now = int(time.time())
     tokens = {
-        "expired": jwt.encode(_claims(admin.user, real_claims["sid"], iat=now - 3600, exp=now - 60),
-                              private_key, algorithm="EdDSA", headers={"kid": kid}),
-        "forged": jwt.encode(_claims(admin.user, real_claims["sid"]), Ed25519PrivateKey.generate(),
-                             algorithm="EdDSA", headers={"kid": kid}),
-        "foreign key": jwt.encode(_claims(admin.user, real_claims["sid"]), Ed25519PrivateKey.generate(),
-                                  algorithm="EdDSA", headers={"kid": "01a2-not-ours"}),
-        "symmetric": jwt.encode(_claims(admin.user, real_claims["sid"]), "secret", algorithm="HS256",
-                                headers={"kid": kid}),
+        "expired": jwt.encode(
+            _claims(admin.user, real_claims["sid"], iat=now - 3600, exp=now - 60),
+            private_key,
+            algorithm="EdDSA",
+            headers={"kid": kid},
+        ),
+        "forged": jwt.encode(
+            _claims(admin.user, real_claims["sid"]),
+            Ed25519PrivateKey.generate(),
+            algorithm="EdDSA",
+            headers={"kid": kid},
+        ),
+        "foreign key": jwt.encode(
+            _claims(admin.user, real_claims["sid"]),
+            Ed25519PrivateKey.generate(),
+            algorithm="EdDSA",
+            headers={"kid": "01a2-not-ours"},
+        ),
+        "symmetric": jwt.encode(
+            _claims(admin.user, real_claims["sid"]), "secret", algorithm="HS256", headers={"kid": kid}
+        ),
         "tampered": admin.token[:-4] + ("AAAA" if not admin.token.endswith("AAAA") else "BBBB"),
         "garbage": "not-a-token",
     }
@@ -162,8 +208,9 @@ def test_expired_forged_foreign_key_and_garbage_tokens_are_401(system, org):
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert system.anonymous().get("/api/v1/me").status_code == 401
     # a token signed by the real key with the real claims passes, so the refusals above are about the token
-    genuine = jwt.encode(_claims(admin.user, real_claims["sid"]), private_key, algorithm="EdDSA",
-                         headers={"kid": kid})
+    genuine = jwt.encode(
+        _claims(admin.user, real_claims["sid"]), private_key, algorithm="EdDSA", headers={"kid": kid}
+    )
     assert Api(system.base_url, genuine).get("/api/v1/me").status_code == 200
 
 
@@ -183,7 +230,9 @@ def test_refresh_rotates_and_a_replayed_refresh_token_signs_the_session_out(syst
     assert Api(system.base_url, new_pair["access_token"]).get("/api/v1/me").status_code == 200
     replay = system.anonymous().post("/api/v1/auth/refresh", json={"refresh_token": api.refresh_token})
     assert replay.status_code == 401
-    after_theft = system.anonymous().post("/api/v1/auth/refresh", json={"refresh_token": new_pair["refresh_token"]})
+    after_theft = system.anonymous().post(
+        "/api/v1/auth/refresh", json={"refresh_token": new_pair["refresh_token"]}
+    )
     assert after_theft.status_code == 401
 
 
@@ -192,7 +241,9 @@ def test_deactivated_user_is_signed_out_and_cannot_log_in(system, org):
     member = system.login(record["email"])
     assert org["admin"].post(f"{USERS}/{record['id']}/deactivate").json()["active"] is False
     assert member.get("/api/v1/me").status_code == 401
-    again = system.anonymous().post("/api/v1/auth/login", json={"email": record["email"], "password": PASSWORD})
+    again = system.anonymous().post(
+        "/api/v1/auth/login", json={"email": record["email"], "password": PASSWORD}
+    )
     assert again.status_code == 401
     assert org["admin"].post(f"{USERS}/{record['id']}/reactivate").json()["active"] is True
     assert system.login(record["email"]).get("/api/v1/me").status_code == 200
