@@ -86,12 +86,13 @@ class TokenVerifier:
         if kid is None:
             raise Unauthenticated("access token has no key id")
         if kid not in self._keys and time.monotonic() - self._refreshed_at > self._min_refresh_interval:
-            self._refreshed_at = time.monotonic()
             try:
                 self._keys = dict(self._load_keys())
             except Exception as exc:
+                # Not remembered as a refresh: the next call tries again.
                 log.warning("cannot load token signing keys: %s", exc)
                 raise ServiceUnavailable("cannot load token signing keys, try again") from exc
+            self._refreshed_at = time.monotonic()
         try:
             return self._keys[kid]
         except KeyError:

@@ -97,7 +97,7 @@ class RateLimited(CrmError):
 
     @property
     def retry_after(self) -> int:
-        return self.args[2]
+        return int(self.args[2])  # crossing RPC turns it into a string
 
 
 class InsufficientCredits(CrmError):

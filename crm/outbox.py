@@ -105,11 +105,16 @@ class OutboxRelay:
         self._running = True
         self._thread = eventlet.spawn(self._run)
 
-    def stop(self) -> None:
+    def stop(self, grace_seconds: float = 5.0) -> None:
+        """Let the batch in flight be marked published, then stop."""
         self._running = False
         if self._thread is not None:
             self.wake()
-            self._thread.kill()
+            try:
+                with eventlet.Timeout(grace_seconds):
+                    self._thread.wait()
+            except eventlet.Timeout:
+                self._thread.kill()
             self._thread = None
         self._close_connection()
 

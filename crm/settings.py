@@ -61,6 +61,16 @@ def substitute_environment(text: str, environ: dict[str, str] | None = None) -> 
     )
 
 
+def _substitute_values(value: Any, environ: dict[str, str] | None) -> Any:
+    if isinstance(value, str):
+        return substitute_environment(value, environ)
+    if isinstance(value, dict):
+        return {key: _substitute_values(item, environ) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute_values(item, environ) for item in value]
+    return value
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -157,11 +167,13 @@ class Settings(_Section):
 def parse_settings(text: str, environ: dict[str, str] | None = None) -> Settings:
     """Build settings from YAML text after environment substitution."""
     try:
-        document = yaml.safe_load(substitute_environment(text, environ)) or {}
+        document = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise SettingsError(f"configuration is not valid YAML: {exc}") from exc
     if not isinstance(document, dict):
         raise SettingsError("configuration must be a mapping at the top level")
+    # Substituted inside parsed values, so a secret holding '#' or '"' stays whole.
+    document = _substitute_values(document, environ)
     try:
         return Settings.model_validate(document)
     except ValueError as exc:

@@ -95,7 +95,7 @@ class ApiTokenCreate(StrictInput):
     def _in_the_future(cls, value: datetime | None) -> datetime | None:
         if value is not None and value <= datetime.now(UTC):
             raise ValueError("must be in the future")
-        return value
+        return value.astimezone(UTC) if value is not None else None
 
 
 class Bootstrap(StrictInput):

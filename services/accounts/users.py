@@ -177,10 +177,24 @@ def create_user(uow: UnitOfWork, admin: Caller, request: UserCreate) -> tuple[Us
     return user, generated, True
 
 
-def _active_admins(session: Session, org_id: str) -> int:
+def _writing_admins(session: Session, org_id: str) -> int:
+    """Active admins who are not read-only: the ones who can still manage the org."""
     return session.scalar(
-        select(func.count()).where(User.org_id == org_id, User.role == ROLE_ADMIN, User.active.is_(True))
+        select(func.count()).where(
+            User.org_id == org_id,
+            User.role == ROLE_ADMIN,
+            User.active.is_(True),
+            User.read_only.is_(False),
+        )
     )
+
+
+def _keeps_a_writing_admin(session: Session, user: User, *, role: str, read_only: bool, active: bool) -> None:
+    """Refuse a change that would leave the organisation without an admin who can write."""
+    was_writing_admin = user.role == ROLE_ADMIN and user.active and not user.read_only
+    stays_writing_admin = role == ROLE_ADMIN and active and not read_only
+    if was_writing_admin and not stays_writing_admin and _writing_admins(session, user.org_id) <= 1:
+        raise LastAdmin("the organisation must keep at least one active admin who is not read-only")
 
 
 def update_user(uow: UnitOfWork, admin: Caller, user_id: str, request: UserUpdate) -> User:
@@ -194,9 +208,13 @@ def update_user(uow: UnitOfWork, admin: Caller, user_id: str, request: UserUpdat
     changes = request.model_dump(exclude_unset=True, exclude={"version", "password"})
     if "email" in changes and changes["email"] is not None:
         _ensure_email_free(session, changes["email"], except_id=user.id)
-    demoting = changes.get("role") == "member" and user.role == ROLE_ADMIN
-    if demoting and user.active and _active_admins(session, admin.org_id) <= 1:
-        raise LastAdmin("role: the organisation must keep at least one active admin")
+    _keeps_a_writing_admin(
+        session,
+        user,
+        role=changes.get("role") or user.role,
+        read_only=user.read_only if changes.get("read_only") is None else changes["read_only"],
+        active=user.active,
+    )
     for name in ("email", "name", "role", "read_only", "time_zone"):
         if changes.get(name) is not None:
             setattr(user, name, changes[name])
@@ -220,8 +238,7 @@ def set_active(uow: UnitOfWork, admin: Caller, user_id: str, active: bool) -> Us
     user = get_user(session, admin.org_id, user_id)
     if user.active == active:
         return user
-    if not active and user.role == ROLE_ADMIN and _active_admins(session, admin.org_id) <= 1:
-        raise LastAdmin("the organisation must keep at least one active admin")
+    _keeps_a_writing_admin(session, user, role=user.role, read_only=user.read_only, active=active)
     user.active = active
     user.version += 1
     user.updated_at = utcnow()

@@ -1,15 +1,15 @@
 """Single accounts workers over a real, migrated SQLite database per test.
 
-The organisations, users and signing key are made once per run through the
-service's own entrypoints, into a template database; each test gets a fresh
-copy of that file, so no test pays for argon2 hashing it does not exercise.
+The organisations, users and signing key are made once per run by the
+service's own code (``users.bootstrap`` as ``crm admin bootstrap`` calls it,
+then ``create_user``), into a template database; each test gets a fresh copy
+of that file, so no test pays for argon2 hashing it does not exercise.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,30 +22,21 @@ from crm.auth import CallerAccess, TokenVerifier
 from crm.database import DatabaseAccess, create_service_engine
 from crm.migrations import upgrade
 from crm.settings import Settings
-from services.accounts import login_sessions, signing_keys
+from crm.validation import validate
+from services.accounts import login_sessions, signing_keys, users
 from services.accounts.dependencies import _load_keys_from_database
 from services.accounts.models import User, outbox
+from services.accounts.schemas import Bootstrap
 from services.accounts.service import AccountsService
 from services.accounts.signing_keys import ActiveKey
-
-ALICE_PASSWORD = "Pomme-Alice-2024!"
-BOB_PASSWORD = "Pomme-Bob-2024!"
-CLAIRE_PASSWORD = "Pomme-Claire-2024!"
-EMILE_PASSWORD = "Pomme-Emile-2024!"
-DIANE_PASSWORD = "Poire-Diane-2024!"
-
-
-@dataclass(frozen=True)
-class Directory:
-    """Who is who in the template database."""
-
-    pomme_org: str
-    alice: str  # admin of Pomme
-    bob: str  # member of Pomme, hourly cost 45.00 EUR
-    claire: str  # read-only admin of Pomme
-    emile: str  # member of Pomme, no hourly cost
-    poire_org: str
-    diane: str  # sole admin of Poire
+from tests.unit.accounts.directory import (
+    ALICE_PASSWORD,
+    BOB_PASSWORD,
+    CLAIRE_PASSWORD,
+    DIANE_PASSWORD,
+    EMILE_PASSWORD,
+    Directory,
+)
 
 
 def _settings(folder: Path) -> Settings:
@@ -53,7 +44,7 @@ def _settings(folder: Path) -> Settings:
         {
             "data_dir": str(folder),
             "database": {"url": f"sqlite:///{folder}/{{service}}.db"},
-            "auth": {"login_failures_per_account": 3, "login_failures_per_address": 5},
+            "auth": {"login_failures_per_account": 2, "login_failures_per_address": 3},
             "mail": {"ingest_domain": "in.pomme.fr"},
         }
     )
@@ -70,9 +61,7 @@ class AccountsWorkers:
             self.key: ActiveKey = signing_keys.current_key(session, settings.auth.key_passphrase)
             session.commit()
         config = {"CRM": settings}
-        self.verifier = TokenVerifier(
-            lambda: _load_keys_from_database(config), settings.auth.issuer
-        )
+        self.verifier = TokenVerifier(lambda: _load_keys_from_database(config), settings.auth.issuer)
 
     def worker(self, access_token: str | None = None) -> AccountsService:
         return worker_factory(
@@ -87,9 +76,7 @@ class AccountsWorkers:
         """An access token of a fresh login session, made without a password check."""
         with self.db.transaction() as uow:
             user = uow.session.get(User, user_id)
-            issued = login_sessions.start_login(
-                uow.session, self.key, user, "192.0.2.10", self.settings.auth
-            )
+            issued = login_sessions.start_login(uow.session, self.key, user, "192.0.2.10", self.settings.auth)
         return issued.access_token
 
     def as_user(self, user_id: str) -> AccountsService:
@@ -108,6 +95,12 @@ class AccountsWorkers:
             ).all()
         return [row.payload for row in rows]
 
+    def bootstrap(self, request: dict[str, Any]) -> tuple[str, str]:
+        """Create an organisation and its first admin, as ``crm admin bootstrap`` does."""
+        with self.db.transaction() as uow:
+            org, user = users.bootstrap(uow, validate(Bootstrap, request))
+            return org.id, user.id
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -119,7 +112,7 @@ def template(tmp_path_factory) -> tuple[Path, Directory]:
     upgrade(settings, "accounts")
     workers = AccountsWorkers(settings)
     try:
-        pomme = workers.worker().bootstrap(
+        pomme_org, alice = workers.bootstrap(
             {
                 "org_name": "Pomme",
                 "email": "alice@pomme.fr",
@@ -128,7 +121,7 @@ def template(tmp_path_factory) -> tuple[Path, Directory]:
                 "time_zone": "Europe/Paris",
             }
         )
-        poire = workers.worker().bootstrap(
+        poire_org, diane = workers.bootstrap(
             {
                 "org_name": "Poire",
                 "email": "diane@poire.fr",
@@ -136,7 +129,6 @@ def template(tmp_path_factory) -> tuple[Path, Directory]:
                 "password": DIANE_PASSWORD,
             }
         )
-        alice = pomme["user"]["id"]
         admin = workers.as_user(alice)
         bob = admin.create_user(
             {
@@ -162,13 +154,13 @@ def template(tmp_path_factory) -> tuple[Path, Directory]:
     finally:
         workers.close()
     directory = Directory(
-        pomme_org=pomme["organisation"]["id"],
+        pomme_org=pomme_org,
         alice=alice,
         bob=bob["id"],
         claire=claire["id"],
         emile=emile["id"],
-        poire_org=poire["organisation"]["id"],
-        diane=poire["user"]["id"],
+        poire_org=poire_org,
+        diane=diane,
     )
     return folder, directory
 

@@ -14,7 +14,7 @@ from services.accounts.exceptions import (
     SessionRevoked,
 )
 from services.accounts.models import ApiToken, LoginFailure, LoginSession
-from tests.unit.accounts.conftest import ALICE_PASSWORD, BOB_PASSWORD
+from tests.unit.accounts.directory import ALICE_PASSWORD, BOB_PASSWORD
 
 
 def _verifier_from_published_keys(accounts) -> TokenVerifier:
@@ -24,9 +24,7 @@ def _verifier_from_published_keys(accounts) -> TokenVerifier:
 
 
 def test_login_returns_tokens_whose_access_token_verifies_with_the_published_key(accounts, people):
-    tokens = accounts.worker().login(
-        {"email": "alice@pomme.fr", "password": ALICE_PASSWORD}, "192.0.2.10"
-    )
+    tokens = accounts.worker().login({"email": "alice@pomme.fr", "password": ALICE_PASSWORD}, "192.0.2.10")
 
     assert tokens["token_type"] == "Bearer"
     assert tokens["refresh_token"]
@@ -60,11 +58,14 @@ def test_wrong_password_is_invalid_credentials_and_is_counted(accounts):
     with pytest.raises(InvalidCredentials):
         accounts.worker().login({"email": "bob@pomme.fr", "password": "pas-le-bon-mot"}, "192.0.2.20")
 
-    assert accounts.count(
-        LoginFailure.__table__,
-        LoginFailure.email == "bob@pomme.fr",
-        LoginFailure.client_address == "192.0.2.20",
-    ) == 1
+    assert (
+        accounts.count(
+            LoginFailure.__table__,
+            LoginFailure.email == "bob@pomme.fr",
+            LoginFailure.client_address == "192.0.2.20",
+        )
+        == 1
+    )
 
 
 def test_unknown_email_gets_the_same_answer_as_a_wrong_password(accounts):
@@ -141,7 +142,7 @@ def test_logout_presenting_someone_elses_refresh_token_does_not_sign_them_out(ac
     assert accounts.worker(bob["access_token"]).get_me()["id"] == people.bob
 
 
-def test_access_token_without_a_live_session_is_refused_by_accounts(accounts, people):
+def test_access_token_of_an_expired_session_is_refused_by_accounts(accounts, people):
     token = accounts.access_token(people.bob)
     with accounts.db.transaction() as uow:
         for login in uow.session.query(LoginSession).filter_by(user_id=people.bob):
@@ -187,25 +188,47 @@ def test_revoked_api_token_cannot_be_exchanged(accounts, people):
         accounts.worker(access).get_me()
 
 
+def test_logging_out_with_an_api_tokens_access_token_revokes_the_api_token(accounts, people):
+    created = accounts.as_user(people.bob).create_api_token({"name": "Scanner de l'accueil"})
+    access = accounts.worker().exchange_api_token(created["token"])["access_token"]
+
+    accounts.worker(access).logout()
+
+    with pytest.raises(Unauthenticated):
+        accounts.worker().exchange_api_token(created["token"])
+
+
 def test_a_string_that_is_not_an_api_token_is_refused(accounts):
     with pytest.raises(InvalidCredentials):
         accounts.worker().exchange_api_token("Bearer pomme")
 
 
 def test_expired_api_token_cannot_be_exchanged(accounts, people):
+    in_one_hour = datetime.now(UTC) + timedelta(hours=1)
     created = accounts.as_user(people.bob).create_api_token(
-        {"name": "Ancien scanner", "expires_at": "2020-01-01T00:00:00+00:00"}
+        {"name": "Scanner prêté", "expires_at": in_one_hour.isoformat()}
     )
+    with accounts.db.transaction() as uow:  # an hour and a minute later
+        token = uow.session.get(ApiToken, created["id"])
+        token.expires_at = datetime.now(UTC) - timedelta(minutes=1)
 
     with pytest.raises(Unauthenticated):
         accounts.worker().exchange_api_token(created["token"])
 
 
-@pytest.mark.xfail(
-    reason="BUG: SQLite drops the UTC offset of a caller-given expires_at, then reads the wall "
-    "time back as UTC, so a token meant to last an hour from Montréal is already expired",
-    strict=True,
+@pytest.mark.parametrize(
+    "expires_at",
+    ["2020-01-01T00:00:00+00:00", (datetime.now(UTC) + timedelta(days=1)).replace(tzinfo=None).isoformat()],
+    ids=["past", "without-offset"],
 )
+def test_api_token_expiry_must_be_a_future_time_with_an_offset(accounts, people, expires_at):
+    with pytest.raises(InvalidInput) as raised:
+        accounts.as_user(people.bob).create_api_token({"name": "Scanner", "expires_at": expires_at})
+
+    assert [error["field"] for error in raised.value.errors] == ["expires_at"]
+    assert accounts.count(ApiToken.__table__) == 0
+
+
 def test_api_token_expiry_given_with_a_utc_offset_is_honoured(accounts, people):
     montreal = timezone(timedelta(hours=-5))
     in_one_hour = (datetime.now(UTC) + timedelta(hours=1)).astimezone(montreal)

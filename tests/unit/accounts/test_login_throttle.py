@@ -11,7 +11,7 @@ from crm.outbox import utcnow
 from services.accounts import login_throttle
 from services.accounts.exceptions import InvalidCredentials
 from services.accounts.models import LoginFailure
-from tests.unit.accounts.conftest import ALICE_PASSWORD, BOB_PASSWORD
+from tests.unit.accounts.directory import ALICE_PASSWORD, BOB_PASSWORD
 
 
 def _fail_login(accounts, email: str, address: str = "192.0.2.20") -> None:
@@ -43,9 +43,7 @@ def test_rate_limit_on_one_account_leaves_colleagues_alone(accounts, people):
     for _ in range(accounts.settings.auth.login_failures_per_account):
         _fail_login(accounts, "bob@pomme.fr", address="192.0.2.20")
 
-    tokens = accounts.worker().login(
-        {"email": "alice@pomme.fr", "password": ALICE_PASSWORD}, "192.0.2.21"
-    )
+    tokens = accounts.worker().login({"email": "alice@pomme.fr", "password": ALICE_PASSWORD}, "192.0.2.21")
 
     assert tokens["user"]["id"] == people.alice
 
@@ -57,12 +55,8 @@ def test_too_many_failures_from_one_address_block_every_account_from_it(accounts
         _fail_login(accounts, f"inconnu{number}@pomme.fr", address="198.51.100.7")
 
     with pytest.raises(RateLimited):
-        accounts.worker().login(
-            {"email": "alice@pomme.fr", "password": ALICE_PASSWORD}, "198.51.100.7"
-        )
-    tokens = accounts.worker().login(
-        {"email": "alice@pomme.fr", "password": ALICE_PASSWORD}, "198.51.100.8"
-    )
+        accounts.worker().login({"email": "alice@pomme.fr", "password": ALICE_PASSWORD}, "198.51.100.7")
+    tokens = accounts.worker().login({"email": "alice@pomme.fr", "password": ALICE_PASSWORD}, "198.51.100.8")
     assert tokens["user"]["id"] == people.alice
 
 
@@ -100,8 +94,11 @@ def test_failures_older_than_the_window_no_longer_count(accounts):
     window = timedelta(seconds=auth.login_window_seconds)
     with accounts.db.transaction() as uow:
         _add_failures(
-            uow.session, auth.login_failures_per_account, window + timedelta(minutes=1),
-            "bob@pomme.fr", "192.0.2.20",
+            uow.session,
+            auth.login_failures_per_account,
+            window + timedelta(minutes=1),
+            "bob@pomme.fr",
+            "192.0.2.20",
         )
 
     with accounts.db.read() as session:
@@ -112,8 +109,11 @@ def test_failures_inside_the_window_count(accounts):
     auth = accounts.settings.auth
     with accounts.db.transaction() as uow:
         _add_failures(
-            uow.session, auth.login_failures_per_account, timedelta(minutes=1),
-            "bob@pomme.fr", "192.0.2.20",
+            uow.session,
+            auth.login_failures_per_account,
+            timedelta(minutes=1),
+            "bob@pomme.fr",
+            "192.0.2.20",
         )
 
     with accounts.db.read() as session, pytest.raises(RateLimited):
@@ -124,8 +124,11 @@ def test_recording_a_failure_forgets_failures_long_past(accounts):
     auth = accounts.settings.auth
     with accounts.db.transaction() as uow:
         _add_failures(
-            uow.session, 2, timedelta(seconds=auth.login_window_seconds * 3),
-            "bob@pomme.fr", "192.0.2.20",
+            uow.session,
+            2,
+            timedelta(seconds=auth.login_window_seconds * 3),
+            "bob@pomme.fr",
+            "192.0.2.20",
         )
 
     with accounts.db.transaction() as uow:

@@ -1,0 +1,44 @@
+"""Probe services that exercise the shared plumbing against the real broker and database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, text
+
+from crm.database import is_postgresql
+from crm.inbox import define_inbox_table
+from crm.outbox import define_outbox_table
+
+probe_metadata = MetaData()
+notes = Table(
+    "notes",
+    probe_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("body", String(200), nullable=False),
+)
+define_outbox_table(probe_metadata)
+define_inbox_table(probe_metadata)
+
+
+def create_probe_schema(settings, service: str) -> None:
+    """A probe service's tables (no migrations: the probes exist only in tests)."""
+    url = settings.database_url(service)
+    if is_postgresql(url):
+        admin = create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{service}" CASCADE'))
+            connection.execute(text(f'CREATE SCHEMA "{service}"'))
+        admin.dispose()
+    from crm.database import create_service_engine
+
+    engine = create_service_engine(settings, service)
+    probe_metadata.drop_all(engine)
+    probe_metadata.create_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def probe_settings(settings):
+    for service in ("outbox_probe", "inbox_probe"):
+        create_probe_schema(settings, service)
+    return settings

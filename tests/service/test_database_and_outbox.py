@@ -1,0 +1,172 @@
+"""The database dependency and the outbox, in a running service on the real broker."""
+
+from __future__ import annotations
+
+import uuid
+
+import eventlet
+import pytest
+from kombu import Connection, Consumer, Queue
+from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm.database import Database, create_service_engine
+from crm.errors import InvalidInput
+from crm.outbox import OutboxRelay, event_exchange, record_event
+from crm.rpc import rpc
+from tests.service.conftest import notes, probe_metadata
+
+
+class OutboxProbe:
+    name = "outbox_probe"
+    db = Database(probe_metadata)
+
+    @rpc
+    def add_note(self, body: str, fail: bool = False) -> int:
+        with self.db.transaction() as uow:
+            result = uow.session.execute(notes.insert().values(body=body))
+            uow.emit("note_added", org_id="org-pomme", actor_id="user-alice", record={"body": body})
+            if fail:
+                raise InvalidInput("body: refused after writing")
+            return result.inserted_primary_key[0]
+
+
+def _count(settings, table) -> int:
+    engine = create_service_engine(settings, "outbox_probe")
+    try:
+        with Session(engine) as session:
+            return session.scalar(select(func.count()).select_from(table))
+    finally:
+        engine.dispose()
+
+
+class EventTap:
+    """A queue bound to a service's events exchange, read with kombu."""
+
+    def __init__(self, amqp_uri: str, service: str, event_type: str):
+        self.connection = Connection(amqp_uri)
+        self.queue = Queue(
+            f"tap-{uuid.uuid4().hex}",
+            exchange=event_exchange(service),
+            routing_key=event_type,
+            exclusive=True,
+            auto_delete=True,
+        )
+        self.received: list[dict] = []
+        self.consumer = Consumer(self.connection, [self.queue], callbacks=[self._on_message], accept=["json"])
+        self.consumer.consume()
+
+    def _on_message(self, body, message):
+        self.received.append(body)
+        message.ack()
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[dict]:
+        with eventlet.Timeout(timeout, False):
+            while len(self.received) < count:
+                try:
+                    self.connection.drain_events(timeout=0.2)
+                except TimeoutError:
+                    pass
+        return self.received
+
+    def close(self):
+        self.connection.release()
+
+
+@pytest.fixture
+def tap(probe_settings):
+    taps = []
+
+    def make(service: str, event_type: str) -> EventTap:
+        taps.append(EventTap(probe_settings.amqp_uri, service, event_type))
+        return taps[-1]
+
+    yield make
+    for each in taps:
+        each.close()
+
+
+def test_committed_change_and_its_event_are_published_together(container_factory, probe_settings, tap):
+    listener = tap("outbox_probe", "note_added")
+    container = container_factory(OutboxProbe, probe_settings.nameko_config())
+    container.start()
+    with ClusterRpcProxy(probe_settings.nameko_config(), timeout=10) as cluster:
+        cluster.outbox_probe.add_note("Rappeler Pomme Siège Central")
+    events = listener.wait_for(1)
+    assert len(events) == 1
+    event = events[0]
+    assert event["event_type"] == "note_added"
+    assert event["record"] == {"body": "Rappeler Pomme Siège Central"}
+    assert (event["org_id"], event["actor_id"]) == ("org-pomme", "user-alice")
+    assert event["event_id"] and event["occurred_at"].endswith("+00:00")
+    assert _count(probe_settings, notes) == 1
+
+
+def test_rejected_call_writes_nothing_and_announces_nothing(container_factory, probe_settings, tap):
+    listener = tap("outbox_probe", "note_added")
+    container = container_factory(OutboxProbe, probe_settings.nameko_config())
+    container.start()
+    with ClusterRpcProxy(probe_settings.nameko_config(), timeout=10) as cluster:
+        with pytest.raises(InvalidInput, match="refused after writing"):
+            cluster.outbox_probe.add_note("Devis Chambre 404", fail=True)
+        cluster.outbox_probe.add_note("Devis accepté")
+    events = listener.wait_for(2, timeout=3)
+    assert [event["record"]["body"] for event in events] == ["Devis accepté"]
+    assert _count(probe_settings, notes) == 1
+
+
+def test_relay_keeps_events_while_the_broker_is_unreachable(probe_settings, tap):
+    listener = tap("outbox_probe", "note_added")
+    engine = create_service_engine(probe_settings, "outbox_probe")
+    with Session(engine) as session:
+        for body in ("premier", "deuxième", "troisième"):
+            record_event(session, "note_added", org_id="org-pomme", actor_id=None, record={"body": body})
+        session.commit()
+    relay = OutboxRelay(
+        engine=engine,
+        service_name="outbox_probe",
+        amqp_uri="amqp://guest:guest@127.0.0.1:1/",
+        settings=probe_settings.outbox,
+    )
+    with pytest.raises(OSError):  # connection refused
+        relay.publish_pending()
+    assert listener.wait_for(1, timeout=1) == []
+    # the broker is back (here: the right address); nothing was lost
+    relay.amqp_uri = probe_settings.amqp_uri
+    relay.start()
+    try:
+        relay.wake()
+        events = listener.wait_for(3)
+    finally:
+        relay.stop()
+        engine.dispose()
+    assert [event["record"]["body"] for event in events] == ["premier", "deuxième", "troisième"]
+    assert relay.publish_pending() == 0  # all marked published
+
+
+def test_relay_in_background_retries_until_the_broker_answers(probe_settings, tap):
+    listener = tap("outbox_probe", "note_added")
+    engine = create_service_engine(probe_settings, "outbox_probe")
+    relay = OutboxRelay(
+        engine=engine,
+        service_name="outbox_probe",
+        amqp_uri="amqp://guest:guest@127.0.0.1:1/",
+        settings=probe_settings.outbox,
+    )
+    relay.start()
+    try:
+        with Session(engine) as session:
+            record_event(
+                session, "note_added", org_id="org-pomme", actor_id=None, record={"body": "en attente"}
+            )
+            session.commit()
+        relay.wake()
+        eventlet.sleep(0.5)  # several failed attempts
+        assert listener.wait_for(1, timeout=0.5) == []
+        relay.amqp_uri = probe_settings.amqp_uri
+        events = listener.wait_for(1)
+    finally:
+        relay.stop()
+        engine.dispose()
+    assert [event["record"]["body"] for event in events] == ["en attente"]

@@ -1,0 +1,97 @@
+"""Personal ingest addresses and calendar feed tokens, through single accounts workers."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm.errors import InvalidInput, ReadOnlyUser
+
+
+def _local_part(address: str) -> str:
+    return address.split("@", 1)[0]
+
+
+def test_every_user_has_an_ingest_address_on_the_configured_domain(accounts, people):
+    secrets = accounts.as_user(people.bob).get_my_secrets()
+
+    assert secrets["ingest_address"].endswith("@in.pomme.fr")
+    assert secrets["calendar_feed_token_set"] is False
+    assert accounts.worker().resolve_ingest_address(_local_part(secrets["ingest_address"])) == {
+        "user_id": people.bob,
+        "org_id": people.pomme_org,
+    }
+
+
+def test_rotating_the_ingest_address_changes_it_and_the_old_one_stops_resolving(accounts, people):
+    bob = accounts.as_user(people.bob)
+    old = bob.get_my_secrets()["ingest_address"]
+
+    rotated = bob.rotate_my_secret("ingest_address")
+
+    assert rotated["kind"] == "ingest_address"
+    assert rotated["value"] != old
+    assert bob.get_my_secrets()["ingest_address"] == rotated["value"]
+    assert accounts.worker().resolve_ingest_address(_local_part(old)) is None
+    assert accounts.worker().resolve_ingest_address(_local_part(rotated["value"]))["user_id"] == (people.bob)
+
+
+def test_ingest_address_resolves_whatever_the_case_a_mail_system_gives_it(accounts, people):
+    address = accounts.as_user(people.bob).get_my_secrets()["ingest_address"]
+
+    resolved = accounts.worker().resolve_ingest_address(_local_part(address).upper())
+
+    assert resolved["user_id"] == people.bob
+
+
+def test_calendar_feed_token_resolves_back_to_its_user(accounts, people):
+    bob = accounts.as_user(people.bob)
+
+    rotated = bob.rotate_my_secret("calendar_feed")
+
+    assert accounts.worker().resolve_calendar_token(rotated["value"]) == {
+        "user_id": people.bob,
+        "org_id": people.pomme_org,
+    }
+    assert bob.get_my_secrets()["calendar_feed_token_set"] is True
+
+
+def test_rotating_the_calendar_feed_token_retires_the_old_one(accounts, people):
+    bob = accounts.as_user(people.bob)
+    old = bob.rotate_my_secret("calendar_feed")["value"]
+
+    new = bob.rotate_my_secret("calendar_feed")["value"]
+
+    assert accounts.worker().resolve_calendar_token(old) is None
+    assert accounts.worker().resolve_calendar_token(new)["user_id"] == people.bob
+
+
+def test_unknown_calendar_token_resolves_to_nobody(accounts):
+    assert accounts.worker().resolve_calendar_token("cal_pas-un-vrai-jeton") is None
+
+
+def test_unknown_secret_kind_is_invalid_input_naming_the_kind(accounts, people):
+    with pytest.raises(InvalidInput) as raised:
+        accounts.as_user(people.bob).rotate_my_secret("mot_de_passe")
+
+    assert [error["field"] for error in raised.value.errors] == ["kind"]
+
+
+def test_read_only_user_can_see_but_not_rotate_their_secrets(accounts, people):
+    claire = accounts.as_user(people.claire)
+    address = claire.get_my_secrets()["ingest_address"]
+
+    with pytest.raises(ReadOnlyUser):
+        claire.rotate_my_secret("ingest_address")
+
+    assert claire.get_my_secrets()["ingest_address"] == address
+
+
+def test_secrets_of_a_deactivated_user_resolve_to_nobody(accounts, people):
+    bob = accounts.as_user(people.bob)
+    address = bob.get_my_secrets()["ingest_address"]
+    calendar_token = bob.rotate_my_secret("calendar_feed")["value"]
+
+    accounts.as_user(people.alice).set_user_active(people.bob, False)
+
+    assert accounts.worker().resolve_ingest_address(_local_part(address)) is None
+    assert accounts.worker().resolve_calendar_token(calendar_token) is None

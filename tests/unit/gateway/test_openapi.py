@@ -1,0 +1,163 @@
+"""The OpenAPI document matches the gateway's routes, in both directions."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import time
+from unittest.mock import MagicMock
+
+import pytest
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+from nameko.testing.services import worker_factory
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from crm.auth import Caller
+from crm.errors import Forbidden
+from services.gateway.http import ApiRoute
+from services.gateway.openapi import build_document, openapi_path
+from services.gateway.service import GatewayService
+
+PUBLIC_PREFIXES = ("/api/",)
+PUBLIC_PATHS = ("/healthz", "/readyz")
+
+
+def _routes(admin_only: bool = False) -> list[tuple[str, str, str]]:
+    """(METHOD, url, handler name) of every ApiRoute the gateway declares."""
+    found = []
+    for name, function in inspect.getmembers(GatewayService, inspect.isfunction):
+        for entrypoint in getattr(function, ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            if not isinstance(entrypoint, ApiRoute):
+                continue
+            if admin_only and not (entrypoint.spec and entrypoint.spec.admin):
+                continue
+            for method in entrypoint.method.split(","):
+                found.append((method.strip().upper(), entrypoint.url, name))
+    return found
+
+
+def _public(url: str) -> bool:
+    return url.startswith(PUBLIC_PREFIXES) or url in PUBLIC_PATHS
+
+
+@pytest.fixture(scope="module")
+def document() -> dict:
+    return build_document(GatewayService)
+
+
+def _documented(document: dict) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, operations in document["paths"].items() for method in operations}
+
+
+def test_every_public_route_is_documented_with_its_method(document):
+    routed = {(method, openapi_path(url)) for method, url, _ in _routes() if _public(url)}
+
+    assert routed - _documented(document) == set()
+
+
+def test_every_documented_operation_has_a_route(document):
+    routed = {(method, openapi_path(url)) for method, url, _ in _routes()}
+
+    assert _documented(document) - routed == set()
+
+
+def test_the_document_is_not_empty(document):
+    assert ("POST", "/api/v1/auth/login") in _documented(document)
+    assert ("GET", "/healthz") in _documented(document)
+    assert document["openapi"] == "3.1.0"
+
+
+def test_path_converters_become_named_parameters(document):
+    operation = document["paths"]["/api/v1/users/{user_id}"]["patch"]
+
+    assert not any("<" in path or ">" in path for path in document["paths"])
+    assert {"name": "user_id", "in": "path", "required": True} == {
+        key: value for key, value in operation["parameters"][0].items() if key in {"name", "in", "required"}
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("/api/v1/users/<string:user_id>", "/api/v1/users/{user_id}"),
+        ("/api/v1/rooms/<int:room>/bookings/<booking_id>", "/api/v1/rooms/{room}/bookings/{booking_id}"),
+        ("/healthz", "/healthz"),
+    ],
+)
+def test_openapi_path_names_each_converter(url, path):
+    assert openapi_path(url) == path
+
+
+def test_every_path_parameter_of_a_path_is_declared(document):
+    for path, operations in document["paths"].items():
+        in_path = set(re.findall(r"{([^}]+)}", path))
+        for method, operation in operations.items():
+            declared = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
+            assert declared == in_path, f"{method.upper()} {path}"
+
+
+def test_every_schema_reference_resolves(document):
+    references = set(re.findall(r'"#/components/schemas/([^"]+)"', str(document).replace("'", '"')))
+
+    assert references
+    assert references - set(document["components"]["schemas"]) == set()
+
+
+def test_authenticated_operations_require_a_bearer_token_and_document_401(document):
+    login = document["paths"]["/api/v1/auth/login"]["post"]
+    me = document["paths"]["/api/v1/me"]["get"]
+
+    assert login["security"] == []
+    assert me["security"] == [{"bearer": []}]
+    assert "401" in me["responses"]
+
+
+def test_admin_operations_say_so(document):
+    create_user = document["paths"]["/api/v1/users"]["post"]
+
+    assert create_user["description"] == "Admin only."
+    assert "403" in create_user["responses"]
+    assert "201" in create_user["responses"]
+
+
+def _refused_as_read_only_member(method: str, url: str, handler: str) -> bool:
+    """Whether the handler answers 403 to a read-only member before doing anything."""
+    caller = Caller("emile", "pomme", "member", True, "s-1", int(time.time()) + 900)
+    auth = MagicMock()
+    auth.caller.return_value = caller
+    gateway = worker_factory(GatewayService, auth=auth, accounts=MagicMock())
+    request = Request(EnvironBuilder(method=method, path=url, json={}).get_environ())
+    path_values = {name: "x-1" for name in re.findall(r"<(?:[a-z]+:)?(\w+)>", url)}
+    try:
+        getattr(gateway, handler)(request, **path_values)
+    except Forbidden:
+        return True
+    except Exception:  # the mocked accounts answer is not a real one; only 403 matters here
+        return False
+    return False
+
+
+def test_admin_operations_refuse_a_read_only_member_and_document_403(document):
+    admin_routes = _routes(admin_only=True)
+
+    assert len(admin_routes) >= 5
+    for method, url, handler in admin_routes:
+        assert _refused_as_read_only_member(method, url, handler), f"{method} {url}"
+        assert "403" in document["paths"][openapi_path(url)][method.lower()]["responses"]
+
+
+def test_every_operation_that_can_answer_403_documents_it(document):
+    undocumented = [
+        f"{method} {openapi_path(url)}"
+        for method, url, handler in _routes()
+        if _public(url)
+        and _refused_as_read_only_member(method, url, handler)
+        and "403" not in document["paths"][openapi_path(url)][method.lower()]["responses"]
+    ]
+
+    assert undocumented == []
+
+
+def test_idempotent_replay_of_a_user_create_is_documented(document):
+    assert "200" in document["paths"]["/api/v1/users"]["post"]["responses"]
