@@ -87,6 +87,15 @@ def _emit(uow: UnitOfWork, event_type: str, user: User, actor_id: str | None) ->
     uow.emit(event_type, org_id=user.org_id, actor_id=actor_id, record=user_out(user))
 
 
+def _record_change(uow: UnitOfWork, user: User, event_type: str, actor_id: str) -> None:
+    """Bump the version and announce the change, if anything changed at all."""
+    if uow.session.is_modified(user):
+        user.version += 1
+        user.updated_at = utcnow()
+        uow.session.flush()
+        _emit(uow, event_type, user, actor_id)
+
+
 def bootstrap(uow: UnitOfWork, request: Bootstrap) -> tuple[Organisation, User]:
     """Create an organisation and its first admin."""
     session = uow.session
@@ -225,11 +234,7 @@ def update_user(uow: UnitOfWork, admin: Caller, user_id: str, request: UserUpdat
     if request.password is not None:
         user.password_hash = hash_password(request.password)
         login_sessions.revoke_all_sessions(session, user.id)
-    if session.is_modified(user):
-        user.version += 1
-        user.updated_at = utcnow()
-        session.flush()
-        _emit(uow, "user_updated", user, admin.user_id)
+    _record_change(uow, user, "user_updated", admin.user_id)
     return user
 
 
@@ -270,11 +275,7 @@ def update_profile(uow: UnitOfWork, caller: Caller, request: ProfileUpdate) -> U
         user.name = request.name
     if request.time_zone is not None:
         user.time_zone = request.time_zone
-    if session.is_modified(user):
-        user.version += 1
-        user.updated_at = utcnow()
-        session.flush()
-        _emit(uow, "user_updated", user, caller.user_id)
+    _record_change(uow, user, "user_updated", caller.user_id)
     return user
 
 
