@@ -46,9 +46,7 @@ class EchoClient:
         self.publish_connection = Connection(amqp_uri)
         self.reply_connection = Connection(amqp_uri)
         self.producer = Producer(self.publish_connection.channel())
-        self.reply_queue = Queue(
-            f"bench.reply.{uuid.uuid4().hex}", exclusive=True, auto_delete=True
-        )
+        self.reply_queue = Queue(f"bench.reply.{uuid.uuid4().hex}", exclusive=True, auto_delete=True)
         self.pending: dict[str, Event] = {}
         self.lock = Semaphore()
         self.consumer = Consumer(

@@ -71,6 +71,4 @@ def closed_loop(
     for call in callers:
         pool.spawn(worker, call)
     pool.waitall()
-    return Result(
-        name, concurrency, len(latencies), time.perf_counter() - started, latencies, errors
-    )
+    return Result(name, concurrency, len(latencies), time.perf_counter() - started, latencies, errors)

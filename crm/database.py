@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -122,8 +122,13 @@ class DatabaseAccess:
         try:
             yield session
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # rolls back
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A bare connection for a hot read path (no ORM); rolled back on return."""
+        with self.engine.connect() as connection:
+            yield connection
 
 
 class Database(DependencyProvider):

@@ -6,7 +6,8 @@ from dataclasses import replace
 from typing import Any
 
 from nameko.dependency_providers import Config
-from sqlalchemy import select
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
 from crm.auth import Caller
 from crm.database import Database
@@ -61,14 +62,14 @@ class AccountsService(Pingable):
 
     # -- helpers ----------------------------------------------------------
 
-    def _live_caller(self, session: Any) -> Caller:
+    def _live_caller(self, session: Session) -> Caller:
         """The caller, also checked against the sessions and users we own."""
-        return self._live_user(session)[0]
+        return self._live_user(session.connection())[0]
 
-    def _live_user(self, session: Any) -> tuple[Caller, Any]:
+    def _live_user(self, connection: Connection) -> tuple[Caller, Any]:
         """The caller and their user row; a revoked session or inactive user is a 401."""
         caller = self.caller.user()
-        found = users.live_user_row(session, caller.session_id, caller.user_id)
+        found = users.live_user_row(connection, caller.session_id, caller.user_id)
         if found is None or found.revoked_at is not None:
             raise SessionRevoked("this session has been signed out; log in again")
         expires_at = login_sessions.aware(found.session_expires_at)
@@ -219,8 +220,8 @@ class AccountsService(Pingable):
     @rpc
     def get_me(self) -> dict[str, Any]:
         """The calling user as stored now."""
-        with self.db.read() as session:
-            return users.user_out(self._live_user(session)[1])
+        with self.db.connect() as connection:
+            return users.user_out(self._live_user(connection)[1])
 
     @rpc
     def update_me(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from crm.auth import ROLE_ADMIN, Caller
@@ -58,9 +58,9 @@ _LIVE_USER = (
 )
 
 
-def live_user_row(session: Session, session_id: str, user_id: str) -> Any:
+def live_user_row(connection: Connection, session_id: str, user_id: str) -> Any:
     """The user joined with the login session, as a row with attribute access."""
-    return session.connection().execute(_LIVE_USER, {"session_id": session_id, "user_id": user_id}).first()
+    return connection.execute(_LIVE_USER, {"session_id": session_id, "user_id": user_id}).first()
 
 
 def get_user(session: Session, org_id: str, user_id: str) -> User:

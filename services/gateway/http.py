@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from crm.auth import ACCESS_TOKEN_KEY
 from crm.errors import CrmError, MalformedRequest, UnsupportedMediaType
+from crm.rpc import CachedSignatureCheck
 from crm.validation import Model, validate
 from services.gateway import metrics
 from services.gateway.problems import problem_from_exception, problem_response
@@ -99,7 +100,7 @@ class GatewayServer(WebServer):
         return GatewayApp(self)
 
 
-class ApiRoute(HttpRequestHandler):
+class ApiRoute(CachedSignatureCheck, HttpRequestHandler):
     """An HTTP route whose errors become problem JSON."""
 
     server = GatewayServer()
