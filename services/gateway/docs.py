@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+from html import escape
 from pathlib import Path
 
 import swagger_ui
@@ -47,3 +48,21 @@ def static_file(filename: str) -> Response:
     response = Response(path.read_bytes(), mimetype=mimetype)
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+def problems_page(kinds: list[tuple[int, str, str]]) -> Response:
+    """What each problem ``type`` means; the anchors are the types' fragments."""
+    rows = "\n".join(
+        f'  <tr id="{escape(slug)}"><td>{status}</td><td><code>{escape(slug)}</code></td>'
+        f"<td>{escape(meaning)}</td></tr>"
+        for status, slug, meaning in kinds
+    )
+    page = (
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<title>CRM API problem types</title></head><body>\n"
+        "<h1>Problem types</h1>\n<p>Every error is an RFC 9457 problem document; its "
+        "<code>type</code> points here. <code>errors</code> lists the fields at fault.</p>\n"
+        f"<table>\n  <tr><th>status</th><th>type</th><th>meaning</th></tr>\n{rows}\n</table>\n"
+        "</body></html>\n"
+    )
+    return Response(page, mimetype="text/html")

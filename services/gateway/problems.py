@@ -43,6 +43,25 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int, str]] = [
 ]
 
 
+# Every problem type the gateway answers with, for the /docs/problems page.
+PROBLEM_KINDS: list[tuple[int, str, str]] = [
+    (400, "malformed-request", "the body is not JSON, is missing, or cannot be read"),
+    (401, "unauthenticated", "no credentials, or an expired, forged or revoked token"),
+    (402, "insufficient-credits", "not enough prepaid credits"),
+    (403, "forbidden", "the caller may not do this: read-only user, or admin only"),
+    (404, "not-found", "no such record (records of other organisations are not found either)"),
+    (404, "unknown-route", "no such route"),
+    (405, "method-not-allowed", "the route exists; the Allow header lists its methods"),
+    (409, "conflict", "clashes with the current state: duplicate, stale version, last admin"),
+    (413, "too-large", "the body is over gateway.max_body_bytes"),
+    (415, "unsupported-media-type", "send Content-Type: application/json"),
+    (422, "invalid-input", "a field holds a value we cannot accept; errors[] names each one"),
+    (429, "rate-limited", "too many attempts; wait for Retry-After seconds"),
+    (500, "internal", "our fault; it has been logged"),
+    (503, "service-unavailable", "a service did not answer in time; try again"),
+]
+
+
 def problem_response(
     status: int,
     title: str,

@@ -15,6 +15,7 @@ from services.gateway import docs, metrics
 from services.gateway.dependencies import Authenticator
 from services.gateway.http import client_address, json_response, read_body, read_query, route
 from services.gateway.openapi import build_document
+from services.gateway.problems import PROBLEM_KINDS
 from services.gateway.schemas import Health, Readiness, UserListQuery
 
 # The exceptions modules of the services we call, so their errors deserialise
@@ -48,6 +49,10 @@ class GatewayService(Pingable):
     @route("GET", "/docs/static/<string:filename>", documented=False)
     def docs_static(self, request: Request, filename: str) -> Response:
         return docs.static_file(filename)
+
+    @route("GET", "/docs/problems", documented=False)
+    def problem_types(self, request: Request) -> Response:
+        return docs.problems_page(PROBLEM_KINDS)
 
     @route("GET", "/metrics", documented=False)
     def metrics(self, request: Request) -> Response:

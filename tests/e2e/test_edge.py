@@ -68,6 +68,9 @@ def test_health_readiness_docs_and_metrics(system):
     assert docs.status_code == 200 and "swagger-ui" in docs.text
     assert api.get("/docs/static/swagger-ui-bundle.js").status_code == 200
     assert api.get("/docs/static/../../etc/passwd").status_code == 404
+    problem_type = api.get("/api/v1/me").json()["type"]
+    page, _, anchor = problem_type.partition("#")
+    assert f'id="{anchor}"' in api.get(page).text
     metrics = api.get("/metrics").text
     assert 'crm_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics
 

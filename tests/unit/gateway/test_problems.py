@@ -141,3 +141,11 @@ def test_wrong_method_is_a_405_that_lists_the_allowed_methods():
 
     assert code == 405
     assert headers["Allow"] == "GET, PATCH"
+
+
+def test_every_problem_type_answered_is_explained_on_the_docs_page():
+    from services.gateway.problems import PROBLEM_KINDS, STATUS_BY_ERROR
+
+    explained = {slug for _, slug, _ in PROBLEM_KINDS}
+    assert {slug for _, _, slug in STATUS_BY_ERROR} <= explained
+    assert {"unknown-route", "method-not-allowed", "too-large", "internal"} <= explained
