@@ -76,7 +76,6 @@ def main(config: str | None = None, requests: int = 2000) -> None:
     port = _free_port()
     workdir = tempfile.mkdtemp(prefix="crm-bench-")
     env = dict(os.environ, CRM_DATA_DIR=workdir, CRM_PORT=str(port), CRM_ADMIN_PASSWORD=PASSWORD)
-    env.setdefault("CRM_LOG_LEVEL", "WARNING")
     email = f"bench-{port}@pomme.fr"
     crm = [sys.executable, "-m", "crm"] + (["--config", config] if config else [])
     subprocess.run(
@@ -85,7 +84,8 @@ def main(config: str | None = None, requests: int = 2000) -> None:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    system = subprocess.Popen(crm + ["run"], env=env, stdout=subprocess.DEVNULL)
+    system_log = open(os.path.join(workdir, "crm-run.log"), "w")  # noqa: SIM115
+    system = subprocess.Popen(crm + ["run"], env=env, stdout=system_log, stderr=subprocess.STDOUT)
     echo = subprocess.Popen(
         [sys.executable, "-m", "bench.kombu_echo", settings.amqp_uri],
         stdout=subprocess.PIPE,
