@@ -265,15 +265,5 @@ def bootstrap(
     click.echo(f"organisation {org.name} ({org.id}) created; admin {user.email} ({user.id})")
 
 
-@main.command()
-@click.option("--requests", "-n", default=2000, show_default=True, help="Requests per measurement.")
-@click.pass_obj
-def bench(config: str | None, requests: int) -> None:
-    """Run the gateway benchmark (see bench/README.md)."""
-    from bench import gateway_me
-
-    gateway_me.main(config, requests)
-
-
 if __name__ == "__main__":
     main()

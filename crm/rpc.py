@@ -250,14 +250,19 @@ class RpcClient(DependencyProvider):
             f"nameko.{key}": value for key, value in worker_ctx.context_data.items() if value is not None
         }
         headers["nameko.call_id_stack"] = worker_ctx.call_id_stack
-        self.publisher.publish(
-            json.dumps({"args": args, "kwargs": kwargs}),
-            exchange=self.exchange,
-            routing_key=f"{self.target_service}.{method_name}",
-            reply_to=self.reply_listener.routing_key,
-            correlation_id=correlation_id,
-            headers=headers,
-        )
+        try:
+            self.publisher.publish(
+                json.dumps({"args": args, "kwargs": kwargs}),
+                exchange=self.exchange,
+                routing_key=f"{self.target_service}.{method_name}",
+                reply_to=self.reply_listener.routing_key,
+                correlation_id=correlation_id,
+                headers=headers,
+            )
+        except Exception as exc:
+            self.reply_listener.forget(correlation_id)
+            log.error("cannot send a request to %s: %s", self.target_service, exc)
+            raise ServiceUnavailable("the message bus is unreachable; try again shortly") from None
         try:
             with eventlet.Timeout(self.timeout):
                 body = reply_event.wait()

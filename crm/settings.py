@@ -54,11 +54,7 @@ def substitute_environment(text: str, environ: dict[str, str] | None = None) -> 
             return default
         raise SettingsError(f"environment variable {name} is not set and has no default")
 
-    # Comment lines are left alone, so documentation may mention ``${NAME}``.
-    return "".join(
-        line if line.lstrip().startswith("#") else _ENV_REFERENCE.sub(replace, line)
-        for line in text.splitlines(keepends=True)
-    )
+    return _ENV_REFERENCE.sub(replace, text)
 
 
 def _substitute_values(value: Any, environ: dict[str, str] | None) -> Any:

@@ -137,8 +137,14 @@ def validate(schema: type[Model], data: Any) -> Model:
     if not isinstance(data, dict):
         raise InvalidInput("body: expected a JSON object", [field_error("body", "expected an object")])
     try:
+        document = json.dumps(data)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            "body: holds values that are not JSON", [field_error("body", "not JSON")]
+        ) from None
+    try:
         # JSON mode, whoever calls: over HTTP or over RPC the same rules hold.
-        return schema.model_validate_json(json.dumps(data))
+        return schema.model_validate_json(document)
     except ValidationError as exc:
         errors = describe_validation_error(exc)
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])

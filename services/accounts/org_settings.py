@@ -30,9 +30,9 @@ def read(session: Session, org_id: str) -> dict[str, Any]:
 
 def update(uow: UnitOfWork, admin: Caller, changes: OrgSettingsUpdate) -> dict[str, Any]:
     org = _organisation(uow.session, admin.org_id)
-    current = read(uow.session, admin.org_id)
-    current.update(changes.model_dump(exclude_none=True))
-    if current != org.settings:
+    before = read(uow.session, admin.org_id)
+    current = {**before, **changes.model_dump(exclude_none=True)}
+    if current != before:
         org.settings = current
         org.updated_at = utcnow()
         uow.emit("org_settings_updated", org_id=org.id, actor_id=admin.user_id, record=current)

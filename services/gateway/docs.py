@@ -58,7 +58,7 @@ def problems_page(kinds: list[tuple[int, str, str]]) -> Response:
         for status, slug, meaning in kinds
     )
     page = (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>CRM API problem types</title></head><body>\n"
         "<h1>Problem types</h1>\n<p>Every error is an RFC 9457 problem document; its "
         "<code>type</code> points here. <code>errors</code> lists the fields at fault.</p>\n"

@@ -129,6 +129,11 @@ class ApiRoute(CachedSignatureCheck, HttpRequestHandler):
                     f"request body is over {settings.gateway.max_body_bytes} bytes",
                     "too-large",
                 )
+            if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+                # The WSGI server cannot read a body without a length.
+                return problem_response(
+                    411, "Length required", "send the body with a Content-Length header", "length-required"
+                )
             context_data = {ACCESS_TOKEN_KEY: bearer_token(request)}
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)

@@ -53,6 +53,7 @@ PROBLEM_KINDS: list[tuple[int, str, str]] = [
     (404, "unknown-route", "no such route"),
     (405, "method-not-allowed", "the route exists; the Allow header lists its methods"),
     (409, "conflict", "clashes with the current state: duplicate, stale version, last admin"),
+    (411, "length-required", "send the body with a Content-Length header (no chunked bodies)"),
     (413, "too-large", "the body is over gateway.max_body_bytes"),
     (415, "unsupported-media-type", "send Content-Type: application/json"),
     (422, "invalid-input", "a field holds a value we cannot accept; errors[] names each one"),

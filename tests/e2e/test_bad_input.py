@@ -136,3 +136,12 @@ def test_pagination_walks_every_user_once(org):
             break
     assert len(seen) == len(set(seen)) == 4
     assert created <= set(seen)
+
+
+def test_chunked_body_without_length_is_411_and_writes_nothing(org):
+    admin = org["admin"]
+    before = _user_count(admin)
+    chunks = iter([b'{"email": "chunk@pomme.fr", ', b'"name": "Morceau"}'])
+    response = admin.post(USERS, data=chunks, headers={"Content-Type": "application/json"})
+    _assert_problem(response, 411)
+    assert _user_count(admin) == before

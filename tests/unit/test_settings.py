@@ -61,9 +61,15 @@ def test_text_without_references_is_left_alone():
 
 
 def test_comment_lines_may_mention_variables_that_are_not_set():
-    text = "# set ${CRM_KEY_PASSPHRASE} to encrypt the signing keys\nlog_level: INFO\n"
+    text = "# set ${CRM_KEY_PASSPHRASE_UNSET} to encrypt the signing keys\nlog_level: INFO\n"
 
-    assert substitute_environment(text, {}) == text
+    assert parse_settings(text, {}).log_level == "INFO"
+
+
+def test_a_value_starting_with_a_hash_sign_is_substituted():
+    settings = parse_settings('auth:\n  key_passphrase: "#${PASS}"\n', {"PASS": "verger"})
+
+    assert settings.auth.key_passphrase == "#verger"
 
 
 def test_process_environment_is_used_when_none_is_given(monkeypatch):
