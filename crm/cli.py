@@ -26,6 +26,7 @@ from crm.settings import RUNNABLE_SERVICES, Settings, SettingsError, load_settin
 SERVICE_CLASSES = {
     "accounts": "services.accounts.service:AccountsService",
     "gateway": "services.gateway.service:GatewayService",
+    "contacts": "services.contacts.service:ContactsService",
 }
 
 

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pycountry
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -26,7 +27,7 @@ ALL_SERVICES = (
     "sync",
 )
 # Services that exist as running code today; the others are packages only.
-RUNNABLE_SERVICES = ("accounts", "gateway")
+RUNNABLE_SERVICES = ("accounts", "gateway", "contacts")
 
 _ENV_REFERENCE = re.compile(
     r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>(?:[^{}]|\{[^{}]*\})*))?\}"
@@ -120,6 +121,18 @@ class OutboxSettings(_Section):
     retry_delay_seconds: float = Field(default=2.0, gt=0)
 
 
+class ContactsSettings(_Section):
+    # Phone numbers typed without a country code are read in this region (ISO 3166 alpha-2).
+    default_phone_region: str = "FR"
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        if len(region) != 2 or pycountry.countries.get(alpha_2=region.upper()) is None:
+            raise ValueError("must be an ISO 3166 country code such as FR")
+        return region.upper()
+
+
 class Settings(_Section):
     amqp_uri: str = "amqp://guest:guest@127.0.0.1:5672/"
     data_dir: str = "var"
@@ -131,6 +144,7 @@ class Settings(_Section):
     bus: BusSettings = Field(default_factory=BusSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    contacts: ContactsSettings = Field(default_factory=ContactsSettings)
 
     @field_validator("log_level")
     @classmethod

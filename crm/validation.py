@@ -15,7 +15,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     WithJsonSchema,
 )
@@ -82,6 +84,30 @@ def _whole(value: Any) -> Any:
 
 
 WholeNumber = Annotated[int, BeforeValidator(_whole)]
+
+
+def whole_number(**bounds: int) -> Any:
+    """A whole number within ``bounds`` (ge, le...). The bounds come before the
+    validator so that they reach the JSON schema as minimum and maximum."""
+    return Annotated[int, Field(**bounds), BeforeValidator(_whole)]
+
+
+def blankable(kind: Any) -> Any:
+    """An optional value where an empty or blank string means "not given".
+
+    Forms and CSV files send "" for an empty field; the JSON schema says so.
+    """
+    base = TypeAdapter(kind).json_schema()
+    blank = {"type": "string", "pattern": r"^\s*$"}
+    return Annotated[
+        kind | None,
+        BeforeValidator(_blank_is_none),
+        WithJsonSchema({"anyOf": [base, blank, {"type": "null"}]}),
+    ]
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
 
 # The JSON schemas list the accepted values, so clients and fuzzers know them.
 TimeZone = Annotated[

@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
 )
 
-from crm.validation import Money, ShortText, StrictInput, TimeZone, WholeNumber
+from crm.validation import Money, ShortText, StrictInput, TimeZone, whole_number
 
 
 def _lower(value: str) -> str:
@@ -66,7 +66,7 @@ class UserUpdate(StrictInput):
     # Set by an admin; signs the user out everywhere.
     password: NewPassword | None = None
     # Optimistic concurrency: if given and stale, the update is a 409.
-    version: Annotated[WholeNumber, Field(ge=1)] | None = None
+    version: whole_number(ge=1) | None = None
 
 
 class ProfileUpdate(StrictInput):

@@ -1,1 +1,1 @@
-"""The contacts service (see ../shared/DESIGN.md section 2). Its issue has not been built yet."""
+"""contacts: companies and their sites, contacts, employments, interests, search."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from eventlet.event import Event
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer, WsgiApp
+from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
@@ -26,6 +26,7 @@ from crm.validation import Model, validate
 from services.gateway import metrics
 from services.gateway.problems import problem_from_exception, problem_response
 
+URL_LENGTH_LIMIT = 65536
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key"
 CORS_ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 
@@ -98,6 +99,15 @@ class GatewayServer(WebServer):
 
     def get_wsgi_app(self) -> GatewayApp:
         return GatewayApp(self)
+
+    def get_wsgi_server(
+        self, sock: Any, wsgi_app: Any, protocol: Any = HttpOnlyProtocol, debug: bool = False
+    ) -> Any:
+        server = super().get_wsgi_server(sock, wsgi_app, protocol=protocol, debug=debug)
+        # Long query strings reach the routes, whose validation answers with a
+        # problem naming the parameter (the server's own 414 is bare text).
+        server.url_length_limit = URL_LENGTH_LIMIT
+        return server
 
 
 class ApiRoute(CachedSignatureCheck, HttpRequestHandler):

@@ -19,7 +19,9 @@ STATUS_TEXT = {
     403: "Not allowed (read-only user, or admin only)",
     404: "Not found (also for records of another organisation)",
     409: "Conflict with the current state",
+    411: "Send the body with a Content-Length header",
     413: "Request body too large",
+    414: "Query string too long",
     415: "Unsupported content type",
     422: "Invalid input; `errors` names each field",
     429: "Too many requests; see Retry-After",
@@ -124,6 +126,8 @@ def build_document(service_cls: type, version: str = "0.1.0") -> dict[str, Any]:
             statuses |= {400, 413, 415, 422}
         if spec.query is not None or _CONVERTER.search(url):
             statuses |= {422}
+        if spec.query is not None:
+            statuses |= {414}
         if spec.auth:
             operation["security"] = [{"bearer": []}]
             statuses |= {401, 503}

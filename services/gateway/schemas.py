@@ -31,3 +31,33 @@ class AccessToken(BaseModel):
     token_type: Literal["Bearer"]
     access_token: str
     expires_in: int
+
+
+class ContactListQuery(QueryInput):
+    q: Annotated[str, StringConstraints(max_length=200)] | None = None
+    sort: Literal["last_name", "first_name", "email", "created_at", "updated_at"] = "last_name"
+    direction: Literal["asc", "desc"] = "asc"
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+
+
+class CompanyListQuery(QueryInput):
+    q: Annotated[str, StringConstraints(max_length=200)] | None = None
+    sort: Literal["name", "group", "city", "created_at", "updated_at"] = "name"
+    direction: Literal["asc", "desc"] = "asc"
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+
+
+class InterestMatchQuery(QueryInput):
+    # Comma-separated interest ids: ?interests=<id>,<id>
+    interests: Annotated[
+        str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[A-Za-z0-9-]+(,[A-Za-z0-9-]+)*$")
+    ]
+    match: Literal["all", "any"] = "all"
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+
+    @property
+    def interest_ids(self) -> list[str]:
+        return self.interests.split(",")

@@ -12,6 +12,7 @@ from crm.health import Pingable
 from crm.rpc import RpcClient
 from services.accounts import schemas as accounts_api
 from services.gateway import docs, metrics
+from services.gateway.contacts_routes import ContactsRoutes
 from services.gateway.dependencies import Authenticator
 from services.gateway.http import client_address, json_response, read_body, read_query, route
 from services.gateway.openapi import build_document
@@ -21,16 +22,18 @@ from services.gateway.schemas import Health, Readiness, UserListQuery
 # The exceptions modules of the services we call, so their errors deserialise
 # into their own classes (and so into the right HTTP status).
 import services.accounts.exceptions  # noqa: F401, E402  isort: skip
+import services.contacts.exceptions  # noqa: F401, E402  isort: skip
 
 V1 = "/api/v1"
 
 
-class GatewayService(Pingable):
+class GatewayService(ContactsRoutes, Pingable):
     name = "gateway"
 
     config = Config()
     auth = Authenticator()
     accounts = RpcClient("accounts")
+    contacts = RpcClient("contacts")
 
     @property
     def settings(self) -> Any:

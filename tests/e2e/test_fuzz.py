@@ -40,13 +40,32 @@ def test_fuzzing_the_openapi_document_finds_no_defect(system, org):
         "/api/v1/auth/logout",
         "--seed",
         "20261122",
-        "--workers",
-        "2",
+        "--workers",  # one: schemathesis 4.32 has a thread race (AST recursion depth) with more
+        "1",
         "--request-timeout",
         "15",
         "--suppress-health-check",
         "all",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+    Path(system.config_path).with_name("fuzz-report.txt").write_text(result.stdout)
+    assert result.returncode == 0, _failures(result.stdout) + result.stderr[-2000:]
     assert "No issues found" in result.stdout or " passed" in result.stdout, result.stdout[-3000:]
+
+
+def _failures(report: str) -> str:
+    """The failing operations and checks, without the (sometimes huge) reproductions."""
+    keep = (
+        "____",
+        "- ST",
+        "Invalid component",
+        "Received:",
+        "Documented:",
+        "[4",
+        "[5",
+        "    `{",
+        "Error",
+        "error",
+    )
+    lines = [line[:300] for line in report.splitlines() if line.lstrip().startswith(keep)]
+    return "\n".join(lines[:200]) or report[-4000:]

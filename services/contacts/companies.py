@@ -1,0 +1,151 @@
+"""Companies: create, change, read with their current employees, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.auth import Caller
+from crm.database import UnitOfWork
+from crm.errors import invalid
+from crm.ids import new_id
+from crm.outbox import utcnow
+from services.contacts import changes, columns, contacts, employments, phones, records
+from services.contacts.exceptions import CompanyNotFound
+from services.contacts.models import Company, Contact, Employment
+from services.contacts.schemas import CompanyCreate, CompanyUpdate, CompanyWithContacts, EmploymentFields
+
+
+def _values(request: CompanyCreate, region: str, prefix: str) -> dict[str, Any]:
+    return {
+        "name": request.name,
+        "group_name": request.group,
+        **columns.address_columns(request.address),
+        "phone": request.phone,
+        "phone_e164": phones.normalise(request.phone, region, f"{prefix}phone"),
+        "email": request.email,
+        "website": request.website,
+        "social": columns.social_value(request.social),
+        "notes": request.notes,
+        "tags": list(request.tags),
+    }
+
+
+def create(
+    uow: UnitOfWork, caller: Caller, request: CompanyCreate, region: str, prefix: str = ""
+) -> tuple[Company, dict[str, Any], bool]:
+    """Create a company; the same id with the same content returns the existing one."""
+    values = _values(request, region, prefix)
+    existing = columns.replayed(
+        uow.session,
+        Company,
+        request.id,
+        caller.org_id,
+        lambda company: columns.has_values(company, values),
+        field=f"{prefix}id",
+    )
+    if existing is not None:
+        return existing, records.company_out(existing), False
+    now = utcnow()
+    company = Company(
+        id=request.id or new_id(), org_id=caller.org_id, version=1, created_at=now, updated_at=now, **values
+    )
+    uow.session.add(company)
+    record = changes.company_changed(uow, company, caller.user_id, "company_created")
+    return company, record, True
+
+
+def update(
+    uow: UnitOfWork, caller: Caller, company_id: str, request: CompanyUpdate, region: str
+) -> dict[str, Any]:
+    session = uow.session
+    company = records.company_of(session, caller.org_id, company_id)
+    changes.check_version(company, request.version, "company")
+    given = request.model_dump(exclude_unset=True, exclude={"version"})
+    before = records.company_out(company)
+    if "name" in given and given["name"] is None:
+        raise invalid("name", "a company needs a name; it cannot be cleared")
+    renamed = ("name" in given and given["name"] != company.name) or (
+        "group" in given and given["group"] != company.group_name
+    )
+    for name, column in (("name", "name"), ("group", "group_name"), ("email", "email")):
+        if name in given:
+            setattr(company, column, given[name])
+    for name in ("website", "notes"):
+        if name in given:
+            setattr(company, name, given[name])
+    if "phone" in given:
+        company.phone = given["phone"]
+        company.phone_e164 = phones.normalise(given["phone"], region, "phone")
+    if "tags" in given:
+        company.tags = list(given["tags"] or [])
+    if "address" in given:
+        columns.apply_address(company, given["address"])
+    if "social" in given:
+        company.social = columns.merged_social(company.social, given["social"])
+    if records.company_out(company) == before:
+        return before
+    record = changes.company_changed(uow, company, caller.user_id, "company_updated")
+    if renamed:
+        # Its current employees are found by its name and group.
+        for contact in _current_employees(uow, company):
+            changes.refresh_contact_search(session, contact)
+    return record
+
+
+def _current_employees(uow: UnitOfWork, company: Company) -> list[Contact]:
+    employed = select(Employment.contact_id).where(
+        Employment.company_id == company.id,
+        Employment.deleted_at.is_(None),
+        records.current_clause(records.today()),
+    )
+    return list(
+        uow.session.scalars(select(Contact).where(Contact.id.in_(employed), Contact.deleted_at.is_(None)))
+    )
+
+
+def get(session: Session, caller: Caller, company_id: str) -> dict[str, Any]:
+    company = records.company_of(session, caller.org_id, company_id)
+    employees = records.current_employees(session, [company.id])[company.id]
+    return {**records.company_out(company), "contacts": employees}
+
+
+def delete(uow: UnitOfWork, caller: Caller, company_id: str) -> None:
+    """Delete softly; current employments end today, the contacts stay.
+
+    Deleting a deleted company again changes nothing (a replayed delete).
+    """
+    session = uow.session
+    company = session.get(Company, company_id) if isinstance(company_id, str) else None
+    if company is None or company.org_id != caller.org_id:
+        raise CompanyNotFound(f"no company {company_id}")
+    if company.deleted_at is not None:
+        return
+    affected = employments.end_all_at(uow, company)
+    company.deleted_at = utcnow()
+    changes.company_changed(uow, company, caller.user_id, "company_deleted")
+    for contact in affected:
+        changes.contact_changed(uow, contact, caller.user_id, "contact_updated")
+
+
+def create_with_contacts(
+    uow: UnitOfWork, caller: Caller, request: CompanyWithContacts, region: str
+) -> dict[str, Any]:
+    """A company and contacts employed there, all or nothing; errors name ``contacts.N.field``."""
+    company, company_record, created = create(uow, caller, request.company, region, prefix="company.")
+    added = []
+    for index, entry in enumerate(request.contacts):
+        prefix = f"contacts.{index}."
+        employment = employments.plan(
+            uow.session,
+            caller,
+            entry.employment or EmploymentFields(),
+            company.id,
+            region,
+            f"{prefix}employment.",
+        )
+        record, contact_created = contacts.create(uow, caller, entry, [employment], region, prefix)
+        added.append({**record, "created": contact_created})
+    return {"company": {**company_record, "created": created}, "contacts": added}

@@ -1,0 +1,160 @@
+"""Contacts: create (with employments), change, read with their history, delete.
+
+An e-mail address belongs to at most one contact of an organisation that is
+not deleted: external contact sync finds contacts by it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.auth import Caller
+from crm.database import UnitOfWork
+from crm.errors import field_error, invalid
+from crm.ids import new_id
+from crm.outbox import utcnow
+from services.contacts import changes, columns, employments, interests, phones, records
+from services.contacts.exceptions import ContactNotFound, DuplicateContactEmail
+from services.contacts.models import Contact, Employment
+from services.contacts.schemas import ContactCreate, ContactFields, ContactUpdate
+
+
+def _check_names(first_name: str | None, last_name: str | None, prefix: str = "") -> None:
+    if first_name is None and last_name is None:
+        raise invalid(f"{prefix}last_name", "a contact needs a first name or a last name")
+
+
+def ensure_email_free(
+    session: Session, org_id: str, email: str | None, except_id: str | None, field: str
+) -> None:
+    """Refuse an address another contact already has, naming that contact."""
+    if email is None:
+        return
+    holder = session.scalars(
+        select(Contact.id).where(
+            Contact.org_id == org_id, Contact.email == email, Contact.deleted_at.is_(None)
+        )
+    ).first()
+    if holder is not None and holder != except_id:
+        raise DuplicateContactEmail(
+            f"{field}: {email} already belongs to contact {holder}",
+            [{**field_error(field, f"already belongs to contact {holder}"), "contact_id": holder}],
+        )
+
+
+def _values(fields: ContactFields, region: str, prefix: str) -> dict[str, Any]:
+    return {
+        "first_name": fields.first_name,
+        "last_name": fields.last_name,
+        "phone": fields.phone,
+        "phone_e164": phones.normalise(fields.phone, region, f"{prefix}phone"),
+        "mobile": fields.mobile,
+        "mobile_e164": phones.normalise(fields.mobile, region, f"{prefix}mobile"),
+        "email": fields.email,
+        **columns.address_columns(fields.address),
+        "note": fields.note,
+        "social": columns.social_value(fields.social),
+    }
+
+
+def create(
+    uow: UnitOfWork,
+    caller: Caller,
+    fields: ContactFields,
+    planned: list[employments.Planned],
+    region: str,
+    prefix: str = "",
+) -> tuple[dict[str, Any], bool]:
+    """Create a contact with its planned employments; returns (the contact record, created?).
+
+    The same id with the same fields and interests, whose planned employments
+    it already has, returns the existing contact.
+    """
+    session = uow.session
+    values = _values(fields, region, prefix)
+    interest_ids = interests.checked_ids(session, caller.org_id, fields.interests, f"{prefix}interests")
+
+    def same_content(contact: Contact) -> bool:
+        history = session.scalars(select(Employment).where(Employment.contact_id == contact.id)).all()
+        return (
+            columns.has_values(contact, values)
+            and set(records.interest_ids(session, [contact.id])[contact.id]) == set(interest_ids)
+            and all(any(plan.matches(employment) for employment in history) for plan in planned)
+        )
+
+    existing = columns.replayed(session, Contact, fields.id, caller.org_id, same_content, f"{prefix}id")
+    if existing is not None:
+        return records.contact_detail(session, existing), False
+    _check_names(fields.first_name, fields.last_name, prefix)
+    ensure_email_free(session, caller.org_id, fields.email, None, f"{prefix}email")
+    now = utcnow()
+    contact = Contact(
+        id=fields.id or new_id(), org_id=caller.org_id, version=1, created_at=now, updated_at=now, **values
+    )
+    session.add(contact)
+    session.flush()
+    interests.set_for_contact(session, contact, interest_ids)
+    for plan in planned:
+        employments.write(uow, caller, contact, plan)
+    return changes.contact_changed(uow, contact, caller.user_id, "contact_created"), True
+
+
+def create_with_employments(
+    uow: UnitOfWork, caller: Caller, request: ContactCreate, region: str
+) -> tuple[dict[str, Any], bool]:
+    planned = [
+        employments.plan(uow.session, caller, employment, employment.company_id, region, f"employments.{i}.")
+        for i, employment in enumerate(request.employments)
+    ]
+    return create(uow, caller, request, planned, region)
+
+
+def update(
+    uow: UnitOfWork, caller: Caller, contact_id: str, request: ContactUpdate, region: str
+) -> dict[str, Any]:
+    session = uow.session
+    contact = records.contact_of(session, caller.org_id, contact_id)
+    changes.check_version(contact, request.version, "contact")
+    given = request.model_dump(exclude_unset=True, exclude={"version"})
+    # Compared with what callers see, not with session state: a query here autoflushes.
+    before = records.contact_out(contact, [])
+    for name in ("first_name", "last_name", "note"):
+        if name in given:
+            setattr(contact, name, given[name])
+    _check_names(contact.first_name, contact.last_name)
+    for name in ("phone", "mobile"):
+        if name in given:
+            setattr(contact, name, given[name])
+            setattr(contact, f"{name}_e164", phones.normalise(given[name], region, name))
+    if "email" in given:
+        ensure_email_free(session, caller.org_id, given["email"], contact.id, "email")
+        contact.email = given["email"]
+    if "address" in given:
+        columns.apply_address(contact, given["address"])
+    if "social" in given:
+        contact.social = columns.merged_social(contact.social, given["social"])
+    interests_changed = False
+    if "interests" in given:
+        wanted = interests.checked_ids(session, caller.org_id, given["interests"] or [], "interests")
+        interests_changed = interests.set_for_contact(session, contact, wanted)
+    if records.contact_out(contact, []) == before and not interests_changed:
+        return records.contact_detail(session, contact)
+    return changes.contact_changed(uow, contact, caller.user_id, "contact_updated")
+
+
+def get(session: Session, caller: Caller, contact_id: str) -> dict[str, Any]:
+    return records.contact_detail(session, records.contact_of(session, caller.org_id, contact_id))
+
+
+def delete(uow: UnitOfWork, caller: Caller, contact_id: str) -> None:
+    """Delete softly; its e-mail address is free again. A replayed delete changes nothing."""
+    contact = uow.session.get(Contact, contact_id) if isinstance(contact_id, str) else None
+    if contact is None or contact.org_id != caller.org_id:
+        raise ContactNotFound(f"no contact {contact_id}")
+    if contact.deleted_at is not None:
+        return
+    contact.deleted_at = utcnow()
+    changes.contact_changed(uow, contact, caller.user_id, "contact_deleted")

@@ -1,0 +1,39 @@
+"""Errors raised by the contacts service."""
+
+from crm.errors import Conflict, NotFound
+
+
+class CompanyNotFound(NotFound):
+    title = "Company not found"
+
+
+class ContactNotFound(NotFound):
+    title = "Contact not found"
+
+
+class EmploymentNotFound(NotFound):
+    title = "Employment not found"
+
+
+class InterestNotFound(NotFound):
+    title = "Interest not found"
+
+
+class DuplicateContactEmail(Conflict):
+    """The e-mail already belongs to another contact; ``errors`` names it (``contact_id``)."""
+
+    title = "E-mail address already belongs to a contact"
+
+
+class DuplicateInterest(Conflict):
+    title = "Interest already exists"
+
+
+class IdAlreadyUsed(Conflict):
+    """A create gave an id that exists with other content (or was deleted)."""
+
+    title = "Id already used"
+
+
+class StaleVersion(Conflict):
+    title = "Stale version"

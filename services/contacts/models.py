@@ -1,0 +1,173 @@
+"""Tables owned by the contacts service.
+
+Every row carries ``org_id``. Companies, contacts, employments and interests are
+deleted softly (``deleted_at``) so that sync can report deletions. Phones are
+kept as typed and as E.164; ``search_text`` is the folded text a search matches.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from crm.outbox import define_outbox_table
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+# Partial indexes hold only the records that are not deleted (SQLite and PostgreSQL alike).
+_LIVE = text("deleted_at IS NULL")
+_LIVE_WITH_EMAIL = text("deleted_at IS NULL AND email IS NOT NULL")
+
+
+class Company(Base):
+    """One site of a business; sites of one business share a ``group_name``."""
+
+    __tablename__ = "companies"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(200))
+    group_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    address_street: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    address_postal_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    address_city: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    address_country: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    phone_e164: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    website: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    social: Mapped[dict] = mapped_column(JSON, default=dict)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index("ix_companies_org_id_name_id", "org_id", "name", "id"),
+        Index("ix_companies_org_id_updated_at", "org_id", "updated_at"),
+    )
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    first_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    last_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    phone_e164: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    mobile: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    mobile_e164: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # Lower-cased; at most one contact that is not deleted per address and org.
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    address_street: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    address_postal_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    address_city: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    address_country: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    social: Mapped[dict] = mapped_column(JSON, default=dict)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index("ix_contacts_org_id_last_name_id", "org_id", "last_name", "id"),
+        Index("ix_contacts_org_id_updated_at", "org_id", "updated_at"),
+        Index(
+            "uq_contacts_org_id_email",
+            "org_id",
+            "email",
+            unique=True,
+            sqlite_where=_LIVE_WITH_EMAIL,
+            postgresql_where=_LIVE_WITH_EMAIL,
+        ),
+    )
+
+
+class Employment(Base):
+    """A contact at a company, with function, professional phones and e-mail, dates."""
+
+    __tablename__ = "employments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    function: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    phone_e164: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    mobile: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    mobile_e164: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Null, or today or later: the employment is current.
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Interest(Base):
+    """An entry of the organisation's own list of interests ("Comptable", "Libre")."""
+
+    __tablename__ = "interests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # Case-folded name: unique per org among interests that are not deleted.
+    name_key: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index(
+            "uq_interests_org_id_name_key",
+            "org_id",
+            "name_key",
+            unique=True,
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
+        ),
+    )
+
+
+class ContactInterest(Base):
+    __tablename__ = "contact_interests"
+
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), primary_key=True)
+    interest_id: Mapped[str] = mapped_column(ForeignKey("interests.id"), primary_key=True, index=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+
+
+outbox = define_outbox_table(Base.metadata)

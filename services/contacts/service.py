@@ -1,0 +1,242 @@
+"""contacts: companies and their sites, contacts, employments, interests, search. Entrypoints only.
+
+Every call acts for the caller of the access token in the context data, within
+their organisation: another organisation's record is not found, and read-only
+users may read but not write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.dependency_providers import Config
+
+from crm.auth import CallerProvider
+from crm.database import Database
+from crm.health import Pingable
+from crm.rpc import rpc
+from crm.validation import validate
+from services.contacts import companies, contacts, employments, interests, search
+from services.contacts.models import Base
+from services.contacts.schemas import (
+    CompanyCreate,
+    CompanySearch,
+    CompanyUpdate,
+    CompanyWithContacts,
+    ContactCreate,
+    ContactSearch,
+    ContactUpdate,
+    EmploymentCreate,
+    EmploymentUpdate,
+    InterestCreate,
+    InterestQuery,
+)
+
+
+class ContactsService(Pingable):
+    name = "contacts"
+
+    db = Database(Base.metadata)
+    caller = CallerProvider()
+
+    config = Config()
+
+    @property
+    def region(self) -> str:
+        """Where phone numbers without a country code are read."""
+        return self.config["CRM"].contacts.default_phone_region
+
+    # -- companies ----------------------------------------------------------
+
+    @rpc
+    def create_company(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Create a company (a site; sites of one business share ``group``).
+
+        Giving the id of an existing company with the same content returns it
+        with ``created`` false; other content is a conflict naming ``id``.
+        """
+        caller = self.caller.writer()
+        request = validate(CompanyCreate, data)
+        with self.db.transaction() as uow:
+            _, record, created = companies.create(uow, caller, request, self.region)
+        return {**record, "created": created}
+
+    @rpc
+    def update_company(self, company_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change the fields given; a stale ``version`` is a conflict. A new name or
+        group is found by searches for the company's current employees at once."""
+        caller = self.caller.writer()
+        request = validate(CompanyUpdate, changes)
+        with self.db.transaction() as uow:
+            return companies.update(uow, caller, company_id, request, self.region)
+
+    @rpc
+    def get_company(self, company_id: str) -> dict[str, Any]:
+        """The company with its current employees as ``contacts``."""
+        caller = self.caller.user()
+        with self.db.read() as session:
+            return companies.get(session, caller, company_id)
+
+    @rpc
+    def delete_company(self, company_id: str) -> None:
+        """Delete the company; its current employments end today, its contacts stay."""
+        caller = self.caller.writer()
+        with self.db.transaction() as uow:
+            companies.delete(uow, caller, company_id)
+
+    @rpc
+    def create_company_with_contacts(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A company and several contacts employed there, in one transaction.
+
+        Any bad contact rejects the whole call, its errors naming ``contacts.N.field``.
+        """
+        caller = self.caller.writer()
+        request = validate(CompanyWithContacts, data)
+        with self.db.transaction() as uow:
+            return companies.create_with_contacts(uow, caller, request, self.region)
+
+    # -- contacts -----------------------------------------------------------
+
+    @rpc
+    def create_contact(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Create a contact, with ``employments`` at companies of the organisation.
+
+        An e-mail already held by another contact is a conflict naming that contact.
+        """
+        caller = self.caller.writer()
+        request = validate(ContactCreate, data)
+        with self.db.transaction() as uow:
+            record, created = contacts.create_with_employments(uow, caller, request, self.region)
+        return {**record, "created": created}
+
+    @rpc
+    def update_contact(self, contact_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change the fields given (``interests`` replaces the list); a stale ``version`` is a conflict."""
+        caller = self.caller.writer()
+        request = validate(ContactUpdate, changes)
+        with self.db.transaction() as uow:
+            return contacts.update(uow, caller, contact_id, request, self.region)
+
+    @rpc
+    def get_contact(self, contact_id: str) -> dict[str, Any]:
+        """The contact with its whole employment history, latest start first."""
+        caller = self.caller.user()
+        with self.db.read() as session:
+            return contacts.get(session, caller, contact_id)
+
+    @rpc
+    def delete_contact(self, contact_id: str) -> None:
+        """Delete the contact; its e-mail address is free for another contact."""
+        caller = self.caller.writer()
+        with self.db.transaction() as uow:
+            contacts.delete(uow, caller, contact_id)
+
+    # -- employments --------------------------------------------------------
+
+    @rpc
+    def add_employment(self, contact_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Employ the contact at a company of the same organisation."""
+        caller = self.caller.writer()
+        request = validate(EmploymentCreate, data)
+        with self.db.transaction() as uow:
+            return employments.add(uow, caller, contact_id, request, self.region)
+
+    @rpc
+    def update_employment(self, employment_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change function, professional phones and e-mail, or dates; an end before the start is refused."""
+        caller = self.caller.writer()
+        request = validate(EmploymentUpdate, changes)
+        with self.db.transaction() as uow:
+            return employments.update(uow, caller, employment_id, request, self.region)
+
+    @rpc
+    def delete_employment(self, employment_id: str) -> None:
+        """Remove an employment from the contact's history (to end one, set ``end_date``)."""
+        caller = self.caller.writer()
+        with self.db.transaction() as uow:
+            employments.delete(uow, caller, employment_id)
+
+    # -- interests ----------------------------------------------------------
+
+    @rpc
+    def list_interests(self) -> dict[str, Any]:
+        """The organisation's interests, by name."""
+        caller = self.caller.user()
+        with self.db.read() as session:
+            return {"items": interests.list_all(session, caller.org_id)}
+
+    @rpc
+    def create_interest(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Add an interest; a name already there (whatever its case) is a conflict."""
+        caller = self.caller.writer()
+        request = validate(InterestCreate, data)
+        with self.db.transaction() as uow:
+            record, created = interests.create(uow, caller, request)
+        return {**record, "created": created}
+
+    @rpc
+    def delete_interest(self, interest_id: str) -> None:
+        """Admin only: delete an interest and take it off every contact."""
+        caller = self.caller.admin_writer()
+        with self.db.transaction() as uow:
+            interests.delete_interest(uow, caller, interest_id)
+
+    @rpc
+    def find_contacts_by_interests(
+        self, interest_ids: list[str], match: str = "all", limit: int = 50, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """Contacts having all (or any) of the interests, each with ``current_companies``."""
+        caller = self.caller.user()
+        request = validate(
+            InterestQuery, {"interest_ids": interest_ids, "match": match, "limit": limit, "cursor": cursor}
+        )
+        with self.db.read() as session:
+            return search.contacts_with_interests(session, caller, request)
+
+    @rpc
+    def find_companies_by_interests(
+        self, interest_ids: list[str], match: str = "all", limit: int = 50, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """Companies with a current employee having all (or any) of the interests."""
+        caller = self.caller.user()
+        request = validate(
+            InterestQuery, {"interest_ids": interest_ids, "match": match, "limit": limit, "cursor": cursor}
+        )
+        with self.db.read() as session:
+            return search.companies_with_interests(session, caller, request)
+
+    # -- search -------------------------------------------------------------
+
+    @rpc
+    def search_contacts(
+        self,
+        q: str | None = None,
+        sort: str = "last_name",
+        direction: str = "asc",
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """Contacts whose names, e-mails, phones or current companies match ``q``, a page at a time."""
+        caller = self.caller.user()
+        request = validate(
+            ContactSearch, {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
+        )
+        with self.db.read() as session:
+            return search.search_contacts(session, caller, request, self.region)
+
+    @rpc
+    def search_companies(
+        self,
+        q: str | None = None,
+        sort: str = "name",
+        direction: str = "asc",
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """Companies whose name, group, e-mail or phone match ``q``, a page at a time."""
+        caller = self.caller.user()
+        request = validate(
+            CompanySearch, {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
+        )
+        with self.db.read() as session:
+            return search.search_companies(session, caller, request, self.region)

@@ -1,0 +1,311 @@
+"""HTTP routes of the contacts service: companies, contacts, employments, interests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from services.contacts import schemas as contacts_api
+from services.gateway.http import json_response, read_body, read_query, route
+from services.gateway.schemas import CompanyListQuery, ContactListQuery, InterestMatchQuery
+
+V1 = "/api/v1"
+
+
+def _created(result: dict[str, Any], location: str) -> Response:
+    """201 with Location for a new record; 200 for an idempotent replay."""
+    created = result.pop("created", True)
+    return json_response(result, status=201 if created else 200, headers={"Location": location})
+
+
+class ContactsRoutes:
+    """Mixed into the gateway service; ``self.contacts`` is the RPC client."""
+
+    contacts: Any
+    auth: Any
+
+    # -- companies --------------------------------------------------------
+
+    @route(
+        "GET",
+        f"{V1}/companies",
+        summary="Search companies (name, group, e-mail, phone)",
+        tag="companies",
+        query=CompanyListQuery,
+        response=contacts_api.CompanyPage,
+    )
+    def search_companies(self, request: Request) -> Response:
+        self.auth.caller()
+        query = read_query(request, CompanyListQuery)
+        return json_response(self.contacts.search_companies(**query.model_dump()))
+
+    @route(
+        "POST",
+        f"{V1}/companies",
+        summary="Create a company",
+        tag="companies",
+        body=contacts_api.CompanyCreate,
+        response=contacts_api.CompanyOut,
+        status=201,
+        replay_status=200,
+        errors=(403, 409),
+    )
+    def create_company(self, request: Request) -> Response:
+        self.auth.caller().require_writer()
+        body = read_body(request, contacts_api.CompanyCreate)
+        result = self.contacts.create_company(body.model_dump(mode="json", exclude_unset=True))
+        return _created(result, f"{V1}/companies/{result['id']}")
+
+    @route(
+        "POST",
+        f"{V1}/companies-with-contacts",
+        summary="Create a company and contacts employed there, in one call",
+        tag="companies",
+        body=contacts_api.CompanyWithContacts,
+        status=201,
+        errors=(403, 409),
+    )
+    def create_company_with_contacts(self, request: Request) -> Response:
+        self.auth.caller().require_writer()
+        body = read_body(request, contacts_api.CompanyWithContacts)
+        result = self.contacts.create_company_with_contacts(body.model_dump(mode="json", exclude_unset=True))
+        return json_response(result, status=201)
+
+    @route(
+        "GET",
+        f"{V1}/companies/<string:company_id>",
+        summary="A company and its current contacts",
+        tag="companies",
+        response=contacts_api.CompanyWithEmployeesOut,
+        errors=(404,),
+    )
+    def get_company(self, request: Request, company_id: str) -> Response:
+        self.auth.caller()
+        return json_response(self.contacts.get_company(company_id))
+
+    @route(
+        "PATCH",
+        f"{V1}/companies/<string:company_id>",
+        summary="Change a company",
+        tag="companies",
+        body=contacts_api.CompanyUpdate,
+        response=contacts_api.CompanyOut,
+        errors=(403, 404, 409),
+    )
+    def update_company(self, request: Request, company_id: str) -> Response:
+        self.auth.caller().require_writer()
+        body = read_body(request, contacts_api.CompanyUpdate)
+        changes = body.model_dump(mode="json", exclude_unset=True)
+        return json_response(self.contacts.update_company(company_id, changes))
+
+    @route(
+        "DELETE",
+        f"{V1}/companies/<string:company_id>",
+        summary="Delete a company; its employments end, its contacts stay",
+        tag="companies",
+        status=204,
+        errors=(403, 404),
+    )
+    def delete_company(self, request: Request, company_id: str) -> Response:
+        self.auth.caller().require_writer()
+        self.contacts.delete_company(company_id)
+        return Response(status=204)
+
+    # -- contacts ---------------------------------------------------------
+
+    @route(
+        "GET",
+        f"{V1}/contacts",
+        summary="Search contacts (names, e-mails, phones, companies)",
+        tag="contacts",
+        query=ContactListQuery,
+        response=contacts_api.ContactPage,
+    )
+    def search_contacts(self, request: Request) -> Response:
+        self.auth.caller()
+        query = read_query(request, ContactListQuery)
+        return json_response(self.contacts.search_contacts(**query.model_dump()))
+
+    @route(
+        "POST",
+        f"{V1}/contacts",
+        summary="Create a contact (optionally with employments)",
+        tag="contacts",
+        body=contacts_api.ContactCreate,
+        response=contacts_api.ContactDetailOut,
+        status=201,
+        replay_status=200,
+        errors=(403, 404, 409),
+    )
+    def create_contact(self, request: Request) -> Response:
+        self.auth.caller().require_writer()
+        body = read_body(request, contacts_api.ContactCreate)
+        result = self.contacts.create_contact(body.model_dump(mode="json", exclude_unset=True))
+        return _created(result, f"{V1}/contacts/{result['id']}")
+
+    @route(
+        "GET",
+        f"{V1}/contacts/<string:contact_id>",
+        summary="A contact with the history of their employments",
+        tag="contacts",
+        response=contacts_api.ContactDetailOut,
+        errors=(404,),
+    )
+    def get_contact(self, request: Request, contact_id: str) -> Response:
+        self.auth.caller()
+        return json_response(self.contacts.get_contact(contact_id))
+
+    @route(
+        "PATCH",
+        f"{V1}/contacts/<string:contact_id>",
+        summary="Change a contact",
+        tag="contacts",
+        body=contacts_api.ContactUpdate,
+        response=contacts_api.ContactDetailOut,
+        errors=(403, 404, 409),
+    )
+    def update_contact(self, request: Request, contact_id: str) -> Response:
+        self.auth.caller().require_writer()
+        body = read_body(request, contacts_api.ContactUpdate)
+        changes = body.model_dump(mode="json", exclude_unset=True)
+        return json_response(self.contacts.update_contact(contact_id, changes))
+
+    @route(
+        "DELETE",
+        f"{V1}/contacts/<string:contact_id>",
+        summary="Delete a contact",
+        tag="contacts",
+        status=204,
+        errors=(403, 404),
+    )
+    def delete_contact(self, request: Request, contact_id: str) -> Response:
+        self.auth.caller().require_writer()
+        self.contacts.delete_contact(contact_id)
+        return Response(status=204)
+
+    # -- employments ------------------------------------------------------
+
+    @route(
+        "POST",
+        f"{V1}/contacts/<string:contact_id>/employments",
+        summary="Employ a contact at a company",
+        tag="contacts",
+        body=contacts_api.EmploymentCreate,
+        response=contacts_api.EmploymentOut,
+        status=201,
+        errors=(403, 404, 409),
+    )
+    def add_employment(self, request: Request, contact_id: str) -> Response:
+        self.auth.caller().require_writer()
+        body = read_body(request, contacts_api.EmploymentCreate)
+        result = self.contacts.add_employment(contact_id, body.model_dump(mode="json", exclude_unset=True))
+        return json_response(result, status=201)
+
+    @route(
+        "PATCH",
+        f"{V1}/employments/<string:employment_id>",
+        summary="Change an employment (function, dates, professional details)",
+        tag="contacts",
+        body=contacts_api.EmploymentUpdate,
+        response=contacts_api.EmploymentOut,
+        errors=(403, 404, 409),
+    )
+    def update_employment(self, request: Request, employment_id: str) -> Response:
+        self.auth.caller().require_writer()
+        body = read_body(request, contacts_api.EmploymentUpdate)
+        changes = body.model_dump(mode="json", exclude_unset=True)
+        return json_response(self.contacts.update_employment(employment_id, changes))
+
+    @route(
+        "DELETE",
+        f"{V1}/employments/<string:employment_id>",
+        summary="Remove an employment",
+        tag="contacts",
+        status=204,
+        errors=(403, 404),
+    )
+    def delete_employment(self, request: Request, employment_id: str) -> Response:
+        self.auth.caller().require_writer()
+        self.contacts.delete_employment(employment_id)
+        return Response(status=204)
+
+    # -- interests --------------------------------------------------------
+
+    @route(
+        "GET",
+        f"{V1}/interests",
+        summary="The organisation's interests",
+        tag="interests",
+        response=contacts_api.InterestList,
+    )
+    def list_interests(self, request: Request) -> Response:
+        self.auth.caller()
+        return json_response(self.contacts.list_interests())
+
+    @route(
+        "POST",
+        f"{V1}/interests",
+        summary="Add an interest to the organisation's list",
+        tag="interests",
+        body=contacts_api.InterestCreate,
+        response=contacts_api.InterestOut,
+        status=201,
+        replay_status=200,
+        errors=(403, 409),
+    )
+    def create_interest(self, request: Request) -> Response:
+        self.auth.caller().require_writer()
+        body = read_body(request, contacts_api.InterestCreate)
+        result = self.contacts.create_interest(body.model_dump(mode="json", exclude_unset=True))
+        return _created(result, f"{V1}/interests/{result['id']}")
+
+    @route(
+        "DELETE",
+        f"{V1}/interests/<string:interest_id>",
+        summary="Remove an interest (and from every contact)",
+        tag="interests",
+        admin=True,
+        status=204,
+        errors=(404,),
+    )
+    def delete_interest(self, request: Request, interest_id: str) -> Response:
+        self.auth.caller().require_admin().require_writer()
+        self.contacts.delete_interest(interest_id)
+        return Response(status=204)
+
+    @route(
+        "GET",
+        f"{V1}/interests/matching/contacts",
+        summary="Contacts having all (or any) of the interests, with their current companies",
+        tag="interests",
+        query=InterestMatchQuery,
+        response=contacts_api.ContactPage,
+        errors=(404,),
+    )
+    def contacts_by_interests(self, request: Request) -> Response:
+        self.auth.caller()
+        query = read_query(request, InterestMatchQuery)
+        return json_response(
+            self.contacts.find_contacts_by_interests(
+                query.interest_ids, query.match, query.limit, query.cursor
+            )
+        )
+
+    @route(
+        "GET",
+        f"{V1}/interests/matching/companies",
+        summary="Companies with a current contact having all (or any) of the interests",
+        tag="interests",
+        query=InterestMatchQuery,
+        response=contacts_api.CompanyPage,
+        errors=(404,),
+    )
+    def companies_by_interests(self, request: Request) -> Response:
+        self.auth.caller()
+        query = read_query(request, InterestMatchQuery)
+        return json_response(
+            self.contacts.find_companies_by_interests(
+                query.interest_ids, query.match, query.limit, query.cursor
+            )
+        )
