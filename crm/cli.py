@@ -1,4 +1,4 @@
-"""The ``crm`` command: run, serve, migrate, admin bootstrap, bench."""
+"""The ``crm`` command: run, serve, migrate, admin bootstrap, contacts import."""
 
 import warnings
 
@@ -21,6 +21,7 @@ from typing import Any  # noqa: E402
 
 import click  # noqa: E402
 
+from crm.contacts_cli import contacts  # noqa: E402
 from crm.settings import RUNNABLE_SERVICES, Settings, SettingsError, load_settings  # noqa: E402
 
 SERVICE_CLASSES = {
@@ -264,6 +265,9 @@ def bootstrap(
     finally:
         engine.dispose()
     click.echo(f"organisation {org.name} ({org.id}) created; admin {user.email} ({user.id})")
+
+
+main.add_command(contacts)
 
 
 if __name__ == "__main__":

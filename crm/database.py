@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from crm.outbox import OutboxRelay, record_event
+from crm.outbox import OutboxRelay, record_event, record_events
 from crm.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,11 @@ class UnitOfWork:
         """Write an event to the outbox in this transaction; returns its payload."""
         self.events_recorded += 1
         return record_event(self.session, event_type, org_id=org_id, actor_id=actor_id, record=record)
+
+    def emit_all(self, payloads: list[dict[str, Any]]) -> None:
+        """Write events made by ``crm.outbox.new_event`` to the outbox at once (bulk writers)."""
+        self.events_recorded += len(payloads)
+        record_events(self.session, payloads)
 
 
 class DatabaseAccess:

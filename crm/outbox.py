@@ -69,21 +69,38 @@ def record_event(
     record: dict[str, Any],
 ) -> dict[str, Any]:
     """Queue ``event_type`` for publication once ``session`` commits."""
-    now = utcnow()
-    payload = {
+    payload = new_event(event_type, org_id=org_id, actor_id=actor_id, record=record)
+    record_events(session, [payload])
+    return payload
+
+
+def new_event(
+    event_type: str, *, org_id: str, actor_id: str | None, record: dict[str, Any]
+) -> dict[str, Any]:
+    """The payload consumers receive for ``event_type``, stamped now."""
+    return {
         "event_id": new_id(),
         "event_type": event_type,
         "org_id": org_id,
-        "occurred_at": now.isoformat(),
+        "occurred_at": utcnow().isoformat(),
         "actor_id": actor_id,
         "record": record,
     }
-    session.execute(
-        _outbox.insert().values(
-            id=payload["event_id"], event_type=event_type, payload=payload, created_at=now
-        )
-    )
-    return payload
+
+
+def record_events(session: Session, payloads: list[dict[str, Any]]) -> None:
+    """Queue events made by ``new_event`` with one statement: bulk writers emit many at once."""
+    rows = [
+        {
+            "id": payload["event_id"],
+            "event_type": payload["event_type"],
+            "payload": payload,
+            "created_at": datetime.fromisoformat(payload["occurred_at"]),
+        }
+        for payload in payloads
+    ]
+    if rows:
+        session.execute(_outbox.insert(), rows if len(rows) > 1 else rows[0])
 
 
 class OutboxRelay:

@@ -109,6 +109,7 @@ def blankable(kind: Any) -> Any:
 def _blank_is_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
+
 # The JSON schemas list the accepted values, so clients and fuzzers know them.
 TimeZone = Annotated[
     str,

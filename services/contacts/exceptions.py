@@ -19,6 +19,10 @@ class InterestNotFound(NotFound):
     title = "Interest not found"
 
 
+class ImportJobNotFound(NotFound):
+    title = "Import not found"
+
+
 class DuplicateContactEmail(Conflict):
     """The e-mail already belongs to another contact; ``errors`` names it (``contact_id``)."""
 

@@ -11,11 +11,13 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -168,6 +170,68 @@ class ContactInterest(Base):
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), primary_key=True)
     interest_id: Mapped[str] = mapped_column(ForeignKey("interests.id"), primary_key=True, index=True)
     org_id: Mapped[str] = mapped_column(String(36))
+
+
+class ImportJob(Base):
+    """A CSV import: the uploaded file, how it is read, and its progress.
+
+    ``content`` holds the file compressed (zlib) until the job ends, then is
+    cleared. ``runner_id`` and ``heartbeat_at`` form a lease: a job whose runner
+    stopped beating is taken over and resumes after ``rows_done``.
+    """
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    created_by: Mapped[str] = mapped_column(String(36))
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    # Deferred: read by the runner only, never by progress polls.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    # queued, running, done or failed
+    status: Mapped[str] = mapped_column(String(10))
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    encoding: Mapped[str] = mapped_column(String(20))
+    delimiter: Mapped[str] = mapped_column(String(1))
+    # [[header as in the file, field or null], ...] in file order
+    columns: Mapped[list] = mapped_column(JSON)
+    total_rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows_created: Mapped[int] = mapped_column(Integer, default=0)
+    rows_updated: Mapped[int] = mapped_column(Integer, default=0)
+    rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rows_failed: Mapped[int] = mapped_column(Integer, default=0)
+    companies_created: Mapped[int] = mapped_column(Integer, default=0)
+    interests_created: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    runner_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_import_jobs_org_id_created_at_id", "org_id", "created_at", "id"),)
+
+
+class ImportRowError(Base):
+    """Why a row of an import was not imported: its row (header = 1), line, column and reason."""
+
+    __tablename__ = "import_row_errors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("import_jobs.id"))
+    org_id: Mapped[str] = mapped_column(String(36))
+    row: Mapped[int] = mapped_column(Integer)
+    line: Mapped[int] = mapped_column(Integer)
+    # The header as written in the file; null when the reason concerns the whole row.
+    column: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    field: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    value: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reason: Mapped[str] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_import_row_errors_job_id_id", "job_id", "id"),)
 
 
 outbox = define_outbox_table(Base.metadata)

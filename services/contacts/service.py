@@ -10,13 +10,25 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.dependency_providers import Config
+from nameko.events import event_handler
 
 from crm.auth import CallerProvider
 from crm.database import Database
 from crm.health import Pingable
 from crm.rpc import rpc
 from crm.validation import validate
-from services.contacts import companies, contacts, employments, interests, search
+from services.contacts import (
+    companies,
+    contacts,
+    csv_export,
+    employments,
+    import_jobs,
+    interests,
+    search,
+    vcard_export,
+    vcard_import,
+)
+from services.contacts.import_schemas import ContactExport, ImportPageQuery, ImportStart
 from services.contacts.models import Base
 from services.contacts.schemas import (
     CompanyCreate,
@@ -31,6 +43,7 @@ from services.contacts.schemas import (
     InterestCreate,
     InterestQuery,
 )
+from services.contacts.vcard_schemas import VCardExport, VCardImport, VCardOptions
 
 
 class ContactsService(Pingable):
@@ -240,3 +253,124 @@ class ContactsService(Pingable):
         )
         with self.db.read() as session:
             return search.search_companies(session, caller, request, self.region)
+
+    # -- vCard --------------------------------------------------------------
+
+    @rpc
+    def export_vcard(self, contact_id: str, version: str = "3.0") -> dict[str, Any]:
+        """The contact as a vCard 3.0 or 4.0: ``{file_name, content, count, next_cursor}``."""
+        caller = self.caller.user()
+        options = validate(VCardOptions, {"version": version})
+        with self.db.read() as session:
+            return vcard_export.export_contact(session, caller, contact_id, options.version)
+
+    @rpc
+    def export_vcards(
+        self,
+        q: str | None = None,
+        sort: str = "last_name",
+        direction: str = "asc",
+        version: str = "3.0",
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """The contacts ``search_contacts`` finds for ``q``, in its order, as vCards: one page of
+        cards per call; ``next_cursor`` asks for the next page, null after the last."""
+        caller = self.caller.user()
+        request = validate(
+            VCardExport,
+            {"q": q, "sort": sort, "direction": direction, "version": version, "cursor": cursor},
+        )
+        with self.db.read() as session:
+            return vcard_export.export_search(session, caller, request, self.region)
+
+    @rpc
+    def import_vcards(self, content: str, dry_run: bool = False) -> dict[str, Any]:
+        """Create or update a contact for each card of a .vcf file (by UID, then e-mail), with
+        companies found by ORG name or created, and employments there.
+
+        Each card is written in its own transaction: a bad card is reported in ``errors`` by
+        number and property, and the others are imported. ``dry_run`` writes nothing. Cards
+        still waiting when the gateway's deadline nears are reported as not imported.
+        """
+        caller = self.caller.writer()
+        request = validate(VCardImport, {"content": content, "dry_run": dry_run})
+        settings = self.config["CRM"]
+        seconds = settings.gateway.rpc_timeout_seconds * 0.8
+        return vcard_import.import_vcards(self.db, caller, request, settings.contacts, seconds)
+
+    # -- CSV import and export ----------------------------------------------
+
+    @rpc
+    def start_import(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Queue the import of a CSV file (base64, possibly zlib-compressed) and return the job at once.
+
+        What concerns the whole file is checked now: size (``contacts.import_max_bytes``),
+        encoding, delimiter, a name or e-mail column, the mapping. The rows are imported in
+        the background (``import_queued``); ``get_import`` shows the progress. The same ``id``
+        with the same file returns the existing job with ``created`` false.
+        """
+        caller = self.caller.writer()
+        request = validate(ImportStart, data)
+        max_bytes = self.config["CRM"].contacts.import_max_bytes
+        with self.db.transaction() as uow:
+            record, created = import_jobs.start(uow, caller, request, max_bytes)
+        return {**record, "created": created}
+
+    @event_handler("contacts", "import_queued")
+    def run_import(self, payload: dict[str, Any]) -> None:
+        """Import the queued job's rows, a batch per transaction, announcing ``import_started`` and
+        ``import_finished``. A second delivery waits while the first runner is alive, and takes
+        over (resuming after the rows done) once it has stopped."""
+        settings = self.config["CRM"].contacts
+        import_jobs.run(
+            self.db, payload["record"]["id"], settings.default_phone_region, settings.import_batch_size
+        )
+
+    @rpc
+    def get_import(self, job_id: str) -> dict[str, Any]:
+        """An import and its progress: ``rows_done`` of ``total_rows``, with counts by outcome."""
+        caller = self.caller.user()
+        with self.db.read() as session:
+            return import_jobs.job_out(import_jobs.job_of(session, caller.org_id, job_id))
+
+    @rpc
+    def list_imports(self, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+        """The organisation's imports, latest first, a page at a time."""
+        caller = self.caller.user()
+        request = validate(ImportPageQuery, {"limit": limit, "cursor": cursor})
+        with self.db.read() as session:
+            return import_jobs.list_jobs(session, caller, request.limit, request.cursor)
+
+    @rpc
+    def list_import_errors(self, job_id: str, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+        """Why rows of an import were refused (row, line, column, reason), in file order."""
+        caller = self.caller.user()
+        request = validate(ImportPageQuery, {"limit": limit, "cursor": cursor})
+        with self.db.read() as session:
+            return import_jobs.list_errors(session, caller, job_id, request.limit, request.cursor)
+
+    @rpc
+    def export_import_errors_csv(self, job_id: str, cursor: str | None = None) -> dict[str, Any]:
+        """The error report of an import as CSV text, one slice per call: ``{csv, next_cursor}``."""
+        caller = self.caller.user()
+        with self.db.read() as session:
+            return import_jobs.errors_csv(session, caller, job_id, cursor)
+
+    @rpc
+    def export_contacts_csv(
+        self,
+        q: str | None = None,
+        sort: str = "last_name",
+        direction: str = "asc",
+        language: str = "fr",
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """The contacts ``search_contacts`` finds for ``q``, in its order, as CSV text with French
+        (or English) headers an import reads back: one slice per call, ``{csv, next_cursor}``."""
+        caller = self.caller.user()
+        request = validate(
+            ContactExport,
+            {"q": q, "sort": sort, "direction": direction, "language": language, "cursor": cursor},
+        )
+        with self.db.read() as session:
+            return csv_export.export_page(session, caller, request, self.region)

@@ -7,10 +7,25 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from services.contacts import schemas as contacts_api
-from services.gateway.http import json_response, read_body, read_query, route
-from services.gateway.schemas import CompanyListQuery, ContactListQuery, InterestMatchQuery
+from services.contacts.vcard_schemas import VCardImportOut
+from services.gateway.http import attachment_response, json_response, read_body, read_query, read_text, route
+from services.gateway.schemas import (
+    CompanyListQuery,
+    ContactListQuery,
+    ContactVCardExportQuery,
+    InterestMatchQuery,
+    VCardImportQuery,
+    VCardQuery,
+)
 
 V1 = "/api/v1"
+VCARD = "text/vcard"
+# What clients send a .vcf file as: RFC 6350's type, the older x- type, and vCard 2.1's.
+VCARD_MEDIA_TYPES = (VCARD, "text/x-vcard", "text/directory")
+
+
+def _vcard_max_bytes(settings: Any) -> int:
+    return settings.contacts.vcard_max_bytes
 
 
 def _created(result: dict[str, Any], location: str) -> Response:
@@ -24,6 +39,7 @@ class ContactsRoutes:
 
     contacts: Any
     auth: Any
+    config: Any
 
     # -- companies --------------------------------------------------------
 
@@ -183,6 +199,61 @@ class ContactsRoutes:
         self.auth.caller().require_writer()
         self.contacts.delete_contact(contact_id)
         return Response(status=204)
+
+    # -- vCard ------------------------------------------------------------
+    # The list routes are not under /contacts/, where <contact_id> would take their names.
+
+    @route(
+        "GET",
+        f"{V1}/contacts/<string:contact_id>/vcard",
+        summary="A contact as a vCard 3.0 or 4.0 (a .vcf download)",
+        tag="contacts",
+        query=VCardQuery,
+        response_media_type=VCARD,
+        errors=(404,),
+    )
+    def export_contact_vcard(self, request: Request, contact_id: str) -> Response:
+        self.auth.caller()
+        query = read_query(request, VCardQuery)
+        exported = self.contacts.export_vcard(contact_id, query.version)
+        return attachment_response(exported["content"], VCARD, exported["file_name"])
+
+    @route(
+        "GET",
+        f"{V1}/contacts-export.vcf",
+        summary="Every contact a search finds, in its order, as vCards (a .vcf download)",
+        tag="contacts",
+        query=ContactVCardExportQuery,
+        response_media_type=VCARD,
+    )
+    def export_contacts_vcard(self, request: Request) -> Response:
+        self.auth.caller()
+        query = read_query(request, ContactVCardExportQuery)
+        cards, cursor = [], None
+        while True:  # a page per call, so that no call outlives the RPC deadline
+            page = self.contacts.export_vcards(query.q, query.sort, query.direction, query.version, cursor)
+            cards.append(page["content"])
+            cursor = page["next_cursor"]
+            if not isinstance(cursor, str):  # null after the last page
+                return attachment_response("".join(cards), VCARD, "contacts.vcf")
+
+    @route(
+        "POST",
+        f"{V1}/contacts-import.vcf",
+        summary="Import a .vcf file: each card creates or updates a contact; bad cards are reported",
+        tag="contacts",
+        query=VCardImportQuery,
+        request_media_type=VCARD,
+        response=VCardImportOut,
+        errors=(403,),
+        max_body_bytes=_vcard_max_bytes,
+    )
+    def import_contacts_vcard(self, request: Request) -> Response:
+        self.auth.caller().require_writer()
+        query = read_query(request, VCardImportQuery)
+        settings = self.config["CRM"]
+        content = read_text(request, VCARD_MEDIA_TYPES, _vcard_max_bytes(settings))
+        return json_response(self.contacts.import_vcards(content, query.dry_run))
 
     # -- employments ------------------------------------------------------
 

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from eventlet.event import Event
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from pydantic import BaseModel
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Request, Response
 
 from crm.auth import ACCESS_TOKEN_KEY
@@ -49,6 +52,16 @@ class RouteSpec:
     path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     documented: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    # Another request media type than JSON means a raw text body (``read_text``); another
+    # response media type, a text body (``attachment_response``).
+    request_media_type: str = "application/json"
+    response_media_type: str = "application/json"
+    # The route's own body limit, from settings, when gateway.max_body_bytes does not fit it.
+    max_body_bytes: Callable[[Any], int] | None = None
+
+    @property
+    def raw_body(self) -> bool:
+        return self.request_media_type != "application/json"
 
 
 def bearer_token(request: Request) -> str | None:
@@ -126,18 +139,22 @@ class ApiRoute(CachedSignatureCheck, HttpRequestHandler):
         metrics.observe(request.method, self.url, response.status_code, time.perf_counter() - started)
         return response
 
+    def body_limit(self, settings: Any) -> int:
+        """The largest body this route reads: its own limit, else gateway.max_body_bytes."""
+        if self.spec is not None and self.spec.max_body_bytes is not None:
+            return self.spec.max_body_bytes(settings)
+        return settings.gateway.max_body_bytes
+
     def _answer(self, request: Request) -> Response:
         request.shallow = False
         settings = self.container.config["CRM"]
+        limit = self.body_limit(settings)
         # Also enforced while reading, for bodies sent without Content-Length.
-        request.max_content_length = settings.gateway.max_body_bytes
+        request.max_content_length = limit
         try:
-            if (request.content_length or 0) > settings.gateway.max_body_bytes:
+            if (request.content_length or 0) > limit:
                 return problem_response(
-                    413,
-                    "Payload too large",
-                    f"request body is over {settings.gateway.max_body_bytes} bytes",
-                    "too-large",
+                    413, "Payload too large", f"request body is over {limit} bytes", "too-large"
                 )
             if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
                 # The WSGI server cannot read a body without a length.
@@ -173,6 +190,16 @@ def json_response(payload: Any, status: int = 200, headers: dict[str, str] | Non
     return Response(json.dumps(payload), status=status, mimetype="application/json", headers=headers or {})
 
 
+def attachment_response(content: str, media_type: str, file_name: str) -> Response:
+    """``content`` as a UTF-8 download named ``file_name``: an ASCII name every client reads,
+    and the exact name (RFC 6266 ``filename*``) for the clients that read it."""
+    stem, dot, extension = file_name.rpartition(".") if "." in file_name else (file_name, "", "")
+    fallback = secure_filename(file_name) if secure_filename(stem) else ""
+    fallback = fallback or secure_filename(f"download{dot}{extension}") or "download"
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
+    return Response(content, mimetype=media_type, headers={"Content-Disposition": disposition})
+
+
 def read_json(request: Request, required: bool = True) -> Any:
     """The request body as JSON; an empty body is refused unless not ``required``."""
     raw = request.get_data(cache=False)
@@ -198,6 +225,29 @@ def read_query(request: Request, schema: type[Model]) -> Model:
     """Query parameters validated against ``schema``; unknown parameters are ignored."""
     known = {name: request.args.get(name) for name in schema.model_fields if name in request.args}
     return validate(schema, known)
+
+
+def read_text(request: Request, media_types: tuple[str, ...], max_bytes: int) -> str:
+    """A raw text body of one of ``media_types`` (or of none said), decoded by its charset, UTF-8 by default.
+
+    Over ``max_bytes`` is 413, another media type or an unknown charset 415, bytes
+    that are not of the charset 400.
+    """
+    mimetype = request.mimetype
+    if mimetype and mimetype not in media_types:
+        raise UnsupportedMediaType(f"Content-Type must be {' or '.join(media_types)}, not {mimetype}")
+    raw = request.get_data(cache=False)
+    if len(raw) > max_bytes:
+        raise RequestEntityTooLarge(f"request body is over {max_bytes} bytes")
+    if not raw.strip():
+        raise MalformedRequest(f"a {media_types[0]} body is required")
+    charset = request.mimetype_params.get("charset", "utf-8")
+    try:
+        return raw.decode(charset).removeprefix("\ufeff")
+    except LookupError:
+        raise UnsupportedMediaType(f"unknown charset {charset}") from None
+    except UnicodeDecodeError as exc:
+        raise MalformedRequest(f"request body is not {charset} text (byte {exc.start})") from None
 
 
 def client_address(request: Request, trust_forwarded_for: bool) -> str | None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from services.gateway.http import ApiRoute, RouteSpec
 
 _CONVERTER = re.compile(r"<(?:[a-z]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
+_TEXT = {"type": "string"}
 
 STATUS_TEXT = {
     400: "Malformed request",
@@ -105,16 +106,20 @@ def build_document(service_cls: type, version: str = "0.1.0") -> dict[str, Any]:
             "parameters": _parameters(url, spec, components),
             "responses": {},
         }
-        if spec.body is not None:
+        if spec.body is not None or spec.raw_body:
+            # A raw body (not JSON) is text of its media type.
+            body = components.ref(spec.body, "validation") if spec.body is not None else _TEXT
             operation["requestBody"] = {
                 "required": spec.body_required,
-                "content": {"application/json": {"schema": components.ref(spec.body, "validation")}},
+                "content": {spec.request_media_type: {"schema": body}},
             }
         success: dict[str, Any] = {"description": "Success"}
         if spec.response is not None:
             success["content"] = {
-                "application/json": {"schema": components.ref(spec.response, "serialization")}
+                spec.response_media_type: {"schema": components.ref(spec.response, "serialization")}
             }
+        elif spec.response_media_type != "application/json":
+            success["content"] = {spec.response_media_type: {"schema": _TEXT}}
         operation["responses"][str(spec.status)] = success
         if spec.replay_status is not None:
             operation["responses"][str(spec.replay_status)] = {
@@ -122,7 +127,7 @@ def build_document(service_cls: type, version: str = "0.1.0") -> dict[str, Any]:
                 "description": "The same create was already applied (idempotent replay)",
             }
         statuses = set(spec.errors)
-        if spec.body is not None:
+        if spec.body is not None or spec.raw_body:
             statuses |= {400, 413, 415, 422}
         if spec.query is not None or _CONVERTER.search(url):
             statuses |= {422}

@@ -54,7 +54,7 @@ PROBLEM_KINDS: list[tuple[int, str, str]] = [
     (405, "method-not-allowed", "the route exists; the Allow header lists its methods"),
     (409, "conflict", "clashes with the current state: duplicate, stale version, last admin"),
     (411, "length-required", "send the body with a Content-Length header (no chunked bodies)"),
-    (413, "too-large", "the body is over gateway.max_body_bytes"),
+    (413, "too-large", "the body is over gateway.max_body_bytes, or over the limit of its route"),
     (415, "unsupported-media-type", "send Content-Type: application/json"),
     (422, "invalid-input", "a field holds a value we cannot accept; errors[] names each one"),
     (429, "rate-limited", "too many attempts; wait for Retry-After seconds"),
@@ -93,7 +93,9 @@ def problem_from_exception(exc: BaseException) -> Response:
                     headers["WWW-Authenticate"] = 'Bearer realm="crm"'
                 return problem_response(status, exc.title, exc.detail, slug, exc.errors, headers)
     if isinstance(exc, HTTPException):
-        slug = {404: "unknown-route", 405: "method-not-allowed"}.get(exc.code or 500, _slug(exc.name))
+        slug = {404: "unknown-route", 405: "method-not-allowed", 413: "too-large"}.get(
+            exc.code or 500, _slug(exc.name)
+        )
         headers = {name: value for name, value in exc.get_headers() if name.lower() == "allow"}
         return problem_response(exc.code or 500, exc.name, exc.description or exc.name, slug, headers=headers)
     if isinstance(exc, (UnknownService, MethodNotFound, RpcTimeout)):

@@ -34,7 +34,7 @@ class AccessToken(BaseModel):
 
 
 class ContactListQuery(QueryInput):
-    q: Annotated[str, StringConstraints(max_length=200)] | None = None
+    q: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
     sort: Literal["last_name", "first_name", "email", "created_at", "updated_at"] = "last_name"
     direction: Literal["asc", "desc"] = "asc"
     limit: Annotated[int, Field(ge=1, le=200)] = 50
@@ -42,7 +42,7 @@ class ContactListQuery(QueryInput):
 
 
 class CompanyListQuery(QueryInput):
-    q: Annotated[str, StringConstraints(max_length=200)] | None = None
+    q: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
     sort: Literal["name", "group", "city", "created_at", "updated_at"] = "name"
     direction: Literal["asc", "desc"] = "asc"
     limit: Annotated[int, Field(ge=1, le=200)] = 50
@@ -61,3 +61,33 @@ class InterestMatchQuery(QueryInput):
     @property
     def interest_ids(self) -> list[str]:
         return self.interests.split(",")
+
+
+class VCardQuery(QueryInput):
+    version: Literal["3.0", "4.0"] = "3.0"
+
+
+class ContactVCardExportQuery(VCardQuery):
+    """The same filters and order as the contact search; every page of it."""
+
+    q: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    sort: Literal["last_name", "first_name", "email", "created_at", "updated_at"] = "last_name"
+    direction: Literal["asc", "desc"] = "asc"
+
+
+class VCardImportQuery(QueryInput):
+    dry_run: bool = False
+
+
+class ContactCsvExportQuery(QueryInput):
+    """The same filters and order as the contact search, every page of it; headers in French or English."""
+
+    q: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    sort: Literal["last_name", "first_name", "email", "created_at", "updated_at"] = "last_name"
+    direction: Literal["asc", "desc"] = "asc"
+    language: Literal["fr", "en"] = "fr"
+
+
+class ImportPageQuery(QueryInput):
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None

@@ -15,6 +15,7 @@ from services.gateway import docs, metrics
 from services.gateway.contacts_routes import ContactsRoutes
 from services.gateway.dependencies import Authenticator
 from services.gateway.http import client_address, json_response, read_body, read_query, route
+from services.gateway.imports_routes import ImportsRoutes
 from services.gateway.openapi import build_document
 from services.gateway.problems import PROBLEM_KINDS
 from services.gateway.schemas import Health, Readiness, UserListQuery
@@ -27,7 +28,7 @@ import services.contacts.exceptions  # noqa: F401, E402  isort: skip
 V1 = "/api/v1"
 
 
-class GatewayService(ContactsRoutes, Pingable):
+class GatewayService(ContactsRoutes, ImportsRoutes, Pingable):
     name = "gateway"
 
     config = Config()

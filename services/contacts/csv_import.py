@@ -1,0 +1,704 @@
+"""Importing contacts from CSV rows: check each row, then write a batch of them.
+
+A row is checked in full before anything is written: every cell against the
+same rules as the API, phones parsed, a company for employment details. A row
+that fails is reported (row, column, reason) and writes nothing; the others go on.
+
+Writing a batch updates or creates contacts by e-mail (the personal one, or
+the professional one for rows without it), reuses or creates companies by name
+(ignoring case and accents) with an employment there, and adds interests.
+An empty cell never clears a value. A batch is written with a handful of
+queries and one flush; should the database still refuse it (another user
+created the same e-mail meanwhile), the batch is written again one row per
+savepoint, so only the row concerned fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from crm.database import UnitOfWork
+from crm.errors import InvalidInput
+from crm.ids import new_id
+from crm.outbox import new_event
+from services.contacts import interests as interest_names
+from services.contacts import phones, records, search_text
+from services.contacts.csv_format import Record, unescape_formula
+from services.contacts.headers import Column
+from services.contacts.models import Company, Contact, ContactInterest, Employment, Interest
+from services.contacts.schemas import (
+    InterestName,
+    OptionalEmail,
+    OptionalLongText,
+    OptionalPhone,
+    OptionalPostalCode,
+    OptionalText,
+)
+
+log = logging.getLogger(__name__)
+
+_RULES: dict[str, Any] = {
+    "first_name": OptionalText,
+    "last_name": OptionalText,
+    "email": OptionalEmail,
+    "phone": OptionalPhone,
+    "mobile": OptionalPhone,
+    "street": OptionalText,
+    "postal_code": OptionalPostalCode,
+    "city": OptionalText,
+    "country": OptionalText,
+    "note": OptionalLongText,
+    "interests": Annotated[list[InterestName], Field(max_length=100)],
+    "company": OptionalText,
+    "group": OptionalText,
+    "function": OptionalText,
+    "work_email": OptionalEmail,
+    "work_phone": OptionalPhone,
+    "work_mobile": OptionalPhone,
+    "linkedin": OptionalText,
+    "facebook": OptionalText,
+    "x": OptionalText,
+    "viadeo": OptionalText,
+}
+_ADAPTERS = {name: TypeAdapter(rule) for name, rule in _RULES.items()}
+PHONE_FIELDS = ("phone", "mobile", "work_phone", "work_mobile")
+EMPLOYMENT_FIELDS = ("function", "work_email", "work_phone", "work_mobile")
+ADDRESS_FIELDS = ("street", "postal_code", "city", "country")
+SOCIAL_FIELDS = ("linkedin", "facebook", "x", "viadeo")
+_INTEREST_SEPARATORS = re.compile(r"[,;|\n]")
+_SURROGATES = re.compile("[\udc80-\udcff]")
+VALUE_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why a row was refused: its row (the header is row 1), line, column as written, reason."""
+
+    row: int
+    line: int
+    column: str | None
+    field: str | None
+    value: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """A row that passed every check: its values by field (None: empty cell) and phones in E.164."""
+
+    row: int
+    line: int
+    values: dict[str, Any]
+    e164: dict[str, str | None]
+
+    @property
+    def email(self) -> str | None:
+        return self.values["email"]
+
+    @property
+    def work_email(self) -> str | None:
+        return self.values["work_email"]
+
+
+def _shown(value: str) -> str:
+    return _SURROGATES.sub("\ufffd", value)[:VALUE_SHOWN]
+
+
+# Single-line fields: a line break from a spreadsheet cell becomes a separator, tabs spaces.
+_LINE_BREAKS = re.compile(r"\s*(?:\r\n|\r|\n)\s*")
+_MULTI_LINE_FIELDS = ("note", "interests")
+
+
+def _one_line(field_name: str, value: str) -> str:
+    if field_name in _MULTI_LINE_FIELDS:
+        return value
+    joined = _LINE_BREAKS.sub(", " if field_name == "street" else " ", value.strip())
+    return joined.replace("\t", " ")
+
+
+def _reason(field_name: str, error: dict[str, Any]) -> str:
+    kind, message = error["type"], error["msg"]
+    if kind == "string_pattern_mismatch":
+        if field_name in PHONE_FIELDS:
+            return "not a phone number (digits, spaces, + ( ) . / - only)"
+        return "holds control characters that are not allowed here"
+    if message.startswith("value is not a valid email address: "):
+        return "not a valid e-mail address: " + message.removeprefix("value is not a valid email address: ")
+    return message.removeprefix("Value error, ")
+
+
+class RowChecker:
+    """Checks the records of one file against the columns its header maps."""
+
+    def __init__(self, columns: list[Column], region: str, encoding: str):
+        self.width = len(columns)
+        self.columns = [column for column in columns if column.field is not None]
+        self.header_of = {column.field: column.header for column in self.columns}
+        self.region = region
+        self.encoding = encoding
+
+    def problem(self, record: Record, field: str | None, value: str | None, reason: str) -> RowProblem:
+        column = self.header_of.get(field) if field else None
+        return RowProblem(record.row, record.line, column, field, _shown(value) if value else None, reason)
+
+    def check(self, record: Record) -> RowPlan | list[RowProblem]:
+        if record.problem is not None:
+            index = record.problem_column
+            column = next((c for c in self.columns if c.index == index), None)
+            header = column.header if column else None
+            return [
+                RowProblem(
+                    record.row, record.line, header, column.field if column else None, None, record.problem
+                )
+            ]
+        problems: list[RowProblem] = []
+        raw: dict[str, str] = {}
+        for column in self.columns:
+            cell = record.cells[column.index] if column.index < len(record.cells) else ""
+            if _SURROGATES.search(cell):
+                problems.append(
+                    self.problem(
+                        record,
+                        column.field,
+                        cell,
+                        f"holds bytes that are not {self.encoding} text (the file mixes encodings); "
+                        "save it again as CSV UTF-8",
+                    )
+                )
+                continue
+            cell = unicodedata.normalize("NFC", unescape_formula(cell))
+            raw[column.field] = _one_line(column.field, cell)
+        if any(cell.strip() for cell in record.cells[self.width :]):
+            problems.append(
+                RowProblem(
+                    record.row,
+                    record.line,
+                    None,
+                    None,
+                    None,
+                    f"the row has {len(record.cells)} cells but the header has {self.width} columns",
+                )
+            )
+        values = self._values(record, raw, problems)
+        e164 = self._phones(record, values, problems)
+        if not values["company"]:
+            given = [name for name in EMPLOYMENT_FIELDS if values[name]]
+            if given:
+                problems.append(
+                    self.problem(
+                        record,
+                        given[0],
+                        str(values[given[0]]),
+                        "an employment detail needs a company on the same row",
+                    )
+                )
+        if problems:
+            return problems
+        return RowPlan(record.row, record.line, values, e164)
+
+    def _values(self, record: Record, raw: dict[str, str], problems: list[RowProblem]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, adapter in _ADAPTERS.items():
+            if name not in raw:
+                values[name] = [] if name == "interests" else None
+                continue
+            given: Any = raw[name]
+            if name == "interests":
+                given = [part.strip() for part in _INTEREST_SEPARATORS.split(given) if part.strip()]
+            try:
+                values[name] = adapter.validate_python(given)
+            except ValidationError as exc:
+                values[name] = [] if name == "interests" else None
+                problems.append(self.problem(record, name, raw[name], _reason(name, exc.errors()[0])))
+        return values
+
+    def _phones(
+        self, record: Record, values: dict[str, Any], problems: list[RowProblem]
+    ) -> dict[str, str | None]:
+        e164: dict[str, str | None] = {}
+        for name in PHONE_FIELDS:
+            try:
+                e164[name] = phones.normalise(values[name], self.region, name)
+            except InvalidInput as exc:
+                e164[name] = None
+                problems.append(self.problem(record, name, values[name], exc.errors[0]["message"]))
+        return e164
+
+
+# -- what a job remembers between batches -------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnownCompany:
+    """A company rows may be employed at. ``virtual``: only a dry run's earlier batch made it."""
+
+    id: str
+    name: str
+    group_name: str | None
+    virtual: bool = False
+    deleted_at: datetime | None = None
+
+
+@dataclass
+class BatchOutcome:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    new_companies: dict[str, KnownCompany] = field(default_factory=dict)
+    new_interests: dict[str, str] = field(default_factory=dict)
+    new_emails: set[str] = field(default_factory=set)
+    new_work_emails: set[str] = field(default_factory=set)
+
+    def merge(self, other: BatchOutcome) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.problems += other.problems
+        self.new_companies.update(other.new_companies)
+        self.new_interests.update(other.new_interests)
+        self.new_emails |= other.new_emails
+        self.new_work_emails |= other.new_work_emails
+
+
+@dataclass
+class ImportMemory:
+    """The organisation's companies (by folded name) and interests (by name key), kept up to date
+    as batches commit; in a dry run, also what earlier batches would have created."""
+
+    companies: dict[str, KnownCompany]
+    interests: dict[str, tuple[str, bool]]
+    planned_emails: set[str] = field(default_factory=set)
+    planned_work_emails: set[str] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, session: Session, org_id: str) -> ImportMemory:
+        companies: dict[str, KnownCompany] = {}
+        rows = session.execute(
+            select(Company.id, Company.name, Company.group_name)
+            .where(Company.org_id == org_id, Company.deleted_at.is_(None))
+            .order_by(Company.created_at, Company.id)
+        )
+        for company_id, name, group_name in rows:
+            companies.setdefault(search_text.fold(name), KnownCompany(company_id, name, group_name))
+        found = session.execute(
+            select(Interest.id, Interest.name_key).where(
+                Interest.org_id == org_id, Interest.deleted_at.is_(None)
+            )
+        )
+        return cls(companies, {key: (interest_id, False) for interest_id, key in found})
+
+    def absorb(self, outcome: BatchOutcome, dry_run: bool) -> None:
+        """Remember what a batch created (in a dry run: would have created)."""
+        for key, company in outcome.new_companies.items():
+            self.companies[key] = KnownCompany(company.id, company.name, company.group_name, virtual=dry_run)
+        for key, interest_id in outcome.new_interests.items():
+            self.interests[key] = (interest_id, dry_run)
+        if dry_run:
+            self.planned_emails |= outcome.new_emails
+            self.planned_work_emails |= outcome.new_work_emails
+
+
+@dataclass(frozen=True)
+class ImportContext:
+    org_id: str
+    actor_id: str
+    region: str
+    dry_run: bool
+    header_of: dict[str, str]
+    now: datetime
+    today: date
+
+
+# -- writing ------------------------------------------------------------------------
+
+
+@dataclass
+class _ContactState:
+    contact: Contact
+    interests: set[str]
+    history: list[tuple[Employment, Any]]
+
+
+def write_batch(
+    uow: UnitOfWork, context: ImportContext, memory: ImportMemory, plans: list[RowPlan]
+) -> BatchOutcome:
+    """Write checked rows; a row the database refuses is reported and written not at all."""
+    session = uow.session
+    writer = _BatchWriter(uow, context, memory, BatchOutcome())
+    try:
+        with session.begin_nested():
+            writer.write(plans)
+        return writer.outcome
+    except DBAPIError as exc:
+        log.info("import batch refused by the database, writing it row by row: %s", exc.orig)
+    outcome = BatchOutcome()
+    for plan in plans:
+        writer = _BatchWriter(uow, context, memory, outcome)
+        try:
+            with session.begin_nested():
+                writer.write([plan])
+        except DBAPIError as exc:
+            outcome.problems.append(RowProblem(plan.row, plan.line, None, None, None, _database_reason(exc)))
+            continue
+        outcome.merge(writer.outcome)
+    return outcome
+
+
+def _database_reason(exc: DBAPIError) -> str:
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    if "email" in text.lower() and ("unique" in text.lower() or "duplicate" in text.lower()):
+        return "the e-mail address already belongs to another contact (added while the import ran)"
+    return f"the database refused the row: {text[:300]}"
+
+
+class _BatchWriter:
+    """Writes rows of one batch; ``earlier`` holds what rows written before it in the batch created."""
+
+    def __init__(self, uow: UnitOfWork, context: ImportContext, memory: ImportMemory, earlier: BatchOutcome):
+        self.uow = uow
+        self.session = uow.session
+        self.context = context
+        self.memory = memory
+        self.earlier = earlier
+        self.outcome = BatchOutcome()
+        self.companies: dict[str, Any] = {}
+        self.interest_ids: dict[str, str] = {}
+        self.by_email: dict[str, _ContactState] = {}
+        self.by_work_email: dict[str, _ContactState] = {}
+        self.children: list[Any] = []
+        self.events: list[dict[str, Any]] = []
+
+    def write(self, plans: list[RowPlan]) -> None:
+        self._load_contacts(plans)
+        with self.session.no_autoflush:
+            for plan in plans:
+                self._write_row(plan)
+        # Without relationships the flush does not order tables: parents first, then children.
+        self.session.flush()
+        self.session.add_all(self.children)
+        self.session.flush()
+        self.uow.emit_all(self.events)
+
+    # -- finding the contacts the rows update
+
+    def _load_contacts(self, plans: list[RowPlan]) -> None:
+        org_id = self.context.org_id
+        emails = {plan.email for plan in plans if plan.email}
+        work_emails = {plan.work_email for plan in plans if plan.work_email and not plan.email}
+        found: dict[str, Contact] = {}
+        if emails:
+            for contact in self.session.scalars(
+                select(Contact).where(
+                    Contact.org_id == org_id, Contact.email.in_(emails), Contact.deleted_at.is_(None)
+                )
+            ):
+                found[contact.id] = contact
+        by_work_email: dict[str, str] = {}
+        if work_emails:
+            rows = self.session.execute(
+                select(Employment.email, Contact)
+                .join(Contact, Contact.id == Employment.contact_id)
+                .where(
+                    Employment.org_id == org_id,
+                    Employment.email.in_(work_emails),
+                    Employment.deleted_at.is_(None),
+                    Contact.deleted_at.is_(None),
+                )
+                .order_by(Contact.created_at, Contact.id)
+            )
+            for work_email, contact in rows:
+                found[contact.id] = contact
+                by_work_email.setdefault(work_email, contact.id)
+        if not found:
+            return
+        interests = records.interest_ids(self.session, found)
+        history: dict[str, list[tuple[Employment, Any]]] = {contact_id: [] for contact_id in found}
+        for employment, company in self.session.execute(
+            select(Employment, Company)
+            .join(Company, Company.id == Employment.company_id)
+            .where(Employment.contact_id.in_(found), Employment.deleted_at.is_(None))
+        ):
+            history[employment.contact_id].append((employment, company))
+        states = {
+            contact_id: _ContactState(contact, set(interests[contact_id]), history[contact_id])
+            for contact_id, contact in found.items()
+        }
+        for state in states.values():
+            if state.contact.email:
+                self.by_email[state.contact.email] = state
+        for work_email, contact_id in by_work_email.items():
+            self.by_work_email[work_email] = states[contact_id]
+
+    def _find(self, plan: RowPlan) -> _ContactState | None:
+        if plan.email:
+            return self.by_email.get(plan.email)
+        if plan.work_email:
+            return self.by_work_email.get(plan.work_email)
+        return None
+
+    def _planned_earlier(self, plan: RowPlan) -> bool:
+        """In a dry run, whether an earlier batch would have created this row's contact."""
+        if plan.email:
+            return plan.email in self.memory.planned_emails
+        return bool(plan.work_email) and plan.work_email in self.memory.planned_work_emails
+
+    # -- one row
+
+    def _write_row(self, plan: RowPlan) -> None:
+        values = plan.values
+        state = self._find(plan)
+        # In a dry run, a contact an earlier batch would have created is updated, not created.
+        virtual = state is None and self.context.dry_run and self._planned_earlier(plan)
+        if state is None and not virtual and not (values["first_name"] or values["last_name"]):
+            self._refuse_nameless(plan)
+            return
+        created = state is None
+        if state is None:
+            state = self._new_contact(plan)
+            changed = True
+        else:
+            changed = self._update_contact(state, plan)
+        if values["company"]:
+            changed |= self._employ(state, plan)
+        changed |= self._add_interests(state, values["interests"])
+        if created and not virtual:
+            self._announce(state, "contact_created")
+            self.outcome.created += 1
+            self._remember_new(plan)
+        elif created or changed:
+            if not created:
+                state.contact.version += 1
+                state.contact.updated_at = self.context.now
+            self._announce(state, "contact_updated")
+            self.outcome.updated += 1
+        else:
+            self.outcome.unchanged += 1
+
+    def _refuse_nameless(self, plan: RowPlan) -> None:
+        field_name = "last_name" if "last_name" in self.context.header_of else "first_name"
+        reason = (
+            "no contact has this e-mail address, and a new contact needs a first name or a last name"
+            if plan.email or plan.work_email
+            else "a contact needs a first name or a last name"
+        )
+        self.outcome.problems.append(
+            RowProblem(plan.row, plan.line, self.context.header_of.get(field_name), field_name, None, reason)
+        )
+
+    def _remember_new(self, plan: RowPlan) -> None:
+        if plan.email:
+            self.outcome.new_emails.add(plan.email)
+        elif plan.work_email:
+            self.outcome.new_work_emails.add(plan.work_email)
+
+    def _new_contact(self, plan: RowPlan) -> _ContactState:
+        values, now = plan.values, self.context.now
+        contact = Contact(
+            id=new_id(),
+            org_id=self.context.org_id,
+            first_name=values["first_name"],
+            last_name=values["last_name"],
+            phone=values["phone"],
+            phone_e164=plan.e164["phone"],
+            mobile=values["mobile"],
+            mobile_e164=plan.e164["mobile"],
+            email=values["email"],
+            address_street=values["street"],
+            address_postal_code=values["postal_code"],
+            address_city=values["city"],
+            address_country=values["country"],
+            note=values["note"],
+            social={name: values[name] for name in SOCIAL_FIELDS if values[name]},
+            search_text="",
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(contact)
+        state = _ContactState(contact, set(), [])
+        self._index(state, plan)
+        return state
+
+    def _index(self, state: _ContactState, plan: RowPlan) -> None:
+        if plan.email:
+            self.by_email[plan.email] = state
+        elif plan.work_email:
+            self.by_work_email.setdefault(plan.work_email, state)
+
+    def _update_contact(self, state: _ContactState, plan: RowPlan) -> bool:
+        contact, values = state.contact, plan.values
+        changed = False
+        given = {
+            "first_name": values["first_name"],
+            "last_name": values["last_name"],
+            "note": values["note"],
+            **{f"address_{name}": values[name] for name in ADDRESS_FIELDS},
+        }
+        for name in ("phone", "mobile"):
+            if values[name] is not None:
+                given[name] = values[name]
+                given[f"{name}_e164"] = plan.e164[name]
+        for name, value in given.items():
+            if value is not None and getattr(contact, name) != value:
+                setattr(contact, name, value)
+                changed = True
+        social = {name: values[name] for name in SOCIAL_FIELDS if values[name]}
+        if social and any((contact.social or {}).get(name) != value for name, value in social.items()):
+            contact.social = {**(contact.social or {}), **social}
+            changed = True
+        return changed
+
+    def _employ(self, state: _ContactState, plan: RowPlan) -> bool:
+        values = plan.values
+        company = self._company(values["company"], values["group"])
+        details = {
+            "function": values["function"],
+            "phone": values["work_phone"],
+            "phone_e164": plan.e164["work_phone"],
+            "mobile": values["work_mobile"],
+            "mobile_e164": plan.e164["work_mobile"],
+            "email": values["work_email"],
+        }
+        current = next(
+            (
+                employment
+                for employment, at in state.history
+                if at.id == company.id and records.is_current(employment, self.context.today)
+            ),
+            None,
+        )
+        if current is None:
+            employment = Employment(
+                id=new_id(),
+                org_id=self.context.org_id,
+                contact_id=state.contact.id,
+                company_id=company.id,
+                start_date=None,
+                end_date=None,
+                version=1,
+                created_at=self.context.now,
+                updated_at=self.context.now,
+                **details,
+            )
+            self.children.append(employment)
+            state.history.append((employment, company))
+            return True
+        changed = False
+        for name, value in details.items():
+            if value is not None and getattr(current, name) != value:
+                setattr(current, name, value)
+                changed = True
+        if changed:
+            current.version += 1
+            current.updated_at = self.context.now
+        return changed
+
+    def _company(self, name: str, group: str | None) -> Any:
+        key = search_text.fold(name)
+        if key in self.companies:
+            return self.companies[key]
+        known = self.earlier.new_companies.get(key) or self.memory.companies.get(key)
+        if known is not None and not known.virtual:
+            self.companies[key] = known
+            return known
+        now = self.context.now
+        company = Company(
+            id=known.id if known else new_id(),
+            org_id=self.context.org_id,
+            name=name,
+            group_name=group,
+            social={},
+            tags=[],
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        company.search_text = search_text.company_text(company)
+        self.session.add(company)
+        self.companies[key] = company
+        if known is None:
+            self.outcome.new_companies[key] = KnownCompany(company.id, name, group)
+            self.events.append(
+                new_event(
+                    "company_created",
+                    org_id=company.org_id,
+                    actor_id=self.context.actor_id,
+                    record=records.company_out(company),
+                )
+            )
+        return company
+
+    def _add_interests(self, state: _ContactState, names: list[str]) -> bool:
+        changed = False
+        for name in names:
+            interest_id = self._interest_id(name)
+            if interest_id not in state.interests:
+                state.interests.add(interest_id)
+                self.children.append(
+                    ContactInterest(
+                        contact_id=state.contact.id, interest_id=interest_id, org_id=self.context.org_id
+                    )
+                )
+                changed = True
+        return changed
+
+    def _interest_id(self, name: str) -> str:
+        key = interest_names.name_key(name)
+        if key in self.interest_ids:
+            return self.interest_ids[key]
+        if key in self.earlier.new_interests:
+            known: tuple[str, bool] | None = (self.earlier.new_interests[key], False)
+        else:
+            known = self.memory.interests.get(key)
+        if known is not None and not known[1]:
+            self.interest_ids[key] = known[0]
+            return known[0]
+        interest = Interest(
+            id=known[0] if known else new_id(),
+            org_id=self.context.org_id,
+            name=name,
+            name_key=key,
+            created_at=self.context.now,
+        )
+        self.session.add(interest)
+        self.interest_ids[key] = interest.id
+        if known is None:
+            self.outcome.new_interests[key] = interest.id
+        return interest.id
+
+    # -- announcing
+
+    def _announce(self, state: _ContactState, event_type: str) -> None:
+        contact = state.contact
+        current = sorted(
+            (
+                (employment, company)
+                for employment, company in state.history
+                if records.is_current(employment, self.context.today) and company.deleted_at is None
+            ),
+            key=lambda pair: (pair[1].name, pair[0].id),
+        )
+        contact.search_text = search_text.contact_text(contact, current)
+        history = sorted(
+            state.history,
+            key=lambda pair: (pair[0].start_date or date.min, records.aware(pair[0].created_at)),
+            reverse=True,
+        )
+        record = {
+            **records.contact_out(contact, list(state.interests)),
+            "employments": [records.employment_out(employment, company) for employment, company in history],
+        }
+        self.events.append(
+            new_event(event_type, org_id=contact.org_id, actor_id=self.context.actor_id, record=record)
+        )
