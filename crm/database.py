@@ -63,7 +63,11 @@ def create_service_engine(settings: Settings, service: str) -> Engine:
             pool_size=settings.database.pool_size,
             max_overflow=settings.database.pool_size,
             pool_pre_ping=True,
-            connect_args={"options": f"-csearch_path={service}", "connect_timeout": 5},
+            connect_args={
+                "options": f"-csearch_path={service} "
+                f"-crandom_page_cost={settings.database.postgres_random_page_cost}",
+                "connect_timeout": 5,
+            },
         )
         return create_engine(url, **options)
     return create_engine(url, **options)

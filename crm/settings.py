@@ -77,6 +77,9 @@ class DatabaseSettings(_Section):
     # each service gets its own schema, named after the service.
     url: str = "sqlite:///{data_dir}/{service}.db"
     pool_size: int = Field(default=10, ge=1, le=200)
+    # PostgreSQL's default (4) assumes spinning disks and makes the planner
+    # prefer sequential scans over the trigram indexes that search relies on.
+    postgres_random_page_cost: float = Field(default=1.1, gt=0, le=100)
     echo: bool = False
 
 
