@@ -22,6 +22,14 @@ from crm.outbox import OutboxRelay, record_event, record_events
 from crm.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Constraint and index names every service's metadata uses (stable in migrations).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 _green_psycopg = False
 
 
