@@ -25,7 +25,7 @@ from datetime import datetime
 import yaml
 
 from bench.contacts_search import FIRST, LAST, PASSWORD, TRADES, _amqp_uri, _ensure_database, _phone
-from bench.gateway_me import _free_port, _wait_ready
+from bench.gateway_me import _free_port, _login, _wait_ready
 
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
 
@@ -96,12 +96,7 @@ def main() -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_ready(f"{base}/readyz")
-        login = urllib.request.Request(
-            f"{base}/api/v1/auth/login",
-            data=json.dumps({"email": "bench@pomme.fr", "password": PASSWORD}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        token = json.load(urllib.request.urlopen(login))["access_token"]
+        token = _login(base, "bench@pomme.fr")
         uploaded = time.perf_counter()
         job = _call(
             base,

@@ -10,7 +10,6 @@ form. Prints a table with p50/p95/p99; the target is p95 <= 50 ms.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -27,7 +26,7 @@ import eventlet
 import yaml
 from sqlalchemy import create_engine, insert, text
 
-from bench.gateway_me import _free_port, _wait_ready
+from bench.gateway_me import _free_port, _login, _wait_ready
 from bench.http_client import get_caller
 from bench.loadgen import Result, closed_loop
 from crm.ids import new_id
@@ -35,7 +34,8 @@ from crm.ids import new_id
 CONTACTS = int(os.environ.get("BENCH_CONTACTS", "100000"))
 COMPANIES = int(os.environ.get("BENCH_COMPANIES", "30000"))
 DATABASE = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/crm_bench")
-PASSWORD = "bench-password-123"
+from bench.gateway_me import PASSWORD  # noqa: E402  one password for every bench
+
 FIRST = (
     "Alice Bruno Claire Denis Émile Fanny Gaston Hélène Inès Jules Karim Léa Marc Nadia Olivier Pauline "
     "Quentin Rose Samuel Thérèse Ugo Valérie William Yasmine Zoé François Agnès Benoît Cécile Damien"
@@ -211,12 +211,7 @@ def main() -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_ready(f"{base}/readyz")
-        request = urllib.request.Request(
-            f"{base}/api/v1/auth/login",
-            data=json.dumps({"email": "bench@pomme.fr", "password": PASSWORD}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        token = json.load(urllib.request.urlopen(request))["access_token"]
+        token = _login(base, "bench@pomme.fr")
         headers = {"Authorization": f"Bearer {token}"}
         queries = _queries(rng)
         rows = []
