@@ -28,6 +28,7 @@ SERVICE_CLASSES = {
     "accounts": "services.accounts.service:AccountsService",
     "gateway": "services.gateway.service:GatewayService",
     "contacts": "services.contacts.service:ContactsService",
+    "messaging": "services.messaging.service:MessagingService",
 }
 
 
@@ -173,6 +174,12 @@ def run(config: str | None) -> None:
     url = settings.gateway.public_url or f"http://{settings.gateway.host}:{settings.gateway.port}"
     click.echo(f"CRM running: {', '.join(services)}")
     click.echo(f"  API      {url}/api/v1   (docs: {url}/docs, ready: {url}/readyz)")
+    if "messaging" in services and settings.messaging.sandbox:
+        sandbox = f"http://127.0.0.1:{settings.messaging.sandbox_port}"
+        click.echo(
+            f"  SANDBOX  SMS and e-mail go to the local provider emulation at {sandbox} "
+            f"(nothing leaves this machine; sent messages: {sandbox}/_sandbox/messages)"
+        )
     click.echo("  First admin:  crm admin bootstrap --org 'My Company' --email you@example.com")
     click.echo(
         f"  Log in:       curl -X POST {url}/api/v1/auth/login -H 'Content-Type: application/json' "

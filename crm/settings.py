@@ -27,7 +27,7 @@ ALL_SERVICES = (
     "sync",
 )
 # Services that exist as running code today; the others are packages only.
-RUNNABLE_SERVICES = ("accounts", "gateway", "contacts")
+RUNNABLE_SERVICES = ("accounts", "gateway", "contacts", "messaging")
 
 _ENV_REFERENCE = re.compile(
     r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>(?:[^{}]|\{[^{}]*\})*))?\}"
@@ -144,6 +144,59 @@ class ContactsSettings(_Section):
         return region.upper()
 
 
+class TwilioSettings(_Section):
+    account_sid: str = "AC00000000000000000000000000sandbox"
+    auth_token: str = "sandbox-auth-token"
+    # The number (or alphanumeric sender id) SMS are sent from.
+    sender: str = "+15005550006"
+    # Empty: Twilio itself (or the sandbox in sandbox mode).
+    api_base: str = ""
+
+
+class SendGridSettings(_Section):
+    api_key: str = "SG.sandbox"
+    api_base: str = ""
+    # The event webhook's verification key (base64 DER) from SendGrid's mail settings.
+    webhook_public_key: str = ""
+
+
+class MailjetSettings(_Section):
+    api_key: str = "sandbox-key"
+    api_secret: str = "sandbox-secret"
+    api_base: str = ""
+    # The user and password Mailjet's event callback URL carries (basic auth).
+    webhook_user: str = "mailjet"
+    webhook_password: str = "sandbox-webhook-password"
+
+
+class SmtpOutSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+
+
+class MessagingSettings(_Section):
+    # Sandbox: every provider is the local emulation the messaging service starts on
+    # sandbox_port; nothing leaves the machine. Set false and give real credentials to go live.
+    sandbox: bool = True
+    sandbox_port: int = Field(default=8025, ge=0, le=65535)
+    # Where providers reach /webhooks/...; empty means gateway.public_url, else http://host:port.
+    webhook_base_url: str = ""
+    # SendGrid signs events with a timestamp: older (or newer) than this is a replay.
+    webhook_max_age_seconds: int = Field(default=600, ge=10, le=86400)
+    sms_max_segments: int = Field(default=10, ge=1, le=50)
+    # The attachments of one e-mail, decoded, together.
+    email_max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=30 * 1024 * 1024)
+    # Stored provider events are applied to their messages in batches (every 0.2 s), after the webhook answered.
+    event_batch_size: int = Field(default=500, ge=1, le=10_000)
+    twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    sendgrid: SendGridSettings = Field(default_factory=SendGridSettings)
+    mailjet: MailjetSettings = Field(default_factory=MailjetSettings)
+    smtp: SmtpOutSettings = Field(default_factory=SmtpOutSettings)
+
+
 class Settings(_Section):
     amqp_uri: str = "amqp://guest:guest@127.0.0.1:5672/"
     data_dir: str = "var"
@@ -156,6 +209,7 @@ class Settings(_Section):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     contacts: ContactsSettings = Field(default_factory=ContactsSettings)
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)
 
     @field_validator("log_level")
     @classmethod
@@ -183,6 +237,11 @@ class Settings(_Section):
             "WEB_SERVER_ADDRESS": f"{self.gateway.host}:{self.gateway.port}",
             "CRM": self,
         }
+
+    def webhook_base_url(self) -> str:
+        """The address providers post their webhooks to (the gateway as the world sees it)."""
+        base = self.messaging.webhook_base_url or self.gateway.public_url
+        return (base or f"http://{self.gateway.host}:{self.gateway.port}").rstrip("/")
 
 
 def parse_settings(text: str, environ: dict[str, str] | None = None) -> Settings:

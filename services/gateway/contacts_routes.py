@@ -8,7 +8,15 @@ from werkzeug.wrappers import Request, Response
 
 from services.contacts import schemas as contacts_api
 from services.contacts.vcard_schemas import VCardImportOut
-from services.gateway.http import attachment_response, json_response, read_body, read_query, read_text, route
+from services.gateway.http import (
+    attachment_response,
+    created_response,
+    json_response,
+    read_body,
+    read_query,
+    read_text,
+    route,
+)
 from services.gateway.schemas import (
     CompanyListQuery,
     ContactListQuery,
@@ -28,10 +36,7 @@ def _vcard_max_bytes(settings: Any) -> int:
     return settings.contacts.vcard_max_bytes
 
 
-def _created(result: dict[str, Any], location: str) -> Response:
-    """201 with Location for a new record; 200 for an idempotent replay."""
-    created = result.pop("created", True)
-    return json_response(result, status=201 if created else 200, headers={"Location": location})
+_created = created_response
 
 
 class ContactsRoutes:

@@ -50,6 +50,8 @@ class RouteSpec:
     body_required: bool = True
     replay_status: int | None = None
     path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Optional request headers the route reads (name -> JSON schema), such as Idempotency-Key.
+    headers: dict[str, dict[str, Any]] = field(default_factory=dict)
     documented: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
     # Another request media type than JSON means a raw text body (``read_text``); another
@@ -188,6 +190,12 @@ def route(method: str, url: str, **spec: Any) -> Any:
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json", headers=headers or {})
+
+
+def created_response(result: dict[str, Any], location: str) -> Response:
+    """201 with Location for a new record; 200 for an idempotent replay (``created`` false)."""
+    created = result.pop("created", True)
+    return json_response(result, status=201 if created else 200, headers={"Location": location})
 
 
 def attachment_response(content: str, media_type: str, file_name: str) -> Response:

@@ -89,6 +89,8 @@ def _parameters(url: str, spec: RouteSpec, components: _Components) -> list[dict
                     "schema": prop,
                 }
             )
+    for name, schema in spec.headers.items():
+        parameters.append({"name": name, "in": "header", "required": False, "schema": schema})
     return parameters
 
 

@@ -91,3 +91,19 @@ class ContactCsvExportQuery(QueryInput):
 class ImportPageQuery(QueryInput):
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+
+
+class CreditsQuery(QueryInput):
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    # Ledger cursors are entry ids.
+    cursor: Annotated[str, StringConstraints(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] | None = None
+
+
+class AuthorizationCodeQuery(QueryInput):
+    user_id: Annotated[str, StringConstraints(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] | None = None
+
+
+class WebhookAnswer(BaseModel):
+    received: int
+    stored: int
+    duplicates: int

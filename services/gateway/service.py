@@ -16,25 +16,29 @@ from services.gateway.contacts_routes import ContactsRoutes
 from services.gateway.dependencies import Authenticator
 from services.gateway.http import client_address, json_response, read_body, read_query, route
 from services.gateway.imports_routes import ImportsRoutes
+from services.gateway.messaging_routes import MessagingRoutes
 from services.gateway.openapi import build_document
 from services.gateway.problems import PROBLEM_KINDS
 from services.gateway.schemas import Health, Readiness, UserListQuery
+from services.gateway.webhook_routes import WebhookRoutes
 
 # The exceptions modules of the services we call, so their errors deserialise
 # into their own classes (and so into the right HTTP status).
 import services.accounts.exceptions  # noqa: F401, E402  isort: skip
 import services.contacts.exceptions  # noqa: F401, E402  isort: skip
+import services.messaging.exceptions  # noqa: F401, E402  isort: skip
 
 V1 = "/api/v1"
 
 
-class GatewayService(ContactsRoutes, ImportsRoutes, Pingable):
+class GatewayService(ContactsRoutes, ImportsRoutes, MessagingRoutes, WebhookRoutes, Pingable):
     name = "gateway"
 
     config = Config()
     auth = Authenticator()
     accounts = RpcClient("accounts")
     contacts = RpcClient("contacts")
+    messaging = RpcClient("messaging")
 
     @property
     def settings(self) -> Any:

@@ -1,0 +1,78 @@
+"""Dependency providers of the messaging service: the provider clients, and the sandbox.
+
+In sandbox mode (``messaging.sandbox``, the laptop default) the service starts
+the local emulation of Twilio, SendGrid and Mailjet on ``messaging.sandbox_port``
+and points every SDK at it; the emulation posts its delivery events back to the
+gateway's webhooks, signed as the providers sign them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+
+from crm.settings import Settings
+from services.messaging.providers.mailjet_mail import MailjetMail
+from services.messaging.providers.sendgrid_mail import SendGridMail
+from services.messaging.providers.smtp_mail import SmtpMail
+from services.messaging.providers.twilio_sms import TwilioSms
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProviderClients:
+    """What a worker sees as ``self.providers``."""
+
+    sms: TwilioSms
+    email: dict[str, Any]  # "sendgrid" | "mailjet" | "smtp" -> client with .send(OutgoingEmail)
+    sandbox_url: str | None
+
+
+def build_clients(settings: Settings, sandbox_url: str | None) -> ProviderClients:
+    messaging = settings.messaging
+    twilio, sendgrid, mailjet, smtp = messaging.twilio, messaging.sendgrid, messaging.mailjet, messaging.smtp
+    return ProviderClients(
+        sms=TwilioSms(twilio.account_sid, twilio.auth_token, sandbox_url or twilio.api_base or None),
+        email={
+            "sendgrid": SendGridMail(sendgrid.api_key, sandbox_url or sendgrid.api_base or None),
+            "mailjet": MailjetMail(
+                mailjet.api_key, mailjet.api_secret, sandbox_url or mailjet.api_base or None
+            ),
+            "smtp": SmtpMail(
+                smtp.host, smtp.port, smtp.username or None, smtp.password or None, starttls=smtp.starttls
+            ),
+        },
+        sandbox_url=sandbox_url,
+    )
+
+
+class Providers(DependencyProvider):
+    def setup(self) -> None:
+        self.settings: Settings = self.container.config["CRM"]
+        self.sandbox = None
+        self.clients = build_clients(self.settings, None)
+
+    def start(self) -> None:
+        if not self.settings.messaging.sandbox:
+            return
+        from services.messaging.sandbox_mode import sandbox_for
+
+        self.sandbox = sandbox_for(self.settings)
+        url = self.sandbox.serve("127.0.0.1", self.settings.messaging.sandbox_port)
+        self.clients = build_clients(self.settings, url)
+        log.warning("messaging is in SANDBOX mode: SMS and e-mail go to the local emulation at %s", url)
+
+    def stop(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx: Any) -> ProviderClients:
+        return self.clients

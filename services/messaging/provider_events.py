@@ -1,0 +1,216 @@
+"""Provider events: stored as they arrive, applied to their messages afterwards.
+
+``store`` is all a webhook waits for: one insert of the new events, the ones
+seen before (same provider event id) skipped. ``apply_pending`` then moves
+each message forward: a status never goes back to a lower rank, so events that
+arrive late or out of order only join the timeline. Hard bounces and
+complaints put the address on the suppression list; a failed SMS is refunded.
+An event whose message we do not know is kept, marked ``unknown_message``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from crm.database import UnitOfWork
+from crm.outbox import utcnow
+from services.messaging import sms, suppressions
+from services.messaging.emails import email_out
+from services.messaging.inserts import insert_ignoring_duplicates
+from services.messaging.models import EmailMessage, ProviderEvent, SmsMessage
+from services.messaging.providers.base import ProviderEvent as ParsedEvent
+from services.messaging.times import aware
+
+log = logging.getLogger(__name__)
+
+APPLIED, OLDER, UNKNOWN_MESSAGE = "applied", "older", "unknown_message"
+SMS_PROVIDERS = frozenset({"twilio"})
+
+EMAIL_RANK = {
+    "sending": 0,
+    "queued": 1,
+    "deferred": 2,
+    "sent": 3,
+    "delivered": 4,
+    "bounced": 4,
+    "rejected": 4,
+    "opened": 5,
+    "clicked": 6,
+    "unsubscribed": 7,
+    "complained": 7,
+    "failed": 9,  # never sent: nothing a provider says changes that
+}
+
+
+def event_to_wire(event: ParsedEvent) -> dict[str, Any]:
+    """A parsed event as it crosses RPC from the gateway."""
+    return {
+        "provider": event.provider,
+        "provider_event_id": event.provider_event_id,
+        "message_id": event.message_id,
+        "provider_message_id": event.provider_message_id,
+        "status": event.status,
+        "reason": event.reason,
+        "bounce_kind": event.bounce_kind,
+        "recipient": event.recipient,
+        "occurred_at": event.occurred_at.isoformat(),
+        "url": event.url,
+        "raw": event.raw,
+    }
+
+
+def store(session: Session, events: list[dict[str, Any]]) -> dict[str, int]:
+    """Keep the events not seen before; returns how many were new and how many repeats."""
+    now = utcnow()
+    fresh: dict[tuple[str, str], dict[str, Any]] = {}
+    for event in events:
+        fresh.setdefault((event["provider"], event["provider_event_id"]), event)
+    by_provider: dict[str, list[str]] = {}
+    for provider, event_id in fresh:
+        by_provider.setdefault(provider, []).append(event_id)
+    for provider, event_ids in by_provider.items():
+        seen = session.scalars(
+            select(ProviderEvent.provider_event_id).where(
+                ProviderEvent.provider == provider, ProviderEvent.provider_event_id.in_(event_ids)
+            )
+        )
+        for event_id in seen:
+            fresh.pop((provider, event_id), None)
+    rows = [
+        {
+            "provider": event["provider"],
+            "provider_event_id": event["provider_event_id"],
+            "channel": "sms" if event["provider"] in SMS_PROVIDERS else "email",
+            "message_id": (event.get("message_id") or None) and str(event["message_id"])[:36],
+            "provider_message_id": event.get("provider_message_id"),
+            "status": event["status"],
+            "reason": (event.get("reason") or None) and str(event["reason"])[:500],
+            "bounce_kind": event.get("bounce_kind"),
+            "recipient": (event.get("recipient") or None) and str(event["recipient"])[:254],
+            "url": (event.get("url") or None) and str(event["url"])[:2000],
+            "occurred_at": datetime.fromisoformat(event["occurred_at"]),
+            "received_at": now,
+            "raw": event.get("raw") or {},
+        }
+        for event in fresh.values()
+    ]
+    if rows:
+        session.execute(insert_ignoring_duplicates(session, ProviderEvent), rows)
+    return {"received": len(events), "stored": len(rows), "duplicates": len(events) - len(rows)}
+
+
+def apply_pending(uow: UnitOfWork, limit: int) -> int:
+    """Apply up to ``limit`` stored events, oldest first; returns how many were handled."""
+    session = uow.session
+    query = (
+        select(ProviderEvent)
+        .where(ProviderEvent.outcome.is_(None))
+        .order_by(ProviderEvent.received_at, ProviderEvent.occurred_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # several messaging processes share the work
+    events = list(session.scalars(query))
+    if not events:
+        return 0
+    sms_messages = _messages(session, SmsMessage, [e for e in events if e.channel == "sms"])
+    email_messages = _messages(session, EmailMessage, [e for e in events if e.channel == "email"])
+    for event in sorted(events, key=lambda e: aware(e.occurred_at)):
+        found = sms_messages if event.channel == "sms" else email_messages
+        message = found.get(event.message_id) or found.get(("provider", event.provider_message_id))
+        if message is None:
+            event.outcome = UNKNOWN_MESSAGE
+            log.warning(
+                "%s event %s names a message we do not know (ours %s, theirs %s); kept for inspection",
+                event.provider,
+                event.provider_event_id,
+                event.message_id,
+                event.provider_message_id,
+            )
+            continue
+        event.org_id, event.message_id = message.org_id, message.id
+        if event.channel == "sms":
+            event.outcome = _apply_to_sms(uow, message, event)
+        else:
+            event.outcome = _apply_to_email(uow, message, event)
+    return len(events)
+
+
+def _messages(session: Session, model: Any, events: list[ProviderEvent]) -> dict[Any, Any]:
+    """The messages the events name, by our id and by ("provider", their id)."""
+    ours = {e.message_id for e in events if e.message_id}
+    theirs = {e.provider_message_id for e in events if e.provider_message_id and not e.message_id}
+    if not ours and not theirs:
+        return {}
+    rows = session.scalars(
+        select(model).where(or_(model.id.in_(ours), model.provider_message_id.in_(theirs)))
+    ).all()
+    found: dict[Any, Any] = {}
+    for row in rows:
+        found[row.id] = row
+        if row.provider_message_id:
+            found[("provider", row.provider_message_id)] = row
+    return found
+
+
+def _is_newer(rank: dict[str, int], status: str, at: datetime, current: str, current_at: datetime) -> bool:
+    return (rank.get(status, 0), at) > (rank.get(current, 0), aware(current_at))
+
+
+def _apply_to_sms(uow: UnitOfWork, message: SmsMessage, event: ProviderEvent) -> str:
+    at = aware(event.occurred_at)
+    if not _is_newer(sms.STATUS_RANK, event.status, at, message.status, message.status_at):
+        return OLDER
+    if event.reason:
+        message.error = event.reason
+    if event.status == sms.FAILED:
+        sms.fail(uow, message)
+        message.status_at = at
+        return APPLIED
+    message.status, message.status_at, message.updated_at = event.status, at, utcnow()
+    uow.emit("sms_status_changed", org_id=message.org_id, actor_id=None, record=sms.sms_out(message))
+    return APPLIED
+
+
+def _apply_to_email(uow: UnitOfWork, message: EmailMessage, event: ProviderEvent) -> str:
+    at = aware(event.occurred_at)
+    status = event.status
+    # Milestones are kept whatever the order: an open proves a delivery even if "delivered" comes later.
+    if status in ("delivered", "opened", "clicked"):
+        message.delivered_at = _earliest(message.delivered_at, at)
+    if status in ("opened", "clicked"):
+        message.opened_at = _earliest(message.opened_at, at)
+    if status == "clicked":
+        message.clicked_at = _earliest(message.clicked_at, at)
+    if status == "bounced":
+        message.bounced_at = _earliest(message.bounced_at, at)
+        if event.bounce_kind == "hard":
+            suppressions.suppress(
+                uow.session,
+                message.org_id,
+                message.to_email,
+                suppressions.HARD_BOUNCE,
+                event.reason,
+                message.id,
+            )
+    if status == "complained":
+        message.complained_at = _earliest(message.complained_at, at)
+        suppressions.suppress(
+            uow.session, message.org_id, message.to_email, suppressions.COMPLAINT, event.reason, message.id
+        )
+    if not _is_newer(EMAIL_RANK, status, at, message.status, message.status_at):
+        return OLDER
+    message.status, message.status_at = status, at
+    if event.reason and status in ("bounced", "rejected", "deferred"):
+        message.error = event.reason
+    uow.emit("email_status_changed", org_id=message.org_id, actor_id=None, record=email_out(message))
+    return APPLIED
+
+
+def _earliest(current: datetime | None, at: datetime) -> datetime:
+    return at if current is None or at < aware(current) else current

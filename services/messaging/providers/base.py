@@ -1,0 +1,166 @@
+"""What every provider adapter speaks: outgoing messages, acceptances, events, errors.
+
+Each provider module turns these into SDK calls, and turns the provider's
+webhooks back into ``ProviderEvent`` values in one vocabulary.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+# E-mail statuses use the first ten; SMS statuses are queued, sent, delivered, undelivered, failed.
+VOCABULARY = (
+    "queued",
+    "sent",
+    "delivered",
+    "deferred",
+    "bounced",
+    "rejected",
+    "opened",
+    "clicked",
+    "complained",
+    "unsubscribed",
+    "failed",
+    "undelivered",
+)
+
+# The key our message id travels under in every provider's custom arguments.
+CRM_MESSAGE_ID = "crm_message_id"
+
+
+@dataclass(frozen=True)
+class OutgoingSms:
+    to: str  # E.164, already normalised by the caller
+    sender: str  # E.164 or alphanumeric sender id
+    body: str
+    status_callback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    message_id: str  # ours; travels in the provider's custom arguments under CRM_MESSAGE_ID
+    sender_email: str
+    sender_name: str | None
+    to_email: str  # one recipient per message
+    to_name: str | None
+    subject: str
+    text: str | None
+    html: str | None
+    reply_to: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What a provider answered when it took a message."""
+
+    provider: str  # "twilio" | "sendgrid" | "mailjet" | "smtp"
+    provider_message_id: str
+    status: str  # normalised, usually "queued"
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """One delivery or tracking event, in our vocabulary."""
+
+    provider: str
+    provider_event_id: str  # the same event resent by the provider gives the same id
+    message_id: str | None  # our crm_message_id, when the provider echoed it
+    provider_message_id: str | None
+    status: str  # one of VOCABULARY
+    reason: str | None  # bounce reason, error code and message, ...
+    bounce_kind: str | None  # "hard" | "soft" | None
+    recipient: str | None
+    occurred_at: datetime  # aware, UTC
+    url: str | None  # for clicked
+    raw: dict[str, Any] = field(compare=False)  # the provider's event as received
+
+
+class ParsedEvents(list[ProviderEvent]):
+    """The events of one webhook body, plus the ones skipped because we do not track their kind.
+
+    A plain list of ``ProviderEvent`` for callers that only want the events;
+    ``ignored`` holds the raw provider events whose event word is in none of
+    our tables (SendGrid's ``group_resubscribe``, a word added after this
+    code was written, ...), so that the webhook can still answer 2xx.
+    """
+
+    def __init__(self, events: Iterable[ProviderEvent] = (), ignored: Iterable[dict[str, Any]] = ()):
+        super().__init__(events)
+        self.ignored: list[dict[str, Any]] = list(ignored)
+
+
+class ProviderError(Exception):
+    """Sending failed. ``retryable`` says whether the same message may succeed later."""
+
+    def __init__(self, provider: str, reason: str, *, retryable: bool, code: str | None = None):
+        super().__init__(f"{provider}: {reason}")
+        self.provider = provider
+        self.reason = reason
+        self.retryable = retryable
+        self.code = code  # the provider's own error code (Twilio 21211, SMTP 550, ...), when it gave one
+
+
+class WebhookRejected(Exception):
+    """The webhook did not prove it comes from the provider; ``reason`` says why, for logs."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MalformedWebhook(ValueError):
+    """The webhook body cannot be read as the provider's events; ``reason`` says what is wrong."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def utc_from_unix(value: object, field_name: str) -> datetime:
+    """A provider's unix timestamp as an aware UTC datetime."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MalformedWebhook(f"{field_name} is not a unix timestamp: {value!r}")
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError) as error:
+        raise MalformedWebhook(f"{field_name} is out of range: {value!r}") from error
+
+
+def load_json_events(body: bytes, provider: str) -> list[dict[str, Any]]:
+    """A webhook body holding one JSON event object or an array of them."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise MalformedWebhook(f"{provider} webhook body is not JSON: {error}") from error
+    events = [document] if isinstance(document, dict) else document
+    if not isinstance(events, list):
+        raise MalformedWebhook(f"{provider} webhook body is neither an event object nor an array of them")
+    for position, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise MalformedWebhook(f"{provider} event #{position} is not a JSON object")
+    return events
+
+
+def require_fields(event: Mapping[str, Any], names: Iterable[str], what: str) -> None:
+    missing = [name for name in names if event.get(name) in (None, "")]
+    if missing:
+        raise MalformedWebhook(f"{what} lacks {', '.join(missing)}")
+
+
+def optional_text(value: object) -> str | None:
+    """A provider field as text, with empty strings and nulls as None."""
+    if value is None or value == "":
+        return None
+    return str(value)

@@ -1,0 +1,197 @@
+"""Sending an SMS: checks and spending in one transaction, then the provider, then the outcome.
+
+``prepare`` validates the number and the text, checks the sender's
+authorization code, debits the credits and stores the message as ``sending``,
+all in one transaction: a refused request spends nothing and sends nothing.
+The provider is called after that transaction commits; ``record_accepted`` or
+``record_failure`` (which refunds) stores what it answered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.auth import Caller
+from crm.database import UnitOfWork
+from crm.errors import invalid
+from crm.ids import new_id
+from crm.outbox import utcnow
+from services.messaging import authorization_codes, credit_ledger
+from services.messaging.exceptions import IdempotencyKeyReused, SmsNotFound
+from services.messaging.models import SmsMessage
+from services.messaging.schemas import SmsSend
+from services.messaging.segments import count_segments
+from services.messaging.times import iso
+
+SENDING, QUEUED, SENT, DELIVERED, UNDELIVERED, FAILED = (
+    "sending",
+    "queued",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+)
+# A status never moves to a lower rank: late or repeated callbacks cannot undo a later one.
+STATUS_RANK = {SENDING: 0, QUEUED: 1, SENT: 2, DELIVERED: 3, UNDELIVERED: 3, FAILED: 3}
+
+
+def e164(typed: str, region: str) -> str:
+    """The E.164 form of a number; numbers without +country code are read in ``region``."""
+    try:
+        number = phonenumbers.parse(typed, region)
+    except NumberParseException:
+        raise invalid("to", "not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise invalid("to", f"not a valid phone number (numbers without +country code are read as {region})")
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    message: dict[str, Any]
+    replay: bool  # an earlier request with this idempotency key: nothing more to send
+
+
+def _request_hash(to: str, body: str) -> str:
+    return hashlib.sha256(json.dumps([to, body]).encode()).hexdigest()
+
+
+def find_by_idempotency_key(session: Session, caller: Caller, key: str) -> SmsMessage | None:
+    return session.scalar(
+        select(SmsMessage).where(
+            SmsMessage.org_id == caller.org_id,
+            SmsMessage.user_id == caller.user_id,
+            SmsMessage.idempotency_key == key,
+        )
+    )
+
+
+def replay_of(message: SmsMessage, to: str, body: str) -> Prepared:
+    """The stored answer to a retried request; the same key with another request is a conflict."""
+    if message.request_hash != _request_hash(to, body):
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used for another SMS; use a new key for a new message",
+            [{"field": "Idempotency-Key", "message": "used for another request"}],
+        )
+    return Prepared(sms_out(message), replay=True)
+
+
+def prepare(
+    uow: UnitOfWork,
+    caller: Caller,
+    request: SmsSend,
+    idempotency_key: str | None,
+    *,
+    region: str,
+    sender: str,
+    max_segments: int,
+) -> Prepared:
+    session = uow.session
+    to = e164(request.to, region)
+    count = count_segments(request.body)
+    if count.segments > max_segments:
+        raise invalid(
+            "body",
+            f"takes {count.segments} segments of {count.encoding} text; at most {max_segments} are allowed",
+        )
+    if idempotency_key is not None:
+        earlier = find_by_idempotency_key(session, caller, idempotency_key)
+        if earlier is not None:
+            return replay_of(earlier, to, request.body)
+    code = authorization_codes.authorize(session, caller, request.authorization_code, count.segments)
+    now = utcnow()
+    message = SmsMessage(
+        id=new_id(),
+        org_id=caller.org_id,
+        user_id=caller.user_id,
+        authorization_code_id=code.id,
+        to_number=to,
+        sender=sender,
+        body=request.body,
+        encoding=count.encoding,
+        segments=count.segments,
+        status=SENDING,
+        status_at=now,
+        provider="twilio",
+        idempotency_key=idempotency_key,
+        request_hash=_request_hash(to, request.body),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    credit_ledger.debit(session, caller.org_id, caller.user_id, message.id, count.segments)
+    session.flush()
+    return Prepared(sms_out(message), replay=False)
+
+
+def record_accepted(uow: UnitOfWork, sms_id: str, provider_message_id: str) -> dict[str, Any]:
+    """The provider took the message. A callback may have moved it further already."""
+    message = uow.session.get(SmsMessage, sms_id)
+    message.provider_message_id = provider_message_id
+    if message.status == SENDING:
+        _set_status(message, QUEUED)
+    uow.emit("sms_sent", org_id=message.org_id, actor_id=message.user_id, record=sms_out(message))
+    return sms_out(message)
+
+
+def record_failure(uow: UnitOfWork, sms_id: str, reason: str) -> dict[str, Any]:
+    """The provider did not take the message: it is failed and its credits come back."""
+    message = uow.session.get(SmsMessage, sms_id)
+    message.error = reason[:500]
+    fail(uow, message)
+    return sms_out(message)
+
+
+def fail(uow: UnitOfWork, message: SmsMessage) -> None:
+    """Mark failed and refund (once), giving the credits back to the code's month too."""
+    _set_status(message, FAILED)
+    session = uow.session
+    if credit_ledger.refund(session, message.org_id, message.user_id, message.id, message.segments):
+        authorization_codes.give_back(
+            session, message.authorization_code_id, message.segments, message.created_at
+        )
+    uow.emit("sms_failed", org_id=message.org_id, actor_id=message.user_id, record=sms_out(message))
+
+
+def _set_status(message: SmsMessage, status: str, at: Any = None) -> None:
+    message.status = status
+    message.status_at = at or utcnow()
+    message.updated_at = utcnow()
+
+
+def sms_of(session: Session, caller: Caller, sms_id: str) -> SmsMessage:
+    """A message of the caller's organisation; members see only their own."""
+    message = session.get(SmsMessage, sms_id)
+    if (
+        message is None
+        or message.org_id != caller.org_id
+        or not (caller.is_admin or message.user_id == caller.user_id)
+    ):
+        raise SmsNotFound(f"no SMS {sms_id}")
+    return message
+
+
+def sms_out(message: SmsMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "user_id": message.user_id,
+        "to": message.to_number,
+        "sender": message.sender,
+        "body": message.body,
+        "encoding": message.encoding,
+        "segments": message.segments,
+        "credits": message.segments,
+        "status": message.status,
+        "status_at": iso(message.status_at),
+        "error": message.error,
+        "provider_message_id": message.provider_message_id,
+        "created_at": iso(message.created_at),
+    }

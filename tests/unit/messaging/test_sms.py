@@ -1,0 +1,255 @@
+"""Credits, authorization codes and sending SMS through the Twilio SDK against the sandbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from crm.errors import AdminOnly, InsufficientCredits, InvalidInput, ReadOnlyUser
+from services.accounts.exceptions import UserNotFound
+from services.messaging.exceptions import (
+    AuthorizationRefused,
+    IdempotencyKeyReused,
+    ProviderRefused,
+    PurchaseReferenceUsed,
+    SmsNotFound,
+)
+from services.messaging.authorization_codes import code_hash
+from services.messaging.models import AuthorizationCode
+from services.messaging.sandbox import TWILIO_FAILING_NUMBER, TWILIO_INVALID_NUMBER
+from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
+
+HELLO = "Bonjour Mme Dupont, votre commande est prête. Pomme Magasin"
+JEANNE_MOBILE = "06 12 34 56 78"
+
+
+def buy(messaging, credits: int, reference: str = "FAC-2026-001", person=ALICE) -> dict:
+    return messaging.as_user(person).purchase_credits({"credits": credits, "reference": reference})
+
+
+def code_for(messaging, person=BOB, **options) -> str:
+    return messaging.as_user(ALICE).issue_authorization_code({"user_id": person.user_id, **options})["code"]
+
+
+def send(messaging, code: str, person=BOB, key: str | None = None, **fields) -> dict:
+    data = {"to": JEANNE_MOBILE, "body": HELLO, "authorization_code": code, **fields}
+    return messaging.as_user(person).send_sms(data, key)
+
+
+# -- credits ----------------------------------------------------------------------------
+
+
+def test_the_balance_is_the_sum_of_purchases(messaging):
+    buy(messaging, 100, "FAC-1")
+    buy(messaging, 50, "FAC-2")
+    assert messaging.as_user(BOB).get_credits()["balance"] == 150
+
+
+def test_a_purchase_reference_counts_once(messaging):
+    first = buy(messaging, 100, "FAC-1")
+    replay = buy(messaging, 100, "FAC-1")
+    assert (first["created"], replay["created"], replay["id"]) == (True, False, first["id"])
+    assert messaging.as_user(ALICE).get_credits()["balance"] == 100
+    with pytest.raises(PurchaseReferenceUsed):
+        buy(messaging, 200, "FAC-1")
+
+
+def test_only_a_writing_admin_buys_credits(messaging):
+    with pytest.raises(AdminOnly):
+        buy(messaging, 10, person=BOB)
+    with pytest.raises(ReadOnlyUser):
+        buy(messaging, 10, person=CLAIRE)
+    assert messaging.count("credit_entries") == 0
+
+
+def test_the_ledger_pages_newest_first(messaging):
+    for number in range(5):
+        buy(messaging, 10 + number, f"FAC-{number}")
+    first = messaging.as_user(ALICE).get_credits(limit=3)
+    second = messaging.as_user(ALICE).get_credits(limit=3, cursor=first["next_cursor"])
+    assert [entry["credits"] for entry in first["entries"] + second["entries"]] == [14, 13, 12, 11, 10]
+    assert second["next_cursor"] is None
+
+
+# -- authorization codes --------------------------------------------------------------
+
+
+def test_a_code_is_shown_once_and_kept_hashed(messaging):
+    issued = messaging.as_user(ALICE).issue_authorization_code({"user_id": BOB.user_id, "label": "Terrain"})
+    assert len(issued["code"].replace("-", "")) == 12
+    listed = messaging.as_user(ALICE).list_authorization_codes()
+    assert [code["id"] for code in listed] == [issued["id"]]
+    assert "code" not in listed[0]
+    with messaging.db.read() as session:
+        stored = session.scalars(select(AuthorizationCode.code_hash)).all()
+    assert stored == [code_hash(issued["code"])]
+    assert issued["code"] not in stored
+
+
+def test_a_code_for_a_user_of_another_org_is_not_found(messaging):
+    with pytest.raises(UserNotFound):
+        messaging.as_user(ALICE).issue_authorization_code({"user_id": DIANE.user_id})
+
+
+def test_members_cannot_issue_codes(messaging):
+    with pytest.raises(AdminOnly):
+        messaging.as_user(BOB).issue_authorization_code({"user_id": BOB.user_id})
+
+
+# -- sending ----------------------------------------------------------------------------
+
+
+def test_sending_spends_one_credit_per_segment_and_reaches_twilio(messaging):
+    buy(messaging, 10)
+    code = code_for(messaging)
+    sent = send(messaging, code, body="a" * 200)  # two GSM-7 segments
+    assert (sent["status"], sent["segments"], sent["to"], sent["created"]) == (
+        "queued",
+        2,
+        "+33612345678",
+        True,
+    )
+    assert sent["provider_message_id"].startswith("SM")
+    assert messaging.as_user(BOB).get_credits()["balance"] == 8
+    delivered = messaging.sandbox.messages()
+    assert [(m.to, m.provider_message_id) for m in delivered] == [
+        ("+33612345678", sent["provider_message_id"])
+    ]
+    assert messaging.events("sms_sent")[0]["record"]["id"] == sent["id"]
+
+
+@pytest.mark.parametrize(
+    ("make_code", "reason"),
+    [
+        (lambda m: "ABCD-EFGH-JKMN", "is wrong"),
+        (lambda m: code_for(m, ALICE), "is wrong"),  # Alice's code, not Bob's
+        (lambda m: _revoked_code(m), "was revoked"),
+        (lambda m: _expired_code(m), "expired"),
+    ],
+)
+def test_a_refused_code_sends_nothing_and_spends_nothing(messaging, make_code, reason):
+    buy(messaging, 10)
+    code = make_code(messaging)
+    before = messaging.footprint()
+    with pytest.raises(AuthorizationRefused, match=reason):
+        send(messaging, code)
+    assert messaging.footprint() == before
+    assert messaging.sandbox.messages() == []
+
+
+def _revoked_code(messaging) -> str:
+    issued = messaging.as_user(ALICE).issue_authorization_code({"user_id": BOB.user_id})
+    messaging.as_user(ALICE).revoke_authorization_code(issued["id"])
+    return issued["code"]
+
+
+def _expired_code(messaging) -> str:
+    issued = messaging.as_user(ALICE).issue_authorization_code({"user_id": BOB.user_id})
+    with messaging.db.transaction() as uow:
+        uow.session.execute(
+            update(AuthorizationCode)
+            .where(AuthorizationCode.id == issued["id"])
+            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+    return issued["code"]
+
+
+def test_a_code_is_typed_without_regard_to_case_spaces_or_dashes(messaging):
+    buy(messaging, 10)
+    code = code_for(messaging)
+    assert send(messaging, " " + code.replace("-", " ").lower())["status"] == "queued"
+
+
+def test_without_enough_credits_nothing_is_sent(messaging):
+    buy(messaging, 1)
+    code = code_for(messaging)
+    before = messaging.footprint()
+    with pytest.raises(InsufficientCredits, match="takes 2, the organisation has 1 left"):
+        send(messaging, code, body="a" * 200)
+    assert messaging.footprint() == before
+    assert messaging.sandbox.messages() == []
+
+
+def test_a_monthly_cap_stops_a_code_once_reached(messaging):
+    buy(messaging, 100)
+    code = code_for(messaging, monthly_cap=3)
+    send(messaging, code, body="a" * 200)  # 2 credits
+    with pytest.raises(AuthorizationRefused, match="monthly cap: 2 of 3"):
+        send(messaging, code, body="a" * 200)
+    send(messaging, code)  # 1 more fits
+    assert messaging.as_user(ALICE).get_credits()["balance"] == 97
+
+
+def test_a_bad_number_or_text_is_refused_naming_the_field(messaging):
+    buy(messaging, 100)
+    code = code_for(messaging)
+    before = messaging.footprint()
+    with pytest.raises(InvalidInput) as bad_number:
+        send(messaging, code, to="06 12")
+    with pytest.raises(InvalidInput) as empty:
+        send(messaging, code, body="   ")
+    with pytest.raises(InvalidInput) as too_long:
+        send(messaging, code, body="a" * 1600)  # 11 segments, over the 10 allowed
+    assert [e.value.errors[0]["field"] for e in (bad_number, empty, too_long)] == ["to", "body", "body"]
+    assert "11 segments" in too_long.value.detail
+    assert messaging.footprint() == before
+
+
+def test_a_retried_request_with_its_idempotency_key_is_not_sent_twice(messaging):
+    buy(messaging, 10)
+    code = code_for(messaging)
+    first = send(messaging, code, key="envoi-42")
+    again = send(messaging, code, key="envoi-42")
+    assert (again["id"], again["created"]) == (first["id"], False)
+    assert len(messaging.sandbox.messages()) == 1
+    assert messaging.as_user(BOB).get_credits()["balance"] == 9
+    with pytest.raises(IdempotencyKeyReused):
+        send(messaging, code, key="envoi-42", body="Autre message")
+
+
+def test_a_number_the_provider_refuses_is_failed_and_refunded(messaging):
+    buy(messaging, 10)
+    code = code_for(messaging)
+    with pytest.raises(ProviderRefused):
+        send(messaging, code, to=TWILIO_INVALID_NUMBER)
+    ledger = messaging.as_user(ALICE).get_credits()
+    assert ledger["balance"] == 10
+    assert [entry["kind"] for entry in ledger["entries"]] == ["refund", "debit", "purchase"]
+    assert messaging.events("sms_failed")[0]["record"]["status"] == "failed"
+
+
+def test_read_only_users_cannot_send(messaging):
+    buy(messaging, 10)
+    with pytest.raises(ReadOnlyUser):
+        send(messaging, "ABCD-EFGH-JKMN", person=CLAIRE)
+
+
+def test_an_sms_of_another_member_or_org_is_not_found(messaging):
+    buy(messaging, 10)
+    sent = send(messaging, code_for(messaging))
+    assert messaging.as_user(ALICE).get_sms(sent["id"])["id"] == sent["id"]
+    with pytest.raises(SmsNotFound):
+        messaging.as_user(DIANE).get_sms(sent["id"])
+
+
+def test_a_failed_status_callback_refunds_once(messaging):
+    buy(messaging, 10)
+    sent = send(messaging, code_for(messaging), to=TWILIO_FAILING_NUMBER)
+    failed = {
+        "provider": "twilio",
+        "provider_event_id": f"{sent['provider_message_id']}:failed",
+        "message_id": sent["id"],
+        "provider_message_id": sent["provider_message_id"],
+        "status": "failed",
+        "reason": "30008",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "raw": {},
+    }
+    messaging.system().record_provider_events([failed])
+    messaging.system().record_provider_events([failed])  # Twilio retries
+    messaging.apply_events()
+    assert messaging.as_user(BOB).get_sms(sent["id"])["status"] == "failed"
+    assert messaging.as_user(BOB).get_credits()["balance"] == 10
+    assert messaging.count("credit_entries") == 3  # purchase, debit, one refund
