@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import RootModel
+from pydantic import TypeAdapter, ValidationError
 from werkzeug.wrappers import Request, Response
 
-from crm.errors import InvalidInput, invalid
-from crm.validation import validate
+from crm.errors import invalid
 from services.gateway.http import created_response, json_response, read_body, read_query, route
 from services.gateway.schemas import AuthorizationCodeQuery, CreditsQuery
 from services.messaging import schemas as messaging_api
@@ -24,8 +23,7 @@ IDEMPOTENCY_SCHEMA = {
 }
 
 
-class _IdempotencyKey(RootModel[messaging_api.IdempotencyKey]):
-    pass
+_IDEMPOTENCY_KEY = TypeAdapter(messaging_api.IdempotencyKey)
 
 
 def idempotency_key(request: Request) -> str | None:
@@ -34,8 +32,8 @@ def idempotency_key(request: Request) -> str | None:
     if raw is None:
         return None
     try:
-        return validate(_IdempotencyKey, raw).root
-    except InvalidInput:
+        return _IDEMPOTENCY_KEY.validate_python(raw)
+    except ValidationError:
         raise invalid(IDEMPOTENCY_HEADER, "must be 1 to 200 printable ASCII characters") from None
 
 

@@ -11,7 +11,7 @@ Magic addresses choose the outcome, like Twilio's test credentials:
 - SMS to ``+15005550001``: refused at once (400, Twilio error 21211);
 - SMS to ``+15005550009``: accepted, then a "failed" callback (error 30008);
 - any other SMS: accepted, then "sent" and "delivered" callbacks;
-- e-mail to ``...@bounce.sandbox.test``: accepted, then a hard bounce event;
+- e-mail to an address at ``BOUNCE_DOMAIN``: accepted, then a hard bounce event;
 - any other e-mail: accepted, then delivered.
 
 Webhooks go out from a few background threads, after the request answered,
@@ -46,7 +46,7 @@ from werkzeug.wrappers import Request, Response
 
 TWILIO_INVALID_NUMBER = "+15005550001"
 TWILIO_FAILING_NUMBER = "+15005550009"
-BOUNCE_DOMAIN = "bounce.sandbox.test"
+BOUNCE_DOMAIN = "bounce.sandbox.example.com"  # .test addresses fail e-mail validation
 SANDBOX_HEADER = "X-CRM-Sandbox"
 
 # The defaults match crm.settings' sandbox defaults, so a sandbox-mode service needs no credentials.

@@ -131,6 +131,8 @@ def system(migrated: Settings, tmp_path_factory) -> System:
             "rpc_timeout_seconds": 10,
         },
         "auth": {"api_token_cache_seconds": 0},
+        # Providers are the sandbox, which posts its delivery events back to this gateway.
+        "messaging": {"sandbox": True, "sandbox_port": free_port()},
     }
     config_path = folder / "crm.yaml"
     config_path.write_text(yaml.safe_dump(document))

@@ -15,7 +15,7 @@ from services.messaging.providers.mailjet_webhooks import (
     parse_mailjet_events,
     verify_mailjet_basic_auth,
 )
-from services.messaging.sandbox import ProviderSandbox
+from services.messaging.sandbox import BOUNCE_DOMAIN, ProviderSandbox
 
 from .sandbox_fixtures import WebhookReceiver
 
@@ -52,7 +52,7 @@ def test_sandbox_events_carry_our_credentials_and_map_back_to_our_message(sandbo
     )
     bounced = mailjet.send(
         OutgoingEmail(
-            "msg-mj-2", "reservations@pomme-siege.fr", None, "x@bounce.sandbox.test", None, "S", "T", None
+            "msg-mj-2", "reservations@pomme-siege.fr", None, f"x@{BOUNCE_DOMAIN}", None, "S", "T", None
         )
     )
     assert sandbox.wait_for_callbacks(timeout=5)

@@ -17,7 +17,7 @@ from services.messaging.providers.sendgrid_webhooks import (
     parse_sendgrid_events,
     verify_sendgrid_signature,
 )
-from services.messaging.sandbox import ProviderSandbox, public_key_b64, sign_sendgrid_events
+from services.messaging.sandbox import BOUNCE_DOMAIN, ProviderSandbox, public_key_b64, sign_sendgrid_events
 
 from .sandbox_fixtures import WebhookReceiver
 
@@ -74,7 +74,7 @@ def test_delivered_email_events_verify_with_the_sandbox_public_key_and_map_back(
 
 
 def test_bounce_address_gets_a_hard_bounce_event(sandbox, receiver):
-    webhook = send_and_collect(sandbox, receiver, "msg-sg-bounce", "personne@bounce.sandbox.test")
+    webhook = send_and_collect(sandbox, receiver, "msg-sg-bounce", f"personne@{BOUNCE_DOMAIN}")
 
     verify(sandbox, webhook)
     bounce = parse_sendgrid_events(webhook.body)[-1]

@@ -1,0 +1,218 @@
+"""E-mail through the SendGrid and Mailjet SDKs against the sandbox, events, suppressions, reports."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crm.errors import AdminOnly, InvalidInput
+from services.messaging.exceptions import AddressSuppressed, EmailNotFound, EmailNotSetUp, SuppressionNotFound
+from services.messaging.providers.smtp_mail import SmtpMail
+from services.messaging.sandbox import BOUNCE_DOMAIN
+from tests.unit.contacts.people import ALICE, BOB, DIANE
+
+PDF = b"%PDF-1.4 devis Pomme " + bytes(range(256))
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def set_up(messaging, provider="sendgrid", fallback=None, person=ALICE) -> dict:
+    settings = {"provider": provider, "sender_email": "ventes@pomme.fr", "sender_name": "Pomme Ventes"}
+    if fallback:
+        settings["fallback_provider"] = fallback
+    return messaging.as_user(person).update_email_settings(settings)
+
+
+def send(messaging, to="jeanne.dupont@exemple.fr", person=BOB, key=None, **fields) -> dict:
+    data = {
+        "to": {"email": to, "name": "Jeanne Dupont"},
+        "subject": "Votre devis Pomme",
+        "text": "Bonjour, voici votre devis.",
+        **fields,
+    }
+    return messaging.as_user(person).send_email(data, key)
+
+
+def event(message: dict, status: str, at: datetime, provider="sendgrid", **extra) -> dict:
+    return {
+        "provider": provider,
+        "provider_event_id": f"{message['id']}-{status}-{at.timestamp()}",
+        "message_id": message["id"],
+        "provider_message_id": message["provider_message_id"],
+        "status": status,
+        "occurred_at": at.isoformat(),
+        "raw": {},
+        **extra,
+    }
+
+
+def test_email_goes_out_through_sendgrid_with_our_id_in_its_custom_args(messaging):
+    set_up(messaging)
+    attachment = {
+        "filename": "devis.pdf",
+        "content_type": "application/pdf",
+        "content_base64": base64.b64encode(PDF).decode(),
+    }
+    sent = send(messaging, reply_to="bruno.petit@pomme.fr", attachments=[attachment])
+    assert (sent["status"], sent["provider"], sent["created"]) == ("queued", "sendgrid", True)
+    assert sent["attachments"][0]["size"] == len(PDF)
+    [delivered] = messaging.sandbox.messages()
+    assert delivered.crm_message_id == sent["id"]
+    assert delivered.provider_message_id == sent["provider_message_id"]
+
+
+def test_email_goes_out_through_mailjet_when_the_org_chose_it(messaging):
+    set_up(messaging, provider="mailjet")
+    sent = send(messaging)
+    assert sent["provider"] == "mailjet"
+    assert messaging.sandbox.messages()[0].crm_message_id == sent["id"]
+
+
+def test_the_fallback_provider_takes_over_when_the_first_fails(messaging):
+    set_up(messaging, provider="smtp", fallback="mailjet")
+    messaging.providers.email["smtp"] = SmtpMail("127.0.0.1", 9)  # nothing listens on the discard port
+    sent = send(messaging)
+    assert sent["provider"] == "mailjet"
+
+
+def test_e_mail_is_refused_until_an_admin_sets_it_up(messaging):
+    with pytest.raises(EmailNotSetUp, match="PUT /api/v1/emails/settings"):
+        send(messaging)
+    with pytest.raises(AdminOnly):
+        set_up(messaging, person=BOB)
+
+
+def test_attachments_over_the_limit_are_refused_and_nothing_is_sent(messaging):
+    set_up(messaging)
+    messaging.settings.messaging.email_max_attachment_bytes = 1024
+    big = {"filename": "scan.pdf", "content_base64": base64.b64encode(b"x" * 2000).decode()}
+    before = messaging.footprint()
+    with pytest.raises(InvalidInput, match="2000 bytes"):
+        send(messaging, attachments=[big])
+    assert messaging.footprint() == before
+    assert messaging.sandbox.messages() == []
+
+
+def test_events_out_of_order_never_move_a_message_backwards(messaging):
+    set_up(messaging)
+    sent = send(messaging)
+    system = messaging.system()
+    system.record_provider_events([event(sent, "opened", T0 + timedelta(minutes=5))])
+    system.record_provider_events([event(sent, "delivered", T0 + timedelta(minutes=1))])
+    system.record_provider_events([event(sent, "deferred", T0)])
+    messaging.apply_events()
+    shown = messaging.as_user(BOB).get_email(sent["id"])
+    assert shown["status"] == "opened"
+    assert [step["status"] for step in shown["timeline"]] == ["deferred", "delivered", "opened"]
+
+
+def test_duplicate_events_are_stored_once(messaging):
+    set_up(messaging)
+    sent = send(messaging)
+    delivered = event(sent, "delivered", T0)
+    first = messaging.system().record_provider_events([delivered, delivered])
+    again = messaging.system().record_provider_events([delivered])
+    assert (first["stored"], first["duplicates"], again["stored"]) == (1, 1, 0)
+    assert messaging.count("provider_events") == 1
+
+
+def test_a_hard_bounce_suppresses_the_address_until_an_admin_lifts_it(messaging):
+    set_up(messaging)
+    sent = send(messaging, to=f"inconnu@{BOUNCE_DOMAIN}")
+    bounce = event(sent, "bounced", T0, bounce_kind="hard", reason="550 5.1.1 user unknown")
+    messaging.system().record_provider_events([bounce])
+    messaging.apply_events()
+    with pytest.raises(AddressSuppressed, match="bounced hard"):
+        send(messaging, to=f"INCONNU@{BOUNCE_DOMAIN}")
+    [suppressed] = messaging.as_user(BOB).list_suppressions()
+    assert (suppressed["email"], suppressed["message_id"]) == (f"inconnu@{BOUNCE_DOMAIN}", sent["id"])
+    with pytest.raises(AdminOnly):
+        messaging.as_user(BOB).lift_suppression(f"inconnu@{BOUNCE_DOMAIN}")
+    messaging.as_user(ALICE).lift_suppression(f"inconnu@{BOUNCE_DOMAIN}")
+    assert send(messaging, to=f"inconnu@{BOUNCE_DOMAIN}")["status"] == "queued"
+    with pytest.raises(SuppressionNotFound):
+        messaging.as_user(ALICE).lift_suppression(f"inconnu@{BOUNCE_DOMAIN}")
+
+
+def test_a_soft_bounce_does_not_suppress(messaging):
+    set_up(messaging)
+    sent = send(messaging)
+    messaging.system().record_provider_events([event(sent, "bounced", T0, bounce_kind="soft")])
+    messaging.apply_events()
+    assert send(messaging)["status"] == "queued"
+
+
+def test_a_complaint_suppresses_the_address(messaging):
+    set_up(messaging)
+    sent = send(messaging)
+    messaging.system().record_provider_events([event(sent, "complained", T0)])
+    messaging.apply_events()
+    with pytest.raises(AddressSuppressed, match="complained"):
+        send(messaging)
+
+
+def test_an_event_for_an_unknown_message_is_kept_for_inspection(messaging):
+    stray = {
+        "provider": "mailjet",
+        "provider_event_id": "inconnu-1",
+        "message_id": "0000-not-ours",
+        "provider_message_id": "123456",
+        "status": "delivered",
+        "occurred_at": T0.isoformat(),
+        "raw": {"event": "sent"},
+    }
+    messaging.system().record_provider_events([stray])
+    messaging.apply_events()
+    from services.messaging.models import ProviderEvent
+
+    assert messaging.count("provider_events", ProviderEvent.outcome == "unknown_message") == 1
+
+
+def test_the_idempotency_key_answers_a_retry_without_sending_again(messaging):
+    set_up(messaging)
+    first = send(messaging, key="devis-7")
+    again = send(messaging, key="devis-7")
+    assert (again["id"], again["created"]) == (first["id"], False)
+    assert len(messaging.sandbox.messages()) == 1
+
+
+def test_an_email_of_another_member_or_org_is_not_found(messaging):
+    set_up(messaging)
+    sent = send(messaging)
+    assert messaging.as_user(ALICE).get_email(sent["id"])["id"] == sent["id"]
+    with pytest.raises(EmailNotFound):
+        messaging.as_user(DIANE).get_email(sent["id"])
+
+
+def test_the_deliverability_report_counts_milestones_and_rates_by_domain(messaging):
+    set_up(messaging)
+    a = send(messaging, to="jeanne@exemple.fr")
+    b = send(messaging, to="paul@exemple.fr")
+    c = send(messaging, to="marc@autre.fr")
+    d = send(messaging, to="lise@autre.fr", person=ALICE)
+    events = [
+        event(a, "delivered", T0),
+        event(a, "opened", T0 + timedelta(minutes=1)),
+        event(a, "clicked", T0 + timedelta(minutes=2), url="https://www.pomme.fr/devis"),
+        event(b, "opened", T0),  # an open without its delivered: still a delivery
+        event(c, "bounced", T0, bounce_kind="hard"),
+        event(d, "delivered", T0),
+    ]
+    messaging.system().record_provider_events(events)
+    messaging.apply_events()
+    report = messaging.as_user(ALICE).email_report({})
+    assert {k: report["totals"][k] for k in ("sent", "delivered", "opened", "clicked", "bounced")} == {
+        "sent": 4,
+        "delivered": 3,
+        "opened": 2,
+        "clicked": 1,
+        "bounced": 1,
+    }
+    assert report["totals"]["bounced_rate"] == 0.25
+    by_domain = {row["domain"]: (row["sent"], row["delivered"]) for row in report["by_domain"]}
+    assert by_domain == {"exemple.fr": (2, 2), "autre.fr": (2, 1)}
+    mine = messaging.as_user(BOB).email_report({"user_id": ALICE.user_id})  # members see only their own
+    assert mine["totals"]["sent"] == 3
+    assert messaging.as_user(ALICE).email_report({"user_id": ALICE.user_id})["totals"]["sent"] == 1
+    assert messaging.as_user(ALICE).email_report({"since": "2030-01-01"})["totals"]["sent"] == 0
