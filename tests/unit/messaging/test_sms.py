@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from crm.errors import AdminOnly, InsufficientCredits, InvalidInput, ReadOnlyUser
 from services.accounts.exceptions import UserNotFound
+from services.messaging.authorization_codes import code_hash
 from services.messaging.exceptions import (
     AuthorizationRefused,
     IdempotencyKeyReused,
@@ -16,7 +17,6 @@ from services.messaging.exceptions import (
     PurchaseReferenceUsed,
     SmsNotFound,
 )
-from services.messaging.authorization_codes import code_hash
 from services.messaging.models import AuthorizationCode
 from services.messaging.sandbox import TWILIO_FAILING_NUMBER, TWILIO_INVALID_NUMBER
 from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
