@@ -63,7 +63,10 @@ def test_cors_preflight_and_headers_for_allowed_origin_only(system, org):
 def test_health_readiness_docs_and_metrics(system):
     api = system.anonymous()
     assert api.get("/healthz").json() == {"status": "ok"}
-    assert api.get("/readyz").json() == {"status": "ready", "services": {"accounts": "ok", "contacts": "ok"}}
+    assert api.get("/readyz").json() == {
+        "status": "ready",
+        "services": {"accounts": "ok", "contacts": "ok", "messaging": "ok"},
+    }
     docs = api.get("/docs")
     assert docs.status_code == 200 and "swagger-ui" in docs.text
     assert api.get("/docs/static/swagger-ui-bundle.js").status_code == 200

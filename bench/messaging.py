@@ -1,0 +1,269 @@
+"""Messaging benchmark: webhook ingestion and the SMS send path, through the gateway, on PostgreSQL.
+
+Same setup as ``contacts_search`` (database ``crm_bench``, vhost ``crm_bench``),
+with the provider sandbox on a free port.
+
+1. Webhook ingestion: SendGrid event batches of 100, signed as SendGrid signs
+   them, posted by 8 concurrent clients; one event in ten is a resend of an
+   event already posted. Prints events/s acknowledged, checks deduplication
+   is exact (stored rows = distinct events) and how long applying them took.
+   Baseline in the same run: ``GET /healthz`` at the same concurrency (the
+   gateway doing no work). Target: 2,000 events/s or more.
+2. SMS send path: ``POST /api/v1/sms`` (code check, credit debit, Twilio SDK
+   call to the sandbox, status callbacks coming back) by 16 concurrent
+   clients. Baseline in the same run: the Twilio SDK sending straight to the
+   sandbox. Target: 200 SMS/s or more.
+
+``BENCH_EVENTS`` (default 40,000) and ``BENCH_SMS`` (default 2,000) set the sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import requests
+import yaml
+from sqlalchemy import create_engine, text
+
+from bench.contacts_search import PASSWORD, _amqp_uri, _ensure_database
+from bench.gateway_me import _free_port, _login, _wait_ready
+from services.messaging.providers.base import OutgoingSms
+from services.messaging.providers.twilio_sms import TwilioSms
+from services.messaging.sandbox import sign_sendgrid_events
+from services.messaging.sandbox_mode import sandbox_signing_key
+
+EVENTS = int(os.environ.get("BENCH_EVENTS", "40000"))
+SMS = int(os.environ.get("BENCH_SMS", "2000"))
+DATABASE = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/crm_bench")
+BATCH = 100
+SENDGRID_WORDS = ("processed", "delivered", "open", "click", "deferred")
+
+
+class Timed:
+    def __init__(self, name: str, count: int, unit: str, seconds: float, latencies: list[float]):
+        self.name, self.count, self.unit, self.seconds, self.latencies = name, count, unit, seconds, latencies
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def run_parallel(name: str, unit: str, jobs: list, call: Callable, workers: int, per_job: int = 1) -> Timed:
+    """Run ``call(job)`` for every job over ``workers`` threads, each with its own HTTP session."""
+    local = threading.local()
+    latencies: list[float] = []
+
+    def one(job) -> None:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        started = time.perf_counter()
+        call(local.session, job)
+        latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(one, jobs))
+    return Timed(name, len(jobs) * per_job, unit, time.perf_counter() - started, latencies)
+
+
+def event_batches(message_ids: list[str], rng: random.Random) -> tuple[list[bytes], int]:
+    """Batches of 100 SendGrid events; one in ten repeats an event posted before. Returns (bodies, distinct)."""
+    posted: list[dict] = []
+    bodies, distinct = [], 0
+    now = int(time.time())
+    for batch_number in range(EVENTS // BATCH):
+        batch = []
+        for slot in range(BATCH):
+            if posted and slot % 10 == 9:
+                batch.append(rng.choice(posted))
+                continue
+            message_id = rng.choice(message_ids)
+            word = rng.choice(SENDGRID_WORDS)
+            event = {
+                "email": f"client{distinct % 500}@exemple{distinct % 7}.fr",
+                "timestamp": now - rng.randrange(3600),
+                "event": word,
+                "sg_event_id": f"bench-{batch_number}-{slot}-{rng.getrandbits(48):x}",
+                "sg_message_id": f"msg-{message_id}.filter0001",
+                "crm_message_id": message_id,
+                **({"url": "https://www.pomme.fr/offre"} if word == "click" else {}),
+            }
+            posted.append(event)
+            batch.append(event)
+            distinct += 1
+        bodies.append(json.dumps(batch).encode())
+    return bodies, distinct
+
+
+def main() -> None:
+    rng = random.Random(11)
+    _ensure_database()
+    workdir = tempfile.mkdtemp(prefix="crm-bench-messaging-")
+    port, sandbox_port = _free_port(), _free_port()
+    config = os.path.join(workdir, "crm.yaml")
+    with open(config, "w") as handle:
+        yaml.safe_dump(
+            {
+                "amqp_uri": _amqp_uri(),
+                "data_dir": workdir,
+                "log_level": "WARNING",
+                "database": {"url": DATABASE},
+                "gateway": {"port": port, "max_body_bytes": 4 * 1024 * 1024},
+                "messaging": {"sandbox": True, "sandbox_port": sandbox_port},
+            },
+            handle,
+        )
+    crm = [sys.executable, "-m", "crm", "--config", config]
+    env = dict(os.environ, CRM_ADMIN_PASSWORD=PASSWORD)
+    subprocess.run(crm + ["migrate"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        crm + ["admin", "bootstrap", "--org", "Bench", "--email", "bench@pomme.fr"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    log = open(os.path.join(workdir, "crm-run.log"), "w")  # noqa: SIM115
+    system = subprocess.Popen(crm + ["run"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(f"{base}/readyz")
+        token = _login(base, "bench@pomme.fr")
+        auth = {"Authorization": f"Bearer {token}"}
+        me = requests.get(f"{base}/api/v1/me", headers=auth, timeout=10).json()
+        requests.post(
+            f"{base}/api/v1/sms/credits/purchases",
+            json={"credits": 10_000_000, "reference": "BENCH"},
+            headers=auth,
+            timeout=10,
+        ).raise_for_status()
+        code = requests.post(
+            f"{base}/api/v1/sms/authorization-codes", json={"user_id": me["id"]}, headers=auth, timeout=10
+        ).json()["code"]
+        requests.put(
+            f"{base}/api/v1/emails/settings",
+            json={"provider": "sendgrid", "sender_email": "bench@pomme.fr"},
+            headers=auth,
+            timeout=10,
+        ).raise_for_status()
+        message_ids = [
+            requests.post(
+                f"{base}/api/v1/emails",
+                json={"to": {"email": f"client{n}@exemple.fr"}, "subject": "Offre", "text": "Bonjour"},
+                headers=auth,
+                timeout=10,
+            ).json()["id"]
+            for n in range(200)
+        ]
+        time.sleep(2)  # let the sandbox's own events for these settle
+
+        healthz = run_parallel(
+            "GET /healthz (baseline)",
+            "req",
+            list(range(2000)),
+            lambda session, _: session.get(f"{base}/healthz", timeout=10).raise_for_status(),
+            workers=8,
+        )
+
+        bodies, distinct = event_batches(message_ids, rng)
+        key = sandbox_signing_key()
+        answers: list[dict] = []
+
+        def post_batch(session: requests.Session, body: bytes) -> None:
+            stamp = str(int(datetime.now(UTC).timestamp()))
+            response = session.post(
+                f"{base}/webhooks/sendgrid",
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Twilio-Email-Event-Webhook-Signature": sign_sendgrid_events(key, body, stamp),
+                    "X-Twilio-Email-Event-Webhook-Timestamp": stamp,
+                },
+                timeout=30,
+            )
+            response.raise_for_status()
+            answers.append(response.json())
+
+        ingest_started = time.perf_counter()
+        ingestion = run_parallel(
+            "POST /webhooks/sendgrid, 100 events each", "event", bodies, post_batch, workers=8, per_job=BATCH
+        )
+        engine = create_engine(DATABASE.replace("postgresql://", "postgresql+psycopg2://", 1))
+        with engine.connect() as connection:
+            stored_rows = connection.execute(
+                text("SELECT count(*) FROM messaging.provider_events WHERE provider_event_id LIKE 'bench-%'")
+            ).scalar()
+            while connection.execute(
+                text("SELECT count(*) FROM messaging.provider_events WHERE outcome IS NULL")
+            ).scalar():
+                time.sleep(0.1)
+                connection.rollback()
+        applied_after = time.perf_counter() - ingest_started
+        engine.dispose()
+        stored_answers = sum(answer["stored"] for answer in answers)
+
+        twilio = TwilioSms(
+            "AC00000000000000000000000000sandbox", "sandbox-auth-token", f"http://127.0.0.1:{sandbox_port}"
+        )
+        direct = run_parallel(
+            "Twilio SDK straight to the sandbox (baseline)",
+            "SMS",
+            list(range(SMS)),
+            lambda session, n: twilio.send(OutgoingSms("+33612345678", "+15005550006", f"direct {n}")),
+            workers=16,
+        )
+        sms = run_parallel(
+            "POST /api/v1/sms",
+            "SMS",
+            list(range(SMS)),
+            lambda session, n: session.post(
+                f"{base}/api/v1/sms",
+                json={"to": "+33612345678", "body": f"Bonjour, votre code est {n}", "authorization_code": code},
+                headers=auth,
+                timeout=30,
+            ).raise_for_status(),
+            workers=16,
+        )
+
+        print(f"\nMessaging on PostgreSQL, {EVENTS:,} webhook events, {SMS:,} SMS, 2 cores\n")
+        print("| measurement | clients | count | per second | p50 ms | p99 ms |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for timed, clients in ((healthz, 8), (ingestion, 8), (direct, 16), (sms, 16)):
+            print(
+                f"| {timed.name} | {clients} | {timed.count:,} {timed.unit}s | {timed.rate:,.0f} | "
+                f"{statistics.median(timed.latencies):.1f} | {timed.percentile(99):.1f} |"
+            )
+        print(
+            f"\nwebhook requests/s vs /healthz: {ingestion.rate / BATCH / healthz.rate:.0%}; "
+            f"SMS path vs direct SDK: {sms.rate / direct.rate:.0%}"
+        )
+        print(
+            f"deduplication: {distinct:,} distinct events posted ({EVENTS - distinct:,} resends), "
+            f"{stored_rows:,} stored, answers said {stored_answers:,} new: "
+            + ("exact" if stored_rows == distinct == stored_answers else "NOT EXACT")
+        )
+        print(f"every event applied {applied_after:.1f} s after the first post")
+    finally:
+        system.terminate()
+        try:
+            system.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            system.kill()
+
+
+if __name__ == "__main__":
+    main()
