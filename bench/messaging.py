@@ -82,7 +82,7 @@ def run_parallel(name: str, unit: str, jobs: list, call: Callable, workers: int,
 
 
 def event_batches(message_ids: list[str], rng: random.Random) -> tuple[list[bytes], int]:
-    """Batches of 100 SendGrid events; one in ten repeats an event posted before. Returns (bodies, distinct)."""
+    """Batches of 100 SendGrid events, one in ten a repeat of an earlier one; returns (bodies, distinct)."""
     posted: list[dict] = []
     bodies, distinct = [], 0
     now = int(time.time())
@@ -232,7 +232,11 @@ def main() -> None:
             list(range(SMS)),
             lambda session, n: session.post(
                 f"{base}/api/v1/sms",
-                json={"to": "+33612345678", "body": f"Bonjour, votre code est {n}", "authorization_code": code},
+                json={
+                    "to": "+33612345678",
+                    "body": f"Bonjour, votre code est {n}",
+                    "authorization_code": code,
+                },
                 headers=auth,
                 timeout=30,
             ).raise_for_status(),

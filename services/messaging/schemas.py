@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from crm.validation import QueryInput, ShortText, StrictInput, blankable, whole_number
 
@@ -201,10 +210,20 @@ class SuppressionOut(BaseModel):
 # -- reports ------------------------------------------------------------------------
 
 
+def _iso_day(value: object) -> object:
+    # Lax date parsing would read "0" as 1970-01-01; a day is written YYYY-MM-DD.
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("write the day as YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+
+
 class ReportQuery(QueryInput):
     # Days in UTC, both included.
-    since: date | None = None
-    until: date | None = None
+    since: Day | None = None
+    until: Day | None = None
     user_id: Id | None = None
     provider: EmailProvider | None = None
 
