@@ -134,6 +134,37 @@ def migrate(config: str | None, services: tuple[str, ...]) -> None:
 
 
 @main.command()
+@click.pass_obj
+def sandbox(config: str | None) -> None:
+    """Run the provider sandbox: local emulations of Twilio, SendGrid and Mailjet.
+
+    It listens on messaging.sandbox_port and posts signed delivery events to the
+    gateway's webhooks. `crm run` starts it when messaging.sandbox is true.
+    """
+    from eventlet.event import Event
+
+    from services.messaging.sandbox_mode import sandbox_for
+
+    settings = _settings(config)
+    _configure_logging(settings)
+    emulation = sandbox_for(settings)
+    url = emulation.serve("127.0.0.1", settings.messaging.sandbox_port)
+    click.echo(
+        f"provider SANDBOX at {url}: Twilio, SendGrid and Mailjet emulations; nothing leaves this machine"
+    )
+    stopped = Event()
+
+    def shutdown(signum: int, frame: Any) -> None:
+        if not stopped.ready():
+            stopped.send()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    stopped.wait()
+    emulation.stop()
+
+
+@main.command()
 @click.argument("service", type=click.Choice(sorted(SERVICE_CLASSES)))
 @click.pass_obj
 def serve(config: str | None, service: str) -> None:
@@ -171,6 +202,8 @@ def run(config: str | None) -> None:
     children = {
         name: subprocess.Popen([sys.executable, "-m", "crm", "serve", name], env=env) for name in services
     }
+    if "messaging" in services and settings.messaging.sandbox:
+        children["sandbox"] = subprocess.Popen([sys.executable, "-m", "crm", "sandbox"], env=env)
     url = settings.gateway.public_url or f"http://{settings.gateway.host}:{settings.gateway.port}"
     click.echo(f"CRM running: {', '.join(services)}")
     click.echo(f"  API      {url}/api/v1   (docs: {url}/docs, ready: {url}/readyz)")

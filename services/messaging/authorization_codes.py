@@ -103,17 +103,25 @@ def code_out(row: AuthorizationCode) -> dict[str, Any]:
     }
 
 
-def authorize(session: Session, caller: Caller, code: str, credits: int) -> AuthorizationCode:
-    """The caller's code, charged with ``credits`` for this month; refused with the reason otherwise."""
+def find_valid(session: Session, caller: Caller, code: str) -> AuthorizationCode:
+    """The caller's code if it may send now (not revoked, not expired); refused with the reason otherwise."""
     row = session.scalar(select(AuthorizationCode).where(AuthorizationCode.code_hash == code_hash(code)))
     if row is None or row.org_id != caller.org_id or row.user_id != caller.user_id:
         raise AuthorizationRefused("authorization code is wrong: it is not a code issued to you")
-    now = utcnow()
     if row.revoked_at is not None:
         raise AuthorizationRefused(f"authorization code was revoked on {iso(row.revoked_at)}")
-    if row.expires_at is not None and aware(row.expires_at) <= now:
+    if row.expires_at is not None and aware(row.expires_at) <= utcnow():
         raise AuthorizationRefused(f"authorization code expired on {iso(row.expires_at)}")
-    month = month_of(now)
+    return row
+
+
+def charge(session: Session, row: AuthorizationCode, credits: int) -> None:
+    """Count ``credits`` against the code's month, or refuse if that passes its monthly cap.
+
+    One conditional UPDATE, so concurrent sends cannot pass the cap together; it
+    locks the code's row until the transaction ends, so callers run it last.
+    """
+    month = month_of(utcnow())
     used = case((AuthorizationCode.cap_month == month, AuthorizationCode.used_in_month), else_=0)
     charged = session.execute(
         update(AuthorizationCode)
@@ -131,7 +139,6 @@ def authorize(session: Session, caller: Caller, code: str, credits: int) -> Auth
             f"authorization code reached its monthly cap: {spent} of {row.monthly_cap} credits used "
             f"in {month}, this SMS takes {credits}"
         )
-    return row
 
 
 def give_back(session: Session, code_id: str, credits: int, spent_on: datetime) -> None:

@@ -78,7 +78,13 @@ def purchase(session: Session, caller: Caller, request: CreditPurchase) -> tuple
 
 
 def debit(session: Session, org_id: str, user_id: str, sms_id: str, credits: int) -> None:
-    """Take ``credits`` for an SMS, or raise ``InsufficientCredits`` and take nothing."""
+    """Take ``credits`` for an SMS, or raise ``InsufficientCredits`` and take nothing.
+
+    The balance row stays locked until the transaction ends: callers debit last,
+    just before committing, so that concurrent sends wait for it as briefly as possible.
+    """
+    session.add(_entry(org_id, DEBIT, -credits, user_id=user_id, sms_id=sms_id))
+    session.flush()
     taken = session.execute(
         update(CreditAccount)
         .where(CreditAccount.org_id == org_id, CreditAccount.balance >= credits)
@@ -90,7 +96,6 @@ def debit(session: Session, org_id: str, user_id: str, sms_id: str, credits: int
             f"insufficient credits: this SMS takes {credits}, the organisation has {left} left",
             [{"field": "body", "message": f"needs {credits} credits, {left} left"}],
         )
-    session.add(_entry(org_id, DEBIT, -credits, user_id=user_id, sms_id=sms_id))
 
 
 def refund(session: Session, org_id: str, user_id: str, sms_id: str, credits: int) -> bool:

@@ -1,9 +1,9 @@
-"""Dependency providers of the messaging service: the provider clients, and the sandbox.
+"""Dependency providers of the messaging service: the provider clients.
 
-In sandbox mode (``messaging.sandbox``, the laptop default) the service starts
-the local emulation of Twilio, SendGrid and Mailjet on ``messaging.sandbox_port``
-and points every SDK at it; the emulation posts its delivery events back to the
-gateway's webhooks, signed as the providers sign them.
+In sandbox mode (``messaging.sandbox``, the laptop default) every SDK points at
+the local emulation of Twilio, SendGrid and Mailjet on ``messaging.sandbox_port``,
+which ``crm sandbox`` runs (``crm run`` starts it); the emulation posts its
+delivery events back to the gateway's webhooks, signed as the providers sign them.
 """
 
 from __future__ import annotations
@@ -51,28 +51,18 @@ def build_clients(settings: Settings, sandbox_url: str | None) -> ProviderClient
 
 
 class Providers(DependencyProvider):
+    """The provider clients; in sandbox mode they point at the sandbox (``crm sandbox``)."""
+
     def setup(self) -> None:
-        self.settings: Settings = self.container.config["CRM"]
-        self.sandbox = None
-        self.clients = build_clients(self.settings, None)
-
-    def start(self) -> None:
-        if not self.settings.messaging.sandbox:
-            return
-        from services.messaging.sandbox_mode import sandbox_for
-
-        self.sandbox = sandbox_for(self.settings)
-        url = self.sandbox.serve("127.0.0.1", self.settings.messaging.sandbox_port)
-        self.clients = build_clients(self.settings, url)
-        log.warning("messaging is in SANDBOX mode: SMS and e-mail go to the local emulation at %s", url)
-
-    def stop(self) -> None:
-        if self.sandbox is not None:
-            self.sandbox.stop()
-            self.sandbox = None
-
-    def kill(self) -> None:
-        self.stop()
+        settings: Settings = self.container.config["CRM"]
+        sandbox_url = (
+            f"http://127.0.0.1:{settings.messaging.sandbox_port}" if settings.messaging.sandbox else None
+        )
+        self.clients = build_clients(settings, sandbox_url)
+        if sandbox_url:
+            log.warning(
+                "messaging is in SANDBOX mode: SMS and e-mail go to the provider emulation at %s", sandbox_url
+            )
 
     def get_dependency(self, worker_ctx: Any) -> ProviderClients:
         return self.clients

@@ -65,27 +65,22 @@ def event_to_wire(event: ParsedEvent) -> dict[str, Any]:
 
 
 def store(session: Session, events: list[dict[str, Any]]) -> dict[str, int]:
-    """Keep the events not seen before; returns how many were new and how many repeats."""
+    """Keep the events not seen before; returns how many were new and how many repeats.
+
+    Rows go in sorted by key, so that two concurrent batches sharing events take
+    their locks in the same order (unsorted, they can deadlock on the primary key);
+    the insert skips keys already there and returns the ones it added, so the
+    count is exact even when a concurrent batch stored a shared event first.
+    """
     now = utcnow()
     fresh: dict[tuple[str, str], dict[str, Any]] = {}
     for event in events:
         fresh.setdefault((event["provider"], event["provider_event_id"]), event)
-    by_provider: dict[str, list[str]] = {}
-    for provider, event_id in fresh:
-        by_provider.setdefault(provider, []).append(event_id)
-    for provider, event_ids in by_provider.items():
-        seen = session.scalars(
-            select(ProviderEvent.provider_event_id).where(
-                ProviderEvent.provider == provider, ProviderEvent.provider_event_id.in_(event_ids)
-            )
-        )
-        for event_id in seen:
-            fresh.pop((provider, event_id), None)
     rows = [
         {
-            "provider": event["provider"],
-            "provider_event_id": event["provider_event_id"],
-            "channel": "sms" if event["provider"] in SMS_PROVIDERS else "email",
+            "provider": provider,
+            "provider_event_id": event_id,
+            "channel": "sms" if provider in SMS_PROVIDERS else "email",
             "message_id": (event.get("message_id") or None) and str(event["message_id"])[:36],
             "provider_message_id": event.get("provider_message_id"),
             "status": event["status"],
@@ -97,11 +92,17 @@ def store(session: Session, events: list[dict[str, Any]]) -> dict[str, int]:
             "received_at": now,
             "raw": event.get("raw") or {},
         }
-        for event in fresh.values()
+        for (provider, event_id), event in sorted(fresh.items())
     ]
+    stored = 0
     if rows:
-        session.execute(insert_ignoring_duplicates(session, ProviderEvent), rows)
-    return {"received": len(events), "stored": len(rows), "duplicates": len(events) - len(rows)}
+        statement = (
+            insert_ignoring_duplicates(session, ProviderEvent)
+            .values(rows)
+            .returning(ProviderEvent.provider_event_id)
+        )
+        stored = len(session.execute(statement).all())
+    return {"received": len(events), "stored": stored, "duplicates": len(events) - stored}
 
 
 def apply_pending(uow: UnitOfWork, limit: int) -> int:

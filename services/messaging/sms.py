@@ -106,7 +106,7 @@ def prepare(
         earlier = find_by_idempotency_key(session, caller, idempotency_key)
         if earlier is not None:
             return replay_of(earlier, to, request.body)
-    code = authorization_codes.authorize(session, caller, request.authorization_code, count.segments)
+    code = authorization_codes.find_valid(session, caller, request.authorization_code)
     now = utcnow()
     message = SmsMessage(
         id=new_id(),
@@ -127,8 +127,10 @@ def prepare(
         updated_at=now,
     )
     session.add(message)
+    # Last, the two conditional updates of shared rows (the code's month, the balance):
+    # their locks are held only until the commit that follows.
+    authorization_codes.charge(session, code, count.segments)
     credit_ledger.debit(session, caller.org_id, caller.user_id, message.id, count.segments)
-    session.flush()
     return Prepared(sms_out(message), replay=False)
 
 

@@ -216,3 +216,27 @@ def test_the_deliverability_report_counts_milestones_and_rates_by_domain(messagi
     assert mine["totals"]["sent"] == 3
     assert messaging.as_user(ALICE).email_report({"user_id": ALICE.user_id})["totals"]["sent"] == 1
     assert messaging.as_user(ALICE).email_report({"since": "2030-01-01"})["totals"]["sent"] == 0
+
+
+def test_concurrent_batches_sharing_events_store_each_event_once(messaging):
+    """Providers resend: batches posted at once share events, in any order (PostgreSQL
+    once deadlocked on this); together they store each event exactly once."""
+    import eventlet
+
+    shared = [
+        {
+            "provider": "sendgrid",
+            "provider_event_id": f"evt-{n:03d}",
+            "message_id": None,
+            "provider_message_id": None,
+            "status": "delivered",
+            "occurred_at": T0.isoformat(),
+            "raw": {},
+        }
+        for n in range(1000)
+    ]
+    batches = [shared, shared[::-1], shared[500:] + shared[:500], shared[::-1]]
+    pool = eventlet.GreenPool()
+    answers = list(pool.imap(lambda batch: messaging.system().record_provider_events(batch), batches))
+    assert sum(answer["stored"] for answer in answers) == 1000
+    assert messaging.count("provider_events") == 1000
