@@ -80,10 +80,13 @@ class OrgSettings(StrictInput):
     """The organisation's settings document; every key has a default."""
 
     multi_user_interactions: bool = False
+    # A resource (room, vehicle) may then be booked by overlapping interactions.
+    allow_double_booking: bool = False
 
 
 class OrgSettingsUpdate(StrictInput):
     multi_user_interactions: bool | None = None
+    allow_double_booking: bool | None = None
 
 
 class ApiTokenCreate(StrictInput):

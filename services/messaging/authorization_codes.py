@@ -20,10 +20,10 @@ from crm.auth import Caller
 from crm.errors import invalid
 from crm.ids import new_id
 from crm.outbox import utcnow
+from crm.times import aware, iso
 from services.messaging.exceptions import AuthorizationCodeNotFound, AuthorizationRefused
 from services.messaging.models import AuthorizationCode
 from services.messaging.schemas import AuthorizationCodeCreate
-from services.messaging.times import aware, iso
 
 # Crockford's base32 without look-alikes: easy to read out and type on a phone.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

@@ -15,13 +15,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
+from crm.database import insert_ignoring_duplicates
 from crm.ids import new_id
 from crm.outbox import utcnow
+from crm.times import aware
 from services.messaging.exceptions import InsufficientCredits, PurchaseReferenceUsed
-from services.messaging.inserts import insert_ignoring_duplicates
 from services.messaging.models import CreditAccount, CreditEntry
 from services.messaging.schemas import CreditPurchase
-from services.messaging.times import aware
 
 PURCHASE, DEBIT, REFUND = "purchase", "debit", "refund"
 

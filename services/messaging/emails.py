@@ -18,12 +18,12 @@ from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
 from crm.outbox import utcnow
+from crm.times import iso
 from services.messaging import suppressions
 from services.messaging.exceptions import EmailNotFound, EmailNotSetUp, IdempotencyKeyReused
 from services.messaging.models import EmailMessage, EmailSettings, ProviderEvent
 from services.messaging.providers.base import Attachment, OutgoingEmail
 from services.messaging.schemas import EmailSend, EmailSettingsUpdate
-from services.messaging.times import iso
 
 SENDING, QUEUED, FAILED = "sending", "queued", "failed"
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import JSON, Index, Integer, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm.database import NAMING_CONVENTION
 from crm.outbox import define_outbox_table
+from crm.times import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -34,7 +35,7 @@ class CreditAccount(Base):
 
     org_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     balance: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class CreditEntry(Base):
@@ -49,7 +50,7 @@ class CreditEntry(Base):
     reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     sms_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     user_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ix_credit_entries_org_id_created_at_id", "org_id", "created_at", "id"),
@@ -75,14 +76,14 @@ class AuthorizationCode(Base):
     user_id: Mapped[str] = mapped_column(String(36))
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     monthly_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Credits used in cap_month ("2026-11"); a send in a later month starts again from 0.
     cap_month: Mapped[str | None] = mapped_column(String(7), nullable=True)
     used_in_month: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[str] = mapped_column(String(36))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (Index("ix_authorization_codes_org_id_user_id", "org_id", "user_id"),)
 
@@ -100,14 +101,14 @@ class SmsMessage(Base):
     encoding: Mapped[str] = mapped_column(String(10))
     segments: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
-    status_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status_at: Mapped[datetime] = mapped_column(UtcDateTime)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     provider: Mapped[str] = mapped_column(String(20))
     provider_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     request_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index(
@@ -141,16 +142,16 @@ class EmailMessage(Base):
     provider: Mapped[str] = mapped_column(String(20))
     provider_message_id: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(20))
-    status_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status_at: Mapped[datetime] = mapped_column(UtcDateTime)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     request_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    clicked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    bounced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    complained_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    clicked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    bounced_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    complained_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (
         Index(
@@ -175,7 +176,7 @@ class EmailSettings(Base):
     fallback_provider: Mapped[str | None] = mapped_column(String(20), nullable=True)
     sender_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     sender_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Suppression(Base):
@@ -188,7 +189,7 @@ class Suppression(Base):
     reason: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
     message_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class ProviderEvent(Base):
@@ -211,8 +212,8 @@ class ProviderEvent(Base):
     bounce_kind: Mapped[str | None] = mapped_column(String(10), nullable=True)
     recipient: Mapped[str | None] = mapped_column(String(254), nullable=True)
     url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     raw: Mapped[dict] = mapped_column(JSON)
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
 

@@ -17,14 +17,13 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from crm.database import UnitOfWork
+from crm.database import UnitOfWork, insert_ignoring_duplicates
 from crm.outbox import utcnow
+from crm.times import aware
 from services.messaging import sms, suppressions
 from services.messaging.emails import email_out
-from services.messaging.inserts import insert_ignoring_duplicates
 from services.messaging.models import EmailMessage, ProviderEvent, SmsMessage
 from services.messaging.providers.base import ProviderEvent as ParsedEvent
-from services.messaging.times import aware
 
 log = logging.getLogger(__name__)
 

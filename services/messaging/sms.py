@@ -24,12 +24,12 @@ from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
 from crm.outbox import utcnow
+from crm.times import iso
 from services.messaging import authorization_codes, credit_ledger
 from services.messaging.exceptions import IdempotencyKeyReused, SmsNotFound
 from services.messaging.models import SmsMessage
 from services.messaging.schemas import SmsSend
 from services.messaging.segments import count_segments
-from services.messaging.times import iso
 
 SENDING, QUEUED, SENT, DELIVERED, UNDELIVERED, FAILED = (
     "sending",

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm.database import insert_ignoring_duplicates
 from crm.outbox import utcnow
+from crm.times import iso
 from services.messaging.exceptions import AddressSuppressed, SuppressionNotFound
-from services.messaging.inserts import insert_ignoring_duplicates
 from services.messaging.models import Suppression
-from services.messaging.times import iso
 
 HARD_BOUNCE, COMPLAINT = "hard_bounce", "complaint"
 

@@ -94,7 +94,10 @@ def test_api_token_acts_as_its_owner_until_revoked(system, org):
 
 def test_settings_defaults_and_admin_change(system, org):
     admin = org["admin"]
-    assert admin.get("/api/v1/settings").json() == {"multi_user_interactions": False}
+    assert admin.get("/api/v1/settings").json() == {
+        "multi_user_interactions": False,
+        "allow_double_booking": False,
+    }
     assert admin.patch("/api/v1/settings", json={"multi_user_interactions": True}).json() == {
         "multi_user_interactions": True
     }

@@ -128,7 +128,10 @@ def test_read_only_user_gets_403_on_every_write(system, org):
     # nothing changed
     after = admin.get(f"{USERS}/{victim['id']}").json()
     assert (after["name"], after["active"], after["version"]) == (victim["name"], True, 1)
-    assert admin.get("/api/v1/settings").json() == {"multi_user_interactions": False}
+    assert admin.get("/api/v1/settings").json() == {
+        "multi_user_interactions": False,
+        "allow_double_booking": False,
+    }
     # and reading still works
     assert read_only.get("/api/v1/me").status_code == 200
     assert read_only.get(USERS).status_code == 200

@@ -7,7 +7,7 @@ import pytest
 from crm.errors import AdminOnly, InvalidInput, ReadOnlyUser
 from services.accounts.models import outbox
 
-DEFAULTS = {"multi_user_interactions": False}
+DEFAULTS = {"multi_user_interactions": False, "allow_double_booking": False}
 
 
 def test_settings_start_with_their_defaults(accounts, people):
@@ -18,11 +18,11 @@ def test_settings_start_with_their_defaults(accounts, people):
 def test_admin_change_is_stored_and_announced_with_org_settings_updated(accounts, people):
     changed = accounts.as_user(people.alice).update_settings({"multi_user_interactions": True})
 
-    assert changed == {"multi_user_interactions": True}
-    assert accounts.as_user(people.bob).get_settings() == {"multi_user_interactions": True}
+    assert changed == {**DEFAULTS, "multi_user_interactions": True}
+    assert accounts.as_user(people.bob).get_settings() == {**DEFAULTS, "multi_user_interactions": True}
     (event,) = accounts.events("org_settings_updated")
     assert (event["org_id"], event["actor_id"]) == (people.pomme_org, people.alice)
-    assert event["record"] == {"multi_user_interactions": True}
+    assert event["record"] == {**DEFAULTS, "multi_user_interactions": True}
     assert event["event_id"] and event["occurred_at"]
 
 

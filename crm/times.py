@@ -1,0 +1,40 @@
+"""UTC helpers: SQLite hands datetimes back without their offset, and keeps none."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """``moment`` with its UTC offset (SQLite stores UTC and forgets the offset)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return aware(moment).astimezone(UTC).isoformat() if moment is not None else None
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp stored in UTC and read back with its offset, on SQLite as on PostgreSQL.
+
+    SQLite keeps no offset: 09:00+01:00 would be stored as 09:00 and read back as
+    09:00 UTC. Values are turned to UTC before they are stored (naive ones are
+    taken as UTC) and come back aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return aware(value)

@@ -1,0 +1,65 @@
+"""The agenda: interactions of one or several users over a date range, owned or taken part in.
+
+An interaction is on a user's agenda if they own it, or are invited or
+confirmed (not if they refused). Days are UTC, both included. Interactions
+that began up to ``LOOKBACK`` before the range and are still running show too;
+longer ones show from the day they start.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm.errors import invalid
+from crm.times import aware
+from services.interactions.interactions import interactions_out
+from services.interactions.models import Interaction, Participant
+
+LOOKBACK = timedelta(days=31)
+MAX_DAYS = 366
+MAX_USERS = 50
+
+
+def agenda(
+    session: Session, org_id: str, user_ids: list[str], since: date, until: date
+) -> list[dict[str, Any]]:
+    if until < since:
+        raise invalid("until", "is before since")
+    if (until - since).days >= MAX_DAYS:
+        raise invalid("until", f"the range may cover at most {MAX_DAYS} days")
+    if len(user_ids) > MAX_USERS:
+        raise invalid("user_ids", f"at most {MAX_USERS} users at once")
+    start = datetime.combine(since, time.min, UTC)
+    end = datetime.combine(until + timedelta(days=1), time.min, UTC)
+    owned = select(Interaction.id).where(
+        Interaction.org_id == org_id,
+        Interaction.owner_id.in_(user_ids),
+        Interaction.start_at >= start - LOOKBACK,
+        Interaction.start_at < end,
+        Interaction.deleted_at.is_(None),
+    )
+    taking_part = select(Participant.interaction_id).where(
+        Participant.org_id == org_id,
+        Participant.user_id.in_(user_ids),
+        Participant.status.in_(("invited", "confirmed")),
+        Participant.start_at >= start - LOOKBACK,
+        Participant.start_at < end,
+    )
+    ids = set(session.scalars(owned)) | set(session.scalars(taking_part))
+    if not ids:
+        return []
+    rows = session.scalars(
+        select(Interaction)
+        .where(Interaction.id.in_(ids), Interaction.deleted_at.is_(None))
+        .where(func.coalesce(Interaction.end_at, Interaction.start_at) >= start)
+        .order_by(Interaction.start_at, Interaction.id)
+    ).all()
+    return interactions_out(session, [row for row in rows if _overlaps(row, start, end)])
+
+
+def _overlaps(row: Interaction, start: datetime, end: datetime) -> bool:
+    return aware(row.start_at) < end and aware(row.end_at or row.start_at) >= start

@@ -1,0 +1,312 @@
+"""Interactions: create, change, read, delete, list; their contacts and companies.
+
+Every user of the organisation sees its interactions; writers change them.
+Linked contacts, companies and the owner are checked by the service with
+the services that own them, before these functions run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from crm.auth import Caller
+from crm.database import UnitOfWork
+from crm.errors import invalid
+from crm.ids import new_id
+from crm.outbox import utcnow
+from crm.times import aware, iso
+from crm.validation import money_out
+from services.interactions import catalogue
+from services.interactions.exceptions import IdAlreadyUsed, InteractionNotFound, StaleVersion
+from services.interactions.models import Booking, Interaction, InteractionLink, Participant, Project
+from services.interactions.schemas import InteractionCreate, InteractionListQuery, InteractionUpdate
+
+
+def interaction_of(session: Session, org_id: str, interaction_id: str, *, lock: bool = False) -> Interaction:
+    """A live interaction of ``org_id``; another organisation's, or a deleted one, is not found."""
+    query = select(Interaction).where(Interaction.id == interaction_id)
+    if lock:
+        query = query.with_for_update()
+    row = session.scalar(query) if isinstance(interaction_id, str) else None
+    if row is None or row.org_id != org_id or row.deleted_at is not None:
+        raise InteractionNotFound(f"no interaction {interaction_id}")
+    return row
+
+
+def _check_project(session: Session, org_id: str, project_id: str | None) -> None:
+    if project_id is None:
+        return
+    project = session.get(Project, project_id)
+    if project is None or project.org_id != org_id or project.deleted_at is not None:
+        raise invalid("project_id", f"no project {project_id}")
+
+
+def _content_hash(request: InteractionCreate, owner_id: str) -> str:
+    document = request.model_dump(mode="json", exclude={"id"})
+    document["owner_id"] = owner_id
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def create(uow: UnitOfWork, caller: Caller, request: InteractionCreate) -> tuple[dict[str, Any], bool]:
+    """A new interaction; an existing id with the same content is a replay (``False``)."""
+    session = uow.session
+    owner_id = request.owner_id or caller.user_id
+    if request.id is not None:
+        existing = session.get(Interaction, request.id)
+        if existing is not None:
+            if existing.org_id == caller.org_id and existing.deleted_at is None:
+                same = _same_as(session, existing, request, owner_id)
+                if same:
+                    return interaction_out(session, existing), False
+            raise IdAlreadyUsed(
+                f"id {request.id} is already used by another record", [{"field": "id", "message": "in use"}]
+            )
+    if request.end_at is not None and request.end_at < request.start_at:
+        raise invalid("end_at", "is before start_at")
+    kind = catalogue.type_of(session, caller.org_id, request.type)
+    status = catalogue.check_status(kind, request.status)
+    _check_project(session, caller.org_id, request.project_id)
+    now = utcnow()
+    row = Interaction(
+        id=request.id or new_id(),
+        org_id=caller.org_id,
+        subject=request.subject,
+        type_key=kind.key,
+        status_key=status,
+        start_at=request.start_at,
+        end_at=request.end_at,
+        all_day=request.all_day,
+        budget_amount=request.budget.amount if request.budget else None,
+        budget_currency=request.budget.currency if request.budget else None,
+        owner_id=owner_id,
+        project_id=request.project_id,
+        description=request.description,
+        version=1,
+        created_by=caller.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    _set_links(session, row, "contact", request.contact_ids)
+    _set_links(session, row, "company", request.company_ids)
+    session.flush()
+    record = interaction_out(session, row)
+    uow.emit("interaction_created", org_id=row.org_id, actor_id=caller.user_id, record=record)
+    return record, True
+
+
+def _same_as(session: Session, row: Interaction, request: InteractionCreate, owner_id: str) -> bool:
+    current = interaction_out(session, row)
+    budget = money_out(request.budget.amount, request.budget.currency) if request.budget else None
+    return (
+        current["subject"] == request.subject
+        and current["type"] == request.type
+        and (request.status is None or current["status"] == request.status)
+        and current["start_at"] == iso(request.start_at)
+        and current["end_at"] == iso(request.end_at)
+        and current["all_day"] == request.all_day
+        and current["budget"] == budget
+        and current["owner_id"] == owner_id
+        and sorted(current["contact_ids"]) == sorted(request.contact_ids)
+        and sorted(current["company_ids"]) == sorted(request.company_ids)
+    )
+
+
+def _set_links(session: Session, row: Interaction, kind: str, target_ids: list[str]) -> None:
+    session.execute(
+        delete(InteractionLink).where(InteractionLink.interaction_id == row.id, InteractionLink.kind == kind)
+    )
+    for target_id in dict.fromkeys(target_ids):
+        session.add(InteractionLink(interaction_id=row.id, kind=kind, target_id=target_id, org_id=row.org_id))
+
+
+def update(
+    uow: UnitOfWork, caller: Caller, interaction_id: str, request: InteractionUpdate
+) -> dict[str, Any]:
+    """Change the fields given. A stale ``version`` is a conflict; a new time moves
+    the participants' agenda entries, and the service re-checks resource bookings."""
+    session = uow.session
+    row = interaction_of(session, caller.org_id, interaction_id, lock=True)
+    if request.version is not None and request.version != row.version:
+        raise StaleVersion(
+            f"interaction {row.id} is at version {row.version}, not {request.version}",
+            [{"field": "version", "message": f"current version is {row.version}"}],
+        )
+    changes = request.model_dump(exclude_unset=True)
+    if "type" in changes or "status" in changes:
+        kind = catalogue.type_of(session, caller.org_id, changes.get("type") or row.type_key)
+        status = changes.get("status")
+        if status is None and kind.key != row.type_key:
+            status = None  # a new type starts at its first status
+        elif status is None:
+            status = row.status_key
+        row.type_key, row.status_key = kind.key, catalogue.check_status(kind, status)
+    if "subject" in changes:
+        row.subject = request.subject
+    if "start_at" in changes:
+        row.start_at = request.start_at
+    if "end_at" in changes:
+        row.end_at = request.end_at
+    if request.all_day is not None:
+        row.all_day = request.all_day
+    if row.end_at is not None and aware(row.end_at) < aware(row.start_at):
+        raise invalid("end_at", "is before start_at")
+    if "budget" in changes:
+        row.budget_amount = request.budget.amount if request.budget else None
+        row.budget_currency = request.budget.currency if request.budget else None
+    if request.owner_id is not None:
+        row.owner_id = request.owner_id
+    if "project_id" in changes:
+        _check_project(session, caller.org_id, request.project_id)
+        row.project_id = request.project_id
+    if "description" in changes:
+        row.description = request.description
+    if request.contact_ids is not None:
+        _set_links(session, row, "contact", request.contact_ids)
+    if request.company_ids is not None:
+        _set_links(session, row, "company", request.company_ids)
+    if "start_at" in changes:
+        for participant in session.scalars(select(Participant).where(Participant.interaction_id == row.id)):
+            participant.start_at = row.start_at
+    row.version += 1
+    row.updated_at = utcnow()
+    session.flush()
+    record = interaction_out(session, row)
+    uow.emit("interaction_updated", org_id=row.org_id, actor_id=caller.user_id, record=record)
+    return record
+
+
+def delete_interaction(uow: UnitOfWork, caller: Caller, interaction_id: str) -> None:
+    """Soft delete; its bookings free their resources."""
+    session = uow.session
+    row = interaction_of(session, caller.org_id, interaction_id, lock=True)
+    row.deleted_at = row.updated_at = utcnow()
+    session.execute(delete(Booking).where(Booking.interaction_id == row.id))
+    uow.emit("interaction_deleted", org_id=row.org_id, actor_id=caller.user_id, record={"id": row.id})
+
+
+def list_interactions(session: Session, caller: Caller, query: InteractionListQuery) -> dict[str, Any]:
+    """Newest first; ``user_id`` keeps those the user owns or takes part in (invited or confirmed)."""
+    statement = select(Interaction).where(
+        Interaction.org_id == caller.org_id, Interaction.deleted_at.is_(None)
+    )
+    if query.user_id is not None:
+        taking_part = select(Participant.interaction_id).where(
+            Participant.user_id == query.user_id, Participant.status.in_(("invited", "confirmed"))
+        )
+        statement = statement.where((Interaction.owner_id == query.user_id) | Interaction.id.in_(taking_part))
+    if query.type is not None:
+        statement = statement.where(Interaction.type_key == query.type)
+    if query.status is not None:
+        statement = statement.where(Interaction.status_key == query.status)
+    if query.project_id is not None:
+        statement = statement.where(Interaction.project_id == query.project_id)
+    for kind, target in (("contact", query.contact_id), ("company", query.company_id)):
+        if target is not None:
+            linked = select(InteractionLink.interaction_id).where(
+                InteractionLink.org_id == caller.org_id,
+                InteractionLink.kind == kind,
+                InteractionLink.target_id == target,
+            )
+            statement = statement.where(Interaction.id.in_(linked))
+    if query.cursor:
+        statement = statement.where(Interaction.id < query.cursor)
+    rows = session.scalars(statement.order_by(Interaction.id.desc()).limit(query.limit + 1)).all()
+    page = rows[: query.limit]
+    return {
+        "items": interactions_out(session, page),
+        "next_cursor": page[-1].id if len(rows) > query.limit else None,
+    }
+
+
+# -- records as callers see them ----------------------------------------------------------------
+
+
+def interactions_out(session: Session, rows: list[Interaction]) -> list[dict[str, Any]]:
+    """Many interactions with their links, participants and bookings, in four queries."""
+    ids = [row.id for row in rows]
+    links: dict[str, dict[str, list[str]]] = {i: {"contact": [], "company": []} for i in ids}
+    participants: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    bookings: dict[str, list[str]] = {i: [] for i in ids}
+    if ids:
+        for link in session.scalars(select(InteractionLink).where(InteractionLink.interaction_id.in_(ids))):
+            links[link.interaction_id][link.kind].append(link.target_id)
+        for participant in session.scalars(
+            select(Participant).where(Participant.interaction_id.in_(ids)).order_by(Participant.invited_at)
+        ):
+            participants[participant.interaction_id].append(participant_out(participant))
+        for booking in session.scalars(select(Booking).where(Booking.interaction_id.in_(ids))):
+            bookings[booking.interaction_id].append(booking.resource_id)
+    return [_out(row, links[row.id], participants[row.id], bookings[row.id]) for row in rows]
+
+
+def interaction_out(session: Session, row: Interaction) -> dict[str, Any]:
+    return interactions_out(session, [row])[0]
+
+
+def _out(
+    row: Interaction, links: dict[str, list[str]], participants: list, resource_ids: list[str]
+) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "subject": row.subject,
+        "type": row.type_key,
+        "status": row.status_key,
+        "start_at": iso(row.start_at),
+        "end_at": iso(row.end_at),
+        "all_day": row.all_day,
+        "budget": money_out(row.budget_amount, row.budget_currency),
+        "owner_id": row.owner_id,
+        "project_id": row.project_id,
+        "description": row.description,
+        "contact_ids": sorted(links["contact"]),
+        "company_ids": sorted(links["company"]),
+        "participants": participants,
+        "resource_ids": sorted(resource_ids),
+        "version": row.version,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+    }
+
+
+def summary_out(row: Interaction) -> dict[str, Any]:
+    """What participant events carry about their interaction."""
+    return {
+        "id": row.id,
+        "subject": row.subject,
+        "type": row.type_key,
+        "status": row.status_key,
+        "start_at": iso(row.start_at),
+        "end_at": iso(row.end_at),
+        "all_day": row.all_day,
+        "owner_id": row.owner_id,
+    }
+
+
+def participant_out(row: Participant) -> dict[str, Any]:
+    return {
+        "user_id": row.user_id,
+        "status": row.status,
+        "invited_by": row.invited_by,
+        "invited_at": iso(row.invited_at),
+        "responded_at": iso(row.responded_at),
+    }
+
+
+def span(row: Interaction) -> tuple[datetime, datetime]:
+    """The time an interaction takes: all-day ones take their whole days (UTC), open-ended ones an hour."""
+    from datetime import time, timedelta
+
+    start = aware(row.start_at)
+    end = aware(row.end_at) if row.end_at is not None else None
+    if row.all_day:
+        first = datetime.combine(start.date(), time.min, start.tzinfo)
+        last = datetime.combine((end or start).date() + timedelta(days=1), time.min, start.tzinfo)
+        return first, last
+    return start, end if end is not None and end > start else start + timedelta(hours=1)

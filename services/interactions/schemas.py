@@ -1,0 +1,137 @@
+"""What the interactions service accepts and returns."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+from crm.validation import Money, QueryInput, StrictInput, blankable, whole_number
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("give the time zone offset, such as 2026-12-01T09:00:00+01:00")
+    return moment
+
+
+def _iso_day(value: object) -> object:
+    # Lax date parsing would read "0" as 1970-01-01; a day is written YYYY-MM-DD.
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("write the day as YYYY-MM-DD")
+    return value
+
+
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+Id = Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9_]+$")]
+Subject = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=_NO_CONTROL)
+]
+LongText = Annotated[
+    str, StringConstraints(max_length=20_000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+]
+AwareDateTime = Annotated[datetime, AfterValidator(_aware)]
+Day = Annotated[date, BeforeValidator(_iso_day)]
+Ids = Annotated[list[Id], Field(max_length=100)]
+
+
+class InteractionCreate(StrictInput):
+    # A caller (a phone offline) may choose the id; the same id with the same content is a replay.
+    id: Id | None = None
+    subject: Subject
+    type: Key
+    status: Key | None = None
+    start_at: AwareDateTime
+    end_at: AwareDateTime | None = None
+    all_day: bool = False
+    budget: Money | None = None
+    owner_id: Id | None = None
+    project_id: Id | None = None
+    description: blankable(LongText) = None
+    contact_ids: Ids = Field(default_factory=list)
+    company_ids: Ids = Field(default_factory=list)
+
+
+class InteractionUpdate(StrictInput):
+    version: whole_number(ge=1) | None = None
+    subject: Subject | None = None
+    type: Key | None = None
+    status: Key | None = None
+    start_at: AwareDateTime | None = None
+    end_at: AwareDateTime | None = None
+    all_day: bool | None = None
+    budget: Money | None = None
+    owner_id: Id | None = None
+    project_id: Id | None = None
+    description: blankable(LongText) = None
+    contact_ids: Ids | None = None
+    company_ids: Ids | None = None
+
+
+class ParticipantAdd(StrictInput):
+    user_id: Id
+    status: Literal["invited", "confirmed"] = "invited"
+
+
+class AgendaQuery(QueryInput):
+    # Comma-separated user ids; the caller's own agenda when absent.
+    user_ids: Annotated[str, StringConstraints(max_length=2000, pattern=r"^[A-Za-z0-9,-]*$")] | None = None
+    since: Day
+    until: Day
+
+
+class InteractionListQuery(QueryInput):
+    user_id: Id | None = None
+    type: Key | None = None
+    status: Key | None = None
+    project_id: Id | None = None
+    contact_id: Id | None = None
+    company_id: Id | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: Annotated[str, StringConstraints(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] | None = None
+
+
+class PipelineQuery(QueryInput):
+    # Comma-separated status and type keys; every open sales opportunity by default.
+    types: Annotated[str, StringConstraints(max_length=500, pattern=r"^[a-z0-9_,]*$")] | None = None
+    statuses: Annotated[str, StringConstraints(max_length=500, pattern=r"^[a-z0-9_,]*$")] | None = None
+
+
+class TypeUpdate(StrictInput):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    statuses: Annotated[list[StatusIn], Field(min_length=1, max_length=50)]
+    invoice: Literal["purchase", "sales"] | None = None
+
+
+class StatusIn(StrictInput):
+    key: Key
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    closed: bool = False
+
+
+TypeUpdate.model_rebuild()
+
+
+class PendingEmail(StrictInput):
+    """What mail ingestion hands over: a mail for a user, with its attachments already stored."""
+
+    org_id: Id
+    owner_id: Id
+    subject: Annotated[str, StringConstraints(max_length=500)]
+    received_at: AwareDateTime
+    sender: Annotated[str, StringConstraints(max_length=500)] | None = None
+    text: LongText | None = None
+    attachments: Annotated[list[StoredAttachment], Field(max_length=100)] = Field(default_factory=list)
+
+
+class StoredAttachment(StrictInput):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    blob_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    size: whole_number(ge=0)
+    content_type: Annotated[str, StringConstraints(max_length=100)] = "application/octet-stream"
+
+
+PendingEmail.model_rebuild()

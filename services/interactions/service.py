@@ -1,0 +1,204 @@
+"""interactions: interactions, participants, agenda and reports. Entrypoints only.
+
+Every call acts for the caller of the access token, within their organisation:
+another organisation's record is not found, and read-only users may read but
+not write. Users, contacts and companies named in a request are checked with
+the services that own them (``accounts``, ``contacts``), with the caller's token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.dependency_providers import Config
+
+from crm.auth import Caller, CallerProvider
+from crm.database import Database
+from crm.errors import NotFound, invalid
+from crm.health import Pingable
+from crm.rpc import RpcClient, rpc
+from crm.validation import validate
+from services.interactions import agenda, catalogue, interactions, participants, pending_email, reports
+from services.interactions.exceptions import MultiUserInteractionsOff
+from services.interactions.models import Base
+from services.interactions.schemas import (
+    AgendaQuery,
+    InteractionCreate,
+    InteractionListQuery,
+    InteractionUpdate,
+    ParticipantAdd,
+    PendingEmail,
+    PipelineQuery,
+    TypeUpdate,
+)
+
+import services.accounts.exceptions  # noqa: F401, E402  isort: skip  (their errors cross RPC as themselves)
+import services.contacts.exceptions  # noqa: F401, E402  isort: skip
+
+
+class InteractionsService(Pingable):
+    name = "interactions"
+
+    db = Database(Base.metadata)
+    caller = CallerProvider()
+    accounts = RpcClient("accounts")
+    contacts = RpcClient("contacts")
+    config = Config()
+
+    # -- checks with the services that own users, contacts and companies ---------------------------
+
+    def _check_user(self, user_id: str, field: str) -> dict[str, Any]:
+        try:
+            return self.accounts.get_user(user_id)
+        except NotFound:
+            raise invalid(field, f"no user {user_id} in your organisation") from None
+
+    def _check_links(self, contact_ids: list[str] | None, company_ids: list[str] | None) -> None:
+        for position, contact_id in enumerate(contact_ids or []):
+            try:
+                self.contacts.get_contact(contact_id)
+            except NotFound:
+                raise invalid(f"contact_ids.{position}", f"no contact {contact_id}") from None
+        for position, company_id in enumerate(company_ids or []):
+            try:
+                self.contacts.get_company(company_id)
+            except NotFound:
+                raise invalid(f"company_ids.{position}", f"no company {company_id}") from None
+
+    def _check_request(self, caller: Caller, request: InteractionCreate | InteractionUpdate) -> None:
+        if request.owner_id is not None and request.owner_id != caller.user_id:
+            self._check_user(request.owner_id, "owner_id")
+        self._check_links(request.contact_ids, request.company_ids)
+
+    # -- types ----------------------------------------------------------------------------------
+
+    @rpc
+    def list_types(self) -> list[dict[str, Any]]:
+        """The organisation's interaction types with their statuses (seeded with defaults)."""
+        caller = self.caller.user()
+        with self.db.transaction() as uow:
+            return [catalogue.type_out(row) for row in catalogue.types_of(uow.session, caller.org_id)]
+
+    @rpc
+    def put_type(self, type_key: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace a type and its statuses (admin). Statuses in use stay valid only if kept."""
+        caller = self.caller.admin_writer()
+        request = validate(TypeUpdate, data)
+        with self.db.transaction() as uow:
+            return catalogue.put_type(uow.session, caller.org_id, type_key, request)
+
+    # -- interactions ---------------------------------------------------------------------------
+
+    @rpc
+    def create_interaction(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Create an interaction (status defaults to the type's first). Giving the id of an
+        existing interaction with the same content returns it with ``created`` false."""
+        caller = self.caller.writer()
+        request = validate(InteractionCreate, data)
+        self._check_request(caller, request)
+        with self.db.transaction() as uow:
+            record, created = interactions.create(uow, caller, request)
+        return {**record, "created": created}
+
+    @rpc
+    def get_interaction(self, interaction_id: str) -> dict[str, Any]:
+        """One interaction with its contacts, companies, participants and booked resources."""
+        caller = self.caller.user()
+        with self.db.read() as session:
+            return interactions.interaction_out(
+                session, interactions.interaction_of(session, caller.org_id, interaction_id)
+            )
+
+    @rpc
+    def update_interaction(self, interaction_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change the fields given; a stale ``version`` is a conflict."""
+        caller = self.caller.writer()
+        request = validate(InteractionUpdate, changes)
+        self._check_request(caller, request)
+        with self.db.transaction() as uow:
+            return interactions.update(uow, caller, interaction_id, request)
+
+    @rpc
+    def delete_interaction(self, interaction_id: str) -> None:
+        """Delete (softly); its resource bookings are released."""
+        caller = self.caller.writer()
+        with self.db.transaction() as uow:
+            interactions.delete_interaction(uow, caller, interaction_id)
+
+    @rpc
+    def list_interactions(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, filtered by user (owned or taking part), type, status, project, contact, company."""
+        caller = self.caller.user()
+        request = validate(InteractionListQuery, query)
+        with self.db.read() as session:
+            return interactions.list_interactions(session, caller, request)
+
+    # -- participants ---------------------------------------------------------------------------
+
+    @rpc
+    def add_participant(self, interaction_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Invite a user (or add them as confirmed), organiser or admin only, when the organisation
+        has multi-user interactions on; otherwise a conflict that says so."""
+        caller = self.caller.writer()
+        request = validate(ParticipantAdd, data)
+        settings = self.accounts.get_org_settings(caller.org_id)
+        if not settings.get("multi_user_interactions"):
+            raise MultiUserInteractionsOff(
+                "multi-user interactions are off for this organisation: an admin turns on "
+                "multi_user_interactions in PATCH /api/v1/settings"
+            )
+        self._check_user(request.user_id, "user_id")
+        with self.db.transaction() as uow:
+            participant, created = participants.add(uow, caller, interaction_id, request)
+        return {**participant, "created": created}
+
+    @rpc
+    def respond_to_invitation(self, interaction_id: str, accept: bool) -> dict[str, Any]:
+        """The caller accepts or refuses their own invitation (no invitation: not found)."""
+        caller = self.caller.writer()
+        with self.db.transaction() as uow:
+            return participants.respond(uow, caller, interaction_id, bool(accept))
+
+    @rpc
+    def remove_participant(self, interaction_id: str, user_id: str) -> None:
+        """The organiser or an admin removes a participant; a participant may leave."""
+        caller = self.caller.writer()
+        with self.db.transaction() as uow:
+            participants.remove(uow, caller, interaction_id, user_id)
+
+    # -- agenda and reports ---------------------------------------------------------------------
+
+    @rpc
+    def get_agenda(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """Interactions of the users (default: the caller) over the days, owned or taking part."""
+        caller = self.caller.user()
+        request = validate(AgendaQuery, query)
+        user_ids = [user for user in (request.user_ids or "").split(",") if user] or [caller.user_id]
+        with self.db.read() as session:
+            return agenda.agenda(session, caller.org_id, user_ids, request.since, request.until)
+
+    @rpc
+    def sales_pipeline(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Per company, the count and budgets of interactions of the types and statuses asked
+        (default: sales opportunities not closed)."""
+        caller = self.caller.user()
+        request = validate(PipelineQuery, query)
+        with self.db.transaction() as uow:
+            return reports.pipeline(uow.session, caller.org_id, request.types, request.statuses)
+
+    @rpc
+    def unclosed_invoices(self) -> dict[str, Any]:
+        """Purchase and sales invoices that have not reached a closed status."""
+        caller = self.caller.user()
+        with self.db.transaction() as uow:
+            return reports.unclosed_invoices(uow.session, caller.org_id)
+
+    # -- mail ingestion -------------------------------------------------------------------------
+
+    @rpc
+    def create_pending_email(self, data: dict[str, Any]) -> dict[str, Any]:
+        """For mail ingestion (no caller token): a "pending e-mail" interaction owned by the
+        recipient user, with the mail's attachments (already in the blob store) as documents."""
+        request = validate(PendingEmail, data)
+        with self.db.transaction() as uow:
+            return pending_email.create(uow, request)

@@ -1,0 +1,186 @@
+"""Single interactions workers over a real, migrated database.
+
+SQLite by default (a fresh copy of a migrated template per test); with
+TEST_DATABASE_URL the ``interactions`` schema is emptied before each test.
+``accounts`` and ``contacts`` lie outside the service under test: small
+stand-ins answer for the users, settings, contacts and companies of these tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nameko.testing.services import worker_factory
+from sqlalchemy import func, select, text
+
+from crm.auth import CallerAccess, TokenVerifier
+from crm.database import DatabaseAccess, create_service_engine
+from crm.migrations import upgrade
+from crm.settings import Settings
+from services.accounts.exceptions import UserNotFound
+from services.contacts.exceptions import CompanyNotFound, ContactNotFound
+from services.interactions.models import Base, outbox
+from services.interactions.service import InteractionsService
+from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE, KID, POIRE, POMME, Person
+
+TABLES = tuple(table.name for table in reversed(Base.metadata.sorted_tables))
+PEOPLE = (ALICE, BOB, CLAIRE, DIANE)
+NAMES = {ALICE: "Alice Martin", BOB: "Bruno Petit", CLAIRE: "Claire Morel", DIANE: "Diane Roux"}
+# Hourly costs and time zones as accounts keeps them.
+COSTS = {ALICE: {"amount": "80.00", "currency": "EUR"}, BOB: {"amount": "45.50", "currency": "EUR"}}
+ZONES = {ALICE: "Europe/Paris", BOB: "America/Montreal", CLAIRE: "Europe/Paris", DIANE: "Europe/Paris"}
+SIEGE = "company-siege"  # a company of Pomme
+JEANNE = "contact-jeanne"  # a contact of Pomme
+
+
+def _settings(folder: Path, url: str | None = None) -> Settings:
+    return Settings.model_validate(
+        {"data_dir": str(folder), "database": {"url": url or f"sqlite:///{folder}/{{service}}.db"}}
+    )
+
+
+class Accounts:
+    """Stands in for ``accounts``: users of the caller's organisation, and org settings."""
+
+    def __init__(self, caller_org: str, settings: dict[str, dict[str, Any]]):
+        self.caller_org = caller_org
+        self.settings = settings
+
+    def get_user(self, user_id: str) -> dict[str, Any]:
+        for person in PEOPLE:
+            if person.user_id == user_id and person.org_id == self.caller_org:
+                return {
+                    "id": user_id,
+                    "name": NAMES[person],
+                    "role": person.role,
+                    "time_zone": ZONES[person],
+                    "hourly_cost": COSTS.get(person),
+                }
+        raise UserNotFound(f"no user {user_id}")
+
+    def get_org_settings(self, org_id: str) -> dict[str, Any]:
+        return {
+            "multi_user_interactions": False,
+            "allow_double_booking": False,
+            **self.settings.get(org_id, {}),
+        }
+
+
+class Contacts:
+    """Stands in for ``contacts``: one company and one contact, of Pomme."""
+
+    def __init__(self, caller_org: str):
+        self.caller_org = caller_org
+
+    def get_company(self, company_id: str) -> dict[str, Any]:
+        if company_id == SIEGE and self.caller_org == POMME:
+            return {"id": SIEGE, "name": "Pomme Siège Central", "group": "Pomme"}
+        raise CompanyNotFound(f"no company {company_id}")
+
+    def get_contact(self, contact_id: str) -> dict[str, Any]:
+        if contact_id == JEANNE and self.caller_org == POMME:
+            return {"id": JEANNE, "first_name": "Jeanne", "last_name": "Dupont"}
+        raise ContactNotFound(f"no contact {contact_id}")
+
+
+class InteractionsWorkers:
+    def __init__(self, settings: Settings, signing_key: Ed25519PrivateKey):
+        self.settings = settings
+        self.signing_key = signing_key
+        self.engine = create_service_engine(settings, "interactions")
+        self.db = DatabaseAccess(self.engine, relay=None)
+        self.verifier = TokenVerifier(lambda: {KID: signing_key.public_key()}, settings.auth.issuer)
+        self.org_settings: dict[str, dict[str, Any]] = {}
+
+    def turn_on(self, org_id: str = POMME, **settings: bool) -> None:
+        """Change the stand-in organisation settings, e.g. ``turn_on(multi_user_interactions=True)``."""
+        self.org_settings.setdefault(org_id, {}).update(settings)
+
+    def as_user(self, person: Person) -> InteractionsService:
+        return worker_factory(
+            InteractionsService,
+            db=self.db,
+            caller=CallerAccess(self.verifier, {"access_token": self.access_token(person)}),
+            accounts=Accounts(person.org_id, self.org_settings),
+            contacts=Contacts(person.org_id),
+            config={"CRM": self.settings},
+        )
+
+    def system(self) -> InteractionsService:
+        """A worker with no caller (mail ingestion, event handlers)."""
+        return worker_factory(InteractionsService, db=self.db, config={"CRM": self.settings})
+
+    def access_token(self, person: Person) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": self.settings.auth.issuer,
+            "aud": "crm",
+            "sub": person.user_id,
+            "org": person.org_id,
+            "role": person.role,
+            "ro": person.read_only,
+            "sid": f"session-{person.user_id}",
+            "iat": now,
+            "exp": now + 900,
+        }
+        return jwt.encode(claims, self.signing_key, algorithm="EdDSA", headers={"kid": KID})
+
+    def count(self, table_name: str, *where: Any) -> int:
+        table = Base.metadata.tables[table_name]
+        with self.db.read() as session:
+            return session.scalar(select(func.count()).select_from(table).where(*where))
+
+    def footprint(self) -> dict[str, int]:
+        """How many rows each table holds: a refused call must leave it as it was."""
+        return {name: self.count(name) for name in TABLES}
+
+    def events(self, event_type: str) -> list[dict[str, Any]]:
+        query = (
+            select(outbox.c.payload).where(outbox.c.event_type == event_type).order_by(outbox.c.created_at)
+        )
+        with self.db.read() as session:
+            return [row.payload for row in session.execute(query)]
+
+    def empty(self) -> None:
+        with self.db.transaction() as uow:
+            uow.session.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def interactions_signing_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture(scope="session")
+def interactions_template(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("interactions-template")
+    upgrade(_settings(folder), "interactions")
+    return folder
+
+
+@pytest.fixture
+def interactions(request, tmp_path, interactions_signing_key) -> Iterator[InteractionsWorkers]:
+    if os.environ.get("TEST_DATABASE_URL"):
+        migrated: Settings = request.getfixturevalue("migrated")
+        workers = InteractionsWorkers(_settings(tmp_path, migrated.database.url), interactions_signing_key)
+        workers.empty()
+    else:
+        for source in request.getfixturevalue("interactions_template").glob("interactions.db*"):
+            shutil.copy(source, tmp_path / source.name)
+        workers = InteractionsWorkers(_settings(tmp_path), interactions_signing_key)
+    yield workers
+    workers.close()
+
+
+__all__ = ["ALICE", "BOB", "CLAIRE", "DIANE", "POIRE", "POMME", "SIEGE", "JEANNE"]
