@@ -29,6 +29,7 @@ SERVICE_CLASSES = {
     "gateway": "services.gateway.service:GatewayService",
     "contacts": "services.contacts.service:ContactsService",
     "messaging": "services.messaging.service:MessagingService",
+    "interactions": "services.interactions.service:InteractionsService",
 }
 
 

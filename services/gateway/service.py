@@ -16,6 +16,7 @@ from services.gateway.contacts_routes import ContactsRoutes
 from services.gateway.dependencies import Authenticator
 from services.gateway.http import client_address, json_response, read_body, read_query, route
 from services.gateway.imports_routes import ImportsRoutes
+from services.gateway.interactions_routes import InteractionsRoutes
 from services.gateway.messaging_routes import MessagingRoutes
 from services.gateway.openapi import build_document
 from services.gateway.problems import PROBLEM_KINDS
@@ -27,11 +28,14 @@ from services.gateway.webhook_routes import WebhookRoutes
 import services.accounts.exceptions  # noqa: F401, E402  isort: skip
 import services.contacts.exceptions  # noqa: F401, E402  isort: skip
 import services.messaging.exceptions  # noqa: F401, E402  isort: skip
+import services.interactions.exceptions  # noqa: F401, E402  isort: skip
 
 V1 = "/api/v1"
 
 
-class GatewayService(ContactsRoutes, ImportsRoutes, MessagingRoutes, WebhookRoutes, Pingable):
+class GatewayService(
+    ContactsRoutes, ImportsRoutes, InteractionsRoutes, MessagingRoutes, WebhookRoutes, Pingable
+):
     name = "gateway"
 
     config = Config()
@@ -39,6 +43,7 @@ class GatewayService(ContactsRoutes, ImportsRoutes, MessagingRoutes, WebhookRout
     accounts = RpcClient("accounts")
     contacts = RpcClient("contacts")
     messaging = RpcClient("messaging")
+    interactions = RpcClient("interactions")
 
     @property
     def settings(self) -> Any:

@@ -65,7 +65,7 @@ def test_health_readiness_docs_and_metrics(system):
     assert api.get("/healthz").json() == {"status": "ok"}
     assert api.get("/readyz").json() == {
         "status": "ready",
-        "services": {"accounts": "ok", "contacts": "ok", "messaging": "ok"},
+        "services": {"accounts": "ok", "contacts": "ok", "messaging": "ok", "interactions": "ok"},
     }
     docs = api.get("/docs")
     assert docs.status_code == 200 and "swagger-ui" in docs.text

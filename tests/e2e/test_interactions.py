@@ -1,0 +1,114 @@
+"""Interactions through the gateway: contacts and companies checked with contacts, participants
+checked with accounts, the agenda, and the reports; with org scoping and read-only rules."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import create_user
+
+V1 = "/api/v1"
+
+
+def _company_and_contact(api) -> tuple[str, str]:
+    company = api.post(f"{V1}/companies", json={"name": "Pomme Siège Central", "group": "Pomme"})
+    contact = api.post(f"{V1}/contacts", json={"first_name": "Jeanne", "last_name": "Dupont"})
+    assert company.status_code == 201 and contact.status_code == 201, (company.text, contact.text)
+    return company.json()["id"], contact.json()["id"]
+
+
+def _meeting(api, **fields) -> dict:
+    body = {
+        "subject": "Réunion chantier",
+        "type": "meeting",
+        "start_at": "2026-12-01T09:00:00+01:00",
+        "end_at": "2026-12-01T10:00:00+01:00",
+        **fields,
+    }
+    response = api.post(f"{V1}/interactions", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_an_invited_member_accepts_and_sees_the_meeting_on_their_agenda(system, org):
+    admin = org["admin"]
+    company_id, contact_id = _company_and_contact(admin)
+    member = system.login(create_user(admin)["email"])
+    meeting = _meeting(admin, company_ids=[company_id], contact_ids=[contact_id])
+    assert (meeting["company_ids"], meeting["contact_ids"]) == ([company_id], [contact_id])
+    off = admin.post(f"{V1}/interactions/{meeting['id']}/participants", json={"user_id": member.user["id"]})
+    assert off.status_code == 409 and "multi_user_interactions" in off.json()["detail"]
+    assert admin.patch(f"{V1}/settings", json={"multi_user_interactions": True}).status_code == 200
+    invited = admin.post(
+        f"{V1}/interactions/{meeting['id']}/participants", json={"user_id": member.user["id"]}
+    )
+    assert invited.status_code == 201, invited.text
+    accepted = member.post(f"{V1}/interactions/{meeting['id']}/participants/me/accept")
+    assert accepted.status_code == 200 and accepted.json()["status"] == "confirmed"
+    agenda = member.get(f"{V1}/agenda", params={"since": "2026-12-01", "until": "2026-12-07"}).json()["items"]
+    assert [item["id"] for item in agenda] == [meeting["id"]]
+    refusal = admin.post(f"{V1}/interactions/{meeting['id']}/participants/me/refuse")
+    assert refusal.status_code == 404  # the admin was not invited
+
+
+def test_links_and_users_of_another_org_are_refused(system, org):
+    other_org, other_email = system.bootstrap_org()
+    stranger = system.login(other_email)
+    their_company, _ = _company_and_contact(stranger)
+    response = org["admin"].post(
+        f"{V1}/interactions",
+        json={
+            "subject": "x",
+            "type": "call",
+            "start_at": "2026-12-01T09:00:00Z",
+            "company_ids": [their_company],
+        },
+    )
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "company_ids.0"
+    meeting = _meeting(org["admin"])
+    assert stranger.get(f"{V1}/interactions/{meeting['id']}").status_code == 404
+    org["admin"].patch(f"{V1}/settings", json={"multi_user_interactions": True})
+    invite = org["admin"].post(
+        f"{V1}/interactions/{meeting['id']}/participants", json={"user_id": stranger.user["id"]}
+    )
+    assert invite.status_code == 422 and invite.json()["errors"][0]["field"] == "user_id"
+
+
+def test_bad_input_names_the_field(system, org):
+    api = org["admin"]
+    cases = {
+        "end_at": {
+            "subject": "x",
+            "type": "call",
+            "start_at": "2026-12-01T09:00:00Z",
+            "end_at": "2026-12-01T08:00:00Z",
+        },
+        "type": {"subject": "x", "type": "rendez_vous", "start_at": "2026-12-01T09:00:00Z"},
+        "budget.currency": {
+            "subject": "x",
+            "type": "call",
+            "start_at": "2026-12-01T09:00:00Z",
+            "budget": {"amount": "10.00", "currency": "EUROS"},
+        },
+    }
+    for field, body in cases.items():
+        response = api.post(f"{V1}/interactions", json=body)
+        assert response.status_code == 422, response.text
+        assert field in [error["field"] for error in response.json()["errors"]]
+    assert api.get(f"{V1}/interactions").json()["items"] == []
+
+
+def test_the_pipeline_and_unclosed_invoices(system, org):
+    api = org["admin"]
+    company_id, _ = _company_and_contact(api)
+    _meeting(
+        api,
+        type="sales_opportunity",
+        company_ids=[company_id],
+        budget={"amount": "1500.00", "currency": "EUR"},
+    )
+    _meeting(api, type="purchase_invoice", subject="Facture fournisseur 42")
+    pipeline = api.get(f"{V1}/reports/pipeline").json()
+    assert pipeline["companies"] == [
+        {"company_id": company_id, "interactions": 1, "budgets": [{"amount": "1500.00", "currency": "EUR"}]}
+    ]
+    invoices = api.get(f"{V1}/reports/unclosed-invoices").json()
+    assert [item["subject"] for item in invoices["purchase"]] == ["Facture fournisseur 42"]
