@@ -66,7 +66,7 @@ def _ensure_database() -> None:
         engine.dispose()
     engine = create_engine(DATABASE.replace("postgresql://", "postgresql+psycopg2://", 1))
     with engine.begin() as connection:
-        for schema in ("accounts", "contacts", "messaging"):
+        for schema in ("accounts", "contacts", "messaging", "interactions", "notifier"):
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()
 

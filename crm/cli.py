@@ -30,6 +30,7 @@ SERVICE_CLASSES = {
     "contacts": "services.contacts.service:ContactsService",
     "messaging": "services.messaging.service:MessagingService",
     "interactions": "services.interactions.service:InteractionsService",
+    "notifier": "services.notifier.service:NotifierService",
 }
 
 

@@ -22,7 +22,7 @@ from crm.settings import Settings  # noqa: E402
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 AMQP_URI = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
-MIGRATED_SERVICES = ("accounts", "contacts", "messaging", "interactions")
+MIGRATED_SERVICES = ("accounts", "contacts", "messaging", "interactions", "notifier")
 
 
 @pytest.fixture(scope="session")

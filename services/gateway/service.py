@@ -18,6 +18,7 @@ from services.gateway.http import client_address, json_response, read_body, read
 from services.gateway.imports_routes import ImportsRoutes
 from services.gateway.interactions_routes import InteractionsRoutes
 from services.gateway.messaging_routes import MessagingRoutes
+from services.gateway.notifications_routes import NotificationsRoutes
 from services.gateway.openapi import build_document
 from services.gateway.problems import PROBLEM_KINDS
 from services.gateway.schemas import Health, Readiness, UserListQuery
@@ -29,12 +30,19 @@ import services.accounts.exceptions  # noqa: F401, E402  isort: skip
 import services.contacts.exceptions  # noqa: F401, E402  isort: skip
 import services.messaging.exceptions  # noqa: F401, E402  isort: skip
 import services.interactions.exceptions  # noqa: F401, E402  isort: skip
+import services.notifier.exceptions  # noqa: F401, E402  isort: skip
 
 V1 = "/api/v1"
 
 
 class GatewayService(
-    ContactsRoutes, ImportsRoutes, InteractionsRoutes, MessagingRoutes, WebhookRoutes, Pingable
+    ContactsRoutes,
+    ImportsRoutes,
+    InteractionsRoutes,
+    MessagingRoutes,
+    NotificationsRoutes,
+    WebhookRoutes,
+    Pingable,
 ):
     name = "gateway"
 
@@ -44,6 +52,7 @@ class GatewayService(
     contacts = RpcClient("contacts")
     messaging = RpcClient("messaging")
     interactions = RpcClient("interactions")
+    notifier = RpcClient("notifier")
 
     @property
     def settings(self) -> Any:

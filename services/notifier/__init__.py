@@ -1,1 +1,1 @@
-"""The notifier service (see ../shared/DESIGN.md section 2). Its issue has not been built yet."""
+"""The notifier service: the in-app notifications of each user (the messenger inbox)."""

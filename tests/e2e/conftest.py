@@ -20,6 +20,7 @@ from crm.database import UnitOfWork, create_service_engine
 from crm.settings import Settings, parse_settings
 from services.accounts import users
 from services.accounts.schemas import Bootstrap
+from tests.smtp_relay import SmtpRelay
 
 PASSWORD = "Pomme-2026-secret"
 ALLOWED_ORIGIN = "https://app.pomme.fr"
@@ -115,7 +116,15 @@ def _wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float =
 
 
 @pytest.fixture(scope="session")
-def system(migrated: Settings, tmp_path_factory) -> System:
+def smtp_relay() -> SmtpRelay:
+    relay = SmtpRelay()
+    relay.start()
+    yield relay
+    relay.stop()
+
+
+@pytest.fixture(scope="session")
+def system(migrated: Settings, tmp_path_factory, smtp_relay: SmtpRelay) -> System:
     folder = tmp_path_factory.mktemp("system")
     port = free_port()
     document = {
@@ -132,7 +141,12 @@ def system(migrated: Settings, tmp_path_factory) -> System:
         },
         "auth": {"api_token_cache_seconds": 0},
         # Providers are the sandbox, which posts its delivery events back to this gateway.
-        "messaging": {"sandbox": True, "sandbox_port": free_port()},
+        "messaging": {
+            "sandbox": True,
+            "sandbox_port": free_port(),
+            # Organisations whose provider is SMTP send to a relay of the tests' own.
+            "smtp": {"host": "127.0.0.1", "port": smtp_relay.port},
+        },
     }
     config_path = folder / "crm.yaml"
     config_path.write_text(yaml.safe_dump(document))

@@ -65,7 +65,13 @@ def test_health_readiness_docs_and_metrics(system):
     assert api.get("/healthz").json() == {"status": "ok"}
     assert api.get("/readyz").json() == {
         "status": "ready",
-        "services": {"accounts": "ok", "contacts": "ok", "messaging": "ok", "interactions": "ok"},
+        "services": {
+            "accounts": "ok",
+            "contacts": "ok",
+            "messaging": "ok",
+            "interactions": "ok",
+            "notifier": "ok",
+        },
     }
     docs = api.get("/docs")
     assert docs.status_code == 200 and "swagger-ui" in docs.text
@@ -99,10 +105,14 @@ def test_settings_defaults_and_admin_change(system, org):
         "allow_double_booking": False,
     }
     assert admin.patch("/api/v1/settings", json={"multi_user_interactions": True}).json() == {
-        "multi_user_interactions": True
+        "multi_user_interactions": True,
+        "allow_double_booking": False,
     }
     member = system.login(create_user(admin)["email"])
-    assert member.get("/api/v1/settings").json() == {"multi_user_interactions": True}
+    assert member.get("/api/v1/settings").json() == {
+        "multi_user_interactions": True,
+        "allow_double_booking": False,
+    }
 
 
 def test_user_secrets_rotate(system, org):

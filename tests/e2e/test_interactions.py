@@ -112,3 +112,36 @@ def test_the_pipeline_and_unclosed_invoices(system, org):
     ]
     invoices = api.get(f"{V1}/reports/unclosed-invoices").json()
     assert [item["subject"] for item in invoices["purchase"]] == ["Facture fournisseur 42"]
+
+
+def _eventually(fetch, done, timeout: float = 10.0):
+    import time
+
+    deadline = time.time() + timeout
+    while True:
+        value = fetch()
+        if done(value) or time.time() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def test_an_invitation_reaches_the_invitees_inbox_and_the_answer_reaches_the_owner(system, org):
+    admin = org["admin"]
+    admin.patch(f"{V1}/settings", json={"multi_user_interactions": True})
+    member = system.login(create_user(admin)["email"])
+    meeting = _meeting(admin, subject="Visite Pomme Entrepôts")
+    admin.post(f"{V1}/interactions/{meeting['id']}/participants", json={"user_id": member.user["id"]})
+    inbox = _eventually(lambda: member.get(f"{V1}/notifications").json()["items"], lambda items: items)
+    [invitation] = inbox
+    assert (invitation["kind"], invitation["interaction_id"]) == ("invitation", meeting["id"])
+    accept = next(action for action in invitation["actions"] if action["name"] == "accept")
+    assert member.request(accept["method"], accept["href"]).status_code == 200
+    assert member.get(f"{V1}/notifications/unread-count").json() == {"unread": 1}
+    assert member.post(f"{V1}/notifications/read-all").json() == {"marked": 1}
+    told = _eventually(
+        lambda: admin.get(f"{V1}/notifications").json()["items"],
+        lambda items: any(i["kind"] == "accepted" for i in items),
+    )
+    assert [item["kind"] for item in told] == ["accepted"]
+    stranger = system.login(system.bootstrap_org()[1])
+    assert stranger.post(f"{V1}/notifications/{invitation['id']}/read").status_code == 404
