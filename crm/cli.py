@@ -300,7 +300,9 @@ def bootstrap(
             },
         )
         with Session(engine, expire_on_commit=False) as session:
-            org, user = users.bootstrap(UnitOfWork(session), request)
+            uow = UnitOfWork(session)
+            org, user = users.bootstrap(uow, request)
+            uow.write_events()
             session.commit()
     except CrmError as exc:
         raise click.ClickException(exc.detail) from None

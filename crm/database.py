@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from crm.outbox import OutboxRelay, record_event, record_events
+from crm.outbox import OutboxRelay, new_event, record_events
 from crm.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,23 +98,45 @@ def insert_ignoring_duplicates(session: Session, table: Any) -> Any:
 
 
 class UnitOfWork:
-    """A session plus the events to publish once it commits."""
+    """A session plus the events to publish once it commits.
+
+    Events are written to the outbox in one statement just before the commit,
+    so a unit of work that emits many events makes one round trip for them,
+    not one each while it holds its row locks.
+    """
 
     def __init__(self, session: Session):
         self.session = session
         self.events_recorded = 0
+        self._events: list[dict[str, Any]] = []
 
     def emit(
         self, event_type: str, *, org_id: str, actor_id: str | None, record: dict[str, Any]
     ) -> dict[str, Any]:
-        """Write an event to the outbox in this transaction; returns its payload."""
-        self.events_recorded += 1
-        return record_event(self.session, event_type, org_id=org_id, actor_id=actor_id, record=record)
+        """Queue an event for the outbox of this transaction; returns its payload."""
+        payload = new_event(event_type, org_id=org_id, actor_id=actor_id, record=record)
+        self.emit_all([payload])
+        return payload
 
     def emit_all(self, payloads: list[dict[str, Any]]) -> None:
-        """Write events made by ``crm.outbox.new_event`` to the outbox at once (bulk writers)."""
+        """Queue events made by ``crm.outbox.new_event`` (bulk writers)."""
         self.events_recorded += len(payloads)
-        record_events(self.session, payloads)
+        self._events.extend(payloads)
+
+    def events_mark(self) -> int:
+        """Where the queue of events stands; ``drop_events_since`` goes back to it."""
+        return len(self._events)
+
+    def drop_events_since(self, mark: int) -> None:
+        """Forget events queued after ``mark`` (their savepoint was rolled back)."""
+        self.events_recorded -= len(self._events) - mark
+        del self._events[mark:]
+
+    def write_events(self) -> None:
+        """Write the queued events to the outbox (the transaction commits them with the change)."""
+        if self._events:
+            record_events(self.session, self._events)
+            self._events = []
 
 
 class DatabaseAccess:
@@ -131,6 +153,7 @@ class DatabaseAccess:
         uow = UnitOfWork(session)
         try:
             yield uow
+            uow.write_events()
             session.commit()
         except BaseException:
             session.rollback()

@@ -190,7 +190,7 @@ class MessagingSettings(_Section):
     # The attachments of one e-mail, decoded, together.
     email_max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=30 * 1024 * 1024)
     # Stored provider events are applied to their messages in batches (every 0.2 s) after the answer.
-    event_batch_size: int = Field(default=500, ge=1, le=10_000)
+    event_batch_size: int = Field(default=100, ge=1, le=10_000)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     sendgrid: SendGridSettings = Field(default_factory=SendGridSettings)
     mailjet: MailjetSettings = Field(default_factory=MailjetSettings)

@@ -336,19 +336,23 @@ def write_batch(
     """Write checked rows; a row the database refuses is reported and written not at all."""
     session = uow.session
     writer = _BatchWriter(uow, context, memory, BatchOutcome())
+    mark = uow.events_mark()
     try:
         with session.begin_nested():
             writer.write(plans)
         return writer.outcome
     except DBAPIError as exc:
+        uow.drop_events_since(mark)  # their rows were rolled back with the savepoint
         log.info("import batch refused by the database, writing it row by row: %s", exc.orig)
     outcome = BatchOutcome()
     for plan in plans:
         writer = _BatchWriter(uow, context, memory, outcome)
+        mark = uow.events_mark()
         try:
             with session.begin_nested():
                 writer.write([plan])
         except DBAPIError as exc:
+            uow.drop_events_since(mark)
             outcome.problems.append(RowProblem(plan.row, plan.line, None, None, None, _database_reason(exc)))
             continue
         outcome.merge(writer.outcome)

@@ -435,9 +435,10 @@ def _run_claimed(
             )
             if claimed.dry_run:
                 # Everything a real run would write, then nothing of it: the outcome is what is reported.
-                trial = uow.session.begin_nested()
+                trial, mark = uow.session.begin_nested(), uow.events_mark()
                 outcome = write_batch(uow, context, memory, plans)
                 trial.rollback()
+                uow.drop_events_since(mark)
             else:
                 outcome = write_batch(uow, context, memory, plans)
             _record_batch(uow.session, claimed, runner_id, len(batch), problems + outcome.problems, outcome)

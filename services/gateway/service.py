@@ -21,6 +21,7 @@ from services.gateway.messaging_routes import MessagingRoutes
 from services.gateway.notifications_routes import NotificationsRoutes
 from services.gateway.openapi import build_document
 from services.gateway.problems import PROBLEM_KINDS
+from services.gateway.resources_routes import ResourcesRoutes
 from services.gateway.schemas import Health, Readiness, UserListQuery
 from services.gateway.webhook_routes import WebhookRoutes
 
@@ -41,6 +42,7 @@ class GatewayService(
     InteractionsRoutes,
     MessagingRoutes,
     NotificationsRoutes,
+    ResourcesRoutes,
     WebhookRoutes,
     Pingable,
 ):

@@ -127,7 +127,11 @@ def _set_links(session: Session, row: Interaction, kind: str, target_ids: list[s
 
 
 def update(
-    uow: UnitOfWork, caller: Caller, interaction_id: str, request: InteractionUpdate
+    uow: UnitOfWork,
+    caller: Caller,
+    interaction_id: str,
+    request: InteractionUpdate,
+    allow_double_booking: bool = False,
 ) -> dict[str, Any]:
     """Change the fields given. A stale ``version`` is a conflict; a new time moves
     the participants' agenda entries, and the service re-checks resource bookings."""
@@ -174,6 +178,10 @@ def update(
     if "start_at" in changes:
         for participant in session.scalars(select(Participant).where(Participant.interaction_id == row.id)):
             participant.start_at = row.start_at
+    if {"start_at", "end_at", "all_day"} & changes.keys():
+        from services.interactions.resources import recheck_bookings  # resources builds on this module
+
+        recheck_bookings(session, caller.org_id, row, allow_double_booking)
     row.version += 1
     row.updated_at = utcnow()
     session.flush()

@@ -31,12 +31,14 @@ from services.interactions.schemas import (
     PipelineQuery,
     TypeUpdate,
 )
+from services.interactions.service_resources import ResourceEntrypoints
+from services.interactions.service_work import WorkEntrypoints
 
 import services.accounts.exceptions  # noqa: F401, E402  isort: skip  (their errors cross RPC as themselves)
 import services.contacts.exceptions  # noqa: F401, E402  isort: skip
 
 
-class InteractionsService(Pingable):
+class InteractionsService(ResourceEntrypoints, WorkEntrypoints, Pingable):
     name = "interactions"
 
     db = Database(Base.metadata)
@@ -115,8 +117,12 @@ class InteractionsService(Pingable):
         caller = self.caller.writer()
         request = validate(InteractionUpdate, changes)
         self._check_request(caller, request)
+        moved = {"start_at", "end_at", "all_day"} & request.model_fields_set
+        allow = bool(moved) and bool(
+            self.accounts.get_org_settings(caller.org_id).get("allow_double_booking")
+        )
         with self.db.transaction() as uow:
-            return interactions.update(uow, caller, interaction_id, request)
+            return interactions.update(uow, caller, interaction_id, request, allow)
 
     @rpc
     def delete_interaction(self, interaction_id: str) -> None:

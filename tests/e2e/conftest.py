@@ -89,12 +89,14 @@ class System:
         engine = create_service_engine(self.settings, "accounts")
         try:
             with Session(engine, expire_on_commit=False) as session:
+                uow = UnitOfWork(session)
                 org, _ = users.bootstrap(
-                    UnitOfWork(session),
+                    uow,
                     Bootstrap(
                         org_name=name or unique("Pomme"), email=email, name="Alice Martin", password=PASSWORD
                     ),
                 )
+                uow.write_events()
                 session.commit()
         finally:
             engine.dispose()

@@ -1,0 +1,93 @@
+"""Timestamped notes: appended to an interaction, never rewritten nor deleted.
+
+Each note carries a stamp rendered once, when it is written, in its author's
+time zone: ``"Bruno Petit, 01/12/2026 03:05 (America/Montreal)"`` (day/month/year,
+24-hour clock). ``written_at`` keeps the same moment in UTC.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.auth import Caller
+from crm.database import UnitOfWork
+from crm.ids import new_id
+from crm.outbox import utcnow
+from crm.times import iso
+from services.interactions.exceptions import IdAlreadyUsed
+from services.interactions.interactions import interaction_of
+from services.interactions.models import Note
+from services.interactions.work_schemas import NoteAppend
+
+STAMP_FORMAT = "%d/%m/%Y %H:%M"
+
+
+def stamp(author_name: str, moment: datetime, time_zone: str | None) -> str:
+    """``"Alice Martin, 22/11/2026 17:05 (Europe/Paris)"``: ``moment`` as the author's clock showed it."""
+    try:
+        zone = zoneinfo.ZoneInfo(time_zone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return f"{author_name}, {moment.astimezone(zone).strftime(STAMP_FORMAT)} ({zone.key})"[:300]
+
+
+def note_out(row: Note) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "interaction_id": row.interaction_id,
+        "author_id": row.author_id,
+        "stamp": row.stamp,
+        "text": row.text,
+        "written_at": iso(row.written_at),
+    }
+
+
+def append(
+    uow: UnitOfWork, caller: Caller, interaction_id: str, request: NoteAppend, author: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """Append the note, stamped for ``author`` (the caller as accounts has them). The id of an
+    existing note with the same text is a replay (``False``)."""
+    session = uow.session
+    interaction = interaction_of(session, caller.org_id, interaction_id)
+    if request.id is not None:
+        existing = session.get(Note, request.id)
+        if existing is not None:
+            if (existing.org_id, existing.interaction_id, existing.author_id, existing.text) == (
+                caller.org_id,
+                interaction.id,
+                caller.user_id,
+                request.text,
+            ):
+                return note_out(existing), False
+            raise IdAlreadyUsed(
+                f"id {request.id} is already used by another record", [{"field": "id", "message": "in use"}]
+            )
+    now = utcnow()
+    row = Note(
+        id=request.id or new_id(),
+        org_id=caller.org_id,
+        interaction_id=interaction.id,
+        author_id=caller.user_id,
+        stamp=stamp(author.get("name") or caller.user_id, now, author.get("time_zone")),
+        text=request.text,
+        written_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record = note_out(row)
+    uow.emit("interaction_note_added", org_id=row.org_id, actor_id=caller.user_id, record=record)
+    return record, True
+
+
+def list_notes(session: Session, caller: Caller, interaction_id: str) -> list[dict[str, Any]]:
+    """The interaction's notes, oldest first."""
+    interaction = interaction_of(session, caller.org_id, interaction_id)
+    rows = session.scalars(
+        select(Note).where(Note.interaction_id == interaction.id).order_by(Note.written_at, Note.id)
+    ).all()
+    return [note_out(row) for row in rows]
