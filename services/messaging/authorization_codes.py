@@ -97,7 +97,12 @@ def code_out(row: AuthorizationCode) -> dict[str, Any]:
         "label": row.label,
         "expires_at": iso(row.expires_at),
         "monthly_cap": row.monthly_cap,
-        "used_this_month": row.used_in_month if row.cap_month == this_month else 0,
+        # Counted for capped codes only (an uncapped code's row is never locked by a send).
+        "used_this_month": None
+        if row.monthly_cap is None
+        else row.used_in_month
+        if row.cap_month == this_month
+        else 0,
         "created_at": iso(row.created_at),
         "revoked_at": iso(row.revoked_at),
     }
@@ -116,13 +121,15 @@ def find_valid(session: Session, caller: Caller, code: str) -> AuthorizationCode
 
 
 def charge(session: Session, row: AuthorizationCode, credits: int) -> None:
-    """Count ``credits`` against the code's month, or refuse if that passes its monthly cap.
+    """Count ``credits`` against a capped code's month, or refuse if that passes its monthly cap.
 
     One conditional UPDATE, so concurrent sends cannot pass the cap together; it
     locks the code's row until the transaction ends, so callers run it last.
     """
     month = month_of(utcnow())
     used = case((AuthorizationCode.cap_month == month, AuthorizationCode.used_in_month), else_=0)
+    if row.monthly_cap is None:
+        return  # nothing to count: the code's row stays unlocked, concurrent sends do not queue on it
     charged = session.execute(
         update(AuthorizationCode)
         .where(

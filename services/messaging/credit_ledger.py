@@ -84,7 +84,7 @@ def debit(session: Session, org_id: str, user_id: str, sms_id: str, credits: int
     just before committing, so that concurrent sends wait for it as briefly as possible.
     """
     session.add(_entry(org_id, DEBIT, -credits, user_id=user_id, sms_id=sms_id))
-    session.flush()
+    session.flush()  # the inserts go first, before the balance row is locked
     taken = session.execute(
         update(CreditAccount)
         .where(CreditAccount.org_id == org_id, CreditAccount.balance >= credits)

@@ -113,16 +113,21 @@ def apply_pending(uow: UnitOfWork, limit: int) -> int:
         .order_by(ProviderEvent.received_at, ProviderEvent.occurred_at)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    locking = session.get_bind().dialect.name == "postgresql"
+    if locking:
         query = query.with_for_update(skip_locked=True)  # several messaging processes share the work
     events = list(session.scalars(query))
     if not events:
         return 0
-    sms_messages = _messages(session, SmsMessage, [e for e in events if e.channel == "sms"])
-    email_messages = _messages(session, EmailMessage, [e for e in events if e.channel == "email"])
+    sms_messages = _messages(session, SmsMessage, [e for e in events if e.channel == "sms"], locking)
+    email_messages = _messages(session, EmailMessage, [e for e in events if e.channel == "email"], locking)
+    handled = 0
     for event in sorted(events, key=lambda e: aware(e.occurred_at)):
         found = sms_messages if event.channel == "sms" else email_messages
         message = found.get(event.message_id) or found.get(("provider", event.provider_message_id))
+        if message is BUSY:
+            continue  # a send is storing its answer: the event waits for the next round
+        handled += 1
         if message is None:
             event.outcome = UNKNOWN_MESSAGE
             log.warning(
@@ -138,23 +143,39 @@ def apply_pending(uow: UnitOfWork, limit: int) -> int:
             event.outcome = _apply_to_sms(uow, message, event)
         else:
             event.outcome = _apply_to_email(uow, message, event)
-    return len(events)
+    return handled
 
 
-def _messages(session: Session, model: Any, events: list[ProviderEvent]) -> dict[Any, Any]:
-    """The messages the events name, by our id and by ("provider", their id)."""
+BUSY = object()  # a message whose row another transaction holds
+
+
+def _messages(session: Session, model: Any, events: list[ProviderEvent], locking: bool) -> dict[Any, Any]:
+    """The messages the events name, by our id and by ("provider", their id), locked for the update.
+
+    On PostgreSQL a message another transaction holds (a send storing the
+    provider's answer) is skipped rather than waited for, and marked ``BUSY``.
+    """
     ours = {e.message_id for e in events if e.message_id}
     theirs = {e.provider_message_id for e in events if e.provider_message_id and not e.message_id}
     if not ours and not theirs:
         return {}
-    rows = session.scalars(
-        select(model).where(or_(model.id.in_(ours), model.provider_message_id.in_(theirs)))
-    ).all()
+    named = select(model).where(or_(model.id.in_(ours), model.provider_message_id.in_(theirs)))
+    rows = session.scalars(named.with_for_update(skip_locked=True) if locking else named).all()
     found: dict[Any, Any] = {}
     for row in rows:
         found[row.id] = row
         if row.provider_message_id:
             found[("provider", row.provider_message_id)] = row
+    if locking:
+        present = session.execute(
+            select(model.id, model.provider_message_id).where(
+                or_(model.id.in_(ours), model.provider_message_id.in_(theirs))
+            )
+        ).all()
+        for message_id, provider_message_id in present:
+            found.setdefault(message_id, BUSY)
+            if provider_message_id:
+                found.setdefault(("provider", provider_message_id), BUSY)
     return found
 
 

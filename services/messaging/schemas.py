@@ -114,7 +114,7 @@ class AuthorizationCodeOut(BaseModel):
     label: str | None
     expires_at: datetime | None
     monthly_cap: int | None
-    used_this_month: int
+    used_this_month: int | None
     created_at: datetime
     revoked_at: datetime | None
     # Only in the answer to its creation: the code is kept hashed.
