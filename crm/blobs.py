@@ -98,5 +98,5 @@ class LocalBlobStore(BlobStore):
 
 
 def open_blob_store(settings: Any) -> BlobStore:
-    """The deployment's blob store: today the folder ``{data_dir}/blobs``."""
-    return LocalBlobStore(Path(settings.data_dir) / "blobs")
+    """The deployment's blob store: today a local folder (``blobs.folder``)."""
+    return LocalBlobStore(Path(settings.blobs.folder.format(data_dir=settings.data_dir)))

@@ -197,6 +197,16 @@ class MessagingSettings(_Section):
     smtp: SmtpOutSettings = Field(default_factory=SmtpOutSettings)
 
 
+class InteractionsSettings(_Section):
+    # Largest uploaded document; the gateway lets the upload route's body grow to match.
+    document_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+
+
+class BlobSettings(_Section):
+    # Where document bytes are kept, by content hash ({data_dir} is filled in).
+    folder: str = "{data_dir}/blobs"
+
+
 class Settings(_Section):
     amqp_uri: str = "amqp://guest:guest@127.0.0.1:5672/"
     data_dir: str = "var"
@@ -210,6 +220,8 @@ class Settings(_Section):
     mail: MailSettings = Field(default_factory=MailSettings)
     contacts: ContactsSettings = Field(default_factory=ContactsSettings)
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
+    interactions: InteractionsSettings = Field(default_factory=InteractionsSettings)
+    blobs: BlobSettings = Field(default_factory=BlobSettings)
 
     @field_validator("log_level")
     @classmethod

@@ -24,6 +24,7 @@ from services.gateway.problems import PROBLEM_KINDS
 from services.gateway.resources_routes import ResourcesRoutes
 from services.gateway.schemas import Health, Readiness, UserListQuery
 from services.gateway.webhook_routes import WebhookRoutes
+from services.gateway.work_routes import WorkRoutes
 
 # The exceptions modules of the services we call, so their errors deserialise
 # into their own classes (and so into the right HTTP status).
@@ -43,6 +44,7 @@ class GatewayService(
     MessagingRoutes,
     NotificationsRoutes,
     ResourcesRoutes,
+    WorkRoutes,
     WebhookRoutes,
     Pingable,
 ):

@@ -9,13 +9,10 @@ from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, WithJsonS
 from crm.validation import Money, QueryInput, StrictInput, blankable, whole_number
 from services.interactions.schemas import AwareDateTime, Id, Key, LongText
 
-# Until settings carry ``interactions.document_max_bytes``: the largest document uploaded.
-DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
-
 
 def document_max_bytes(settings: Any) -> int:
-    """The largest document an upload may carry, in bytes."""
-    return DOCUMENT_MAX_BYTES
+    """The largest document an upload may carry, in bytes (``interactions.document_max_bytes``)."""
+    return settings.interactions.document_max_bytes
 
 
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"

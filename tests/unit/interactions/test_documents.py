@@ -10,7 +10,6 @@ import pytest
 
 from crm.blobs import open_blob_store
 from crm.errors import InvalidInput, ReadOnlyUser
-from services.interactions import work_schemas
 from services.interactions.exceptions import DocumentNotFound, InteractionNotFound
 from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
 
@@ -82,7 +81,7 @@ def test_a_link_must_be_a_web_address(interactions, reunion, url):
 
 
 def test_a_document_over_the_limit_is_refused_and_nothing_is_stored(interactions, reunion, monkeypatch):
-    monkeypatch.setattr(work_schemas, "DOCUMENT_MAX_BYTES", 32)
+    monkeypatch.setattr(interactions.settings.interactions, "document_max_bytes", 32)
     before = interactions.footprint()
     with pytest.raises(InvalidInput, match="over 32 bytes") as refused:
         upload(interactions, reunion)
