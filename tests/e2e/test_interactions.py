@@ -145,3 +145,51 @@ def test_an_invitation_reaches_the_invitees_inbox_and_the_answer_reaches_the_own
     assert [item["kind"] for item in told] == ["accepted"]
     stranger = system.login(system.bootstrap_org()[1])
     assert stranger.post(f"{V1}/notifications/{invitation['id']}/read").status_code == 404
+
+
+def test_a_room_is_booked_once_and_a_read_only_user_cannot_book(system, org):
+    admin = org["admin"]
+    room = admin.post(f"{V1}/resources", json={"name": "Salle Chambord", "kind": "room"})
+    assert room.status_code == 201, room.text
+    first, second = _meeting(admin, subject="Comité"), _meeting(admin, subject="Formation")
+    booked = admin.request("PUT", f"{V1}/interactions/{first['id']}/resources/{room.json()['id']}")
+    assert booked.status_code == 200, booked.text
+    clash = admin.request("PUT", f"{V1}/interactions/{second['id']}/resources/{room.json()['id']}")
+    assert clash.status_code == 409 and first["id"] in clash.text
+    reader = system.login(create_user(admin, read_only=True)["email"])
+    refused = reader.request("PUT", f"{V1}/interactions/{second['id']}/resources/{room.json()['id']}")
+    assert refused.status_code == 403
+    planning = admin.get(
+        f"{V1}/resources/{room.json()['id']}/planning", params={"since": "2026-12-01", "until": "2026-12-01"}
+    )
+    assert planning.status_code == 200 and first["id"] in planning.text and second["id"] not in planning.text
+
+
+def test_timer_note_template_and_document_through_the_gateway(system, org):
+    admin = org["admin"]
+    meeting = _meeting(admin)
+    started = admin.post(f"{V1}/interactions/{meeting['id']}/timer/start")
+    assert started.status_code == 201, started.text
+    assert admin.post(f"{V1}/interactions/{meeting['id']}/timer/start").status_code == 409
+    assert admin.post(f"{V1}/timer/stop").status_code == 201
+    assert admin.post(f"{V1}/timer/stop").status_code == 409
+    note = admin.post(f"{V1}/interactions/{meeting['id']}/notes", json={"text": "Client satisfait."})
+    assert note.status_code == 201 and "Alice Martin" in note.json()["stamp"]
+    bad = admin.post(
+        f"{V1}/templates", json={"name": "Relance", "subject": "Relance {inconnu}", "type": "call"}
+    )
+    assert bad.status_code == 422 and "inconnu" in bad.text
+    template = admin.post(
+        f"{V1}/templates", json={"name": "Relance", "subject": "Relance {year}-{counter:03}", "type": "call"}
+    )
+    assert template.status_code == 201, template.text
+    ran = admin.post(f"{V1}/templates/{template.json()['id']}/run", json={})
+    assert ran.status_code == 201 and ran.json()["subject"].endswith("-001")
+    upload = admin.post(
+        f"{V1}/interactions/{meeting['id']}/documents",
+        files={"file": ("devis.pdf", b"%PDF-1.4 devis", "application/pdf")},
+        data={"document_type": "quote"},
+    )
+    assert upload.status_code == 201, upload.text
+    content = admin.get(f"{V1}/documents/{upload.json()['id']}/content")
+    assert (content.status_code, content.content) == (200, b"%PDF-1.4 devis")
