@@ -31,7 +31,8 @@ Limit = Annotated[int, Field(ge=1, le=200)]
 
 
 class LoginRequest(StrictInput):
-    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    # Any text an e-mail field may hold, but no control characters (the database refuses NUL).
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=r"^[^\x00-\x1f\x7f]*$")]
     password: AnyPassword
 
 

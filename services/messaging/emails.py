@@ -26,6 +26,21 @@ from services.messaging.providers.base import Attachment, OutgoingEmail
 from services.messaging.schemas import EmailSend, EmailSettingsUpdate
 
 SENDING, QUEUED, FAILED = "sending", "queued", "failed"
+# A message's status only moves to a higher rank (same rank: a later time).
+EMAIL_RANK = {
+    "sending": 0,
+    "queued": 1,
+    "deferred": 2,
+    "sent": 3,
+    "delivered": 4,
+    "bounced": 4,
+    "rejected": 4,
+    "opened": 5,
+    "clicked": 6,
+    "unsubscribed": 7,
+    "complained": 7,
+    "failed": 9,  # never sent: nothing a provider says changes that
+}
 
 
 # -- settings ------------------------------------------------------------------------
@@ -197,10 +212,14 @@ def email_of(session: Session, caller: Caller, message_id: str) -> EmailMessage:
 
 def timeline(session: Session, message_id: str) -> list[dict[str, Any]]:
     """Every provider event of the message, in the order they happened."""
-    events = session.scalars(
-        select(ProviderEvent)
-        .where(ProviderEvent.message_id == message_id, ProviderEvent.channel == "email")
-        .order_by(ProviderEvent.occurred_at, ProviderEvent.received_at)
+    events = sorted(
+        session.scalars(
+            select(ProviderEvent).where(
+                ProviderEvent.message_id == message_id, ProviderEvent.channel == "email"
+            )
+        ),
+        # Providers stamp events to the second: within one second, the lifecycle's order.
+        key=lambda event: (event.occurred_at, EMAIL_RANK.get(event.status, 0), event.received_at),
     )
     return [
         {

@@ -21,7 +21,7 @@ from crm.database import UnitOfWork, insert_ignoring_duplicates
 from crm.outbox import utcnow
 from crm.times import aware
 from services.messaging import sms, suppressions
-from services.messaging.emails import email_out
+from services.messaging.emails import EMAIL_RANK, email_out
 from services.messaging.models import EmailMessage, ProviderEvent, SmsMessage
 from services.messaging.providers.base import ProviderEvent as ParsedEvent
 
@@ -29,21 +29,6 @@ log = logging.getLogger(__name__)
 
 APPLIED, OLDER, UNKNOWN_MESSAGE = "applied", "older", "unknown_message"
 SMS_PROVIDERS = frozenset({"twilio"})
-
-EMAIL_RANK = {
-    "sending": 0,
-    "queued": 1,
-    "deferred": 2,
-    "sent": 3,
-    "delivered": 4,
-    "bounced": 4,
-    "rejected": 4,
-    "opened": 5,
-    "clicked": 6,
-    "unsubscribed": 7,
-    "complained": 7,
-    "failed": 9,  # never sent: nothing a provider says changes that
-}
 
 
 def event_to_wire(event: ParsedEvent) -> dict[str, Any]:

@@ -98,6 +98,9 @@ def _write_operations(system) -> list[tuple[str, str]]:
         if method in ("post", "put", "patch", "delete")
         and path not in exempt
         and not path.startswith("/webhooks/")  # providers prove themselves by signature, not token
+        # Marking one's own notifications read is reading state, allowed to read-only users.
+        and not path.startswith("/api/v1/notifications/{notification_id}/read")
+        and path != "/api/v1/notifications/read-all"
     ]
 
 

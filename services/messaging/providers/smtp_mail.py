@@ -70,7 +70,9 @@ def build_message(email: OutgoingEmail) -> EmailMessage:
     message["Subject"] = email.subject
     message["Date"] = formatdate(localtime=False)
     # The sender's domain, not socket.getfqdn(): that one may wait on DNS.
-    message["Message-ID"] = make_msgid(domain=email.sender_email.rpartition("@")[2] or None)
+    # The sender's domain, unless it is so long the id would not fit where providers' ids are kept.
+    domain = email.sender_email.rpartition("@")[2]
+    message["Message-ID"] = make_msgid(domain=domain if 0 < len(domain) <= 100 else "crm.localhost")
     message[MESSAGE_ID_HEADER] = email.message_id
     if email.reply_to:
         message["Reply-To"] = email.reply_to
