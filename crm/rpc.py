@@ -206,10 +206,13 @@ class FastReplyListener(SharedExtension):
                         if not self._ready.ready():
                             self._ready.send(True)
                         while True:
+                            # Heartbeats go out whether or not replies keep coming: a listener
+                            # that only receives looks dead to the broker after 60 s otherwise.
                             try:
-                                connection.drain_events(timeout=30)
+                                connection.drain_events(timeout=5)
                             except TimeoutError:
-                                connection.heartbeat_check()
+                                pass
+                            connection.heartbeat_check()
             except Exception as exc:  # broker restart: reconnect, callers time out
                 log.warning("RPC reply listener lost the broker, reconnecting: %s", exc)
                 eventlet.sleep(1)
