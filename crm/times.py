@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+_NO_OFFSET = timedelta(0)
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -17,7 +19,12 @@ def aware(moment: datetime | None) -> datetime | None:
 
 
 def iso(moment: datetime | None) -> str | None:
-    return aware(moment).astimezone(UTC).isoformat() if moment is not None else None
+    """ISO 8601 in UTC (``+00:00``), whatever offset ``moment`` carries."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC).isoformat()
+    return (moment if moment.utcoffset() == _NO_OFFSET else moment.astimezone(UTC)).isoformat()
 
 
 class UtcDateTime(TypeDecorator):

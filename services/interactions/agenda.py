@@ -2,7 +2,7 @@
 
 An interaction is on a user's agenda if they own it, or are invited or
 confirmed (not if they refused). Days are UTC, both included. Interactions
-that began up to ``LOOKBACK`` before the range and are still running show too;
+that began up to ``LOOKBACK`` (7 days) before the range and are still running show too;
 longer ones show from the day they start.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.errors import invalid
@@ -19,7 +19,7 @@ from crm.times import aware
 from services.interactions.interactions import interactions_out
 from services.interactions.models import Interaction, Participant
 
-LOOKBACK = timedelta(days=31)
+LOOKBACK = timedelta(days=7)
 MAX_DAYS = 366
 MAX_USERS = 50
 
@@ -35,30 +35,42 @@ def agenda(
         raise invalid("user_ids", f"at most {MAX_USERS} users at once")
     start = datetime.combine(since, time.min, UTC)
     end = datetime.combine(until + timedelta(days=1), time.min, UTC)
-    owned = select(Interaction.id).where(
-        Interaction.org_id == org_id,
-        Interaction.owner_id.in_(user_ids),
-        Interaction.start_at >= start - LOOKBACK,
-        Interaction.start_at < end,
-        Interaction.deleted_at.is_(None),
+    table = Interaction.__table__
+    # Rows, not ORM objects: an agenda can hold hundreds of interactions.
+    owned = session.execute(
+        select(table).where(
+            table.c.org_id == org_id,
+            table.c.owner_id.in_(user_ids),
+            table.c.start_at >= start - LOOKBACK,
+            table.c.start_at < end,
+            table.c.deleted_at.is_(None),
+        )
     )
-    taking_part = select(Participant.interaction_id).where(
-        Participant.org_id == org_id,
-        Participant.user_id.in_(user_ids),
-        Participant.status.in_(("invited", "confirmed")),
-        Participant.start_at >= start - LOOKBACK,
-        Participant.start_at < end,
+    rows = {row.id: row for row in owned}
+    taking_part = (
+        set(
+            session.scalars(
+                select(Participant.interaction_id).where(
+                    Participant.org_id == org_id,
+                    Participant.user_id.in_(user_ids),
+                    Participant.status.in_(("invited", "confirmed")),
+                    Participant.start_at >= start - LOOKBACK,
+                    Participant.start_at < end,
+                )
+            )
+        )
+        - rows.keys()
     )
-    ids = set(session.scalars(owned)) | set(session.scalars(taking_part))
-    if not ids:
-        return []
-    rows = session.scalars(
-        select(Interaction)
-        .where(Interaction.id.in_(ids), Interaction.deleted_at.is_(None))
-        .where(func.coalesce(Interaction.end_at, Interaction.start_at) >= start)
-        .order_by(Interaction.start_at, Interaction.id)
-    ).all()
-    return interactions_out(session, [row for row in rows if _overlaps(row, start, end)])
+    if taking_part:
+        others = session.execute(
+            select(table).where(table.c.id.in_(taking_part), table.c.deleted_at.is_(None))
+        )
+        rows.update((row.id, row) for row in others)
+    shown = sorted(
+        (row for row in rows.values() if _overlaps(row, start, end)),
+        key=lambda row: (aware(row.start_at), row.id),
+    )
+    return interactions_out(session, shown)
 
 
 def _overlaps(row: Interaction, start: datetime, end: datetime) -> bool:

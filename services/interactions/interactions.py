@@ -236,20 +236,30 @@ def list_interactions(session: Session, caller: Caller, query: InteractionListQu
 # -- records as callers see them ----------------------------------------------------------------
 
 
-def interactions_out(session: Session, rows: list[Interaction]) -> list[dict[str, Any]]:
-    """Many interactions with their links, participants and bookings, in four queries."""
+def interactions_out(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
+    """Many interactions (ORM objects or rows) with their links, participants and bookings,
+    in three more queries."""
     ids = [row.id for row in rows]
     links: dict[str, dict[str, list[str]]] = {i: {"contact": [], "company": []} for i in ids}
     participants: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
     bookings: dict[str, list[str]] = {i: [] for i in ids}
     if ids:
-        for link in session.scalars(select(InteractionLink).where(InteractionLink.interaction_id.in_(ids))):
+        link_table, participant_table = InteractionLink.__table__, Participant.__table__
+        for link in session.execute(
+            select(link_table.c.interaction_id, link_table.c.kind, link_table.c.target_id).where(
+                link_table.c.interaction_id.in_(ids)
+            )
+        ):
             links[link.interaction_id][link.kind].append(link.target_id)
-        for participant in session.scalars(
-            select(Participant).where(Participant.interaction_id.in_(ids)).order_by(Participant.invited_at)
+        for participant in session.execute(
+            select(participant_table)
+            .where(participant_table.c.interaction_id.in_(ids))
+            .order_by(participant_table.c.invited_at)
         ):
             participants[participant.interaction_id].append(participant_out(participant))
-        for booking in session.scalars(select(Booking).where(Booking.interaction_id.in_(ids))):
+        for booking in session.execute(
+            select(Booking.interaction_id, Booking.resource_id).where(Booking.interaction_id.in_(ids))
+        ):
             bookings[booking.interaction_id].append(booking.resource_id)
     return [_out(row, links[row.id], participants[row.id], bookings[row.id]) for row in rows]
 
@@ -297,7 +307,7 @@ def summary_out(row: Interaction) -> dict[str, Any]:
     }
 
 
-def participant_out(row: Participant) -> dict[str, Any]:
+def participant_out(row: Any) -> dict[str, Any]:
     return {
         "user_id": row.user_id,
         "status": row.status,
