@@ -3,7 +3,8 @@
 An interaction is on a user's agenda if they own it, or are invited or
 confirmed (not if they refused). Days are UTC, both included. Interactions
 that began up to ``LOOKBACK`` (7 days) before the range and are still running show too;
-longer ones show from the day they start.
+longer ones show from the day they start. Each is an agenda entry (when, what,
+who, where: ``interactions.agenda_entry``); the full interaction is one GET away.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def agenda(
         (row for row in rows.values() if _overlaps(row, start, end)),
         key=lambda row: (aware(row.start_at), row.id),
     )
-    return interactions_out(session, shown)
+    return interactions_out(session, shown, entry=True)
 
 
 def _overlaps(row: Interaction, start: datetime, end: datetime) -> bool:

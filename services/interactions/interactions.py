@@ -236,9 +236,9 @@ def list_interactions(session: Session, caller: Caller, query: InteractionListQu
 # -- records as callers see them ----------------------------------------------------------------
 
 
-def interactions_out(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
+def interactions_out(session: Session, rows: list[Any], entry: bool = False) -> list[dict[str, Any]]:
     """Many interactions (ORM objects or rows) with their links, participants and bookings,
-    in three more queries."""
+    in three more queries. ``entry``: the short form a calendar shows (``agenda_entry``)."""
     ids = [row.id for row in rows]
     links: dict[str, dict[str, list[str]]] = {i: {"contact": [], "company": []} for i in ids}
     participants: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
@@ -256,12 +256,17 @@ def interactions_out(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
             .where(participant_table.c.interaction_id.in_(ids))
             .order_by(participant_table.c.invited_at)
         ):
-            participants[participant.interaction_id].append(participant_out(participant))
+            participants[participant.interaction_id].append(
+                {"user_id": participant.user_id, "status": participant.status}
+                if entry
+                else participant_out(participant)
+            )
         for booking in session.execute(
             select(Booking.interaction_id, Booking.resource_id).where(Booking.interaction_id.in_(ids))
         ):
             bookings[booking.interaction_id].append(booking.resource_id)
-    return [_out(row, links[row.id], participants[row.id], bookings[row.id]) for row in rows]
+    shape = agenda_entry if entry else _out
+    return [shape(row, links[row.id], participants[row.id], bookings[row.id]) for row in rows]
 
 
 def interaction_out(session: Session, row: Interaction) -> dict[str, Any]:
@@ -290,6 +295,26 @@ def _out(
         "version": row.version,
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
+    }
+
+
+def agenda_entry(
+    row: Any, links: dict[str, list[str]], participants: list, resource_ids: list[str]
+) -> dict[str, Any]:
+    """An interaction as a calendar shows it: when, what, who, where; the rest is one GET away."""
+    return {
+        "id": row.id,
+        "subject": row.subject,
+        "type": row.type_key,
+        "status": row.status_key,
+        "start_at": iso(row.start_at),
+        "end_at": iso(row.end_at),
+        "all_day": row.all_day,
+        "owner_id": row.owner_id,
+        "contact_ids": sorted(links["contact"]),
+        "company_ids": sorted(links["company"]),
+        "participants": participants,
+        "resource_ids": sorted(resource_ids),
     }
 
 
