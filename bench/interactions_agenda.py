@@ -53,7 +53,7 @@ def seed(org_id: str) -> float:
                   'user-' || (i % :users), 1, 'user-0', now(), now()
                 FROM (
                   SELECT i, timestamptz '2020-01-01 08:00+00'
-                            + ((i * 7919) % (10 * 365)) * interval '1 day'
+                            + ((i::bigint * 7919) % (10 * 365)) * interval '1 day'
                             + ((i * 31) % 10) * interval '1 hour' AS start_at
                   FROM generate_series(1, :count) AS i
                 ) AS spread
