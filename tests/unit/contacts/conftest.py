@@ -13,24 +13,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nameko.testing.services import worker_factory
-from sqlalchemy import func, select, text
 
-from crm.auth import CallerAccess, TokenVerifier
-from crm.database import DatabaseAccess, create_service_engine
+from crm.auth import CallerAccess
 from crm.migrations import upgrade
 from crm.settings import Settings
-from services.contacts.models import Base, outbox
+from services.contacts.models import Base
 from services.contacts.service import ContactsService
-from tests.unit.contacts.people import KID, Person
+from tests.unit.contacts.people import Person
+from tests.unit.service_workers import ServiceWorkers
 
 TABLES = (
     "contact_interests",
@@ -52,15 +48,11 @@ def _sqlite_settings(folder: Path) -> Settings:
     )
 
 
-class ContactsWorkers:
+class ContactsWorkers(ServiceWorkers):
     """Builds contacts workers with real collaborators, as one caller or another."""
 
     def __init__(self, settings: Settings, signing_key: Ed25519PrivateKey):
-        self.settings = settings
-        self.signing_key = signing_key
-        self.engine = create_service_engine(settings, "contacts")
-        self.db = DatabaseAccess(self.engine, relay=None)
-        self.verifier = TokenVerifier(lambda: {KID: signing_key.public_key()}, settings.auth.issuer)
+        super().__init__(settings, signing_key, "contacts", Base.metadata)
 
     def worker(self, access_token: str | None = None) -> ContactsService:
         return worker_factory(
@@ -70,45 +62,15 @@ class ContactsWorkers:
             config={"CRM": self.settings},
         )
 
-    def access_token(self, person: Person) -> str:
-        now = int(time.time())
-        claims = {
-            "iss": self.settings.auth.issuer,
-            "aud": "crm",
-            "sub": person.user_id,
-            "org": person.org_id,
-            "role": person.role,
-            "ro": person.read_only,
-            "sid": f"session-{person.user_id}",
-            "iat": now,
-            "exp": now + 900,
-        }
-        return jwt.encode(claims, self.signing_key, algorithm="EdDSA", headers={"kid": KID})
-
     def as_user(self, person: Person) -> ContactsService:
         return self.worker(self.access_token(person))
 
-    def count(self, table: Any, *where: Any) -> int:
-        with self.db.read() as session:
-            return session.scalar(select(func.count()).select_from(table).where(*where))
+    def footprint(self, names: tuple[str, ...] | None = None) -> dict[str, int]:
+        """The CRM's records, not the import jobs' own bookkeeping."""
+        return super().footprint(names or DATA_TABLES)
 
-    def footprint(self) -> dict[str, int]:
-        """How many rows each table holds: a rejected call must leave it as it was."""
-        return {name: self.count(Base.metadata.tables[name]) for name in DATA_TABLES}
-
-    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
-        query = select(outbox.c.payload).order_by(outbox.c.created_at, outbox.c.id)
-        if event_type is not None:
-            query = query.where(outbox.c.event_type == event_type)
-        with self.db.read() as session:
-            return [row.payload for row in session.execute(query)]
-
-    def empty(self) -> None:
-        with self.db.transaction() as uow:
-            uow.session.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
-
-    def close(self) -> None:
-        self.engine.dispose()
+    def empty(self, names: tuple[str, ...] | None = None) -> None:
+        super().empty(names or TABLES)
 
 
 @pytest.fixture(scope="session")

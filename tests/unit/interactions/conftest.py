@@ -10,28 +10,24 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nameko.testing.services import worker_factory
-from sqlalchemy import func, select, text
 
-from crm.auth import CallerAccess, TokenVerifier
-from crm.database import DatabaseAccess, create_service_engine
+from crm.auth import CallerAccess
 from crm.migrations import upgrade
 from crm.settings import Settings
 from services.accounts.exceptions import UserNotFound
 from services.contacts.exceptions import CompanyNotFound, ContactNotFound
-from services.interactions.models import Base, outbox
+from services.interactions.models import Base
 from services.interactions.service import InteractionsService
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE, KID, POIRE, POMME, Person
+from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE, POIRE, POMME, Person
+from tests.unit.service_workers import ServiceWorkers
 
-TABLES = tuple(table.name for table in reversed(Base.metadata.sorted_tables))
 PEOPLE = (ALICE, BOB, CLAIRE, DIANE)
 NAMES = {ALICE: "Alice Martin", BOB: "Bruno Petit", CLAIRE: "Claire Morel", DIANE: "Diane Roux"}
 # Hourly costs and time zones as accounts keeps them.
@@ -91,13 +87,9 @@ class Contacts:
         raise ContactNotFound(f"no contact {contact_id}")
 
 
-class InteractionsWorkers:
+class InteractionsWorkers(ServiceWorkers):
     def __init__(self, settings: Settings, signing_key: Ed25519PrivateKey):
-        self.settings = settings
-        self.signing_key = signing_key
-        self.engine = create_service_engine(settings, "interactions")
-        self.db = DatabaseAccess(self.engine, relay=None)
-        self.verifier = TokenVerifier(lambda: {KID: signing_key.public_key()}, settings.auth.issuer)
+        super().__init__(settings, signing_key, "interactions", Base.metadata)
         self.org_settings: dict[str, dict[str, Any]] = {}
 
     def turn_on(self, org_id: str = POMME, **settings: bool) -> None:
@@ -117,44 +109,6 @@ class InteractionsWorkers:
     def system(self) -> InteractionsService:
         """A worker with no caller (mail ingestion, event handlers)."""
         return worker_factory(InteractionsService, db=self.db, config={"CRM": self.settings})
-
-    def access_token(self, person: Person) -> str:
-        now = int(time.time())
-        claims = {
-            "iss": self.settings.auth.issuer,
-            "aud": "crm",
-            "sub": person.user_id,
-            "org": person.org_id,
-            "role": person.role,
-            "ro": person.read_only,
-            "sid": f"session-{person.user_id}",
-            "iat": now,
-            "exp": now + 900,
-        }
-        return jwt.encode(claims, self.signing_key, algorithm="EdDSA", headers={"kid": KID})
-
-    def count(self, table_name: str, *where: Any) -> int:
-        table = Base.metadata.tables[table_name]
-        with self.db.read() as session:
-            return session.scalar(select(func.count()).select_from(table).where(*where))
-
-    def footprint(self) -> dict[str, int]:
-        """How many rows each table holds: a refused call must leave it as it was."""
-        return {name: self.count(name) for name in TABLES}
-
-    def events(self, event_type: str) -> list[dict[str, Any]]:
-        query = (
-            select(outbox.c.payload).where(outbox.c.event_type == event_type).order_by(outbox.c.created_at)
-        )
-        with self.db.read() as session:
-            return [row.payload for row in session.execute(query)]
-
-    def empty(self) -> None:
-        with self.db.transaction() as uow:
-            uow.session.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
-
-    def close(self) -> None:
-        self.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -11,39 +11,25 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nameko.testing.services import worker_factory
-from sqlalchemy import func, select, text
 
-from crm.auth import CallerAccess, TokenVerifier
-from crm.database import DatabaseAccess, create_service_engine
+from crm.auth import CallerAccess
 from crm.migrations import upgrade
 from crm.settings import Settings
 from services.accounts.exceptions import UserNotFound
 from services.messaging.dependencies import build_clients
-from services.messaging.models import Base, outbox
+from services.messaging.models import Base
 from services.messaging.sandbox import ProviderSandbox
 from services.messaging.service import MessagingService
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE, KID, Person
+from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE, Person
+from tests.unit.service_workers import ServiceWorkers
 
-TABLES = (
-    "credit_accounts",
-    "credit_entries",
-    "authorization_codes",
-    "sms_messages",
-    "email_messages",
-    "email_settings",
-    "suppressions",
-    "provider_events",
-    "outbox",
-)
 PEOPLE = (ALICE, BOB, CLAIRE, DIANE)
 
 
@@ -70,14 +56,10 @@ class Directory:
         raise UserNotFound(f"no user {user_id}")
 
 
-class MessagingWorkers:
+class MessagingWorkers(ServiceWorkers):
     def __init__(self, settings: Settings, signing_key: Ed25519PrivateKey, sandbox: ProviderSandbox):
-        self.settings = settings
-        self.signing_key = signing_key
+        super().__init__(settings, signing_key, "messaging", Base.metadata)
         self.sandbox = sandbox
-        self.engine = create_service_engine(settings, "messaging")
-        self.db = DatabaseAccess(self.engine, relay=None)
-        self.verifier = TokenVerifier(lambda: {KID: signing_key.public_key()}, settings.auth.issuer)
         self.providers = build_clients(settings, sandbox.base_url)
 
     def as_user(self, person: Person) -> MessagingService:
@@ -96,46 +78,8 @@ class MessagingWorkers:
             MessagingService, db=self.db, providers=self.providers, config={"CRM": self.settings}
         )
 
-    def access_token(self, person: Person) -> str:
-        now = int(time.time())
-        claims = {
-            "iss": self.settings.auth.issuer,
-            "aud": "crm",
-            "sub": person.user_id,
-            "org": person.org_id,
-            "role": person.role,
-            "ro": person.read_only,
-            "sid": f"session-{person.user_id}",
-            "iat": now,
-            "exp": now + 900,
-        }
-        return jwt.encode(claims, self.signing_key, algorithm="EdDSA", headers={"kid": KID})
-
-    def count(self, table_name: str, *where: Any) -> int:
-        table = Base.metadata.tables[table_name]
-        with self.db.read() as session:
-            return session.scalar(select(func.count()).select_from(table).where(*where))
-
-    def footprint(self) -> dict[str, int]:
-        """How many rows each table holds: a refused call must leave it as it was."""
-        return {name: self.count(name) for name in TABLES}
-
-    def events(self, event_type: str) -> list[dict[str, Any]]:
-        query = (
-            select(outbox.c.payload).where(outbox.c.event_type == event_type).order_by(outbox.c.created_at)
-        )
-        with self.db.read() as session:
-            return [row.payload for row in session.execute(query)]
-
     def apply_events(self) -> None:
         self.system().apply_provider_events()
-
-    def empty(self) -> None:
-        with self.db.transaction() as uow:
-            uow.session.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
-
-    def close(self) -> None:
-        self.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
-import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, text
 
 from crm.database import is_postgresql
 from crm.migrations import upgrade
 from crm.settings import Settings
-from tests.unit.contacts.people import KID, Person
+from tests.unit.contacts.people import Person
+from tests.unit.service_workers import signed_access_token
 
 
 def fresh_notifier_schema(settings: Settings) -> None:
@@ -30,16 +28,4 @@ def fresh_notifier_schema(settings: Settings) -> None:
 
 def access_token(settings: Settings, signing_key: Ed25519PrivateKey, person: Person) -> str:
     """An access token for ``person``, signed as ``accounts`` signs them (key id ``KID``)."""
-    now = int(time.time())
-    claims = {
-        "iss": settings.auth.issuer,
-        "aud": "crm",
-        "sub": person.user_id,
-        "org": person.org_id,
-        "role": person.role,
-        "ro": person.read_only,
-        "sid": f"session-{person.user_id}",
-        "iat": now,
-        "exp": now + 900,
-    }
-    return jwt.encode(claims, signing_key, algorithm="EdDSA", headers={"kid": KID})
+    return signed_access_token(settings, signing_key, person)
