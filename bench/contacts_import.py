@@ -15,17 +15,12 @@ import io
 import json
 import os
 import random
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
 from datetime import datetime
 
-import yaml
-
-from bench.contacts_search import FIRST, LAST, PASSWORD, TRADES, _amqp_uri, _ensure_database, _phone
-from bench.gateway_me import _free_port, _login, _wait_ready
+from bench.contacts_search import FIRST, LAST, TRADES, _phone
+from bench.system import running_system
 
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
 
@@ -62,41 +57,10 @@ def _call(base: str, path: str, token: str, body: dict | None = None) -> dict:
 
 def main() -> None:
     rng = random.Random(7)
-    _ensure_database()
-    workdir = tempfile.mkdtemp(prefix="crm-bench-import-")
-    port = _free_port()
-    config = os.path.join(workdir, "crm.yaml")
-    with open(config, "w") as handle:
-        yaml.safe_dump(
-            {
-                "amqp_uri": _amqp_uri(),
-                "data_dir": workdir,
-                "log_level": "WARNING",
-                "database": {
-                    "url": os.environ.get(
-                        "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/crm_bench"
-                    )
-                },
-                "gateway": {"port": port},
-            },
-            handle,
-        )
-    crm = [sys.executable, "-m", "crm", "--config", config]
-    env = dict(os.environ, CRM_ADMIN_PASSWORD=PASSWORD)
-    subprocess.run(crm + ["migrate"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        crm + ["admin", "bootstrap", "--org", "Bench", "--email", "bench@pomme.fr"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
     content = make_csv(ROWS, rng)
-    log = open(os.path.join(workdir, "crm-run.log"), "w")  # noqa: SIM115
-    system = subprocess.Popen(crm + ["run"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_ready(f"{base}/readyz")
-        token = _login(base, "bench@pomme.fr")
+    with running_system("import") as system:
+        base = system.base_url
+        token = system.admin_token()
         uploaded = time.perf_counter()
         job = _call(
             base,
@@ -123,12 +87,6 @@ def main() -> None:
             f"\nstatus {job['status']}; "
             + ", ".join(f"{key} {value}" for key, value in job.items() if key.startswith("rows_"))
         )
-    finally:
-        system.terminate()
-        try:
-            system.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            system.kill()
 
 
 if __name__ == "__main__":

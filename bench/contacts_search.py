@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -23,18 +19,15 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import eventlet
-import yaml
 from sqlalchemy import create_engine, insert, text
 
-from bench.gateway_me import _free_port, _login, _wait_ready
 from bench.http_client import get_caller
 from bench.loadgen import Result, closed_loop
+from bench.system import DATABASE, running_system
 from crm.ids import new_id
 
 CONTACTS = int(os.environ.get("BENCH_CONTACTS", "100000"))
 COMPANIES = int(os.environ.get("BENCH_COMPANIES", "30000"))
-DATABASE = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/crm_bench")
-from bench.gateway_me import PASSWORD  # noqa: E402  one password for every bench
 
 FIRST = (
     "Alice Bruno Claire Denis Émile Fanny Gaston Hélène Inès Jules Karim Léa Marc Nadia Olivier Pauline "
@@ -51,36 +44,6 @@ TRADES = (
     "Colibri Dauphin Érable Faucon Glycine Hêtre"
 ).split()
 SITES = ("Siège Central", "Magasin", "Entrepôts", "Agence Lyon", "Agence Lille", "Atelier")
-
-
-def _ensure_database() -> None:
-    admin_url = DATABASE.rsplit("/", 1)[0] + "/postgres"
-    engine = create_engine(
-        admin_url.replace("postgresql://", "postgresql+psycopg2://", 1), isolation_level="AUTOCOMMIT"
-    )
-    name = DATABASE.rsplit("/", 1)[1]
-    with engine.connect() as connection:
-        exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
-        if not exists:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        engine.dispose()
-    engine = create_engine(DATABASE.replace("postgresql://", "postgresql+psycopg2://", 1))
-    with engine.begin() as connection:
-        for schema in ("accounts", "contacts", "messaging", "interactions", "notifier"):
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
-
-
-def _amqp_uri() -> str:
-    if shutil.which("rabbitmqctl"):
-        subprocess.run(["rabbitmqctl", "add_vhost", "crm_bench"], capture_output=True)
-        subprocess.run(
-            ["rabbitmqctl", "set_permissions", "-p", "crm_bench", "guest", ".*", ".*", ".*"],
-            capture_output=True,
-        )
-        return "amqp://guest:guest@127.0.0.1:5672/crm_bench"
-    print("rabbitmqctl not found: using the default vhost (stop other CRM processes first)")
-    return "amqp://guest:guest@127.0.0.1:5672/"
 
 
 def _phone(rng: random.Random) -> tuple[str, str]:
@@ -176,42 +139,15 @@ def _queries(rng: random.Random) -> list[tuple[str, str]]:
 def main() -> None:
     eventlet.monkey_patch()
     rng = random.Random(20261122)
-    _ensure_database()
-    amqp_uri = _amqp_uri()
-    workdir = tempfile.mkdtemp(prefix="crm-bench-search-")
-    port = _free_port()
-    config = os.path.join(workdir, "crm.yaml")
-    with open(config, "w") as handle:
-        yaml.safe_dump(
-            {
-                "amqp_uri": amqp_uri,
-                "data_dir": workdir,
-                "log_level": "WARNING",
-                "database": {"url": DATABASE},
-                "gateway": {"port": port},
-            },
-            handle,
-        )
-    crm = [sys.executable, "-m", "crm", "--config", config]
-    env = dict(os.environ, CRM_ADMIN_PASSWORD=PASSWORD)
-    subprocess.run(crm + ["migrate"], env=env, check=True, capture_output=True)
-    out = subprocess.run(
-        crm + ["admin", "bootstrap", "--org", "Bench", "--email", "bench@pomme.fr"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    org_id = out.split("(")[1].split(")")[0]
-    started = time.perf_counter()
-    seed(org_id, rng)
-    seeded = time.perf_counter() - started
-    log = open(os.path.join(workdir, "crm-run.log"), "w")  # noqa: SIM115
-    system = subprocess.Popen(crm + ["run"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_ready(f"{base}/readyz")
-        token = _login(base, "bench@pomme.fr")
+
+    def timed_seed(org_id: str) -> float:
+        started = time.perf_counter()
+        seed(org_id, rng)
+        return time.perf_counter() - started
+
+    with running_system("search", seed=timed_seed) as system:
+        port, seeded = system.port, system.seeded
+        token = system.admin_token()
         headers = {"Authorization": f"Bearer {token}"}
         queries = _queries(rng)
         rows = []
@@ -235,12 +171,6 @@ def main() -> None:
             f"(seeded in {seeded:.0f} s), {len(queries)} distinct queries\n"
         )
         print(_table(rows))
-    finally:
-        system.terminate()
-        try:
-            system.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            system.kill()
 
 
 def _table(rows: list[Result]) -> str:

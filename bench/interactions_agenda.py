@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.parse
 
 import eventlet
-import yaml
 from sqlalchemy import create_engine, text
 
-from bench.contacts_search import DATABASE, PASSWORD, _amqp_uri, _ensure_database, _table
-from bench.gateway_me import _free_port, _login, _wait_ready
+from bench.contacts_search import _table
 from bench.http_client import get_caller
 from bench.loadgen import closed_loop
+from bench.system import DATABASE, running_system
 
 INTERACTIONS = int(os.environ.get("BENCH_INTERACTIONS", "1000000"))
 USERS = 200
@@ -83,40 +79,9 @@ def seed(org_id: str) -> float:
 def main() -> None:
     eventlet.monkey_patch()
     rng = random.Random(20261122)
-    _ensure_database()
-    workdir = tempfile.mkdtemp(prefix="crm-bench-agenda-")
-    port = _free_port()
-    config = os.path.join(workdir, "crm.yaml")
-    with open(config, "w") as handle:
-        yaml.safe_dump(
-            {
-                "amqp_uri": _amqp_uri(),
-                "data_dir": workdir,
-                "log_level": "WARNING",
-                "database": {"url": DATABASE},
-                "gateway": {"port": port},
-                "messaging": {"sandbox_port": _free_port()},
-            },
-            handle,
-        )
-    crm = [sys.executable, "-m", "crm", "--config", config]
-    env = dict(os.environ, CRM_ADMIN_PASSWORD=PASSWORD)
-    subprocess.run(crm + ["migrate"], env=env, check=True, capture_output=True)
-    out = subprocess.run(
-        crm + ["admin", "bootstrap", "--org", "Bench", "--email", "bench@pomme.fr"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    org_id = out.split("(")[1].split(")")[0]
-    seeded = seed(org_id)
-    log = open(os.path.join(workdir, "crm-run.log"), "w")  # noqa: SIM115
-    system = subprocess.Popen(crm + ["run"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_ready(f"{base}/readyz")
-        token = _login(base, "bench@pomme.fr")
+    with running_system("agenda", seed=seed) as system:
+        port, seeded = system.port, system.seeded
+        token = system.admin_token()
         headers = {"Authorization": f"Bearer {token}"}
         paths = []
         for _ in range(200):
@@ -145,12 +110,6 @@ def main() -> None:
             f"(seeded in {seeded:.0f} s); about {INTERACTIONS * 10 // USERS // 120:,} owned per answer\n"
         )
         print(_table(rows))
-    finally:
-        system.terminate()
-        try:
-            system.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            system.kill()
 
 
 if __name__ == "__main__":

@@ -18,16 +18,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import requests
-import yaml
 from sqlalchemy import create_engine, text
 
-from bench.contacts_search import DATABASE, PASSWORD, _amqp_uri, _ensure_database
-from bench.gateway_me import _free_port, _login, _wait_ready
+from bench.system import DATABASE, PASSWORD, running_system
 
 INVITATIONS = int(os.environ.get("BENCH_INVITATIONS", "1000"))
 RATE = 50.0
@@ -66,38 +63,9 @@ def kombu_round_trips(amqp_uri: str, count: int = 500) -> list[float]:
 
 
 def main() -> None:
-    _ensure_database()
-    amqp_uri = _amqp_uri()
-    workdir = tempfile.mkdtemp(prefix="crm-bench-invitations-")
-    port = _free_port()
-    config = os.path.join(workdir, "crm.yaml")
-    with open(config, "w") as handle:
-        yaml.safe_dump(
-            {
-                "amqp_uri": amqp_uri,
-                "data_dir": workdir,
-                "log_level": "WARNING",
-                "database": {"url": DATABASE},
-                "gateway": {"port": port},
-                "messaging": {"sandbox_port": _free_port()},
-            },
-            handle,
-        )
-    crm = [sys.executable, "-m", "crm", "--config", config]
-    env = dict(os.environ, CRM_ADMIN_PASSWORD=PASSWORD)
-    subprocess.run(crm + ["migrate"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        crm + ["admin", "bootstrap", "--org", "Bench", "--email", "bench@pomme.fr"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    log = open(os.path.join(workdir, "crm-run.log"), "w")  # noqa: SIM115
-    system = subprocess.Popen(crm + ["run"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(f"{base}/readyz")
-        auth = {"Authorization": f"Bearer {_login(base, 'bench@pomme.fr')}"}
+    with running_system("invitations") as system:
+        base, amqp_uri = system.base_url, system.amqp_uri
+        auth = {"Authorization": f"Bearer {system.admin_token()}"}
         http = requests.Session()
         http.patch(
             f"{base}/api/v1/settings", json={"multi_user_interactions": True}, headers=auth
@@ -190,12 +158,6 @@ def main() -> None:
                 f"| {_percentile(values, 99):.1f} | {max(values):.1f} |"
             )
         print(f"\n{failures[0]} invitation(s) failed; {len(latencies):,} notifications matched")
-    finally:
-        system.terminate()
-        try:
-            system.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            system.kill()
 
 
 if __name__ == "__main__":

@@ -23,9 +23,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -33,11 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import requests
-import yaml
 from sqlalchemy import create_engine, text
 
-from bench.contacts_search import PASSWORD, _amqp_uri, _ensure_database
-from bench.gateway_me import _free_port, _login, _wait_ready
+from bench.system import running_system
 from services.messaging.providers.base import OutgoingSms
 from services.messaging.providers.twilio_sms import TwilioSms
 from services.messaging.sandbox import sign_sendgrid_events
@@ -112,37 +107,9 @@ def event_batches(message_ids: list[str], rng: random.Random) -> tuple[list[byte
 
 def main() -> None:
     rng = random.Random(11)
-    _ensure_database()
-    workdir = tempfile.mkdtemp(prefix="crm-bench-messaging-")
-    port, sandbox_port = _free_port(), _free_port()
-    config = os.path.join(workdir, "crm.yaml")
-    with open(config, "w") as handle:
-        yaml.safe_dump(
-            {
-                "amqp_uri": _amqp_uri(),
-                "data_dir": workdir,
-                "log_level": "WARNING",
-                "database": {"url": DATABASE},
-                "gateway": {"port": port, "max_body_bytes": 4 * 1024 * 1024},
-                "messaging": {"sandbox": True, "sandbox_port": sandbox_port},
-            },
-            handle,
-        )
-    crm = [sys.executable, "-m", "crm", "--config", config]
-    env = dict(os.environ, CRM_ADMIN_PASSWORD=PASSWORD)
-    subprocess.run(crm + ["migrate"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        crm + ["admin", "bootstrap", "--org", "Bench", "--email", "bench@pomme.fr"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    log = open(os.path.join(workdir, "crm-run.log"), "w")  # noqa: SIM115
-    system = subprocess.Popen(crm + ["run"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(f"{base}/readyz")
-        token = _login(base, "bench@pomme.fr")
+    with running_system("messaging", settings={"gateway": {"max_body_bytes": 4 * 1024 * 1024}}) as system:
+        base, sandbox_port = system.base_url, system.settings["messaging"]["sandbox_port"]
+        token = system.admin_token()
         auth = {"Authorization": f"Bearer {token}"}
         me = requests.get(f"{base}/api/v1/me", headers=auth, timeout=10).json()
         requests.post(
@@ -261,12 +228,6 @@ def main() -> None:
             + ("exact" if stored_rows == distinct == stored_answers else "NOT EXACT")
         )
         print(f"every event applied {applied_after:.1f} s after the first post")
-    finally:
-        system.terminate()
-        try:
-            system.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            system.kill()
 
 
 if __name__ == "__main__":
