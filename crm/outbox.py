@@ -10,10 +10,13 @@ between confirm and mark publishes the row again, which idempotent consumers
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import amqp
 import eventlet
 from eventlet.event import Event
 from kombu import Connection, Exchange, Producer
@@ -103,6 +106,77 @@ def record_events(session: Session, payloads: list[dict[str, Any]]) -> None:
         session.execute(_outbox.insert(), rows if len(rows) > 1 else rows[0])
 
 
+class ConfirmedPublisher:
+    """Publishes a batch, then waits once for the broker to confirm all of it.
+
+    Waiting for each message's confirm before sending the next made the relay
+    one broker round trip per event; a batch now takes one. A negative
+    acknowledgement or a missing confirm raises, and the batch stays unpublished
+    in the outbox (its events go again, which consumers take once).
+    """
+
+    def __init__(self, connection: Connection, exchange_name: str):
+        self.connection = connection
+        self.exchange_name = exchange_name
+        self.channel = connection.default_channel
+        # Kombu's in-memory transport (unit tests) has no confirms: it publishes plainly.
+        self._plain = None if hasattr(self.channel, "confirm_select") else Producer(self.channel)
+        if self._plain is None:
+            self.channel.confirm_select()
+            self.channel.events["basic_ack"].add(self._on_ack)
+            self.channel.events["basic_nack"].add(self._on_nack)
+        self._sent = 0  # delivery tags run from 1 on a confirm channel
+        self._confirmed = 0
+        self._early: set[int] = set()
+        self._refused = False
+
+    def publish(self, payload: dict[str, Any], *, routing_key: str, message_id: str) -> None:
+        if self._plain is not None:
+            self._plain.publish(
+                payload,
+                exchange=self.exchange_name,
+                routing_key=routing_key,
+                serializer="json",
+                delivery_mode=2,
+                message_id=message_id,
+            )
+            return
+        message = amqp.Message(
+            json.dumps(payload),
+            content_type="application/json",
+            content_encoding="utf-8",
+            delivery_mode=2,
+            message_id=message_id,
+        )
+        self.channel.basic_publish(message, exchange=self.exchange_name, routing_key=routing_key)
+        self._sent += 1
+
+    def wait_for_confirms(self, timeout: float) -> None:
+        if self._plain is not None:
+            return
+        deadline = time.monotonic() + timeout
+        while self._confirmed < self._sent and not self._refused:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"the broker confirmed {self._confirmed} of {self._sent} events")
+            self.connection.drain_events(timeout=left)
+        if self._refused:
+            raise ConnectionError("the broker refused events (basic.nack)")
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        if multiple:
+            self._confirmed = max(self._confirmed, delivery_tag)
+        else:
+            self._early.add(delivery_tag)
+        while self._confirmed + 1 in self._early:
+            self._confirmed += 1
+            self._early.discard(self._confirmed)
+        self._early = {tag for tag in self._early if tag > self._confirmed}
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        self._refused = True
+
+
 class OutboxRelay:
     """Publishes outbox rows in the background; woken right after a commit."""
 
@@ -115,7 +189,7 @@ class OutboxRelay:
         self._thread: Any = None
         self._running = False
         self._connection: Connection | None = None
-        self._producer: Producer | None = None
+        self._producer: ConfirmedPublisher | None = None
         self._last_prune = utcnow()
 
     def start(self) -> None:
@@ -169,18 +243,10 @@ class OutboxRelay:
             rows = session.execute(query).all()
             if not rows:
                 return 0
-            producer = self._get_producer()
+            publisher = self._get_producer()
             for row in rows:
-                producer.publish(
-                    row.payload,
-                    exchange=self.exchange,
-                    routing_key=row.event_type,
-                    serializer="json",
-                    delivery_mode=2,
-                    message_id=row.id,
-                    mandatory=False,
-                    retry=False,
-                )
+                publisher.publish(row.payload, routing_key=row.event_type, message_id=row.id)
+            publisher.wait_for_confirms(timeout=self.settings.retry_delay_seconds * 5)
             session.execute(
                 _outbox.update()
                 .where(_outbox.c.id.in_([row.id for row in rows]))
@@ -189,15 +255,13 @@ class OutboxRelay:
             session.commit()
             return len(rows)
 
-    def _get_producer(self) -> Producer:
+    def _get_producer(self) -> ConfirmedPublisher:
         if self._producer is None:
-            connection = Connection(
-                self.amqp_uri, transport_options={"confirm_publish": True}, connect_timeout=5
-            )
+            connection = Connection(self.amqp_uri, connect_timeout=5)
             connection.ensure_connection(max_retries=1)
             self._connection = connection
             self.exchange(connection.default_channel).declare()
-            self._producer = Producer(connection.default_channel)
+            self._producer = ConfirmedPublisher(connection, self.exchange.name)
         return self._producer
 
     def _close_connection(self) -> None:
