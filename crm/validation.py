@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import zoneinfo
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, TypeVar
@@ -16,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -176,3 +178,26 @@ def validate(schema: type[Model], data: Any) -> Model:
         errors = describe_validation_error(exc)
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         raise InvalidInput(summary, errors) from None
+
+
+# A record id: what the server makes (time-ordered UUIDs) or what a caller chose.
+Id = Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("give the time zone offset, such as 2026-12-01T09:00:00+01:00")
+    return moment
+
+
+def _day_text(value: object) -> object:
+    # Lax parsing reads "0" as 1970-01-01 and strict JSON refuses every date: a day is "YYYY-MM-DD".
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("write the day as YYYY-MM-DD")
+    return value
+
+
+# A time with its offset, in a body or a query string.
+AwareDateTime = Annotated[datetime, AfterValidator(_aware)]
+# A calendar day written YYYY-MM-DD, in a body or a query string.
+Day = Annotated[date, Strict(False), BeforeValidator(_day_text)]

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
 
-from crm.validation import ShortText, StrictInput, blankable, whole_number
+from crm.validation import Id, ShortText, StrictInput, blankable, whole_number
 
 
 def _lower(value: str) -> str:
@@ -35,7 +35,6 @@ def _unique_tags(tags: list[str]) -> list[str]:
 
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
 Email = Annotated[EmailStr, StringConstraints(max_length=254), AfterValidator(_lower)]
 PhoneText = Annotated[
     str,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -42,6 +44,17 @@ class WebhookRefused(Forbidden):
     """The webhook did not prove it comes from the provider."""
 
     title = "Webhook refused"
+
+
+@contextmanager
+def verified(provider: str) -> Iterator[None]:
+    """Turn a failed verification into 403 and an unreadable body into 400, naming the provider."""
+    try:
+        yield
+    except WebhookRejected as exc:
+        raise WebhookRefused(f"{provider} webhook refused: {exc.reason}") from None
+    except MalformedWebhook as exc:
+        raise MalformedRequest(exc.reason) from None
 
 
 def _webhook_max_bytes(settings: Any) -> int:
@@ -84,7 +97,7 @@ class WebhookRoutes:
         settings = self.settings
         query = request.query_string.decode("latin-1")
         url = settings.webhook_base_url() + request.path + (f"?{query}" if query else "")
-        try:
+        with verified("Twilio"):
             verify_twilio_signature(
                 settings.messaging.twilio.auth_token,
                 url,
@@ -92,10 +105,6 @@ class WebhookRoutes:
                 request.headers.get(TWILIO_SIGNATURE_HEADER),
             )
             event = parse_twilio_status(request.form, utcnow())
-        except WebhookRejected as exc:
-            raise WebhookRefused(f"Twilio callback refused: {exc.reason}") from None
-        except MalformedWebhook as exc:
-            raise MalformedRequest(exc.reason) from None
         event = dataclasses.replace(event, message_id=request.args.get("message_id") or None)
         return self._store("twilio", [event], [])
 
@@ -112,7 +121,7 @@ class WebhookRoutes:
     def sendgrid_events(self, request: Request) -> Response:
         settings = self.settings
         body = request.get_data(cache=False)
-        try:
+        with verified("SendGrid"):
             verify_sendgrid_signature(
                 sendgrid_public_key(settings),
                 body,
@@ -122,10 +131,6 @@ class WebhookRoutes:
                 settings.messaging.webhook_max_age_seconds,
             )
             events = parse_sendgrid_events(body)
-        except WebhookRejected as exc:
-            raise WebhookRefused(f"SendGrid events refused: {exc.reason}") from None
-        except MalformedWebhook as exc:
-            raise MalformedRequest(exc.reason) from None
         return self._store("sendgrid", list(events), events.ignored)
 
     @route(
@@ -141,13 +146,9 @@ class WebhookRoutes:
     def mailjet_events(self, request: Request) -> Response:
         mailjet = self.settings.messaging.mailjet
         body = request.get_data(cache=False)
-        try:
+        with verified("Mailjet"):
             verify_mailjet_basic_auth(
                 mailjet.webhook_user, mailjet.webhook_password, request.headers.get("Authorization")
             )
             events = parse_mailjet_events(body)
-        except WebhookRejected as exc:
-            raise WebhookRefused(f"Mailjet events refused: {exc.reason}") from None
-        except MalformedWebhook as exc:
-            raise MalformedRequest(exc.reason) from None
         return self._store("mailjet", list(events), events.ignored)

@@ -2,7 +2,7 @@
 
 Every user of the organisation sees the projects; writers change them. Users
 are checked with ``accounts``, contacts and companies with ``contacts``
-(``check_links``), before the database work begins. Projects are deleted
+(``references.check_links``), before the database work begins. Projects are deleted
 softly; their interactions keep their ``project_id``. Each change is announced
 (``project_created|updated|deleted``) with the project as it is now.
 """
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from crm.auth import Caller
 from crm.database import UnitOfWork
-from crm.errors import NotFound, invalid
+from crm.errors import invalid
 from crm.ids import new_id
 from crm.outbox import utcnow
 from crm.times import iso
@@ -28,22 +28,6 @@ from services.interactions.resource_schemas import ProjectCreate, ProjectListQue
 from services.interactions.resources import planning_window
 
 LINK_KINDS = {"user": "user_ids", "contact": "contact_ids", "company": "company_ids"}
-
-
-def check_links(accounts: Any, contacts: Any, request: ProjectCreate | ProjectUpdate) -> None:
-    """Every user, contact and company named exists in the caller's organisation,
-    as ``accounts`` and ``contacts`` (RPC clients, with the caller's token) see it."""
-    lookups = (
-        ("user_ids", accounts.get_user, "user"),
-        ("contact_ids", contacts.get_contact, "contact"),
-        ("company_ids", contacts.get_company, "company"),
-    )
-    for field, lookup, noun in lookups:
-        for position, target_id in enumerate(getattr(request, field) or []):
-            try:
-                lookup(target_id)
-            except NotFound:
-                raise invalid(f"{field}.{position}", f"no {noun} {target_id} in your organisation") from None
 
 
 def project_of(session: Session, org_id: str, project_id: str, *, lock: bool = False) -> Project:

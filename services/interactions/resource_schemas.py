@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, Strict, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from crm.validation import QueryInput, ShortText, StrictInput, blankable
-from services.interactions.schemas import Day, Id, Ids, LongText
+from crm.validation import Day, Id, QueryInput, ShortText, StrictInput, blankable
+from services.interactions.schemas import Ids, LongText
 
 ResourceKind = Literal["room", "vehicle", "hotel_room", "other"]
 Limit = Annotated[int, Field(ge=1, le=200)]
 Cursor = Annotated[str, StringConstraints(max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
-
-
-def _day_text(value: object) -> object:
-    # Strict JSON reads "0" as 1970-01-01; a day in a body is a YYYY-MM-DD string.
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise ValueError("write the day as YYYY-MM-DD")
-    return value
-
-
-# A day in a request body (``Day`` is for query strings).
-BodyDay = Annotated[date, Strict(False), BeforeValidator(_day_text)]
 
 
 # -- resources ------------------------------------------------------------------------------
@@ -113,8 +101,8 @@ class ProjectCreate(StrictInput):
     id: Id | None = None
     name: ShortText
     description: blankable(LongText) = None
-    start_date: BodyDay | None = None
-    end_date: BodyDay | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     user_ids: Ids = Field(default_factory=list)
     contact_ids: Ids = Field(default_factory=list)
     company_ids: Ids = Field(default_factory=list)
@@ -125,8 +113,8 @@ class ProjectUpdate(StrictInput):
 
     name: ShortText | None = None
     description: blankable(LongText) = None
-    start_date: BodyDay | None = None
-    end_date: BodyDay | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     user_ids: Ids | None = None
     contact_ids: Ids | None = None
     company_ids: Ids | None = None

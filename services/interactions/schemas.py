@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from crm.validation import Money, QueryInput, StrictInput, blankable, whole_number
-
-
-def _aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError("give the time zone offset, such as 2026-12-01T09:00:00+01:00")
-    return moment
-
-
-def _iso_day(value: object) -> object:
-    # Lax date parsing would read "0" as 1970-01-01; a day is written YYYY-MM-DD.
-    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise ValueError("write the day as YYYY-MM-DD")
-    return value
-
+from crm.validation import AwareDateTime, Day, Id, Money, QueryInput, StrictInput, blankable, whole_number
 
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
-Id = Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9_]+$")]
 Subject = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=_NO_CONTROL)
@@ -33,8 +16,6 @@ Subject = Annotated[
 LongText = Annotated[
     str, StringConstraints(max_length=20_000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
 ]
-AwareDateTime = Annotated[datetime, AfterValidator(_aware)]
-Day = Annotated[date, BeforeValidator(_iso_day)]
 Ids = Annotated[list[Id], Field(max_length=100)]
 
 

@@ -18,7 +18,15 @@ from crm.errors import NotFound, invalid
 from crm.health import Pingable
 from crm.rpc import RpcClient, rpc
 from crm.validation import validate
-from services.interactions import agenda, catalogue, interactions, participants, pending_email, reports
+from services.interactions import (
+    agenda,
+    catalogue,
+    interactions,
+    participants,
+    pending_email,
+    references,
+    reports,
+)
 from services.interactions.exceptions import MultiUserInteractionsOff
 from services.interactions.models import Base
 from services.interactions.schemas import (
@@ -55,22 +63,10 @@ class InteractionsService(ResourceEntrypoints, WorkEntrypoints, Pingable):
         except NotFound:
             raise invalid(field, f"no user {user_id} in your organisation") from None
 
-    def _check_links(self, contact_ids: list[str] | None, company_ids: list[str] | None) -> None:
-        for position, contact_id in enumerate(contact_ids or []):
-            try:
-                self.contacts.get_contact(contact_id)
-            except NotFound:
-                raise invalid(f"contact_ids.{position}", f"no contact {contact_id}") from None
-        for position, company_id in enumerate(company_ids or []):
-            try:
-                self.contacts.get_company(company_id)
-            except NotFound:
-                raise invalid(f"company_ids.{position}", f"no company {company_id}") from None
-
     def _check_request(self, caller: Caller, request: InteractionCreate | InteractionUpdate) -> None:
         if request.owner_id is not None and request.owner_id != caller.user_id:
             self._check_user(request.owner_id, "owner_id")
-        self._check_links(request.contact_ids, request.company_ids)
+        references.check_links(self.accounts, self.contacts, request)
 
     # -- types ----------------------------------------------------------------------------------
 

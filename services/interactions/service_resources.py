@@ -11,7 +11,7 @@ from typing import Any
 
 from crm.rpc import rpc
 from crm.validation import validate
-from services.interactions import projects, resources
+from services.interactions import projects, references, resources
 from services.interactions.resource_schemas import (
     PlanningQuery,
     ProjectCreate,
@@ -104,7 +104,7 @@ class ResourceEntrypoints:
         with ``created`` false."""
         caller = self.caller.writer()
         request = validate(ProjectCreate, data)
-        projects.check_links(self.accounts, self.contacts, request)
+        references.check_links(self.accounts, self.contacts, request)
         with self.db.transaction() as uow:
             record, created = projects.create(uow, caller, request)
         return {**record, "created": created}
@@ -114,7 +114,7 @@ class ResourceEntrypoints:
         """Change the fields given; a list of users, contacts or companies replaces the project's."""
         caller = self.caller.writer()
         request = validate(ProjectUpdate, changes)
-        projects.check_links(self.accounts, self.contacts, request)
+        references.check_links(self.accounts, self.contacts, request)
         with self.db.transaction() as uow:
             return projects.update(uow, caller, project_id, request)
 

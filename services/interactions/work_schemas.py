@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, WithJsonSchema
 
-from crm.validation import Money, QueryInput, StrictInput, blankable, whole_number
-from services.interactions.schemas import AwareDateTime, Id, Key, LongText
+from crm.validation import AwareDateTime, Id, Money, QueryInput, StrictInput, blankable, whole_number
+from services.interactions.schemas import Key, LongText
 
 
 def document_max_bytes(settings: Any) -> int:

@@ -4,37 +4,27 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     EmailStr,
     Field,
     StringConstraints,
     field_validator,
 )
 
-from crm.validation import QueryInput, ShortText, StrictInput, blankable, whole_number
+from crm.validation import AwareDateTime, Day, Id, QueryInput, ShortText, StrictInput, blankable, whole_number
 
 
 def _lower(value: str) -> str:
     return value.lower()
 
 
-def _aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError("give the time zone offset, such as 2026-12-31T23:59:00+01:00")
-    return moment
-
-
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
-Id = Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
 Email = Annotated[EmailStr, StringConstraints(max_length=254), AfterValidator(_lower)]
-AwareDateTime = Annotated[datetime, AfterValidator(_aware)]
 EmailProvider = Literal["sendgrid", "mailjet", "smtp"]
 IdempotencyKey = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
@@ -208,16 +198,6 @@ class SuppressionOut(BaseModel):
 
 
 # -- reports ------------------------------------------------------------------------
-
-
-def _iso_day(value: object) -> object:
-    # Lax date parsing would read "0" as 1970-01-01; a day is written YYYY-MM-DD.
-    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise ValueError("write the day as YYYY-MM-DD")
-    return value
-
-
-Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
 class ReportQuery(QueryInput):
