@@ -10,7 +10,6 @@ between confirm and mark publishes the row again, which idempotent consumers
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ import amqp
 import eventlet
 from eventlet.event import Event
 from kombu import Connection, Exchange, Producer
-from sqlalchemy import JSON, Column, DateTime, Engine, Index, MetaData, String, Table
+from sqlalchemy import JSON, Column, DateTime, Engine, Index, MetaData, String, Table, Text, cast, select
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
@@ -130,19 +129,21 @@ class ConfirmedPublisher:
         self._early: set[int] = set()
         self._refused = False
 
-    def publish(self, payload: dict[str, Any], *, routing_key: str, message_id: str) -> None:
+    def publish(self, body: str, *, routing_key: str, message_id: str) -> None:
+        """Publish ``body``, an event's JSON text as the outbox holds it."""
         if self._plain is not None:
             self._plain.publish(
-                payload,
+                body,
                 exchange=self.exchange_name,
                 routing_key=routing_key,
-                serializer="json",
+                content_type="application/json",
+                content_encoding="utf-8",
                 delivery_mode=2,
                 message_id=message_id,
             )
             return
         message = amqp.Message(
-            json.dumps(payload),
+            body,
             content_type="application/json",
             content_encoding="utf-8",
             delivery_mode=2,
@@ -231,8 +232,9 @@ class OutboxRelay:
     def publish_pending(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""
         with Session(self.engine) as session:
+            # The payload as the JSON text stored: published as it is, not decoded and encoded again.
             query = (
-                _outbox.select()
+                select(_outbox.c.id, _outbox.c.event_type, cast(_outbox.c.payload, Text).label("body"))
                 .where(_outbox.c.published_at.is_(None))
                 .order_by(_outbox.c.created_at, _outbox.c.id)
                 .limit(self.settings.batch_size)
@@ -245,7 +247,7 @@ class OutboxRelay:
                 return 0
             publisher = self._get_producer()
             for row in rows:
-                publisher.publish(row.payload, routing_key=row.event_type, message_id=row.id)
+                publisher.publish(row.body, routing_key=row.event_type, message_id=row.id)
             publisher.wait_for_confirms(timeout=self.settings.retry_delay_seconds * 5)
             session.execute(
                 _outbox.update()

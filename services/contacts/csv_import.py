@@ -8,9 +8,10 @@ Writing a batch updates or creates contacts by e-mail (the personal one, or
 the professional one for rows without it), reuses or creates companies by name
 (ignoring case and accents) with an employment there, and adds interests.
 An empty cell never clears a value. A batch is written with a handful of
-queries and one flush; should the database still refuse it (another user
-created the same e-mail meanwhile), the batch is written again one row per
-savepoint, so only the row concerned fails.
+queries: new records are plain rows inserted in bulk (no ORM objects), the
+contacts it updates are flushed once; should the database still refuse it
+(another user created the same e-mail meanwhile), the batch is written again
+one row per savepoint, so only the row concerned fails.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -323,6 +325,21 @@ class ImportContext:
 # -- writing ------------------------------------------------------------------------
 
 
+def _attribute_names(model: Any) -> tuple[str, ...]:
+    return tuple(attribute.key for attribute in inspect(model).column_attrs)
+
+
+_NEW_ROW_KEYS = {model: _attribute_names(model) for model in (Company, Contact, Employment)}
+
+
+def _new_row(model: Any, **values: Any) -> SimpleNamespace:
+    """A record to insert in bulk: every attribute of ``model`` (None unless given), readable
+    like the ORM object by ``records`` and ``search_text``."""
+    row = dict.fromkeys(_NEW_ROW_KEYS[model])
+    row.update(values)
+    return SimpleNamespace(**row)
+
+
 @dataclass
 class _ContactState:
     contact: Contact
@@ -380,7 +397,10 @@ class _BatchWriter:
         self.interest_ids: dict[str, str] = {}
         self.by_email: dict[str, _ContactState] = {}
         self.by_work_email: dict[str, _ContactState] = {}
-        self.children: list[Any] = []
+        # What the batch creates, inserted in bulk at its end: parents first, then children.
+        self.new_rows: dict[Any, list[Any]] = {
+            model: [] for model in (Company, Interest, Contact, Employment, ContactInterest)
+        }
         self.events: list[dict[str, Any]] = []
 
     def write(self, plans: list[RowPlan]) -> None:
@@ -388,10 +408,12 @@ class _BatchWriter:
         with self.session.no_autoflush:
             for plan in plans:
                 self._write_row(plan)
-        # Without relationships the flush does not order tables: parents first, then children.
-        self.session.flush()
-        self.session.add_all(self.children)
-        self.session.flush()
+        self.session.flush()  # the contacts and employments the batch updated
+        for model, rows in self.new_rows.items():
+            if rows:
+                self.session.execute(
+                    insert(model), [row if isinstance(row, dict) else vars(row) for row in rows]
+                )
         self.uow.emit_all(self.events)
 
     # -- finding the contacts the rows update
@@ -508,7 +530,8 @@ class _BatchWriter:
 
     def _new_contact(self, plan: RowPlan) -> _ContactState:
         values, now = plan.values, self.context.now
-        contact = Contact(
+        contact = _new_row(
+            Contact,
             id=new_id(),
             org_id=self.context.org_id,
             first_name=values["first_name"],
@@ -529,7 +552,7 @@ class _BatchWriter:
             created_at=now,
             updated_at=now,
         )
-        self.session.add(contact)
+        self.new_rows[Contact].append(contact)
         state = _ContactState(contact, set(), [])
         self._index(state, plan)
         return state
@@ -583,7 +606,8 @@ class _BatchWriter:
             None,
         )
         if current is None:
-            employment = Employment(
+            employment = _new_row(
+                Employment,
                 id=new_id(),
                 org_id=self.context.org_id,
                 contact_id=state.contact.id,
@@ -595,7 +619,7 @@ class _BatchWriter:
                 updated_at=self.context.now,
                 **details,
             )
-            self.children.append(employment)
+            self.new_rows[Employment].append(employment)
             state.history.append((employment, company))
             return True
         changed = False
@@ -617,7 +641,8 @@ class _BatchWriter:
             self.companies[key] = known
             return known
         now = self.context.now
-        company = Company(
+        company = _new_row(
+            Company,
             id=known.id if known else new_id(),
             org_id=self.context.org_id,
             name=name,
@@ -629,7 +654,7 @@ class _BatchWriter:
             updated_at=now,
         )
         company.search_text = search_text.company_text(company)
-        self.session.add(company)
+        self.new_rows[Company].append(company)
         self.companies[key] = company
         if known is None:
             self.outcome.new_companies[key] = KnownCompany(company.id, name, group)
@@ -649,10 +674,12 @@ class _BatchWriter:
             interest_id = self._interest_id(name)
             if interest_id not in state.interests:
                 state.interests.add(interest_id)
-                self.children.append(
-                    ContactInterest(
-                        contact_id=state.contact.id, interest_id=interest_id, org_id=self.context.org_id
-                    )
+                self.new_rows[ContactInterest].append(
+                    {
+                        "contact_id": state.contact.id,
+                        "interest_id": interest_id,
+                        "org_id": self.context.org_id,
+                    }
                 )
                 changed = True
         return changed
@@ -668,18 +695,21 @@ class _BatchWriter:
         if known is not None and not known[1]:
             self.interest_ids[key] = known[0]
             return known[0]
-        interest = Interest(
-            id=known[0] if known else new_id(),
-            org_id=self.context.org_id,
-            name=name,
-            name_key=key,
-            created_at=self.context.now,
+        interest_id = known[0] if known else new_id()
+        self.new_rows[Interest].append(
+            {
+                "id": interest_id,
+                "org_id": self.context.org_id,
+                "name": name,
+                "name_key": key,
+                "created_at": self.context.now,
+                "deleted_at": None,
+            }
         )
-        self.session.add(interest)
-        self.interest_ids[key] = interest.id
+        self.interest_ids[key] = interest_id
         if known is None:
-            self.outcome.new_interests[key] = interest.id
-        return interest.id
+            self.outcome.new_interests[key] = interest_id
+        return interest_id
 
     # -- announcing
 

@@ -16,6 +16,10 @@ from crm.errors import invalid
 # A search query that is only a phone number, possibly partial: "+33 6 12", "06.12.34".
 _PHONE_QUERY = re.compile(r"^\+?[0-9 ().\-/]+$")
 _MIN_QUERY_DIGITS = 3
+# Searchable forms of numbers normalised lately: a record's search text is built right after
+# its phones were checked, and parsing a number again costs as much as the check.
+_FORMS: dict[str, list[str]] = {}
+_FORMS_KEPT = 10_000
 
 
 def normalise(typed: str | None, region: str, field: str) -> str | None:
@@ -28,7 +32,11 @@ def normalise(typed: str | None, region: str, field: str) -> str | None:
         raise invalid(field, "not a phone number") from None
     if not phonenumbers.is_valid_number(number):
         raise invalid(field, f"not a valid phone number (numbers without +country code are read as {region})")
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    if len(_FORMS) >= _FORMS_KEPT:
+        _FORMS.clear()
+    _FORMS[e164] = _forms(e164, number)
+    return e164
 
 
 def digits(text: str) -> str:
@@ -39,9 +47,14 @@ def searchable_forms(e164: str | None) -> list[str]:
     """The digits of the international and the national form: "33612345678", "0612345678"."""
     if e164 is None:
         return []
-    number = phonenumbers.parse(e164, None)
+    known = _FORMS.get(e164)
+    return list(known) if known is not None else _forms(e164, phonenumbers.parse(e164, None))
+
+
+def _forms(e164: str, number: phonenumbers.PhoneNumber) -> list[str]:
+    international = digits(e164)
     national = digits(phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
-    return [digits(e164), national] if national != digits(e164) else [digits(e164)]
+    return [international, national] if national != international else [international]
 
 
 def query_digits(query: str, region: str) -> str | None:
