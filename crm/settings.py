@@ -130,7 +130,7 @@ class ContactsSettings(_Section):
     # Largest CSV file an import accepts; the gateway lets the import route's body grow to match.
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
     # Rows written per transaction by an import job; progress moves a batch at a time.
-    import_batch_size: int = Field(default=200, ge=1, le=5000)
+    import_batch_size: int = Field(default=1000, ge=1, le=5000)
     # A vCard import runs within one RPC call: its file and its number of cards are capped so
     # that it ends within the gateway's deadline (a card takes about 10 ms on a laptop).
     vcard_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)

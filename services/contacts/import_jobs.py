@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 import eventlet
+from eventlet.queue import LightQueue
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -56,6 +57,8 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 60
 # How often a second delivery of ``import_queued`` looks whether the first runner is still alive.
 WAIT_SECONDS = 5.0
+# Rows checked between two chances for the writer to go on.
+_CHECK_SLICE = 20
 ERRORS_CSV_PAGE = 5000
 ERRORS_CSV_HEADER = ["row", "line", "column", "field", "value", "reason"]
 _JOBS_KEYSET = Keyset(
@@ -419,10 +422,7 @@ def _run_claimed(
     with db.read() as session:
         memory = ImportMemory.load(session, claimed.org_id)
     rows = itertools.islice(_records(claimed), claimed.rows_done, None)
-    while batch := list(itertools.islice(rows, batch_size)):
-        checked = [checker.check(record) for record in batch]
-        plans = [entry for entry in checked if isinstance(entry, RowPlan)]
-        problems = [problem for entry in checked if isinstance(entry, list) for problem in entry]
+    for size, plans, problems in _checked_ahead(rows, checker, batch_size):
         with db.transaction() as uow:
             context = ImportContext(
                 org_id=claimed.org_id,
@@ -441,10 +441,50 @@ def _run_claimed(
                 uow.drop_events_since(mark)
             else:
                 outcome = write_batch(uow, context, memory, plans)
-            _record_batch(uow.session, claimed, runner_id, len(batch), problems + outcome.problems, outcome)
+            _record_batch(uow.session, claimed, runner_id, size, problems + outcome.problems, outcome)
         memory.absorb(outcome, claimed.dry_run)
         sleep(0)  # let the service's other workers in between batches
     _finish(db, claimed, runner_id, "done", None)
+
+
+def _checked_ahead(
+    rows: Iterator[csv_format.Record], checker: RowChecker, batch_size: int
+) -> Iterator[tuple[int, list[RowPlan], list[RowProblem]]]:
+    """Batches of checked rows: (rows read, rows to write, problems).
+
+    Checking is CPU work and writing mostly waits for the database, so the
+    next batch is checked while the current one is written: a green thread
+    checks up to two batches ahead, yielding every few rows so the writer
+    resumes as soon as the database answers.
+    """
+    ready: LightQueue = LightQueue(maxsize=2)
+
+    def check_all() -> None:
+        try:
+            while batch := list(itertools.islice(rows, batch_size)):
+                plans: list[RowPlan] = []
+                problems: list[RowProblem] = []
+                for index, record in enumerate(batch, start=1):
+                    entry = checker.check(record)
+                    if isinstance(entry, RowPlan):
+                        plans.append(entry)
+                    else:
+                        problems += entry
+                    if index % _CHECK_SLICE == 0:
+                        eventlet.sleep(0)
+                ready.put((len(batch), plans, problems))
+            ready.put(None)
+        except Exception as exc:  # handed to the writer, which stops the job with it
+            ready.put(exc)
+
+    checking = eventlet.spawn(check_all)
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        checking.kill()
 
 
 def _record_batch(
