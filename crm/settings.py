@@ -191,6 +191,9 @@ class MessagingSettings(_Section):
     email_max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=30 * 1024 * 1024)
     # Stored provider events are applied to their messages in batches (every 0.2 s) after the answer.
     event_batch_size: int = Field(default=100, ge=1, le=10_000)
+    # A message still "sending" this long after its send began was never taken by the provider
+    # (the send was interrupted): it is failed, and an SMS refunded.
+    interrupted_send_seconds: int = Field(default=900, ge=60, le=7 * 86400)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     sendgrid: SendGridSettings = Field(default_factory=SendGridSettings)
     mailjet: MailjetSettings = Field(default_factory=MailjetSettings)

@@ -120,6 +120,8 @@ class SmsMessage(Base):
             **_where("idempotency_key IS NOT NULL"),
         ),
         Index("ix_sms_messages_org_id_created_at", "org_id", "created_at"),
+        # The few messages a send still holds: what the check for interrupted sends reads.
+        Index("ix_sms_messages_sending", "status_at", **_where("status = 'sending'")),
     )
 
 
@@ -162,6 +164,7 @@ class EmailMessage(Base):
             unique=True,
             **_where("idempotency_key IS NOT NULL"),
         ),
+        Index("ix_email_messages_sending", "status_at", **_where("status = 'sending'")),
         Index("ix_email_messages_org_id_created_at", "org_id", "created_at"),
     )
 

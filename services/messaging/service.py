@@ -23,6 +23,7 @@ from services.messaging import (
     authorization_codes,
     credit_ledger,
     emails,
+    interrupted,
     provider_events,
     reports,
     sms,
@@ -264,6 +265,18 @@ class MessagingService(Pingable):
             with self.db.transaction() as uow:
                 handled = provider_events.apply_pending(uow, batch)
             if handled < batch:
+                return
+
+    @timer(interval=60)
+    def fail_interrupted_sends(self) -> None:
+        """Fail and refund messages whose send stopped before the provider answered."""
+        messaging = self.settings.messaging
+        while True:
+            with self.db.transaction() as uow:
+                handled = interrupted.fail_interrupted(
+                    uow, messaging.interrupted_send_seconds, messaging.event_batch_size
+                )
+            if handled == 0:
                 return
 
     # -- reports --------------------------------------------------------------

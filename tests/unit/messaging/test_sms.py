@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from services.messaging.exceptions import (
     PurchaseReferenceUsed,
     SmsNotFound,
 )
-from services.messaging.models import AuthorizationCode
+from services.messaging.models import AuthorizationCode, SmsMessage
 from services.messaging.sandbox import TWILIO_FAILING_NUMBER, TWILIO_INVALID_NUMBER
 from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
 
@@ -253,3 +254,54 @@ def test_a_failed_status_callback_refunds_once(messaging):
     assert messaging.as_user(BOB).get_sms(sent["id"])["status"] == "failed"
     assert messaging.as_user(BOB).get_credits()["balance"] == 10
     assert messaging.count("credit_entries") == 3  # purchase, debit, one refund
+
+
+# -- sends interrupted before the provider answered ---------------------------------------
+
+
+class ProcessStops:
+    """A provider call during which the messaging process stops (the answer is never stored)."""
+
+    def send(self, outgoing):
+        raise SystemExit("the process stops here")
+
+
+def _interrupted_send(messaging, code: str) -> str:
+    worker = messaging.as_user(BOB)
+    worker.providers = dataclasses.replace(messaging.providers, sms=ProcessStops())
+    with pytest.raises(SystemExit):
+        worker.send_sms({"to": JEANNE_MOBILE, "body": HELLO, "authorization_code": code})
+    with messaging.db.read() as session:
+        return session.scalars(select(SmsMessage.id).where(SmsMessage.status == "sending")).one()
+
+
+def _age(messaging, sms_id: str, seconds: int) -> None:
+    with messaging.db.transaction() as uow:
+        uow.session.execute(
+            update(SmsMessage)
+            .where(SmsMessage.id == sms_id)
+            .values(status_at=datetime.now(UTC) - timedelta(seconds=seconds))
+        )
+
+
+def test_an_sms_whose_send_was_interrupted_is_failed_and_refunded_once_it_is_stale(messaging):
+    buy(messaging, 10)
+    code = code_for(messaging, monthly_cap=5)
+    stuck = _interrupted_send(messaging, code)
+    assert messaging.as_user(BOB).get_credits()["balance"] == 9  # spent before the provider call
+
+    messaging.system().fail_interrupted_sends()  # not stale yet: a send may still be under way
+    assert messaging.as_user(BOB).get_sms(stuck)["status"] == "sending"
+
+    _age(messaging, stuck, messaging.settings.messaging.interrupted_send_seconds + 1)
+    messaging.system().fail_interrupted_sends()
+    messaging.system().fail_interrupted_sends()
+    failed = messaging.as_user(BOB).get_sms(stuck)
+    assert failed["status"] == "failed"
+    assert "interrupted before the provider answered" in failed["error"]
+    assert messaging.as_user(BOB).get_credits()["balance"] == 10
+    assert messaging.count("credit_entries") == 3  # purchase, debit, one refund
+    assert [event["record"]["id"] for event in messaging.events("sms_failed")] == [stuck]
+    # The code's month got its credit back too: five more segments fit under the cap of five.
+    for _ in range(5):
+        assert send(messaging, code)["status"] == "queued"
