@@ -1,4 +1,4 @@
-"""The ``crm`` command: run, serve, migrate, admin bootstrap, contacts import."""
+"""The ``crm`` command: run, serve, migrate, admin bootstrap and unknown-provider-events, contacts import."""
 
 import warnings
 
@@ -315,6 +315,37 @@ def bootstrap(
     finally:
         engine.dispose()
     click.echo(f"organisation {org.name} ({org.id}) created; admin {user.email} ({user.id})")
+
+
+@admin.command("unknown-provider-events")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.pass_obj
+def unknown_provider_events(config: str | None, limit: int) -> None:
+    """Provider events that name no message we sent, latest first (kept for inspection)."""
+    from sqlalchemy.orm import Session
+
+    from crm.database import create_service_engine
+    from crm.times import iso
+    from services.messaging import provider_events
+
+    settings = _settings(config)
+    _migrate(settings, ["messaging"])
+    engine = create_service_engine(settings, "messaging")
+    try:
+        with Session(engine) as session:
+            found = provider_events.unknown_message_events(session, limit)
+    finally:
+        engine.dispose()
+    if not found:
+        click.echo("no provider event names an unknown message")
+        return
+    for event in found:
+        click.echo(
+            f"{iso(event.received_at)}  {event.provider} {event.status}  event {event.provider_event_id}  "
+            f"ours {event.message_id or '-'}  theirs {event.provider_message_id or '-'}  "
+            f"to {event.recipient or '-'}"
+        )
+    click.echo(f"{len(found)} shown, latest first")
 
 
 main.add_command(contacts)

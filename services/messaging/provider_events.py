@@ -220,3 +220,19 @@ def _apply_to_email(uow: UnitOfWork, message: EmailMessage, event: ProviderEvent
 
 def _earliest(current: datetime | None, at: datetime) -> datetime:
     return at if current is None or at < aware(current) else current
+
+
+def unknown_message_events(session: Session, limit: int) -> list[ProviderEvent]:
+    """Events naming no message of ours (kept for inspection), latest first.
+
+    They belong to no organisation we know, so only the operator sees them
+    (``crm admin unknown-provider-events``), never an organisation's admin.
+    """
+    return list(
+        session.scalars(
+            select(ProviderEvent)
+            .where(ProviderEvent.outcome == UNKNOWN_MESSAGE)
+            .order_by(ProviderEvent.received_at.desc(), ProviderEvent.provider_event_id)
+            .limit(limit)
+        )
+    )

@@ -6,9 +6,13 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
+from crm.cli import main
 from crm.errors import AdminOnly, InvalidInput
 from services.messaging.exceptions import AddressSuppressed, EmailNotFound, EmailNotSetUp, SuppressionNotFound
+from services.messaging.models import ProviderEvent
 from services.messaging.providers.smtp_mail import SmtpMail
 from services.messaging.sandbox import BOUNCE_DOMAIN
 from tests.unit.contacts.people import ALICE, BOB, DIANE
@@ -152,7 +156,7 @@ def test_a_complaint_suppresses_the_address(messaging):
         send(messaging)
 
 
-def test_an_event_for_an_unknown_message_is_kept_for_inspection(messaging):
+def test_an_event_for_an_unknown_message_is_kept_for_the_operator_to_inspect(messaging, tmp_path):
     stray = {
         "provider": "mailjet",
         "provider_event_id": "inconnu-1",
@@ -164,9 +168,16 @@ def test_an_event_for_an_unknown_message_is_kept_for_inspection(messaging):
     }
     messaging.system().record_provider_events([stray])
     messaging.apply_events()
-    from services.messaging.models import ProviderEvent
-
     assert messaging.count("provider_events", ProviderEvent.outcome == "unknown_message") == 1
+
+    config = tmp_path / "operator.yaml"
+    config.write_text(
+        yaml.safe_dump({"data_dir": str(tmp_path), "database": {"url": messaging.settings.database.url}})
+    )
+    shown = CliRunner().invoke(main, ["--config", str(config), "admin", "unknown-provider-events"])
+    assert shown.exit_code == 0, shown.output
+    assert "mailjet delivered  event inconnu-1  ours 0000-not-ours  theirs 123456" in shown.output
+    assert "1 shown" in shown.output
 
 
 def test_the_idempotency_key_answers_a_retry_without_sending_again(messaging):
