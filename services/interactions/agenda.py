@@ -1,10 +1,12 @@
 """The agenda: interactions of one or several users over a date range, owned or taken part in.
 
 An interaction is on a user's agenda if they own it, or are invited or
-confirmed (not if they refused). Days are UTC, both included. Interactions
-that began up to ``LOOKBACK`` (7 days) before the range and are still running show too;
-longer ones show from the day they start. Each is an agenda entry (when, what,
-who, where: ``interactions.agenda_entry``); the full interaction is one GET away.
+confirmed (not if they refused). Days are UTC, both included. Every
+interaction that overlaps the range shows, however long before it began: short
+ones are found by their start (at most ``LONG_RUNNING`` before the range),
+longer ones by ``long_until``, their end, which only they carry. Each is an
+agenda entry (when, what, who, where: ``interactions.agenda_entry``); the full
+interaction is one GET away.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from sqlalchemy.orm import Session
 from crm.errors import invalid
 from crm.times import aware
 from services.interactions.interactions import interactions_out
-from services.interactions.models import Interaction, Participant
+from services.interactions.models import LONG_RUNNING, Interaction, Participant
 
-LOOKBACK = timedelta(days=7)
 MAX_DAYS = 366
+_TAKING_PART = ("invited", "confirmed")
 MAX_USERS = 50
 
 
@@ -42,26 +44,44 @@ def agenda(
         select(table).where(
             table.c.org_id == org_id,
             table.c.owner_id.in_(user_ids),
-            table.c.start_at >= start - LOOKBACK,
+            table.c.start_at >= start - LONG_RUNNING,
             table.c.start_at < end,
             table.c.deleted_at.is_(None),
         )
     )
     rows = {row.id: row for row in owned}
-    taking_part = (
-        set(
-            session.scalars(
-                select(Participant.interaction_id).where(
-                    Participant.org_id == org_id,
-                    Participant.user_id.in_(user_ids),
-                    Participant.status.in_(("invited", "confirmed")),
-                    Participant.start_at >= start - LOOKBACK,
-                    Participant.start_at < end,
-                )
+    # Long ones that began earlier and still run: few, found by their end.
+    began_earlier = (
+        table.c.org_id == org_id,
+        table.c.long_until >= start,
+        table.c.start_at < start - LONG_RUNNING,
+        table.c.deleted_at.is_(None),
+    )
+    long_owned = session.execute(select(table).where(*began_earlier, table.c.owner_id.in_(user_ids)))
+    rows.update((row.id, row) for row in long_owned)
+    taking_part = set(
+        session.scalars(
+            select(Participant.interaction_id).where(
+                Participant.org_id == org_id,
+                Participant.user_id.in_(user_ids),
+                Participant.status.in_(_TAKING_PART),
+                Participant.start_at >= start - LONG_RUNNING,
+                Participant.start_at < end,
             )
         )
-        - rows.keys()
     )
+    taking_part |= set(
+        session.scalars(
+            select(Participant.interaction_id)
+            .join(table, table.c.id == Participant.interaction_id)
+            .where(
+                *began_earlier,
+                Participant.user_id.in_(user_ids),
+                Participant.status.in_(_TAKING_PART),
+            )
+        )
+    )
+    taking_part -= rows.keys()
     if taking_part:
         others = session.execute(
             select(table).where(table.c.id.in_(taking_part), table.c.deleted_at.is_(None))

@@ -7,16 +7,21 @@ so that a user's agenda is one index range scan, owned or participated alike.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Index, Integer, MetaData, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, MetaData, Numeric, String, Text, event, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm.database import NAMING_CONVENTION
 from crm.inbox import define_inbox_table
 from crm.outbox import define_outbox_table
-from crm.times import UtcDateTime
+from crm.times import UtcDateTime, aware
+
+# An interaction running longer than this is found by the agenda through ``long_until``
+# (a shorter one by its start, which lies at most this long before the range).
+LONG_RUNNING = timedelta(days=7)
 
 
 class Base(DeclarativeBase):
@@ -58,13 +63,30 @@ class Interaction(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Its end when it runs longer than LONG_RUNNING, else null; kept by ``_mark_long_running``.
+    long_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (
         Index("ix_interactions_org_id_owner_id_start_at", "org_id", "owner_id", "start_at"),
+        Index(
+            "ix_interactions_org_id_long_until",
+            "org_id",
+            "long_until",
+            sqlite_where=text("long_until IS NOT NULL"),
+            postgresql_where=text("long_until IS NOT NULL"),
+        ),
         Index("ix_interactions_org_id_start_at", "org_id", "start_at"),
         Index("ix_interactions_org_id_type_key_status_key", "org_id", "type_key", "status_key"),
         Index("ix_interactions_project_id", "project_id"),
     )
+
+
+@event.listens_for(Interaction, "before_insert")
+@event.listens_for(Interaction, "before_update")
+def _mark_long_running(mapper: Any, connection: Any, interaction: Interaction) -> None:
+    end = interaction.end_at
+    runs_long = end is not None and aware(end) - aware(interaction.start_at) > LONG_RUNNING
+    interaction.long_until = end if runs_long else None
 
 
 class InteractionLink(Base):

@@ -175,6 +175,44 @@ def test_the_agenda_shows_owned_and_taken_part_interactions_but_not_refused_ones
     assert len(both) == 3
 
 
+def test_the_agenda_shows_interactions_that_began_long_before_the_range_and_still_run(interactions):
+    interactions.turn_on(multi_user_interactions=True)
+    chantier = create(
+        interactions,
+        person=BOB,
+        type="task",
+        subject="Chantier Pomme Entrepôts",
+        start_at="2026-10-01T08:00:00+02:00",
+        end_at="2026-12-10T18:00:00+01:00",
+    )
+    formation = create(
+        interactions,
+        subject="Formation longue",
+        start_at="2026-11-02T09:00:00+01:00",
+        end_at="2026-12-04T17:00:00+01:00",
+    )
+    interactions.as_user(ALICE).add_participant(formation["id"], {"user_id": BOB.user_id})
+    create(  # long, but over before the range
+        interactions,
+        person=BOB,
+        subject="Inventaire",
+        start_at="2026-09-01T08:00:00+02:00",
+        end_at="2026-11-20T18:00:00+01:00",
+    )
+    shortened = create(
+        interactions,
+        person=BOB,
+        subject="Audit",
+        start_at="2026-10-05T08:00:00+02:00",
+        end_at="2026-12-20T18:00:00+01:00",
+    )
+    interactions.as_user(BOB).update_interaction(
+        shortened["id"], {"end_at": "2026-10-06T18:00:00+02:00", "version": shortened["version"]}
+    )
+    agenda = interactions.as_user(BOB).get_agenda({"since": "2026-12-01", "until": "2026-12-31"})
+    assert [item["id"] for item in agenda] == [chantier["id"], formation["id"]]
+
+
 def test_the_pipeline_sums_budgets_per_company_and_unclosed_invoices_are_listed(interactions):
     create(
         interactions,
