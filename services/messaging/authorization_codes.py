@@ -108,9 +108,11 @@ def code_out(row: AuthorizationCode) -> dict[str, Any]:
     }
 
 
-def find_valid(session: Session, caller: Caller, code: str) -> AuthorizationCode:
+def find_valid(session: Session, caller: Caller, code: str) -> Any:
     """The caller's code if it may send now (not revoked, not expired); refused with the reason otherwise."""
-    row = session.scalar(select(AuthorizationCode).where(AuthorizationCode.code_hash == code_hash(code)))
+    codes = AuthorizationCode.__table__
+    # A plain row (attributes as on the model): this is the send path.
+    row = session.execute(select(codes).where(codes.c.code_hash == code_hash(code))).first()
     if row is None or row.org_id != caller.org_id or row.user_id != caller.user_id:
         raise AuthorizationRefused("authorization code is wrong: it is not a code issued to you")
     if row.revoked_at is not None:
@@ -120,7 +122,7 @@ def find_valid(session: Session, caller: Caller, code: str) -> AuthorizationCode
     return row
 
 
-def charge(session: Session, row: AuthorizationCode, credits: int) -> None:
+def charge(session: Session, row: Any, credits: int) -> None:
     """Count ``credits`` against a capped code's month, or refuse if that passes its monthly cap.
 
     One conditional UPDATE, so concurrent sends cannot pass the cap together; it
@@ -140,8 +142,8 @@ def charge(session: Session, row: AuthorizationCode, credits: int) -> None:
         .execution_options(synchronize_session=False)
     ).rowcount
     if charged != 1:
-        session.refresh(row)
-        spent = row.used_in_month if row.cap_month == month else 0
+        now = session.get(AuthorizationCode, row.id)
+        spent = now.used_in_month if now.cap_month == month else 0
         raise AuthorizationRefused(
             f"authorization code reached its monthly cap: {spent} of {row.monthly_cap} credits used "
             f"in {month}, this SMS takes {credits}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
@@ -83,8 +83,20 @@ def debit(session: Session, org_id: str, user_id: str, sms_id: str, credits: int
     The balance row stays locked until the transaction ends: callers debit last,
     just before committing, so that concurrent sends wait for it as briefly as possible.
     """
-    session.add(_entry(org_id, DEBIT, -credits, user_id=user_id, sms_id=sms_id))
-    session.flush()  # the inserts go first, before the balance row is locked
+    # The entry goes in first, before the balance row is locked (a plain row: this is the send path).
+    session.execute(
+        insert(CreditEntry.__table__),
+        {
+            "id": new_id(),
+            "org_id": org_id,
+            "kind": DEBIT,
+            "credits": -credits,
+            "reference": None,
+            "sms_id": sms_id,
+            "user_id": user_id,
+            "created_at": utcnow(),
+        },
+    )
     taken = session.execute(
         update(CreditAccount)
         .where(CreditAccount.org_id == org_id, CreditAccount.balance >= credits)

@@ -80,12 +80,10 @@ def store(session: Session, events: list[dict[str, Any]]) -> dict[str, int]:
     ]
     stored = 0
     if rows:
-        statement = (
-            insert_ignoring_duplicates(session, ProviderEvent)
-            .values(rows)
-            .returning(ProviderEvent.provider_event_id)
-        )
-        stored = len(session.execute(statement).all())
+        # Many rows, one statement (SQLAlchemy's "insertmanyvalues"), compiled once and cached.
+        table = ProviderEvent.__table__
+        statement = insert_ignoring_duplicates(session, table).returning(table.c.provider_event_id)
+        stored = len(session.execute(statement, rows).all())
     return {"received": len(events), "stored": stored, "duplicates": len(events) - stored}
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
-from sqlalchemy import select
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
@@ -41,6 +42,7 @@ SENDING, QUEUED, SENT, DELIVERED, UNDELIVERED, FAILED = (
 )
 # A status never moves to a lower rank: late or repeated callbacks cannot undo a later one.
 STATUS_RANK = {SENDING: 0, QUEUED: 1, SENT: 2, DELIVERED: 3, UNDELIVERED: 3, FAILED: 3}
+_MESSAGES = SmsMessage.__table__
 
 
 def e164(typed: str, region: str) -> str:
@@ -108,40 +110,52 @@ def prepare(
             return replay_of(earlier, to, request.body)
     code = authorization_codes.find_valid(session, caller, request.authorization_code)
     now = utcnow()
-    message = SmsMessage(
-        id=new_id(),
-        org_id=caller.org_id,
-        user_id=caller.user_id,
-        authorization_code_id=code.id,
-        to_number=to,
-        sender=sender,
-        body=request.body,
-        encoding=count.encoding,
-        segments=count.segments,
-        status=SENDING,
-        status_at=now,
-        provider="twilio",
-        idempotency_key=idempotency_key,
-        request_hash=_request_hash(to, request.body),
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(message)
+    message = {
+        "id": new_id(),
+        "org_id": caller.org_id,
+        "user_id": caller.user_id,
+        "authorization_code_id": code.id,
+        "to_number": to,
+        "sender": sender,
+        "body": request.body,
+        "encoding": count.encoding,
+        "segments": count.segments,
+        "status": SENDING,
+        "status_at": now,
+        "error": None,
+        "provider": "twilio",
+        "provider_message_id": None,
+        "idempotency_key": idempotency_key,
+        "request_hash": _request_hash(to, request.body),
+        "created_at": now,
+        "updated_at": now,
+    }
+    # Plain statements, no ORM objects: this is the send path, taken for every SMS.
+    session.execute(insert(_MESSAGES), message)
     # Last, the two conditional updates of shared rows (the code's month, the balance):
     # their locks are held only until the commit that follows.
     authorization_codes.charge(session, code, count.segments)
-    credit_ledger.debit(session, caller.org_id, caller.user_id, message.id, count.segments)
-    return Prepared(sms_out(message), replay=False)
+    credit_ledger.debit(session, caller.org_id, caller.user_id, message["id"], count.segments)
+    return Prepared(sms_out(SimpleNamespace(**message)), replay=False)
 
 
 def record_accepted(uow: UnitOfWork, sms_id: str, provider_message_id: str) -> dict[str, Any]:
     """The provider took the message. A callback may have moved it further already."""
-    message = uow.session.get(SmsMessage, sms_id)
-    message.provider_message_id = provider_message_id
-    if message.status == SENDING:
-        _set_status(message, QUEUED)
-    uow.emit("sms_sent", org_id=message.org_id, actor_id=message.user_id, record=sms_out(message))
-    return sms_out(message)
+    now, sending = utcnow(), _MESSAGES.c.status == SENDING
+    message = uow.session.execute(
+        update(_MESSAGES)
+        .where(_MESSAGES.c.id == sms_id)
+        .values(
+            provider_message_id=provider_message_id,
+            status=case((sending, QUEUED), else_=_MESSAGES.c.status),
+            status_at=case((sending, now), else_=_MESSAGES.c.status_at),
+            updated_at=now,
+        )
+        .returning(*_MESSAGES.c)
+    ).one()
+    record = sms_out(message)
+    uow.emit("sms_sent", org_id=message.org_id, actor_id=message.user_id, record=record)
+    return record
 
 
 def record_failure(uow: UnitOfWork, sms_id: str, reason: str) -> dict[str, Any]:
@@ -181,7 +195,8 @@ def sms_of(session: Session, caller: Caller, sms_id: str) -> SmsMessage:
     return message
 
 
-def sms_out(message: SmsMessage) -> dict[str, Any]:
+def sms_out(message: Any) -> dict[str, Any]:
+    """The message as callers and events see it (an ORM object or a row with the same names)."""
     return {
         "id": message.id,
         "user_id": message.user_id,
