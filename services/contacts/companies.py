@@ -112,6 +112,29 @@ def get(session: Session, caller: Caller, company_id: str) -> dict[str, Any]:
     return {**records.company_out(company), "contacts": employees}
 
 
+MAX_REFS = 1000
+
+
+def refs(session: Session, caller: Caller, company_ids: Any) -> dict[str, dict[str, Any]]:
+    """Name, group and deleted flag of the caller's companies among ``company_ids``, by id.
+
+    For other services' lists (the sales pipeline); ids of other organisations
+    or of no company are left out.
+    """
+    if (
+        not isinstance(company_ids, list)
+        or len(company_ids) > MAX_REFS
+        or not all(isinstance(company_id, str) for company_id in company_ids)
+    ):
+        raise invalid("company_ids", f"a list of at most {MAX_REFS} company ids")
+    if not company_ids:
+        return {}
+    found = session.scalars(
+        select(Company).where(Company.org_id == caller.org_id, Company.id.in_(set(company_ids)))
+    )
+    return {company.id: records.company_ref(company) for company in found}
+
+
 def delete(uow: UnitOfWork, caller: Caller, company_id: str) -> None:
     """Delete softly; current employments end today, the contacts stay.
 

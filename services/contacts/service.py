@@ -91,6 +91,14 @@ class ContactsService(Pingable):
             return companies.get(session, caller, company_id)
 
     @rpc
+    def company_refs(self, company_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``{id: {id, name, group, deleted}}`` for the caller's companies among ``company_ids``
+        (at most 1000); other ids are left out."""
+        caller = self.caller.user()
+        with self.db.read() as session:
+            return companies.refs(session, caller, company_ids)
+
+    @rpc
     def delete_company(self, company_id: str) -> None:
         """Delete the company; its current employments end today, its contacts stay."""
         caller = self.caller.writer()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -76,6 +77,23 @@ def pipeline(session: Session, org_id: str, types: str | None, statuses: str | N
     ]
     listed.sort(key=lambda item: (-item["interactions"], item["company_id"] or ""))
     return {"types": type_keys, "statuses": status_keys, "companies": listed}
+
+
+REFS_PER_CALL = 1000
+
+
+def with_company_refs(
+    found: dict[str, Any], company_refs: Callable[[list[str]], dict[str, dict[str, Any]]]
+) -> dict[str, Any]:
+    """The pipeline with each company's ``{id, name, group, deleted}`` (contacts owns them);
+    ``company`` is null for interactions without a company."""
+    ids = [entry["company_id"] for entry in found["companies"] if entry["company_id"] is not None]
+    refs: dict[str, dict[str, Any]] = {}
+    for first in range(0, len(ids), REFS_PER_CALL):
+        refs.update(company_refs(ids[first : first + REFS_PER_CALL]))
+    for entry in found["companies"]:
+        entry["company"] = refs.get(entry["company_id"]) if entry["company_id"] is not None else None
+    return found
 
 
 def unclosed_invoices(session: Session, org_id: str) -> dict[str, Any]:

@@ -181,12 +181,13 @@ class InteractionsService(ResourceEntrypoints, WorkEntrypoints, Pingable):
 
     @rpc
     def sales_pipeline(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Per company, the count and budgets of interactions of the types and statuses asked
-        (default: sales opportunities not closed)."""
+        """Per company (with its name, from contacts), the count and budgets of interactions of
+        the types and statuses asked (default: sales opportunities not closed)."""
         caller = self.caller.user()
         request = validate(PipelineQuery, query)
         with self.db.transaction() as uow:
-            return reports.pipeline(uow.session, caller.org_id, request.types, request.statuses)
+            found = reports.pipeline(uow.session, caller.org_id, request.types, request.statuses)
+        return reports.with_company_refs(found, self.contacts.company_refs)
 
     @rpc
     def unclosed_invoices(self) -> dict[str, Any]:

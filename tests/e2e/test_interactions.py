@@ -108,7 +108,12 @@ def test_the_pipeline_and_unclosed_invoices(system, org):
     _meeting(api, type="purchase_invoice", subject="Facture fournisseur 42")
     pipeline = api.get(f"{V1}/reports/pipeline").json()
     assert pipeline["companies"] == [
-        {"company_id": company_id, "interactions": 1, "budgets": [{"amount": "1500.00", "currency": "EUR"}]}
+        {
+            "company_id": company_id,
+            "company": {"id": company_id, "name": "Pomme Siège Central", "group": "Pomme", "deleted": False},
+            "interactions": 1,
+            "budgets": [{"amount": "1500.00", "currency": "EUR"}],
+        }
     ]
     invoices = api.get(f"{V1}/reports/unclosed-invoices").json()
     assert [item["subject"] for item in invoices["purchase"]] == ["Facture fournisseur 42"]

@@ -461,3 +461,15 @@ def test_admin_of_another_organisation_sees_none_of_it(contacts):
     with pytest.raises(NotFound):
         contacts.as_user(DIANE).get_contact(result["contacts"][0]["id"])
     assert contacts.as_user(DIANE).search_companies()["items"] == []
+
+
+def test_company_refs_name_the_callers_companies_and_leave_others_out(contacts):
+    siege = contacts.as_user(ALICE).create_company(SIEGE)
+    other_org = contacts.as_user(DIANE).create_company({**SIEGE, "name": "Cabinet Durand"})
+    contacts.as_user(ALICE).delete_company(siege["id"])
+    refs = contacts.as_user(BOB).company_refs([siege["id"], other_org["id"], "no-such-id"])
+    assert refs == {
+        siege["id"]: {"id": siege["id"], "name": SIEGE["name"], "group": SIEGE["group"], "deleted": True}
+    }
+    with pytest.raises(InvalidInput, match="company_ids"):
+        contacts.as_user(BOB).company_refs(["x"] * 1001)

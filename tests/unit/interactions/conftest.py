@@ -81,6 +81,11 @@ class Contacts:
             return {"id": SIEGE, "name": "Pomme Siège Central", "group": "Pomme"}
         raise CompanyNotFound(f"no company {company_id}")
 
+    def company_refs(self, company_ids: list[str]) -> dict[str, dict[str, Any]]:
+        if SIEGE in company_ids and self.caller_org == POMME:
+            return {SIEGE: {"id": SIEGE, "name": "Pomme Siège Central", "group": "Pomme", "deleted": False}}
+        return {}
+
     def get_contact(self, contact_id: str) -> dict[str, Any]:
         if contact_id == JEANNE and self.caller_org == POMME:
             return {"id": JEANNE, "first_name": "Jeanne", "last_name": "Dupont"}

@@ -226,7 +226,12 @@ def test_the_pipeline_sums_budgets_per_company_and_unclosed_invoices_are_listed(
     )
     pipeline = interactions.as_user(BOB).sales_pipeline({})
     assert pipeline["companies"] == [
-        {"company_id": SIEGE, "interactions": 2, "budgets": [{"amount": "7500.50", "currency": "EUR"}]}
+        {
+            "company_id": SIEGE,
+            "company": {"id": SIEGE, "name": "Pomme Siège Central", "group": "Pomme", "deleted": False},
+            "interactions": 2,
+            "budgets": [{"amount": "7500.50", "currency": "EUR"}],
+        }
     ]
     create(interactions, type="purchase_invoice", subject="Facture fournisseur 42")
     create(interactions, type="sales_invoice", status="paid", subject="Facture client 7")
