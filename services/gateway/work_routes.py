@@ -276,6 +276,20 @@ class WorkRoutes:
         return json_response({"documents": self.interactions.list_documents(interaction_id)})
 
     @route(
+        "GET",
+        f"{V1}/documents",
+        summary="Documents of a contact or a company: those of the interactions linked to it, newest first",
+        tag="documents",
+        query=work_api.DocumentListQuery,
+    )
+    def list_record_documents(self, request: Request) -> Response:
+        self.auth.caller()
+        query = read_query(request, work_api.DocumentListQuery)
+        return json_response(
+            self.interactions.list_record_documents(query.model_dump(mode="json", exclude_none=True))
+        )
+
+    @route(
         "POST",
         f"{V1}/interactions/<string:interaction_id>/documents",
         summary="Upload a document (multipart/form-data: file, name, document_type)",

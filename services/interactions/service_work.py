@@ -19,6 +19,7 @@ from services.interactions import documents, notes, templates, timers
 from services.interactions.interactions import interaction_of
 from services.interactions.work_schemas import (
     DocumentLink,
+    DocumentListQuery,
     DocumentUpload,
     NoteAppend,
     TemplateCreate,
@@ -185,6 +186,14 @@ class WorkEntrypoints:
         caller = self.caller.user()
         with self.db.read() as session:
             return documents.list_documents(session, caller, interaction_id)
+
+    @rpc
+    def list_record_documents(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Documents of the interactions linked to a contact or a company, newest first."""
+        caller = self.caller.user()
+        request = validate(DocumentListQuery, query)
+        with self.db.read() as session:
+            return documents.documents_of_record(session, caller, request)
 
     @rpc
     def get_document_content(self, document_id: str) -> dict[str, Any]:

@@ -70,6 +70,15 @@ class TimeTotalsQuery(QueryInput):
     user_id: Id | None = None
 
 
+class DocumentListQuery(QueryInput):
+    """One of contact_id or company_id: the documents of the interactions linked to it."""
+
+    contact_id: Id | None = None
+    company_id: Id | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: Annotated[str, StringConstraints(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] | None = None
+
+
 NoteText = Annotated[
     str,
     StringConstraints(

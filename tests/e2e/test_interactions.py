@@ -172,7 +172,8 @@ def test_a_room_is_booked_once_and_a_read_only_user_cannot_book(system, org):
 
 def test_timer_note_template_and_document_through_the_gateway(system, org):
     admin = org["admin"]
-    meeting = _meeting(admin)
+    company_id, _ = _company_and_contact(admin)
+    meeting = _meeting(admin, company_ids=[company_id])
     started = admin.post(f"{V1}/interactions/{meeting['id']}/timer/start")
     assert started.status_code == 201, started.text
     assert admin.post(f"{V1}/interactions/{meeting['id']}/timer/start").status_code == 409
@@ -198,3 +199,7 @@ def test_timer_note_template_and_document_through_the_gateway(system, org):
     assert upload.status_code == 201, upload.text
     content = admin.get(f"{V1}/documents/{upload.json()['id']}/content")
     assert (content.status_code, content.content) == (200, b"%PDF-1.4 devis")
+    of_company = admin.get(f"{V1}/documents", params={"company_id": company_id})
+    assert [item["id"] for item in of_company.json()["items"]] == [upload.json()["id"]]
+    neither = admin.get(f"{V1}/documents")
+    assert neither.status_code == 422 and "contact_id" in neither.text

@@ -12,6 +12,7 @@ from crm.blobs import open_blob_store
 from crm.errors import InvalidInput, ReadOnlyUser
 from services.interactions.exceptions import DocumentNotFound, InteractionNotFound
 from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
+from tests.unit.interactions.conftest import JEANNE, SIEGE
 
 DEVIS = "Devis n° 42 – Rénovation de l'accueil, Pomme Siège Central".encode()
 REUNION = {"subject": "Réunion chantier", "type": "meeting", "start_at": "2026-12-01T09:00:00+01:00"}
@@ -139,3 +140,35 @@ def test_the_documents_of_a_deleted_interaction_go_with_it(interactions, reunion
     interactions.as_user(ALICE).delete_interaction(reunion)
     with pytest.raises(DocumentNotFound):
         interactions.as_user(ALICE).get_document_content(document["id"])
+
+
+def test_a_contact_or_company_lists_the_documents_of_its_interactions(interactions):
+    linked = interactions.as_user(ALICE).create_interaction(
+        {**REUNION, "contact_ids": [JEANNE], "company_ids": [SIEGE]}
+    )["id"]
+    unlinked = interactions.as_user(ALICE).create_interaction(REUNION)["id"]
+    first = upload(interactions, linked, name="devis-42.pdf")
+    link = interactions.as_user(BOB).add_document_link(
+        linked, {"name": "Plans", "document_type": "plan", "url": "https://docs.pomme.fr/plans"}
+    )
+    upload(interactions, unlinked, name="autre.pdf")
+
+    for query in ({"contact_id": JEANNE}, {"company_id": SIEGE}):
+        listed = interactions.as_user(BOB).list_record_documents(query)
+        assert [item["id"] for item in listed["items"]] == [link["id"], first["id"]]  # newest first
+    page = interactions.as_user(BOB).list_record_documents({"company_id": SIEGE, "limit": 1})
+    rest = interactions.as_user(BOB).list_record_documents(
+        {"company_id": SIEGE, "limit": 1, "cursor": page["next_cursor"]}
+    )
+    assert [item["id"] for item in page["items"] + rest["items"]] == [link["id"], first["id"]]
+    assert rest["next_cursor"] is None
+    # Another organisation sees nothing of them; a deleted interaction takes its documents along.
+    assert interactions.as_user(DIANE).list_record_documents({"company_id": SIEGE})["items"] == []
+    interactions.as_user(ALICE).delete_interaction(linked)
+    assert interactions.as_user(BOB).list_record_documents({"contact_id": JEANNE})["items"] == []
+
+
+@pytest.mark.parametrize("query", [{}, {"contact_id": JEANNE, "company_id": SIEGE}])
+def test_documents_are_listed_for_exactly_one_contact_or_company(interactions, query):
+    with pytest.raises(InvalidInput, match="contact_id"):
+        interactions.as_user(BOB).list_record_documents(query)
