@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from crm.errors import field_error
+from crm.errors import invalid
 from crm.outbox import utcnow
 from services.contacts.exceptions import CompanyNotFound, ContactNotFound
 from services.contacts.models import Company, Contact, ContactInterest, Employment
@@ -49,13 +49,17 @@ def _iso(moment: datetime | date | None) -> str | None:
 
 
 def company_of(session: Session, org_id: str, company_id: str, field: str | None = None) -> Company:
-    """A company of ``org_id`` that is not deleted; anything else is not found."""
+    """A company of ``org_id`` that is not deleted; anything else is not found.
+
+    Named by a request body's ``field`` (an employment's company), it is invalid
+    input naming the field (422), as other services answer for links; in the
+    path it is not found (404).
+    """
     company = session.get(Company, company_id) if isinstance(company_id, str) else None
     if company is None or company.org_id != org_id or company.deleted_at is not None:
-        errors = [field_error(field, "no such company")] if field else []
-        raise CompanyNotFound(
-            f"{field}: no company {company_id}" if field else f"no company {company_id}", errors
-        )
+        if field:
+            raise invalid(field, f"no company {company_id} in your organisation")
+        raise CompanyNotFound(f"no company {company_id}")
     return company
 
 

@@ -210,7 +210,8 @@ def test_another_orgs_records_are_not_found_and_cannot_be_linked(system, org):
     assert api.patch(f"{V1}/contacts/{foreign_contact['id']}", json={"note": "volé"}).status_code == 404
     mine = _contact(api, last_name="Mien")
     linking = api.post(f"{V1}/contacts/{mine['id']}/employments", json={"company_id": foreign_company["id"]})
-    assert linking.status_code == 404
+    assert linking.status_code == 422
+    assert [error["field"] for error in linking.json()["errors"]] == ["company_id"]
     assert api.get(f"{V1}/companies", params={"q": "Voisin"}).json()["items"] == []
 
 
