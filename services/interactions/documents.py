@@ -26,8 +26,8 @@ from crm.ids import new_id
 from crm.outbox import utcnow
 from crm.times import iso
 from services.interactions.exceptions import DocumentNotFound, IdAlreadyUsed, InteractionNotFound
-from services.interactions.interactions import interaction_of
-from services.interactions.models import Document, Interaction, InteractionLink
+from services.interactions.interactions import interaction_of, linked_to, newest_first_page
+from services.interactions.models import Document, Interaction
 from services.interactions.work_schemas import DocumentLink, DocumentUpload
 
 log = logging.getLogger(__name__)
@@ -157,30 +157,17 @@ def documents_of_record(session: Session, caller: Caller, query: Any) -> dict[st
     if (query.contact_id is None) == (query.company_id is None):
         raise invalid("contact_id", "give exactly one of contact_id or company_id")
     kind, target_id = ("contact", query.contact_id) if query.contact_id else ("company", query.company_id)
-    linked = select(InteractionLink.interaction_id).where(
-        InteractionLink.org_id == caller.org_id,
-        InteractionLink.kind == kind,
-        InteractionLink.target_id == target_id,
-    )
     statement = (
         select(Document)
         .join(Interaction, Interaction.id == Document.interaction_id)
         .where(
             Document.org_id == caller.org_id,
-            Document.interaction_id.in_(linked),
+            Document.interaction_id.in_(linked_to(caller.org_id, kind, target_id)),
             Interaction.deleted_at.is_(None),
         )
-        .order_by(Document.id.desc())
-        .limit(query.limit + 1)
     )
-    if query.cursor:
-        statement = statement.where(Document.id < query.cursor)
-    rows = session.scalars(statement).all()
-    page = rows[: query.limit]
-    return {
-        "items": [document_out(row) for row in page],
-        "next_cursor": page[-1].id if len(rows) > query.limit else None,
-    }
+    page, next_cursor = newest_first_page(session, statement, Document.id, query.limit, query.cursor)
+    return {"items": [document_out(row) for row in page], "next_cursor": next_cursor}
 
 
 def content(row: Document, store: BlobStore) -> dict[str, Any]:

@@ -217,20 +217,29 @@ def list_interactions(session: Session, caller: Caller, query: InteractionListQu
         statement = statement.where(Interaction.project_id == query.project_id)
     for kind, target in (("contact", query.contact_id), ("company", query.company_id)):
         if target is not None:
-            linked = select(InteractionLink.interaction_id).where(
-                InteractionLink.org_id == caller.org_id,
-                InteractionLink.kind == kind,
-                InteractionLink.target_id == target,
-            )
-            statement = statement.where(Interaction.id.in_(linked))
-    if query.cursor:
-        statement = statement.where(Interaction.id < query.cursor)
-    rows = session.scalars(statement.order_by(Interaction.id.desc()).limit(query.limit + 1)).all()
-    page = rows[: query.limit]
-    return {
-        "items": interactions_out(session, page),
-        "next_cursor": page[-1].id if len(rows) > query.limit else None,
-    }
+            statement = statement.where(Interaction.id.in_(linked_to(caller.org_id, kind, target)))
+    page, next_cursor = newest_first_page(session, statement, Interaction.id, query.limit, query.cursor)
+    return {"items": interactions_out(session, page), "next_cursor": next_cursor}
+
+
+def linked_to(org_id: str, kind: str, target_id: str) -> Any:
+    """The ids of the interactions linked to a contact or a company (``kind``), as a subquery."""
+    return select(InteractionLink.interaction_id).where(
+        InteractionLink.org_id == org_id,
+        InteractionLink.kind == kind,
+        InteractionLink.target_id == target_id,
+    )
+
+
+def newest_first_page(
+    session: Session, statement: Any, id_column: Any, limit: int, cursor: str | None
+) -> tuple[list[Any], str | None]:
+    """One page of ``statement`` by time-ordered id, newest first, and the cursor to the next."""
+    if cursor:
+        statement = statement.where(id_column < cursor)
+    rows = session.scalars(statement.order_by(id_column.desc()).limit(limit + 1)).all()
+    page = list(rows[:limit])
+    return page, page[-1].id if len(rows) > limit else None
 
 
 # -- records as callers see them ----------------------------------------------------------------

@@ -85,17 +85,7 @@ def debit(session: Session, org_id: str, user_id: str, sms_id: str, credits: int
     """
     # The entry goes in first, before the balance row is locked (a plain row: this is the send path).
     session.execute(
-        insert(CreditEntry.__table__),
-        {
-            "id": new_id(),
-            "org_id": org_id,
-            "kind": DEBIT,
-            "credits": -credits,
-            "reference": None,
-            "sms_id": sms_id,
-            "user_id": user_id,
-            "created_at": utcnow(),
-        },
+        insert(CreditEntry.__table__), _entry_row(org_id, DEBIT, -credits, user_id=user_id, sms_id=sms_id)
     )
     taken = session.execute(
         update(CreditAccount)
@@ -122,8 +112,13 @@ def refund(session: Session, org_id: str, user_id: str, sms_id: str, credits: in
     return True
 
 
+def _entry_row(org_id: str, kind: str, credits: int, **fields: Any) -> dict[str, Any]:
+    row = {"id": new_id(), "org_id": org_id, "kind": kind, "credits": credits, "created_at": utcnow()}
+    return {"reference": None, "sms_id": None, "user_id": None, **row, **fields}
+
+
 def _entry(org_id: str, kind: str, credits: int, **fields: Any) -> CreditEntry:
-    return CreditEntry(id=new_id(), org_id=org_id, kind=kind, credits=credits, created_at=utcnow(), **fields)
+    return CreditEntry(**_entry_row(org_id, kind, credits, **fields))
 
 
 def entry_out(entry: CreditEntry) -> dict[str, Any]:
