@@ -6,6 +6,7 @@ import warnings
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import eventlet  # noqa: E402
+from eventlet.event import Event  # noqa: E402
 
 eventlet.monkey_patch()  # before anything opens a socket or starts a thread
 
@@ -144,7 +145,6 @@ def sandbox(config: str | None) -> None:
     It listens on messaging.sandbox_port and posts signed delivery events to the
     gateway's webhooks. `crm run` starts it when messaging.sandbox is true.
     """
-    from eventlet.event import Event
 
     from services.messaging.sandbox_mode import sandbox_for
 
@@ -182,8 +182,14 @@ def serve(config: str | None, service: str) -> None:
     runner = ServiceRunner(settings.nameko_config())
     runner.add_service(service_class(service))
 
+    stopping = Event()
+
     def shutdown(signum: int, frame: Any) -> None:
-        eventlet.spawn_n(runner.stop)
+        # Once: Ctrl-C reaches every process of the terminal's group and `crm run` then
+        # sends SIGTERM too; a second stop breaks nameko's timers and hangs the process.
+        if not stopping.ready():
+            stopping.send()
+            eventlet.spawn_n(runner.stop)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
