@@ -8,13 +8,15 @@ cooperative with eventlet by psycogreen, so a slow query never stalls the hub.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, exc
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -33,6 +35,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 _green_psycopg = False
+# A pooled connection idle for longer than this is checked (one ``SELECT 1``) before use.
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def make_psycopg_cooperative() -> None:
@@ -72,15 +76,39 @@ def create_service_engine(settings: Settings, service: str) -> Engine:
         options.update(
             pool_size=settings.database.pool_size,
             max_overflow=settings.database.pool_size,
-            pool_pre_ping=True,
             connect_args={
                 "options": f"-csearch_path={service} "
                 f"-crandom_page_cost={settings.database.postgres_random_page_cost}",
                 "connect_timeout": 5,
             },
         )
-        return create_engine(url, **options)
+        engine = create_engine(url, **options)
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
+        return engine
     return create_engine(url, **options)
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """SQLAlchemy's pre-ping, but only for a connection that sat idle in the pool.
+
+    Pinging every checkout cost a round trip per transaction. A connection
+    returned less than a second ago is taken as alive; one that died in that
+    second fails its statement, as a connection lost in the middle of a
+    transaction would, and SQLAlchemy then replaces the whole pool.
+    """
+    if time.monotonic() - record.info.get("checked_in_at", 0.0) <= PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        alive = dialect.do_ping(dbapi_connection)
+    except Exception as error:  # the server closed it: the pool connects again
+        raise exc.DisconnectionError(f"pooled connection lost: {error}") from error
+    if not alive:
+        raise exc.DisconnectionError("pooled connection lost")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -139,6 +167,47 @@ class UnitOfWork:
             self._events = []
 
 
+class ReadSession(Session):
+    """A session that only reads: on PostgreSQL it runs outside a transaction.
+
+    Each query is then one round trip, without the BEGIN and ROLLBACK around it;
+    PostgreSQL's READ COMMITTED gives each statement its own snapshot either
+    way. Writing through it is refused, since nothing would roll it back.
+    """
+
+
+@event.listens_for(ReadSession, "do_orm_execute")
+def _refuse_statements_that_write(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise RuntimeError("db.read() does not write: use db.transaction()")
+
+
+@event.listens_for(ReadSession, "before_flush")
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("db.read() does not write: use db.transaction()")
+
+
+@contextmanager
+def _outside_transaction(engine: Engine) -> Iterator[Connection]:
+    """A pooled connection in autocommit mode on PostgreSQL (as it is on SQLite: unchanged).
+
+    psycopg2's own switch, not SQLAlchemy's isolation level: switching that
+    back costs a ``SET default_transaction_isolation`` round trip on every return.
+    """
+    with engine.connect() as connection:
+        if engine.dialect.name != "postgresql":
+            yield connection
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        dbapi_connection.autocommit = True
+        try:
+            yield connection
+        finally:
+            if not dbapi_connection.closed:
+                dbapi_connection.autocommit = False
+
+
 class DatabaseAccess:
     """What a worker sees as ``self.db``."""
 
@@ -164,18 +233,28 @@ class DatabaseAccess:
             self.relay.wake()
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A session for reading; whatever happens in it is rolled back."""
+    def dry_run(self) -> Iterator[UnitOfWork]:
+        """A transaction that is always rolled back: what the block would write is not kept."""
         session = Session(self.engine)
         try:
-            yield session
+            yield UnitOfWork(session)
         finally:
             session.close()  # rolls back
 
     @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading only (see ``ReadSession``)."""
+        with _outside_transaction(self.engine) as connection:
+            session = ReadSession(bind=connection, autoflush=False)
+            try:
+                yield session
+            finally:
+                session.close()
+
+    @contextmanager
     def connect(self) -> Iterator[Connection]:
-        """A bare connection for a hot read path (no ORM); rolled back on return."""
-        with self.engine.connect() as connection:
+        """A bare connection for a hot read path (no ORM), outside a transaction on PostgreSQL."""
+        with _outside_transaction(self.engine) as connection:
             yield connection
 
 

@@ -146,8 +146,8 @@ def _import_alone(
     db: DatabaseAccess, caller: Caller, card: vcard_reader.Card, region: str, dry_run: bool
 ) -> str:
     if dry_run:
-        with db.read() as session:  # rolled back on leaving: a dry run writes nothing
-            return import_card(UnitOfWork(session), caller, card, region)
+        with db.dry_run() as uow:  # rolled back on leaving: a dry run writes nothing
+            return import_card(uow, caller, card, region)
     with db.transaction() as uow:
         return import_card(uow, caller, card, region)
 

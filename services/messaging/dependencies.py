@@ -36,7 +36,13 @@ def build_clients(settings: Settings, sandbox_url: str | None) -> ProviderClient
     messaging = settings.messaging
     twilio, sendgrid, mailjet, smtp = messaging.twilio, messaging.sendgrid, messaging.mailjet, messaging.smtp
     return ProviderClients(
-        sms=TwilioSms(twilio.account_sid, twilio.auth_token, sandbox_url or twilio.api_base or None),
+        sms=TwilioSms(
+            twilio.account_sid,
+            twilio.auth_token,
+            sandbox_url or twilio.api_base or None,
+            # One connection per worker that may be sending at the same time.
+            connections=settings.bus.max_workers,
+        ),
         email={
             "sendgrid": SendGridMail(sendgrid.api_key, sandbox_url or sendgrid.api_base or None),
             "mailjet": MailjetMail(

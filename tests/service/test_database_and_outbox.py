@@ -171,3 +171,60 @@ def test_relay_in_background_retries_until_the_broker_answers(probe_settings, ta
         relay.stop()
         engine.dispose()
     assert [event["record"]["body"] for event in events] == ["en attente"]
+
+
+@pytest.fixture
+def probe_db(probe_settings):
+    from crm.database import DatabaseAccess
+
+    engine = create_service_engine(probe_settings, "outbox_probe")
+    yield DatabaseAccess(engine, relay=None)
+    engine.dispose()
+
+
+def test_a_read_session_refuses_to_write_and_writes_nothing(probe_db, probe_settings):
+    with pytest.raises(RuntimeError, match="does not write"), probe_db.read() as session:
+        session.execute(notes.insert().values(body="through a read"))
+    with pytest.raises(RuntimeError, match="does not write"), probe_db.read() as session:
+        session.execute(notes.update().values(body="changed"))
+    assert _count(probe_settings, notes) == 0
+
+
+def test_a_dry_run_sees_its_own_writes_and_keeps_none(probe_db, probe_settings):
+    with probe_db.dry_run() as uow:
+        uow.session.execute(notes.insert().values(body="tried"))
+        assert uow.session.scalar(select(func.count()).select_from(notes)) == 1
+    assert _count(probe_settings, notes) == 0
+
+
+def test_reads_see_what_committed_meanwhile(probe_db, probe_settings):
+    from crm.database import is_postgresql
+
+    if not is_postgresql(probe_settings.database_url("outbox_probe")):
+        pytest.skip("PostgreSQL reads run outside a transaction; SQLite has one connection per process")
+    with probe_db.read() as session:
+        before = session.scalar(select(func.count()).select_from(notes))
+        with probe_db.transaction() as uow:
+            uow.session.execute(notes.insert().values(body="committed while reading"))
+        assert session.scalar(select(func.count()).select_from(notes)) == before + 1
+
+
+def test_a_pooled_connection_the_server_dropped_is_replaced_before_use(probe_db, probe_settings):
+    from sqlalchemy import text
+
+    from crm.database import PING_AFTER_IDLE_SECONDS, is_postgresql
+
+    if not is_postgresql(probe_settings.database_url("outbox_probe")):
+        pytest.skip("needs PostgreSQL: a server that can drop a client's connection")
+    with probe_db.connect() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    other = create_service_engine(probe_settings, "outbox_probe")
+    with other.connect() as admin:
+        assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    other.dispose()
+    eventlet.sleep(PING_AFTER_IDLE_SECONDS + 0.2)  # idle long enough to be checked on checkout
+    with probe_db.transaction() as uow:
+        uow.session.execute(notes.insert().values(body="after the drop"))
+    with probe_db.read() as session:
+        assert session.scalar(select(notes.c.body)) == "after the drop"
+        assert session.execute(text("SELECT pg_backend_pid()")).scalar() != pid

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -17,7 +16,22 @@ from .base import Accepted, OutgoingSms, ProviderError
 PROVIDER = "twilio"
 
 
-class ApiBaseHttpClient(TwilioHttpClient):
+class PooledHttpClient(TwilioHttpClient):
+    """Twilio's HTTP client keeping up to ``connections`` connections open, for https and http.
+
+    The SDK keeps cpu_count + 4 (6 on two cores): a service sending with more
+    workers than that opened, and closed again, a connection (a TLS handshake
+    with Twilio) for every SMS past the sixth in flight.
+    """
+
+    def __init__(self, timeout: float | None = None, connections: int = 10):
+        super().__init__(timeout=timeout)
+        adapter = HTTPAdapter(pool_maxsize=connections)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+
+class ApiBaseHttpClient(PooledHttpClient):
     """Twilio's HTTP client, sending every request to ``api_base`` instead of *.twilio.com.
 
     The SDK builds absolute https://api.twilio.com URLs in each domain object;
@@ -25,11 +39,9 @@ class ApiBaseHttpClient(TwilioHttpClient):
     rewritten here, keeping the path (after any path ``api_base`` has).
     """
 
-    def __init__(self, api_base: str, timeout: float | None = None):
-        super().__init__(timeout=timeout)
+    def __init__(self, api_base: str, timeout: float | None = None, connections: int = 10):
+        super().__init__(timeout, connections)
         self.api_base = urlsplit(api_base.rstrip("/"))
-        # The SDK only sizes its pool for https; a busy plain-http sandbox needs the same.
-        self.session.mount("http://", HTTPAdapter(pool_maxsize=min(32, (os.cpu_count() or 1) + 4)))
 
     def request(self, method: str, url: str, *args, **kwargs) -> Response:
         parts = urlsplit(url)
@@ -42,8 +54,19 @@ class ApiBaseHttpClient(TwilioHttpClient):
 class TwilioSms:
     """Sends one SMS per call through ``Client.messages.create``."""
 
-    def __init__(self, account_sid: str, auth_token: str, api_base: str | None = None, timeout: float = 10.0):
-        http_client = ApiBaseHttpClient(api_base, timeout) if api_base else TwilioHttpClient(timeout=timeout)
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        api_base: str | None = None,
+        timeout: float = 10.0,
+        connections: int = 10,
+    ):
+        http_client = (
+            ApiBaseHttpClient(api_base, timeout, connections)
+            if api_base
+            else PooledHttpClient(timeout, connections)
+        )
         # No network traffic here: the SDK connects on the first request.
         self._client = Client(account_sid, auth_token, http_client=http_client)
 
