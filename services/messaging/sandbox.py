@@ -25,6 +25,7 @@ import hmac
 import json
 import queue
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -35,13 +36,14 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import eventlet
+import eventlet.wsgi
 import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 TWILIO_INVALID_NUMBER = "+15005550001"
@@ -139,8 +141,8 @@ class ProviderSandbox:
         self._courier = _Courier(callback_workers, callback_timeout_seconds)
         self._messages: list[SandboxMessage] = []
         self._messages_lock = threading.Lock()
-        self._server: BaseWSGIServer | None = None
-        self._server_thread: threading.Thread | None = None
+        self._listener: Any = None
+        self._server_thread: Any = None
         self._routes = Map(
             [
                 Rule("/2010-04-01/Accounts/<account_sid>/Messages.json", methods=["POST"], endpoint="twilio"),
@@ -153,35 +155,34 @@ class ProviderSandbox:
     # -- serving --------------------------------------------------------------------------------------
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Answer on ``host:port`` (0: any free port) from a background thread; returns the base URL."""
-        if self._server is not None:
+        """Answer on ``host:port`` (0: any free port) from a green thread; returns the base URL.
+
+        eventlet's WSGI server keeps connections alive, as the providers' APIs
+        do (werkzeug's development server closed each one after one request).
+        """
+        if self._listener is not None:
             raise RuntimeError("the sandbox is already serving")
-        self._server = make_server(host, port, self, threaded=True, request_handler=_QuietRequestHandler)
-        self._server_thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="provider-sandbox",
-            daemon=True,
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = eventlet.listen((host, port), family=family)
+        self._server_thread = eventlet.spawn(
+            eventlet.wsgi.server, self._listener, self, log_output=False, socket_timeout=60
         )
-        self._server_thread.start()
         return self.base_url
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
+        if self._listener is None:
             raise RuntimeError("the sandbox is not serving")
-        host = self._server.server_address[0]
+        host, port = self._listener.getsockname()[:2]
         host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self._server.server_port}"
+        return f"http://{host}:{port}"
 
     def stop(self) -> None:
         """Stop answering and drop the webhooks not yet posted."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            if self._server_thread is not None:
-                self._server_thread.join(timeout=5)
-            self._server = self._server_thread = None
+        if self._listener is not None:
+            self._server_thread.kill()
+            self._listener.close()
+            self._listener = self._server_thread = None
         self._courier.stop()
 
     # -- what tests look at ---------------------------------------------------------------------------
@@ -447,13 +448,6 @@ class _SandboxRequest(Request):
     max_content_length = 40 * 1024 * 1024  # SendGrid's limit is 30 MB of message, attachments in base64
 
 
-class _QuietRequestHandler(WSGIRequestHandler):
-    """No access log line per request: a benchmark sends hundreds a second."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
 class _Courier:
     """Posts webhooks from background threads; those sharing a key go through one thread, in order."""
 
@@ -507,6 +501,9 @@ class _Courier:
 
     def _run(self, jobs: queue.Queue[Callable[[], _Webhook] | None]) -> None:
         with requests.Session() as session:
+            # Webhooks go to this machine's gateway: no proxies or CA bundle from the environment
+            # (and no scan of os.environ on every post).
+            session.trust_env = False
             while (build := jobs.get()) is not None:
                 try:
                     delivery = self._deliver(session, build())

@@ -10,7 +10,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 from services.messaging.providers.base import OutgoingSms, ProviderError
-from services.messaging.providers.twilio_sms import TwilioSms
+from services.messaging.providers.twilio_sms import ApiBaseHttpClient, PooledHttpClient, TwilioSms
 from services.messaging.sandbox import TWILIO_INVALID_NUMBER, ProviderSandbox
 
 from .sandbox_fixtures import closed_port_url
@@ -87,3 +87,24 @@ def test_api_base_path_prefix_is_kept_in_front_of_twilio_paths():
         thread.join()
 
     assert [m.provider_message_id for m in sandbox.messages()] == [accepted.provider_message_id]
+
+
+def test_a_proxy_and_ca_bundle_from_the_environment_are_used(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.pomme.fr:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/pomme/ca.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+
+    session = PooledHttpClient().session
+
+    assert session.proxies.get("https") == "http://proxy.pomme.fr:3128"
+    assert session.verify == "/etc/pomme/ca.pem"
+
+
+def test_no_proxy_for_an_api_base_that_no_proxy_names(monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.pomme.fr:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+    session = ApiBaseHttpClient("http://127.0.0.1:9").session
+
+    assert "http" not in session.proxies
