@@ -70,7 +70,7 @@ def format_table(rows: list[tuple[Result, Result]]) -> str:
     return "\n".join(lines)
 
 
-def main(config: str | None = None, requests: int = 2000) -> None:
+def main(config: str | None = None, requests: int = 10_000) -> None:
     eventlet.monkey_patch()
     settings = load_settings(config)
     port = _free_port()
@@ -126,4 +126,4 @@ def main(config: str | None = None, requests: int = 2000) -> None:
 
 
 if __name__ == "__main__":
-    main(os.environ.get("CRM_CONFIG"), int(os.environ.get("BENCH_REQUESTS", "2000")))
+    main(os.environ.get("CRM_CONFIG"), int(os.environ.get("BENCH_REQUESTS", "10000")))

@@ -7,6 +7,7 @@ document is generated from, so the document cannot drift from the routes.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,6 +123,9 @@ class GatewayServer(WebServer):
         # Long query strings reach the routes, whose validation answers with a
         # problem naming the parameter (the server's own 414 is bare text).
         server.url_length_limit = URL_LENGTH_LIMIT
+        # eventlet formats an access log line for every request even when INFO is not
+        # logged; format it only when someone reads it.
+        server.log_output = logging.getLogger("nameko.web.server").isEnabledFor(logging.INFO)
         return server
 
 
