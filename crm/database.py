@@ -76,6 +76,9 @@ def create_service_engine(settings: Settings, service: str) -> Engine:
         options.update(
             pool_size=settings.database.pool_size,
             max_overflow=settings.database.pool_size,
+            # Many UPDATEs of one flush (a batch of provider events, an import) go in pages of
+            # 100 per round trip (psycopg2's execute_batch), not one round trip each.
+            executemany_mode="values_plus_batch",
             connect_args={
                 "options": f"-csearch_path={service} "
                 f"-crandom_page_cost={settings.database.postgres_random_page_cost}",

@@ -90,12 +90,11 @@ def store(session: Session, events: list[dict[str, Any]]) -> dict[str, int]:
 def apply_pending(uow: UnitOfWork, limit: int) -> int:
     """Apply up to ``limit`` stored events, oldest first; returns how many were handled."""
     session = uow.session
-    query = (
-        select(ProviderEvent)
-        .where(ProviderEvent.outcome.is_(None))
-        .order_by(ProviderEvent.received_at, ProviderEvent.occurred_at)
-        .limit(limit)
-    )
+    # Any pending events, in no particular order: applying does not depend on it (a status
+    # never moves back, milestones keep the earliest time) and the batch is applied in the
+    # order the events occurred. An ORDER BY made PostgreSQL sort every pending event for
+    # each batch whenever its statistics predated a burst: 75 ms a batch with 36,000 pending.
+    query = select(ProviderEvent).where(ProviderEvent.outcome.is_(None)).limit(limit)
     locking = session.get_bind().dialect.name == "postgresql"
     if locking:
         query = query.with_for_update(skip_locked=True)  # several messaging processes share the work
