@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -85,7 +86,10 @@ def main(config: str | None = None, requests: int = 10_000) -> None:
         stdout=subprocess.DEVNULL,
     )
     system_log = open(os.path.join(workdir, "crm-run.log"), "w")  # noqa: SIM115
-    system = subprocess.Popen(crm + ["run"], env=env, stdout=system_log, stderr=subprocess.STDOUT)
+    # Its own process group: if it does not stop in time, its services go with it.
+    system = subprocess.Popen(
+        crm + ["run"], env=env, stdout=system_log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     echo = subprocess.Popen(
         [sys.executable, "-m", "bench.kombu_echo", settings.amqp_uri],
         stdout=subprocess.PIPE,
@@ -122,6 +126,8 @@ def main(config: str | None = None, requests: int = 10_000) -> None:
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
+                if process is system:
+                    os.killpg(process.pid, signal.SIGKILL)
                 process.kill()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -114,7 +115,11 @@ def running_system(
     org_id = out.split("(")[1].split(")")[0]
     seeded = seed(org_id) if seed is not None else None
     log = open(os.path.join(workdir, "crm-run.log"), "w")  # noqa: SIM115
-    process = subprocess.Popen(crm + ["run"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    # Its own process group, so that a `crm run` that does not stop in time is killed
+    # together with the services and the sandbox it started.
+    process = subprocess.Popen(
+        crm + ["run"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(f"{base_url}/readyz")
@@ -124,4 +129,5 @@ def running_system(
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
