@@ -2,27 +2,36 @@
 
 Starts its own system (`crm run` in a temporary data directory; SQLite unless
 CRM_DATABASE_URL is set), bootstraps an admin, logs in, then measures at
-concurrency 1 and 32. Prints a table; exits non-zero if a request failed.
+concurrency 1 and 32: the ceiling (kombu echo), the floor (one RPC through our
+nameko HTTP and RPC entrypoints that does nothing, ``bench.nameko_floor``) and
+``GET /api/v1/me``. Prints a throughput table and the CPU each request cost in
+each process; exits non-zero if a request failed.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
-
 import eventlet
 
-from bench import kombu_echo
-from bench.http_client import get_caller
-from bench.loadgen import Result, closed_loop
-from crm.settings import load_settings
+# Green sockets before anything else is imported (patching later walks every object
+# already loaded, and trips over pydantic's).
+eventlet.monkey_patch()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from typing import Any  # noqa: E402
+
+from bench import kombu_echo, nameko_floor  # noqa: E402
+from bench.cpu import CpuMeter, CpuRow, format_cpu_table  # noqa: E402
+from bench.http_client import get_caller  # noqa: E402
+from bench.loadgen import Result, closed_loop  # noqa: E402
+from crm.settings import load_settings  # noqa: E402
 
 CONCURRENCIES = (1, 32)
 PASSWORD = "bench-password-123"
@@ -72,7 +81,6 @@ def format_table(rows: list[tuple[Result, Result]]) -> str:
 
 
 def main(config: str | None = None, requests: int = 10_000) -> None:
-    eventlet.monkey_patch()
     settings = load_settings(config)
     port = _free_port()
     workdir = tempfile.mkdtemp(prefix="crm-bench-")
@@ -95,33 +103,56 @@ def main(config: str | None = None, requests: int = 10_000) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    floor_port = _free_port()
+    floor = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.nameko_floor", *role], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for role in (["service"], ["gateway", str(floor_port)])
+    ]
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_ready(f"{base}/readyz")
         echo.stdout.readline()
         token = _login(base, email)
         headers = {"Authorization": f"Bearer {token}"}
+        for process in floor:
+            process.stdout.readline()
         client = kombu_echo.EchoClient(settings.amqp_uri)
-        rows = []
+        roots = {system.pid, echo.pid, *(process.pid for process in floor)}
+        rows, cpu_rows = [], []
+
+        def measure(name: str, make_caller: Any, concurrency: int) -> Result:
+            with CpuMeter(roots) as meter:
+                result = closed_loop(name, make_caller, concurrency, requests)
+            cpu_rows.append(CpuRow(f"{name}, c={concurrency}", result.requests, meter.seconds))
+            return result
+
         for concurrency in CONCURRENCIES:
-            ceiling = closed_loop("kombu echo (ceiling)", client.caller, concurrency, requests)
-            gateway = closed_loop(
+            ceiling = measure("kombu echo (ceiling)", client.caller, concurrency)
+            floor_result = measure(
+                "nameko HTTP -> RPC, no work (floor)",
+                lambda: get_caller("127.0.0.1", floor_port, nameko_floor.FLOOR_PATH, {}),
+                concurrency,
+            )
+            gateway = measure(
                 "GET /api/v1/me",
                 lambda: get_caller("127.0.0.1", port, "/api/v1/me", headers),
                 concurrency,
-                requests,
             )
-            rows += [(ceiling, ceiling), (gateway, ceiling)]
+            rows += [(ceiling, ceiling), (floor_result, ceiling), (gateway, ceiling)]
         database = settings.database_url("accounts").split(":")[0]
         print(
             f"\nGateway benchmark ({requests} requests per row, accounts on {database}, "
             f"{os.cpu_count()} cores)\n"
         )
         print(format_table(rows))
+        print("\nCPU per request (user + system time of each process during the row)\n")
+        print(format_cpu_table(cpu_rows))
         if any(result.errors for result, _ in rows):
             raise SystemExit("some requests failed")
     finally:
-        for process in (system, echo):
+        for process in (system, echo, *floor):
             process.terminate()
             try:
                 process.wait(timeout=20)

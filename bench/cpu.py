@@ -1,0 +1,118 @@
+"""CPU time by process over a measurement: where the machine's cores went, per request.
+
+A closed-loop benchmark on one machine is bounded by the CPU that every process
+on the path spends per request: the load generator, our services, RabbitMQ and
+PostgreSQL share the same cores. ``CpuMeter`` reads each process's user and
+system time before and after a measurement, so a table can say how many
+milliseconds of CPU one request cost in each, and what rate the cores allow at
+that cost.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import psutil
+
+LOAD_GENERATOR = "load generator"
+# Server processes found by name, whoever started them.
+BY_NAME = {"beam.smp": "RabbitMQ", "postgres": "PostgreSQL"}
+
+
+def _command_label(cmdline: list[str]) -> str | None:
+    """``crm serve gateway`` is "gateway", ``python -m bench.kombu_echo`` is "kombu_echo"."""
+    if "-m" in cmdline:
+        module_at = cmdline.index("-m") + 1
+        module = cmdline[module_at] if module_at < len(cmdline) else ""
+        if module == "crm":
+            if "serve" in cmdline:
+                serve_at = cmdline.index("serve") + 1
+                return cmdline[serve_at] if serve_at < len(cmdline) else None
+            if "sandbox" in cmdline:
+                return "sandbox"
+            return None  # `crm run` itself only waits
+        if module.startswith("bench."):
+            extra = [arg for arg in cmdline[module_at + 1 :] if arg.isalpha()]
+            return " ".join([module.removeprefix("bench."), *extra[:1]])
+    return None
+
+
+def _snapshot(roots: set[int]) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every process that serves the benchmark, by pid."""
+    me = os.getpid()
+    seen: dict[int, tuple[str, float]] = {}
+    for process in psutil.process_iter(["name", "cmdline", "cpu_times", "ppid"]):
+        info = process.info
+        times = info["cpu_times"]
+        if times is None:
+            continue
+        if process.pid == me:
+            label = LOAD_GENERATOR
+        elif info["name"] in BY_NAME:
+            label = BY_NAME[info["name"]]
+        else:
+            label = _command_label(info["cmdline"] or [])
+            if label is None or not _descends_from(process, roots):
+                continue
+        seen[process.pid] = (label, times.user + times.system)
+    return seen
+
+
+def _descends_from(process: psutil.Process, roots: set[int]) -> bool:
+    try:
+        return process.pid in roots or any(parent.pid in roots for parent in process.parents())
+    except psutil.Error:
+        return False
+
+
+@dataclass
+class CpuMeter:
+    """``with CpuMeter(roots) as meter: ...``; then ``meter.seconds`` by process label.
+
+    ``roots`` are the pids whose descendants count (the benchmark's own
+    children); RabbitMQ and PostgreSQL count wherever they run.
+    """
+
+    roots: set[int]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def __enter__(self) -> CpuMeter:
+        self._before = _snapshot(self.roots)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        after = _snapshot(self.roots)
+        spent: dict[str, float] = defaultdict(float)
+        for pid, (label, seconds) in after.items():
+            # A process born during the measurement counts from zero.
+            spent[label] += seconds - self._before.get(pid, (label, 0.0))[1]
+        self.seconds = dict(spent)
+
+
+@dataclass
+class CpuRow:
+    name: str
+    requests: int
+    seconds: dict[str, float]
+
+    def ms_per_request(self) -> dict[str, float]:
+        return {label: seconds * 1000 / self.requests for label, seconds in self.seconds.items()}
+
+
+def format_cpu_table(rows: list[CpuRow], unit: str = "request", cores: int | None = None) -> str:
+    """Milliseconds of CPU per ``unit`` by process, and the rate the cores allow at that cost."""
+    cores = cores or os.cpu_count() or 1
+    lines = [
+        f"| measurement | CPU ms per {unit}, by process | total ms | {cores} cores allow at most |",
+        "|---|---|---:|---:|",
+    ]
+    for row in rows:
+        costs = row.ms_per_request()
+        total = sum(costs.values())
+        largest_first = sorted(costs.items(), key=lambda item: -item[1])
+        shown = ", ".join(f"{label} {ms:.2f}" for label, ms in largest_first if ms >= 0.005)
+        bound = f"{cores * 1000 / total:,.0f}/s" if total > 0 else "-"
+        lines.append(f"| {row.name} | {shown} | {total:.2f} | {bound} |")
+    return "\n".join(lines)
