@@ -34,10 +34,12 @@ import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
+from typing import Any  # noqa: E402
 
 import requests  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench.cpu import CpuMeter, CpuRow, format_cpu_table  # noqa: E402
 from bench.system import running_system  # noqa: E402
 from services.messaging.providers.base import OutgoingSms  # noqa: E402
 from services.messaging.providers.twilio_sms import TwilioSms  # noqa: E402
@@ -80,6 +82,16 @@ def run_parallel(name: str, unit: str, jobs: list, call: Callable, workers: int,
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(one, jobs))
     return Timed(name, len(jobs) * per_job, unit, time.perf_counter() - started, latencies)
+
+
+def wait_until_none(connection: Any, count_sql: str, timeout: float = 120) -> None:
+    """Poll ``count_sql`` until it counts nothing (the services caught up)."""
+    deadline = time.monotonic() + timeout
+    while connection.execute(text(count_sql)).scalar():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"still not done after {timeout:g} s: {count_sql}")
+        time.sleep(0.1)
+        connection.rollback()
 
 
 def event_batches(message_ids: list[str], rng: random.Random) -> tuple[list[bytes], int]:
@@ -144,13 +156,16 @@ def main() -> None:
         ]
         time.sleep(2)  # let the sandbox's own events for these settle
 
-        healthz = run_parallel(
-            "GET /healthz (baseline)",
-            "req",
-            list(range(2000)),
-            lambda session, _: session.get(f"{base}/healthz", timeout=10).raise_for_status(),
-            workers=8,
-        )
+        cpu_rows: list[CpuRow] = []
+        with CpuMeter({system.pid}) as meter:
+            healthz = run_parallel(
+                "GET /healthz (baseline)",
+                "req",
+                list(range(2000)),
+                lambda session, _: session.get(f"{base}/healthz", timeout=10).raise_for_status(),
+                workers=8,
+            )
+        cpu_rows.append(CpuRow(healthz.name, healthz.count, meter.seconds))
 
         bodies, distinct = event_batches(message_ids, rng)
         key = sandbox_signing_key()
@@ -172,49 +187,64 @@ def main() -> None:
             answers.append(response.json())
 
         ingest_started = time.perf_counter()
-        ingestion = run_parallel(
-            "POST /webhooks/sendgrid, 100 events each", "event", bodies, post_batch, workers=8, per_job=BATCH
-        )
         engine = create_engine(DATABASE.replace("postgresql://", "postgresql+psycopg2://", 1))
-        with engine.connect() as connection:
-            stored_rows = connection.execute(
-                text("SELECT count(*) FROM messaging.provider_events WHERE provider_event_id LIKE 'bench-%'")
-            ).scalar()
-            while connection.execute(
-                text("SELECT count(*) FROM messaging.provider_events WHERE outcome IS NULL")
-            ).scalar():
-                time.sleep(0.1)
-                connection.rollback()
+        with CpuMeter({system.pid}) as meter:
+            ingestion = run_parallel(
+                "POST /webhooks/sendgrid, 100 events each",
+                "event",
+                bodies,
+                post_batch,
+                workers=8,
+                per_job=BATCH,
+            )
+            with engine.connect() as connection:
+                stored = (
+                    "SELECT count(*) FROM messaging.provider_events WHERE provider_event_id LIKE 'bench-%'"
+                )
+                stored_rows = connection.execute(text(stored)).scalar()
+                wait_until_none(
+                    connection, "SELECT count(*) FROM messaging.provider_events WHERE outcome IS NULL"
+                )
         applied_after = time.perf_counter() - ingest_started
-        engine.dispose()
+        cpu_rows.append(CpuRow(f"{ingestion.name}, until applied", ingestion.count, meter.seconds))
         stored_answers = sum(answer["stored"] for answer in answers)
 
         twilio = TwilioSms(
             "AC00000000000000000000000000sandbox", "sandbox-auth-token", f"http://127.0.0.1:{sandbox_port}"
         )
-        direct = run_parallel(
-            "Twilio SDK straight to the sandbox (baseline)",
-            "SMS",
-            list(range(SMS)),
-            lambda session, n: twilio.send(OutgoingSms("+33612345678", "+15005550006", f"direct {n}")),
-            workers=16,
-        )
-        sms = run_parallel(
-            "POST /api/v1/sms",
-            "SMS",
-            list(range(SMS)),
-            lambda session, n: session.post(
-                f"{base}/api/v1/sms",
-                json={
-                    "to": "+33612345678",
-                    "body": f"Bonjour, votre code est {n}",
-                    "authorization_code": code,
-                },
-                headers=auth,
-                timeout=30,
-            ).raise_for_status(),
-            workers=16,
-        )
+        with CpuMeter({system.pid}) as meter:
+            direct = run_parallel(
+                "Twilio SDK straight to the sandbox (baseline)",
+                "SMS",
+                list(range(SMS)),
+                lambda session, n: twilio.send(OutgoingSms("+33612345678", "+15005550006", f"direct {n}")),
+                workers=16,
+            )
+        cpu_rows.append(CpuRow(direct.name, direct.count, meter.seconds))
+        with CpuMeter({system.pid}) as meter:
+            sms = run_parallel(
+                "POST /api/v1/sms",
+                "SMS",
+                list(range(SMS)),
+                lambda session, n: session.post(
+                    f"{base}/api/v1/sms",
+                    json={
+                        "to": "+33612345678",
+                        "body": f"Bonjour, votre code est {n}",
+                        "authorization_code": code,
+                    },
+                    headers=auth,
+                    timeout=30,
+                ).raise_for_status(),
+                workers=16,
+            )
+            with engine.connect() as connection:
+                # The provider's "sent" and "delivered" callbacks are part of what an SMS costs.
+                wait_until_none(
+                    connection, "SELECT count(*) FROM messaging.sms_messages WHERE status <> 'delivered'"
+                )
+        cpu_rows.append(CpuRow(f"{sms.name}, until delivered", sms.count, meter.seconds))
+        engine.dispose()
 
         print(f"\nMessaging on PostgreSQL, {EVENTS:,} webhook events, {SMS:,} SMS, 2 cores\n")
         print("| measurement | clients | count | per second | p50 ms | p99 ms |")
@@ -234,6 +264,8 @@ def main() -> None:
             + ("exact" if stored_rows == distinct == stored_answers else "NOT EXACT")
         )
         print(f"every event applied {applied_after:.1f} s after the first post")
+        print("\nCPU per unit (user + system time of each process during the row)\n")
+        print(format_cpu_table(cpu_rows, unit="request, event or SMS"))
 
 
 if __name__ == "__main__":

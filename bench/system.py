@@ -67,6 +67,7 @@ class BenchSystem:
     org_id: str
     settings: dict[str, Any]
     seeded: Any  # what the seeding function returned
+    pid: int  # `crm run`, whose children are the services
 
     def admin_token(self) -> str:
         return _login(self.base_url, ADMIN_EMAIL)
@@ -123,7 +124,7 @@ def running_system(
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(f"{base_url}/readyz")
-        yield BenchSystem(base_url, port, amqp_uri, org_id, document, seeded)
+        yield BenchSystem(base_url, port, amqp_uri, org_id, document, seeded, process.pid)
     finally:
         process.terminate()
         try:
