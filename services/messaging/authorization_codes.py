@@ -164,3 +164,15 @@ def give_back(session: Session, code_id: str, credits: int, spent_on: datetime) 
         )
         .execution_options(synchronize_session=False)
     )
+
+
+def count_again(session: Session, code_id: str, credits: int, spent_on: datetime) -> None:
+    """Count a re-charged SMS's credits in its code's month again, if that month is still counted
+    (past the cap if need be: the message went out)."""
+    month = month_of(aware(spent_on))
+    session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.id == code_id, AuthorizationCode.cap_month == month)
+        .values(used_in_month=AuthorizationCode.used_in_month + credits)
+        .execution_options(synchronize_session=False)
+    )

@@ -100,15 +100,32 @@ def debit(session: Session, org_id: str, user_id: str, sms_id: str, credits: int
         )
 
 
+def held(session: Session, sms_id: str) -> int:
+    """The credits an SMS holds now: its debits less its refunds."""
+    net = session.scalar(select(func.sum(CreditEntry.credits)).where(CreditEntry.sms_id == sms_id))
+    return -(net or 0)
+
+
 def refund(session: Session, org_id: str, user_id: str, sms_id: str, credits: int) -> bool:
-    """Give back the credits of a failed SMS, once; False if it was refunded already."""
-    already = session.scalar(
-        select(CreditEntry.id).where(CreditEntry.sms_id == sms_id, CreditEntry.kind == REFUND)
-    )
-    if already is not None:
+    """Give back the credits of a failed SMS; False if it holds none (refunded already)."""
+    if held(session, sms_id) <= 0:
         return False
     session.add(_entry(org_id, REFUND, credits, user_id=user_id, sms_id=sms_id))
     _move(session, org_id, credits)
+    return True
+
+
+def charge_again(session: Session, org_id: str, user_id: str, sms_id: str, credits: int) -> bool:
+    """Take back the credits of a refunded SMS that the provider did send after all;
+    False if it holds them already.
+
+    Unconditional: the provider has spent them, so the balance may go below zero,
+    and then no SMS goes out until credits are bought.
+    """
+    if held(session, sms_id) > 0:
+        return False
+    session.add(_entry(org_id, DEBIT, -credits, user_id=user_id, sms_id=sms_id))
+    _move(session, org_id, -credits)
     return True
 
 

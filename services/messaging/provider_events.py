@@ -169,6 +169,10 @@ def _apply_to_sms(uow: UnitOfWork, message: SmsMessage, event: ProviderEvent) ->
     at = aware(event.occurred_at)
     if not _is_newer(sms.STATUS_RANK, event.status, at, message.status, message.status_at):
         return OLDER
+    if message.status == sms.FAILED and event.status != sms.FAILED:
+        # Only a final word outranks "failed": the provider delivered the message, or tried to.
+        sms.charge_again(uow, message)
+        message.error = None
     if event.reason:
         message.error = event.reason
     if event.status == sms.FAILED:

@@ -177,6 +177,16 @@ def fail(uow: UnitOfWork, message: SmsMessage) -> None:
     uow.emit("sms_failed", org_id=message.org_id, actor_id=message.user_id, record=sms_out(message))
 
 
+def charge_again(uow: UnitOfWork, message: SmsMessage) -> None:
+    """The provider reports a failed (and refunded) SMS as sent after all, as it may after
+    an interrupted send was given up: its credits are spent again, once."""
+    session = uow.session
+    if credit_ledger.charge_again(session, message.org_id, message.user_id, message.id, message.segments):
+        authorization_codes.count_again(
+            session, message.authorization_code_id, message.segments, message.created_at
+        )
+
+
 def _set_status(message: SmsMessage, status: str, at: Any = None) -> None:
     message.status = status
     message.status_at = at or utcnow()

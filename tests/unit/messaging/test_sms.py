@@ -305,3 +305,60 @@ def test_an_sms_whose_send_was_interrupted_is_failed_and_refunded_once_it_is_sta
     # The code's month got its credit back too: five more segments fit under the cap of five.
     for _ in range(5):
         assert send(messaging, code)["status"] == "queued"
+
+
+def twilio_callback(
+    sms_id: str, status: str, at: datetime, sid: str = "SM5a1e0000000000000000000000000001"
+) -> dict:
+    return {
+        "provider": "twilio",
+        "provider_event_id": f"{sid}:{status}:{at.timestamp()}",
+        "message_id": sms_id,
+        "provider_message_id": sid,
+        "status": status,
+        "occurred_at": at.isoformat(),
+        "raw": {},
+    }
+
+
+def test_an_interrupted_send_the_provider_delivered_after_all_is_charged_again_once(messaging):
+    buy(messaging, 10)
+    code = code_for(messaging, monthly_cap=5)
+    stuck = _interrupted_send(messaging, code)
+    _age(messaging, stuck, messaging.settings.messaging.interrupted_send_seconds + 1)
+    messaging.system().fail_interrupted_sends()
+    assert messaging.as_user(BOB).get_credits()["balance"] == 10  # refunded: nothing was reported
+
+    # Twilio had taken it: its "delivered" callback comes late, then once more.
+    now = datetime.now(UTC)
+    messaging.system().record_provider_events([twilio_callback(stuck, "delivered", now)])
+    messaging.apply_events()
+    messaging.system().record_provider_events(
+        [twilio_callback(stuck, "delivered", now + timedelta(seconds=5))]
+    )
+    messaging.apply_events()
+
+    delivered = messaging.as_user(BOB).get_sms(stuck)
+    assert (delivered["status"], delivered["error"]) == ("delivered", None)
+    assert messaging.as_user(BOB).get_credits()["balance"] == 9
+    assert messaging.count("credit_entries") == 4  # purchase, debit, refund, debit again
+    # The code's month counts it again: four more segments fit under the cap of five, not five.
+    for _ in range(4):
+        assert send(messaging, code)["status"] == "queued"
+    with pytest.raises(AuthorizationRefused):
+        send(messaging, code)
+
+
+def test_a_late_charge_may_take_the_balance_below_zero_and_then_nothing_is_sent(messaging):
+    buy(messaging, 1)
+    code = code_for(messaging)
+    stuck = _interrupted_send(messaging, code)
+    _age(messaging, stuck, messaging.settings.messaging.interrupted_send_seconds + 1)
+    messaging.system().fail_interrupted_sends()
+    assert send(messaging, code)["status"] == "queued"  # the refunded credit went to another SMS
+
+    messaging.system().record_provider_events([twilio_callback(stuck, "delivered", datetime.now(UTC))])
+    messaging.apply_events()
+    assert messaging.as_user(BOB).get_credits()["balance"] == -1
+    with pytest.raises(InsufficientCredits):
+        send(messaging, code)
