@@ -107,8 +107,12 @@ def held(session: Session, sms_id: str) -> int:
 
 
 def refund(session: Session, org_id: str, user_id: str, sms_id: str, credits: int) -> bool:
-    """Give back the credits of a failed SMS; False if it holds none (refunded already)."""
-    if held(session, sms_id) <= 0:
+    """Give back the credits of a failed SMS, once; False if it was refunded already
+    (also when it was charged again since: the provider said it went out)."""
+    already = session.scalar(
+        select(CreditEntry.id).where(CreditEntry.sms_id == sms_id, CreditEntry.kind == REFUND)
+    )
+    if already is not None:
         return False
     session.add(_entry(org_id, REFUND, credits, user_id=user_id, sms_id=sms_id))
     _move(session, org_id, credits)

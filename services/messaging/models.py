@@ -63,6 +63,8 @@ class CreditEntry(Base):
             **_where("kind = 'purchase'"),
         ),
         Index("uq_credit_entries_refund_sms_id", "sms_id", unique=True, **_where("kind = 'refund'")),
+        # What an SMS holds (a refund, once, may be followed by a charge again, once).
+        Index("ix_credit_entries_sms_id", "sms_id", **_where("sms_id IS NOT NULL")),
     )
 
 

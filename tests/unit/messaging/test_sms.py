@@ -362,3 +362,20 @@ def test_a_late_charge_may_take_the_balance_below_zero_and_then_nothing_is_sent(
     assert messaging.as_user(BOB).get_credits()["balance"] == -1
     with pytest.raises(InsufficientCredits):
         send(messaging, code)
+
+
+def test_a_message_is_refunded_once_and_charged_again_once_whatever_the_provider_says_after(messaging):
+    buy(messaging, 10)
+    stuck = _interrupted_send(messaging, code_for(messaging))
+    _age(messaging, stuck, messaging.settings.messaging.interrupted_send_seconds + 1)
+    messaging.system().fail_interrupted_sends()
+    now = datetime.now(UTC)
+    for seconds, status in ((0, "delivered"), (5, "failed"), (10, "delivered"), (15, "failed")):
+        messaging.system().record_provider_events(
+            [twilio_callback(stuck, status, now + timedelta(seconds=seconds))]
+        )
+        messaging.apply_events()
+
+    assert messaging.as_user(BOB).get_sms(stuck)["status"] == "failed"
+    assert messaging.as_user(BOB).get_credits()["balance"] == 9  # spent, refunded, spent again: no more
+    assert messaging.count("credit_entries") == 4
