@@ -189,7 +189,10 @@ def record_accepted(
 
 
 def record_failure(uow: UnitOfWork, message_id: str, reason: str) -> dict[str, Any]:
-    message = uow.session.get(EmailMessage, message_id)
+    """No provider took the message; unless a provider event moved it on meanwhile, it is failed."""
+    message = uow.session.get(EmailMessage, message_id, with_for_update=True)
+    if message.status != SENDING:
+        return email_out(message)
     message.status, message.status_at, message.error = FAILED, utcnow(), reason[:500]
     uow.emit("email_failed", org_id=message.org_id, actor_id=message.user_id, record=email_out(message))
     return email_out(message)

@@ -116,7 +116,10 @@ class MessagingService(Pingable):
         A wrong, expired or revoked code, or too few credits, sends nothing and
         spends nothing. A request repeated with the same idempotency key returns
         the first answer (``created`` false) and sends nothing more. A message
-        the provider does not take is failed and refunded.
+        the provider does not take is failed and refunded (and, when it may take
+        it later, its idempotency key is freed for the retry). A message the
+        provider did not answer for stays ``sending``, its credits held: it may
+        have gone out, and its callbacks or the check for interrupted sends say.
         """
         caller = self.caller.writer()
         request = validate(SmsSend, data)
@@ -153,8 +156,16 @@ class MessagingService(Pingable):
         try:
             accepted = self.providers.sms.send(outgoing)
         except ProviderError as exc:
+            if exc.outcome_unknown:
+                # Twilio may have taken it: it stays "sending", its credits held, until its callbacks
+                # say what became of it or the check for interrupted sends gives it up and refunds.
+                log.warning("SMS %s: outcome unknown, left sending: %s", message["id"], exc.reason)
+                return {**message, "created": True}
             with self.db.transaction() as uow:
-                sms.record_failure(uow, message["id"], exc.reason)
+                failed = sms.record_failure(uow, message["id"], exc.reason, forget_key=exc.retryable)
+            if failed is None:  # a callback got there first: the provider did take it
+                with self.db.read() as session:
+                    return {**sms.sms_out(sms.sms_of(session, caller, message["id"])), "created": True}
             if exc.retryable:
                 raise ProviderUnavailable(
                     f"the SMS provider is unavailable ({exc.reason}); nothing was spent"

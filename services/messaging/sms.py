@@ -4,7 +4,9 @@
 authorization code, debits the credits and stores the message as ``sending``,
 all in one transaction: a refused request spends nothing and sends nothing.
 The provider is called after that transaction commits; ``record_accepted`` or
-``record_failure`` (which refunds) stores what it answered.
+``record_failure`` (which refunds) stores what it answered. When no answer came
+(the request may have reached it), the message stays ``sending``: its callbacks,
+or the check for interrupted sends, settle it.
 """
 
 from __future__ import annotations
@@ -158,10 +160,19 @@ def record_accepted(uow: UnitOfWork, sms_id: str, provider_message_id: str) -> d
     return record
 
 
-def record_failure(uow: UnitOfWork, sms_id: str, reason: str) -> dict[str, Any]:
-    """The provider did not take the message: it is failed and its credits come back."""
-    message = uow.session.get(SmsMessage, sms_id)
+def record_failure(uow: UnitOfWork, sms_id: str, reason: str, *, forget_key: bool) -> dict[str, Any] | None:
+    """The provider did not take the message: it is failed and its credits come back.
+
+    None, and nothing changes, if the message is no longer ``sending`` (a callback moved it
+    on meanwhile). ``forget_key`` frees its idempotency key, so that a retry with the same
+    key sends anew: nothing was spent.
+    """
+    message = uow.session.get(SmsMessage, sms_id, with_for_update=True)
+    if message.status != SENDING:
+        return None
     message.error = reason[:500]
+    if forget_key:
+        message.idempotency_key = None
     fail(uow, message)
     return sms_out(message)
 

@@ -102,14 +102,25 @@ class ParsedEvents(list[ProviderEvent]):
 
 
 class ProviderError(Exception):
-    """Sending failed. ``retryable`` says whether the same message may succeed later."""
+    """Sending failed. ``retryable`` says whether the same message may succeed later;
+    ``outcome_unknown`` that the request may have reached the provider (no answer came),
+    so the message may be on its way."""
 
-    def __init__(self, provider: str, reason: str, *, retryable: bool, code: str | None = None):
+    def __init__(
+        self,
+        provider: str,
+        reason: str,
+        *,
+        retryable: bool,
+        code: str | None = None,
+        outcome_unknown: bool = False,
+    ):
         super().__init__(f"{provider}: {reason}")
         self.provider = provider
         self.reason = reason
         self.retryable = retryable
         self.code = code  # the provider's own error code (Twilio 21211, SMTP 550, ...), when it gave one
+        self.outcome_unknown = outcome_unknown
 
 
 class WebhookRejected(Exception):

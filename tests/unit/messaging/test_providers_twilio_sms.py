@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import pytest
@@ -68,6 +69,26 @@ def test_unreachable_api_is_worth_retrying():
         twilio.send(OutgoingSms(RECEPTION, SENDER, "Bonjour"))
 
     assert failed.value.retryable is True
+    assert failed.value.outcome_unknown is False  # the request never left: nothing can have been sent
+
+
+def test_an_api_that_takes_the_request_and_never_answers_leaves_the_outcome_unknown():
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, reads nothing, answers nothing
+    try:
+        twilio = TwilioSms(
+            "AC00000000000000000000000000sandbox",
+            "token",
+            api_base=f"http://127.0.0.1:{silent.getsockname()[1]}",
+            timeout=0.5,
+        )
+        with pytest.raises(ProviderError) as failed:
+            twilio.send(OutgoingSms(RECEPTION, SENDER, "Bonjour"))
+    finally:
+        silent.close()
+
+    assert (failed.value.retryable, failed.value.outcome_unknown) == (True, True)
 
 
 def test_api_base_path_prefix_is_kept_in_front_of_twilio_paths():

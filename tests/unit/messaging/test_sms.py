@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select, update
@@ -15,10 +16,12 @@ from services.messaging.exceptions import (
     AuthorizationRefused,
     IdempotencyKeyReused,
     ProviderRefused,
+    ProviderUnavailable,
     PurchaseReferenceUsed,
     SmsNotFound,
 )
 from services.messaging.models import AuthorizationCode, SmsMessage
+from services.messaging.providers.base import ProviderError
 from services.messaging.sandbox import TWILIO_FAILING_NUMBER, TWILIO_INVALID_NUMBER
 from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
 
@@ -379,3 +382,76 @@ def test_a_message_is_refunded_once_and_charged_again_once_whatever_the_provider
     assert messaging.as_user(BOB).get_sms(stuck)["status"] == "failed"
     assert messaging.as_user(BOB).get_credits()["balance"] == 9  # spent, refunded, spent again: no more
     assert messaging.count("credit_entries") == 4
+
+
+# -- the provider's answer, or its silence --------------------------------------------------
+
+
+class NoAnswer:
+    """Twilio took the request, or may have, and no answer came back in time."""
+
+    def send(self, outgoing):
+        raise ProviderError(
+            "twilio", "Twilio did not answer: read timed out", retryable=True, outcome_unknown=True
+        )
+
+
+class Unreachable:
+    """Twilio could not be reached: the request never left."""
+
+    def send(self, outgoing):
+        raise ProviderError("twilio", "Twilio did not answer: connection refused", retryable=True)
+
+
+class CallbacksComeFirst:
+    """Twilio's callbacks land before its answer to the send, which then fails."""
+
+    def __init__(self, messaging):
+        self.messaging = messaging
+
+    def send(self, outgoing):
+        sms_id = parse_qs(urlsplit(outgoing.status_callback_url).query)["message_id"][0]
+        self.messaging.system().record_provider_events(
+            [twilio_callback(sms_id, "delivered", datetime.now(UTC))]
+        )
+        self.messaging.apply_events()
+        raise ProviderError("twilio", "Twilio did not answer: connection reset", retryable=True)
+
+
+def send_through(messaging, provider, code: str, key: str | None = None) -> dict:
+    worker = messaging.as_user(BOB)
+    worker.providers = dataclasses.replace(messaging.providers, sms=provider)
+    return worker.send_sms({"to": JEANNE_MOBILE, "body": HELLO, "authorization_code": code}, key)
+
+
+def test_an_sms_twilio_did_not_answer_for_stays_sending_with_its_credits_until_a_callback_says(messaging):
+    buy(messaging, 10)
+    answer = send_through(messaging, NoAnswer(), code_for(messaging))
+    assert (answer["status"], answer["created"]) == ("sending", True)
+    assert messaging.as_user(BOB).get_credits()["balance"] == 9  # it may have gone out: nothing refunded
+
+    messaging.system().record_provider_events([twilio_callback(answer["id"], "delivered", datetime.now(UTC))])
+    messaging.apply_events()
+    assert messaging.as_user(BOB).get_sms(answer["id"])["status"] == "delivered"
+    assert messaging.as_user(BOB).get_credits()["balance"] == 9
+
+
+def test_a_retry_with_the_same_key_after_twilio_was_unreachable_sends_the_sms(messaging):
+    buy(messaging, 10)
+    code = code_for(messaging)
+    with pytest.raises(ProviderUnavailable):
+        send_through(messaging, Unreachable(), code, key="relance-1")
+    assert messaging.as_user(BOB).get_credits()["balance"] == 10  # nothing was spent, as the error says
+
+    retried = send(messaging, code, key="relance-1")
+    assert (retried["status"], retried["created"]) == ("queued", True)
+    assert send(messaging, code, key="relance-1")["id"] == retried["id"]  # and the key holds from now on
+    assert messaging.as_user(BOB).get_credits()["balance"] == 9
+
+
+def test_a_failed_send_does_not_undo_a_delivery_a_callback_reported_meanwhile(messaging):
+    buy(messaging, 10)
+    answer = send_through(messaging, CallbacksComeFirst(messaging), code_for(messaging))
+    assert (answer["status"], answer["created"]) == ("delivered", True)
+    assert messaging.as_user(BOB).get_credits()["balance"] == 9
+    assert messaging.count("credit_entries") == 2  # purchase, debit: no refund
