@@ -171,6 +171,8 @@ def validate(schema: type[Model], data: Any) -> Model:
         raise InvalidInput(
             "body: holds values that are not JSON", [field_error("body", "not JSON")]
         ) from None
+    if "\\u0000" in document:  # cheap test first: json.dumps writes NUL as \u0000
+        _refuse_nul(data)
     try:
         # JSON mode, whoever calls: over HTTP or over RPC the same rules hold.
         return schema.model_validate_json(document)
@@ -178,6 +180,31 @@ def validate(schema: type[Model], data: Any) -> Model:
         errors = describe_validation_error(exc)
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         raise InvalidInput(summary, errors) from None
+
+
+def _nul_fields(value: Any, path: str) -> list[str]:
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found += [where] if "\x00" in str(key) else _nul_fields(item, where)
+        return found
+    if isinstance(value, list):
+        return [field for index, item in enumerate(value) for field in _nul_fields(item, f"{path}.{index}")]
+    return []
+
+
+def _refuse_nul(data: dict[str, Any]) -> None:
+    """No text may hold the NUL character: PostgreSQL cannot store it, and no person types it."""
+    fields = _nul_fields(data, "")
+    if fields:
+        message = "contains the NUL character (U+0000)"
+        raise InvalidInput(
+            "; ".join(f"{field}: {message}" for field in fields[:5]),
+            [field_error(field, message) for field in fields],
+        )
 
 
 # A record id: what the server makes (time-ordered UUIDs) or what a caller chose.

@@ -99,6 +99,30 @@ def test_text_with_control_characters_is_refused():
     assert [e["field"] for e in _errors({"room": "Chambre\x00404"})] == ["room"]
 
 
+class Note(StrictInput):
+    """Free text, where new lines and tabs belong."""
+
+    text: str
+    tags: list[str] = []
+
+
+def test_free_text_keeps_new_lines_and_tabs():
+    assert validate(Note, {"text": "Rappeler Mme Dupont\n\tlundi"}).text == "Rappeler Mme Dupont\n\tlundi"
+
+
+def test_the_nul_character_is_refused_wherever_it_is_and_named():
+    with pytest.raises(InvalidInput) as raised:
+        validate(Note, {"text": "Rappeler\x00", "tags": ["client", "vip\x00"]})
+    assert raised.value.errors == [
+        {"field": "text", "message": "contains the NUL character (U+0000)"},
+        {"field": "tags.1", "message": "contains the NUL character (U+0000)"},
+    ]
+
+
+def test_a_typed_backslash_u0000_is_only_text():
+    assert validate(Note, {"text": "C:\\u0000"}).text == "C:\\u0000"
+
+
 @pytest.mark.parametrize("amount", [42.5, 42])
 def test_money_sent_as_a_json_number_is_refused_with_a_hint(amount):
     (error,) = _errors({"room": "Chambre 404", "deposit": {"amount": amount, "currency": "EUR"}})

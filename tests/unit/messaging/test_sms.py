@@ -455,3 +455,11 @@ def test_a_failed_send_does_not_undo_a_delivery_a_callback_reported_meanwhile(me
     assert (answer["status"], answer["created"]) == ("delivered", True)
     assert messaging.as_user(BOB).get_credits()["balance"] == 9
     assert messaging.count("credit_entries") == 2  # purchase, debit: no refund
+
+
+def test_an_sms_body_with_the_nul_character_is_refused_and_nothing_is_spent(messaging):
+    buy(messaging, 10)
+    with pytest.raises(InvalidInput) as refused:
+        send(messaging, code_for(messaging), body="Bonjour\x00")
+    assert [error["field"] for error in refused.value.errors] == ["body"]
+    assert messaging.as_user(BOB).get_credits()["balance"] == 10
