@@ -7,7 +7,8 @@ token, within their organisation; read-only users may read but not send.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from nameko.dependency_providers import Config
@@ -45,6 +46,17 @@ from services.messaging.schemas import (
 import services.accounts.exceptions  # noqa: F401, E402  isort: skip  (its errors cross RPC as themselves)
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def once_more_on_conflict(transaction: Callable[[], T]) -> T:
+    """Run ``transaction``, and once more if a concurrent request with the same unique key
+    (idempotency key, purchase reference) committed first: it then finds that request's
+    row and answers as its replay."""
+    try:
+        return transaction()
+    except IntegrityError:
+        return transaction()
 
 
 class MessagingService(Pingable):
@@ -68,8 +80,12 @@ class MessagingService(Pingable):
         the same reference and credits again is a replay (``created`` false)."""
         caller = self.caller.admin_writer()
         request = validate(CreditPurchase, data)
-        with self.db.transaction() as uow:
-            entry, created = credit_ledger.purchase(uow.session, caller, request)
+
+        def purchase() -> tuple[dict[str, Any], bool]:
+            with self.db.transaction() as uow:
+                return credit_ledger.purchase(uow.session, caller, request)
+
+        entry, created = once_more_on_conflict(purchase)
         return {**entry, "created": created}
 
     @rpc
@@ -208,14 +224,18 @@ class MessagingService(Pingable):
         repeated with the same idempotency key returns the first answer (``created`` false)."""
         caller = self.caller.writer()
         request = validate(EmailSend, data)
-        with self.db.transaction() as uow:
-            prepared = emails.prepare(
-                uow,
-                caller,
-                request,
-                idempotency_key,
-                max_attachment_bytes=self.settings.messaging.email_max_attachment_bytes,
-            )
+
+        def prepare() -> emails.Prepared:
+            with self.db.transaction() as uow:
+                return emails.prepare(
+                    uow,
+                    caller,
+                    request,
+                    idempotency_key,
+                    max_attachment_bytes=self.settings.messaging.email_max_attachment_bytes,
+                )
+
+        prepared = prepare() if idempotency_key is None else once_more_on_conflict(prepare)
         if prepared.outgoing is None:
             return {**prepared.message, "created": False}
         message_id = prepared.message["id"]

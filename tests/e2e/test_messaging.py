@@ -157,6 +157,20 @@ def test_a_forged_twilio_callback_is_refused_and_changes_nothing(system, org):
 # -- e-mail ------------------------------------------------------------------------------------
 
 
+def test_concurrent_purchases_with_one_reference_add_the_credits_once(system, org):
+    reference = unique("FAC")
+
+    def buy(_: int) -> int:
+        body = {"credits": 25, "reference": reference}
+        return org["admin"].request("POST", f"{V1}/sms/credits/purchases", json=body).status_code
+
+    before = org["admin"].get(f"{V1}/sms/credits").json()["balance"]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(buy, range(10)))
+    assert sorted(statuses) == [200] * 9 + [201], statuses
+    assert org["admin"].get(f"{V1}/sms/credits").json()["balance"] == before + 25
+
+
 def _set_up_email(org, provider: str = "sendgrid") -> None:
     settings = {"provider": provider, "sender_email": "ventes@pomme.fr", "sender_name": "Pomme Ventes"}
     response = org["admin"].request("PUT", f"{V1}/emails/settings", json=settings)
@@ -177,6 +191,20 @@ def _send_email(api, to: str) -> requests.Response:
             ],
         },
     )
+
+
+def test_concurrent_sends_of_one_email_with_one_key_send_it_once(system, org):
+    _set_up_email(org)
+    to = f"{unique('jeanne')}@exemple.fr"
+    body = {"to": {"email": to}, "subject": "Votre devis", "text": "Bonjour, voici votre devis."}
+
+    def send(_: int) -> requests.Response:
+        return org["admin"].request("POST", f"{V1}/emails", json=body, headers={"Idempotency-Key": to})
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(send, range(10)))
+    assert sorted(answer.status_code for answer in answers) == [200] * 9 + [201], [a.text for a in answers]
+    assert len({answer.json()["id"] for answer in answers}) == 1
 
 
 def test_sendgrid_signed_events_track_an_email_to_delivered(system, org):
