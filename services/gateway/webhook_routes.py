@@ -61,6 +61,17 @@ def _webhook_max_bytes(settings: Any) -> int:
     return max(settings.gateway.max_body_bytes, 5 * 1024 * 1024)
 
 
+def live_secret(settings: Any, name: str) -> str:
+    """The webhook secret ``messaging.<name>``; refused outside the sandbox while it is empty
+    or still the built-in default, which anyone can read in this repository."""
+    section_name, field = name.split(".")
+    section = getattr(settings.messaging, section_name)
+    value = getattr(section, field)
+    if not settings.messaging.sandbox and value in ("", type(section).model_fields[field].default):
+        raise WebhookRejected(f"messaging.{name} is not set (the sandbox default is not accepted when live)")
+    return value
+
+
 def sendgrid_public_key(settings: Any) -> str:
     """The key SendGrid's events are checked with: configured, or the sandbox's own."""
     configured = settings.messaging.sendgrid.webhook_public_key
@@ -99,7 +110,7 @@ class WebhookRoutes:
         url = settings.webhook_base_url() + request.path + (f"?{query}" if query else "")
         with verified("Twilio"):
             verify_twilio_signature(
-                settings.messaging.twilio.auth_token,
+                live_secret(settings, "twilio.auth_token"),
                 url,
                 request.form,
                 request.headers.get(TWILIO_SIGNATURE_HEADER),
@@ -144,11 +155,11 @@ class WebhookRoutes:
         max_body_bytes=_webhook_max_bytes,
     )
     def mailjet_events(self, request: Request) -> Response:
-        mailjet = self.settings.messaging.mailjet
+        settings = self.settings
+        mailjet = settings.messaging.mailjet
         body = request.get_data(cache=False)
         with verified("Mailjet"):
-            verify_mailjet_basic_auth(
-                mailjet.webhook_user, mailjet.webhook_password, request.headers.get("Authorization")
-            )
+            password = live_secret(settings, "mailjet.webhook_password")
+            verify_mailjet_basic_auth(mailjet.webhook_user, password, request.headers.get("Authorization"))
             events = parse_mailjet_events(body)
         return self._store("mailjet", list(events), events.ignored)

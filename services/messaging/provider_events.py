@@ -109,6 +109,10 @@ def apply_pending(uow: UnitOfWork, limit: int) -> int:
         message = found.get(event.message_id) or found.get(("provider", event.provider_message_id))
         if message is BUSY:
             continue  # a send is storing its answer: the event waits for the next round
+        if message is not None and message.provider != event.provider:
+            if message.status == sms.SENDING:
+                continue  # a fallback provider took it and that is not stored yet: next round
+            message = None  # another provider's event does not speak for this message
         handled += 1
         if message is None:
             event.outcome = UNKNOWN_MESSAGE

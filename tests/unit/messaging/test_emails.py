@@ -139,6 +139,17 @@ def test_a_hard_bounce_suppresses_the_address_until_an_admin_lifts_it(messaging)
         messaging.as_user(ALICE).lift_suppression(f"inconnu@{BOUNCE_DOMAIN}")
 
 
+def test_another_providers_event_does_not_speak_for_a_message(messaging):
+    set_up(messaging)  # SendGrid sends it
+    sent = send(messaging)
+    forged = event(sent, "bounced", T0, provider="mailjet", bounce_kind="hard", reason="550 user unknown")
+    messaging.system().record_provider_events([forged])
+    messaging.apply_events()
+    assert messaging.as_user(BOB).get_email(sent["id"])["status"] == "queued"
+    assert messaging.as_user(BOB).list_suppressions() == []
+    assert send(messaging)["status"] == "queued"
+
+
 def test_a_soft_bounce_does_not_suppress(messaging):
     set_up(messaging)
     sent = send(messaging)
