@@ -21,6 +21,7 @@ STATUSES = {
     "sent": "sent",
     "delivered": "delivered",
     "read": "delivered",
+    "partially_delivered": "delivered",  # some segments reached the phone: it was sent and paid
     "undelivered": "undelivered",
     "failed": "failed",
     "canceled": "failed",

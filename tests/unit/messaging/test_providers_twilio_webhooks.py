@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from twilio.rest.api.v2010.account.message import MessageInstance
 
 from services.messaging.providers.base import VOCABULARY, MalformedWebhook, OutgoingSms, WebhookRejected
 from services.messaging.providers.twilio_sms import TwilioSms
@@ -172,3 +173,9 @@ def test_callback_without_message_sid_is_malformed():
     with pytest.raises(MalformedWebhook) as malformed:
         parse_twilio_status({"MessageStatus": "sent"}, RECEIVED_AT)
     assert "MessageSid" in malformed.value.reason
+
+
+def test_every_outbound_status_word_of_the_twilio_sdk_has_ours():
+    inbound = {"receiving", "received"}
+    words = {value for name, value in vars(MessageInstance.Status).items() if name.isupper()} - inbound
+    assert words - set(STATUSES) == set()
