@@ -244,6 +244,13 @@ class MessagingService(Pingable):
             try:
                 accepted = self.providers.email[provider].send(prepared.outgoing)
             except ProviderError as exc:
+                if exc.outcome_unknown:
+                    # It may be on its way: a fallback could deliver it twice. It stays "sending"
+                    # until the provider's events say, or the check for interrupted sends gives up.
+                    log.warning(
+                        "e-mail %s: %s did not answer, left sending: %s", message_id, provider, exc.reason
+                    )
+                    return {**prepared.message, "created": True}
                 log.warning("e-mail %s: %s failed: %s", message_id, provider, exc.reason)
                 failures.append(exc)
                 continue

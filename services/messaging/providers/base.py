@@ -7,10 +7,14 @@ webhooks back into ``ProviderEvent`` values in one vocabulary.
 from __future__ import annotations
 
 import json
+import urllib.error
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError
 
 # E-mail statuses use the first ten; SMS statuses are queued, sent, delivered, undelivered, failed.
 VOCABULARY = (
@@ -175,3 +179,17 @@ def optional_text(value: object) -> str | None:
     if value is None or value == "":
         return None
     return str(value)
+
+
+def never_reached(error: BaseException | None) -> bool:
+    """True when a request failed before the provider could read it: the connection was
+    refused, unreachable or timed out while connecting. After that (a read timeout, a
+    dropped connection) the provider may have taken the message."""
+    if isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError):
+        return (
+            True  # urllib wraps what fails up to sending the request; waiting for the answer is not wrapped
+        )
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    retries = error.args[0] if isinstance(error, requests.ConnectionError) and error.args else None
+    return isinstance(getattr(retries, "reason", None), ConnectTimeoutError)

@@ -13,7 +13,7 @@ from typing import Any
 from mailjet_rest import Client
 from mailjet_rest.errors import ApiError, MailjetApiError, MailjetNetworkError
 
-from .base import CRM_MESSAGE_ID, Accepted, OutgoingEmail, ProviderError
+from .base import CRM_MESSAGE_ID, Accepted, OutgoingEmail, ProviderError, never_reached
 
 PROVIDER = "mailjet"
 DEFAULT_API_BASE = "https://api.mailjet.com/"
@@ -32,7 +32,12 @@ class MailjetMail:
             response = self._client.send.create(data={"Messages": [build_message(email)]})
             answer = response.json()["Messages"][0]
         except MailjetNetworkError as error:
-            raise ProviderError(PROVIDER, f"Mailjet did not answer: {error}", retryable=True) from error
+            raise ProviderError(
+                PROVIDER,
+                f"Mailjet did not answer: {error}",
+                retryable=True,
+                outcome_unknown=not never_reached(error.__cause__),
+            ) from error
         except ApiError as error:
             raise _refusal(error) from error
         except (ValueError, KeyError, IndexError, TypeError) as error:

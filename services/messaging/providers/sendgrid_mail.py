@@ -20,7 +20,7 @@ from sendgrid.helpers.mail import (
     To,
 )
 
-from .base import CRM_MESSAGE_ID, Accepted, OutgoingEmail, ProviderError
+from .base import CRM_MESSAGE_ID, Accepted, OutgoingEmail, ProviderError, never_reached
 
 PROVIDER = "sendgrid"
 DEFAULT_API_BASE = "https://api.sendgrid.com"
@@ -42,7 +42,12 @@ class SendGridMail:
             reason = f"HTTP {error.status_code}: {_error_messages(error.body)}"
             raise ProviderError(PROVIDER, reason, retryable=retryable, code=str(error.status_code)) from error
         except OSError as error:  # URLError, refused or reset connections, timeouts
-            raise ProviderError(PROVIDER, f"SendGrid did not answer: {error}", retryable=True) from error
+            raise ProviderError(
+                PROVIDER,
+                f"SendGrid did not answer: {error}",
+                retryable=True,
+                outcome_unknown=not never_reached(error),
+            ) from error
         message_id = response.headers.get("X-Message-Id")
         if not message_id:
             raise ProviderError(PROVIDER, "the answer has no X-Message-Id header", retryable=False)

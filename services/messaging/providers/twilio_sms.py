@@ -12,9 +12,8 @@ from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
-from urllib3.exceptions import ConnectTimeoutError
 
-from .base import Accepted, OutgoingSms, ProviderError
+from .base import Accepted, OutgoingSms, ProviderError, never_reached
 
 PROVIDER = "twilio"
 TWILIO_API = "https://api.twilio.com"
@@ -93,21 +92,9 @@ class TwilioSms:
                 PROVIDER,
                 f"Twilio did not answer: {error}",
                 retryable=True,
-                outcome_unknown=not never_reached_the_provider(error),
+                outcome_unknown=not never_reached(error),
             ) from error
         return Accepted(PROVIDER, message.sid, "queued")
-
-
-def never_reached_the_provider(error: requests.RequestException) -> bool:
-    """True when the connection itself failed (refused, unreachable, timed out connecting),
-    so the request was never sent; after that (a read timeout, a dropped connection) it may
-    have been taken."""
-    if isinstance(error, requests.ConnectTimeout):
-        return True
-    retries = error.args[0] if error.args else None
-    return isinstance(error, requests.ConnectionError) and isinstance(
-        getattr(retries, "reason", None), ConnectTimeoutError
-    )
 
 
 def _refusal(status: int, code: int | None, message: str) -> ProviderError:

@@ -13,9 +13,12 @@ from crm.cli import main
 from crm.errors import AdminOnly, InvalidInput
 from services.messaging.exceptions import AddressSuppressed, EmailNotFound, EmailNotSetUp, SuppressionNotFound
 from services.messaging.models import ProviderEvent
+from services.messaging.providers.sendgrid_mail import SendGridMail
 from services.messaging.providers.smtp_mail import SmtpMail
 from services.messaging.sandbox import BOUNCE_DOMAIN
 from tests.unit.contacts.people import ALICE, BOB, DIANE
+
+from .sandbox_fixtures import silent_api_url
 
 PDF = b"%PDF-1.4 devis Pomme " + bytes(range(256))
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -78,6 +81,15 @@ def test_the_fallback_provider_takes_over_when_the_first_fails(messaging):
     messaging.providers.email["smtp"] = SmtpMail("127.0.0.1", 9)  # nothing listens on the discard port
     sent = send(messaging)
     assert sent["provider"] == "mailjet"
+
+
+def test_no_fallback_for_an_email_the_provider_may_have_taken_and_it_stays_sending(messaging):
+    set_up(messaging, provider="sendgrid", fallback="mailjet")
+    with silent_api_url() as url:
+        messaging.providers.email["sendgrid"] = SendGridMail("SG.sandbox", url, timeout=0.5)
+        sent = send(messaging, to="jeanne.dupont@exemple.fr")
+    assert (sent["status"], sent["created"]) == ("sending", True)
+    assert [m for m in messaging.sandbox.messages() if m.to == "jeanne.dupont@exemple.fr"] == []  # not twice
 
 
 def test_e_mail_is_refused_until_an_admin_sets_it_up(messaging):

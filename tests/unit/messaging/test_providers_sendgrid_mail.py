@@ -8,7 +8,7 @@ from services.messaging.providers.base import Attachment, OutgoingEmail, Provide
 from services.messaging.providers.sendgrid_mail import SendGridMail
 from services.messaging.sandbox import ProviderSandbox
 
-from .sandbox_fixtures import closed_port_url
+from .sandbox_fixtures import closed_port_url, silent_api_url
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +89,11 @@ def test_unreachable_api_is_worth_retrying():
         SendGridMail("SG.sandbox", closed_port_url()).send(booking_email("msg-sendgrid-4"))
 
     assert failed.value.retryable is True
+    assert failed.value.outcome_unknown is False  # the request never left: a fallback may send it
+
+
+def test_an_api_that_takes_the_request_and_never_answers_leaves_the_outcome_unknown():
+    with silent_api_url() as url, pytest.raises(ProviderError) as failed:
+        SendGridMail("SG.sandbox", url, timeout=0.5).send(booking_email("msg-sendgrid-5"))
+
+    assert (failed.value.retryable, failed.value.outcome_unknown) == (True, True)

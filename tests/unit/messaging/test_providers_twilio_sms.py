@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
@@ -14,7 +13,7 @@ from services.messaging.providers.base import OutgoingSms, ProviderError
 from services.messaging.providers.twilio_sms import ApiBaseHttpClient, PooledHttpClient, TwilioSms
 from services.messaging.sandbox import TWILIO_INVALID_NUMBER, ProviderSandbox
 
-from .sandbox_fixtures import closed_port_url
+from .sandbox_fixtures import closed_port_url, silent_api_url
 
 SENDER = "+15005550006"
 RECEPTION = "+33612345678"
@@ -73,20 +72,10 @@ def test_unreachable_api_is_worth_retrying():
 
 
 def test_an_api_that_takes_the_request_and_never_answers_leaves_the_outcome_unknown():
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)  # accepts connections, reads nothing, answers nothing
-    try:
-        twilio = TwilioSms(
-            "AC00000000000000000000000000sandbox",
-            "token",
-            api_base=f"http://127.0.0.1:{silent.getsockname()[1]}",
-            timeout=0.5,
+    with silent_api_url() as url, pytest.raises(ProviderError) as failed:
+        TwilioSms("AC00000000000000000000000000sandbox", "token", api_base=url, timeout=0.5).send(
+            OutgoingSms(RECEPTION, SENDER, "Bonjour")
         )
-        with pytest.raises(ProviderError) as failed:
-            twilio.send(OutgoingSms(RECEPTION, SENDER, "Bonjour"))
-    finally:
-        silent.close()
 
     assert (failed.value.retryable, failed.value.outcome_unknown) == (True, True)
 
