@@ -61,7 +61,7 @@ def update(
     uow: UnitOfWork, caller: Caller, company_id: str, request: CompanyUpdate, region: str
 ) -> dict[str, Any]:
     session = uow.session
-    company = records.company_of(session, caller.org_id, company_id)
+    company = records.company_of(session, caller.org_id, company_id, lock=True)
     changes.check_version(company, request.version, "company")
     given = request.model_dump(exclude_unset=True, exclude={"version"})
     before = records.company_out(company)

@@ -116,7 +116,7 @@ def update(
     uow: UnitOfWork, caller: Caller, contact_id: str, request: ContactUpdate, region: str
 ) -> dict[str, Any]:
     session = uow.session
-    contact = records.contact_of(session, caller.org_id, contact_id)
+    contact = records.contact_of(session, caller.org_id, contact_id, lock=True)
     changes.check_version(contact, request.version, "contact")
     given = request.model_dump(exclude_unset=True, exclude={"version"})
     # Compared with what callers see, not with session state: a query here autoflushes.

@@ -178,6 +178,13 @@ class RowChecker:
                     )
                 )
                 continue
+            if "\x00" in cell:
+                problems.append(
+                    self.problem(
+                        record, column.field, cell.replace("\x00", ""), "holds the NUL character (U+0000)"
+                    )
+                )
+                continue
             cell = unicodedata.normalize("NFC", unescape_formula(cell))
             raw[column.field] = _one_line(column.field, cell)
         if any(cell.strip() for cell in record.cells[self.width :]):

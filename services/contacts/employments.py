@@ -98,9 +98,16 @@ def write(uow: UnitOfWork, caller: Caller, contact: Contact, planned: Planned) -
     return employment, True
 
 
-def employment_of(session: Session, org_id: str, employment_id: str) -> tuple[Employment, Contact, Company]:
-    """An employment of a contact of ``org_id``; deleted ones, or a deleted contact's, are not found."""
-    employment = session.get(Employment, employment_id) if isinstance(employment_id, str) else None
+def employment_of(
+    session: Session, org_id: str, employment_id: str, *, lock: bool = False
+) -> tuple[Employment, Contact, Company]:
+    """An employment of a contact of ``org_id``; deleted ones, or a deleted contact's, are not found.
+    ``lock`` holds the employment's row until the transaction ends."""
+    employment = (
+        session.get(Employment, employment_id, with_for_update=lock)
+        if isinstance(employment_id, str)
+        else None
+    )
     if employment is None or employment.org_id != org_id or employment.deleted_at is not None:
         raise EmploymentNotFound(f"no employment {employment_id}")
     contact = session.get(Contact, employment.contact_id)
@@ -122,7 +129,7 @@ def update(
     uow: UnitOfWork, caller: Caller, employment_id: str, request: EmploymentUpdate, region: str
 ) -> dict[str, Any]:
     session = uow.session
-    employment, contact, company = employment_of(session, caller.org_id, employment_id)
+    employment, contact, company = employment_of(session, caller.org_id, employment_id, lock=True)
     changes.check_version(employment, request.version, "employment")
     given = request.model_dump(exclude_unset=True, exclude={"version"})
     before = records.employment_out(employment, company)

@@ -48,14 +48,17 @@ def _iso(moment: datetime | date | None) -> str | None:
 # -- finding ---------------------------------------------------------------------
 
 
-def company_of(session: Session, org_id: str, company_id: str, field: str | None = None) -> Company:
+def company_of(
+    session: Session, org_id: str, company_id: str, field: str | None = None, *, lock: bool = False
+) -> Company:
     """A company of ``org_id`` that is not deleted; anything else is not found.
 
     Named by a request body's ``field`` (an employment's company), it is invalid
     input naming the field (422), as other services answer for links; in the
-    path it is not found (404).
+    path it is not found (404). ``lock`` holds its row until the transaction ends
+    (an update checking the version it was read at).
     """
-    company = session.get(Company, company_id) if isinstance(company_id, str) else None
+    company = session.get(Company, company_id, with_for_update=lock) if isinstance(company_id, str) else None
     if company is None or company.org_id != org_id or company.deleted_at is not None:
         if field:
             raise invalid(field, f"no company {company_id} in your organisation")
@@ -63,9 +66,10 @@ def company_of(session: Session, org_id: str, company_id: str, field: str | None
     return company
 
 
-def contact_of(session: Session, org_id: str, contact_id: str) -> Contact:
-    """A contact of ``org_id`` that is not deleted; anything else is not found."""
-    contact = session.get(Contact, contact_id) if isinstance(contact_id, str) else None
+def contact_of(session: Session, org_id: str, contact_id: str, *, lock: bool = False) -> Contact:
+    """A contact of ``org_id`` that is not deleted; anything else is not found. ``lock`` holds
+    its row until the transaction ends (an update checking the version it was read at)."""
+    contact = session.get(Contact, contact_id, with_for_update=lock) if isinstance(contact_id, str) else None
     if contact is None or contact.org_id != org_id or contact.deleted_at is not None:
         raise ContactNotFound(f"no contact {contact_id}")
     return contact

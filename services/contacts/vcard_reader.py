@@ -334,7 +334,10 @@ def _read_social(lines: dict[str, list[Any]], card: Card) -> None:
 
 
 def _social_site(url: str) -> str | None:
-    host = (urlsplit(url if "//" in url else f"//{url}").hostname or "").lower()
+    try:
+        host = (urlsplit(url if "//" in url else f"//{url}").hostname or "").lower()
+    except ValueError:  # not a URL at all (an unclosed "[", a bad port): no social site to read
+        return None
     for domain, key in SOCIAL_HOSTS.items():
         if host == domain or host.endswith(f".{domain}"):
             return key

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+import eventlet
 import pytest
+from sqlalchemy import update
 
 from crm.errors import Conflict, InvalidInput, NotFound
 from services.contacts.exceptions import (
@@ -11,6 +15,7 @@ from services.contacts.exceptions import (
     IdAlreadyUsed,
     StaleVersion,
 )
+from services.contacts.models import Contact
 from tests.unit.contacts.people import BOB, DIANE, FRANCOIS, JEANNE, MAGASIN, SIEGE
 
 
@@ -241,6 +246,24 @@ def test_update_with_a_stale_version_is_a_conflict(contacts):
         bob.update_contact(jeanne["id"], {"note": "Rappeler en avril.", "version": 1})
 
     assert _fields(raised.value) == ["version"]
+    assert bob.get_contact(jeanne["id"])["note"] == "Rappeler en mars."
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="concurrent transactions: PostgreSQL")
+def test_an_edit_that_waited_for_another_of_the_same_version_is_a_conflict(contacts):
+    bob = contacts.as_user(BOB)
+    jeanne = bob.create_contact(JEANNE)
+    with contacts.db.transaction() as uow:  # another editor's save of version 1, not yet committed
+        uow.session.execute(
+            update(Contact).where(Contact.id == jeanne["id"]).values(note="Rappeler en mars.", version=2)
+        )
+        waiting = eventlet.spawn(
+            bob.update_contact, jeanne["id"], {"note": "Rappeler en avril.", "version": 1}
+        )
+        eventlet.sleep(0.5)  # it reads the contact while the other save holds it
+
+    with pytest.raises(StaleVersion):
+        waiting.wait()
     assert bob.get_contact(jeanne["id"])["note"] == "Rappeler en mars."
 
 

@@ -295,6 +295,17 @@ def test_a_row_in_another_encoding_is_refused_alone(contacts):
     assert by_last_name(contacts, BOB)["Lefèvre"]["first_name"] == "François"
 
 
+def test_a_cell_with_the_nul_character_fails_its_row_alone(contacts):
+    text = _csv("Nom\tPrénom", "Lefèvre\tFrançois", "Durand\tZo\x00é", "Martin\tJeanne")
+
+    job = imported(contacts, BOB, text.encode("utf-16"))
+
+    assert (job["status"], job["rows_created"], job["rows_failed"]) == ("done", 2, 1)
+    ((row, column, reason),) = errors(contacts, BOB, job["id"])
+    assert (row, column, reason) == (3, "Prénom", "holds the NUL character (U+0000)")
+    assert sorted(by_last_name(contacts, BOB)) == ["Lefèvre", "Martin"]
+
+
 def test_an_unclosed_quote_fails_its_row_and_the_rows_after_it_are_imported(contacts):
     text = _csv(
         "Nom;Prénom;Email",

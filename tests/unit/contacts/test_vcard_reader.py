@@ -216,6 +216,16 @@ def test_social_profiles_come_from_x_socialprofile_and_known_sites():
     }
 
 
+def test_a_url_that_is_not_one_is_passed_over_and_the_card_is_read():
+    card = read_card(
+        _card(
+            "N:Dupont;Jeanne;;;", "URL:http://[boulangerie-martin.fr", "URL:https://fr.linkedin.com/in/jeanne"
+        )
+    )
+
+    assert card.contact["social"] == {"linkedin": "https://fr.linkedin.com/in/jeanne"}
+
+
 def test_errors_name_the_property_a_field_came_from():
     card = read_card(_card("N:Dupont;Jeanne;;;", "job1.ORG:Pomme", "job1.TEL;TYPE=work:12", "ADR:;;;Lyon;;;"))
 
