@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, exc
@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 
 from crm.outbox import OutboxRelay, new_event, record_events
 from crm.settings import Settings
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,9 @@ def is_postgresql(url: str) -> bool:
 def create_service_engine(settings: Settings, service: str) -> Engine:
     """The engine for ``service``: its own SQLite file or its own PostgreSQL schema."""
     url = make_url(settings.database_url(service))
-    options: dict[str, Any] = {"echo": settings.database.echo}
+    # Statement parameters stay out of error messages: they hold password hashes and personal
+    # data, and an error's text travels over RPC and into the gateway's logs.
+    options: dict[str, Any] = {"echo": settings.database.echo, "hide_parameters": True}
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -296,3 +300,13 @@ class Database(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> DatabaseAccess:
         return DatabaseAccess(self.engine, self.relay)
+
+
+def once_more_on_conflict(transaction: Callable[[], T]) -> T:
+    """Run ``transaction`` (a whole unit of work), and once more if a concurrent request with
+    the same unique key (an e-mail, an idempotency key, a client-chosen id) committed first:
+    it then finds that request's row and answers as a replay or a conflict."""
+    try:
+        return transaction()
+    except exc.IntegrityError:
+        return transaction()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crm.auth import TOKEN_ALGORITHM, TOKEN_AUDIENCE
@@ -128,7 +128,17 @@ def refresh(session: Session, key: ActiveKey, raw: str, auth: AuthSettings) -> t
     user = session.get(User, login.user_id)
     if user is None or not user.active:
         raise Unauthenticated("this user is deactivated")
-    stored.used_at = utcnow()
+    # Claimed by one conditional UPDATE: of two exchanges of one token at the same moment,
+    # the second waits for the first, finds the token used, and is a replay.
+    claimed = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.token_hash == stored.token_hash, RefreshToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        login.revoked_at = utcnow()
+        raise SessionRevoked("refresh token was already used; the session is now signed out")
     return user, IssuedTokens(
         access_token=access_token(key, user, login.id, auth),
         expires_in=auth.access_token_ttl_seconds,
@@ -150,6 +160,25 @@ def revoke_by_refresh_token(session: Session, raw: str, user_id: str) -> None:
     login = session.get(LoginSession, stored.session_id)
     if login is not None and login.user_id == user_id:
         revoke_session(session, login.id)
+
+
+def revoke_other_logins(session: Session, user_id: str, keep_session_id: str) -> None:
+    """Sign out every login of ``user_id`` but ``keep_session_id`` (API tokens stay)."""
+    now = utcnow()
+    for login in session.scalars(
+        select(LoginSession).where(
+            LoginSession.user_id == user_id,
+            LoginSession.kind == "login",
+            LoginSession.id != keep_session_id,
+            LoginSession.revoked_at.is_(None),
+        )
+    ):
+        login.revoked_at = now
+
+
+def is_api_token_session(session: Session, session_id: str) -> bool:
+    login = session.get(LoginSession, session_id)
+    return login is not None and login.kind == "api_token"
 
 
 def revoke_all_sessions(session: Session, user_id: str) -> None:

@@ -10,8 +10,8 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
-from crm.database import Database
-from crm.errors import InvalidInput, field_error
+from crm.database import Database, once_more_on_conflict
+from crm.errors import Forbidden, InvalidInput, field_error
 from crm.health import Pingable
 from crm.outbox import utcnow
 from crm.rpc import rpc
@@ -201,6 +201,9 @@ class AccountsService(Pingable):
         data = validate(ApiTokenCreate, request)
         with self.db.transaction() as uow:
             caller = self._live_caller(uow.session).require_writer()
+            if login_sessions.is_api_token_session(uow.session, caller.session_id):
+                # A leaked token must not be able to breed tokens that outlive its revocation.
+                raise Forbidden("an API token cannot make API tokens; log in as the user to make one")
             user = users.get_user(uow.session, caller.org_id, caller.user_id)
             token, raw = login_sessions.create_api_token(uow.session, user, data.name, data.expires_at)
             return {**login_sessions.api_token_out(token), "token": raw}
@@ -289,10 +292,15 @@ class AccountsService(Pingable):
     def create_user(self, request: dict[str, Any]) -> dict[str, Any]:
         """Admin only: add a user. A generated password is returned once."""
         data = validate(UserCreate, request)
-        with self.db.transaction() as uow:
-            admin = self._live_caller(uow.session).require_admin().require_writer()
-            user, generated, created = users.create_user(uow, admin, data)
-            return {**users.user_out(user), "initial_password": generated, "created": created}
+
+        def create() -> dict[str, Any]:
+            with self.db.transaction() as uow:
+                admin = self._live_caller(uow.session).require_admin().require_writer()
+                user, generated, created = users.create_user(uow, admin, data)
+                return {**users.user_out(user), "initial_password": generated, "created": created}
+
+        # The same e-mail or id created at the same moment: the second is a conflict or a replay.
+        return once_more_on_conflict(create)
 
     @rpc
     def update_user(self, user_id: str, request: dict[str, Any]) -> dict[str, Any]:

@@ -266,6 +266,8 @@ def update_profile(uow: UnitOfWork, caller: Caller, request: ProfileUpdate) -> U
                 [field_error("current_password", "does not match the current password")],
             )
         user.password_hash = hash_password(request.new_password)
+        # A changed password signs out the other logins: whoever knew the old one is out.
+        login_sessions.revoke_other_logins(session, user.id, caller.session_id)
     elif request.current_password is not None:
         raise InvalidInput(
             "new_password: required with current_password",

@@ -7,8 +7,7 @@ token, within their organisation; read-only users may read but not send.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 from nameko.dependency_providers import Config
@@ -16,7 +15,7 @@ from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError
 
 from crm.auth import CallerProvider
-from crm.database import Database
+from crm.database import Database, once_more_on_conflict
 from crm.health import Pingable
 from crm.rpc import RpcClient, rpc
 from crm.validation import validate
@@ -46,17 +45,6 @@ from services.messaging.schemas import (
 import services.accounts.exceptions  # noqa: F401, E402  isort: skip  (its errors cross RPC as themselves)
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-def once_more_on_conflict(transaction: Callable[[], T]) -> T:
-    """Run ``transaction``, and once more if a concurrent request with the same unique key
-    (idempotency key, purchase reference) committed first: it then finds that request's
-    row and answers as its replay."""
-    try:
-        return transaction()
-    except IntegrityError:
-        return transaction()
 
 
 class MessagingService(Pingable):

@@ -10,6 +10,7 @@ import pytest
 from kombu import Connection, Consumer, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm.database import Database, create_service_engine
@@ -188,6 +189,14 @@ def test_a_read_session_refuses_to_write_and_writes_nothing(probe_db, probe_sett
     with pytest.raises(RuntimeError, match="does not write"), probe_db.read() as session:
         session.execute(notes.update().values(body="changed"))
     assert _count(probe_settings, notes) == 0
+
+
+def test_a_database_error_does_not_carry_the_values_written(probe_db):
+    with probe_db.transaction() as uow:
+        uow.session.execute(notes.insert().values(id=1, body="premier"))
+    with pytest.raises(IntegrityError) as clash, probe_db.transaction() as uow:
+        uow.session.execute(notes.insert().values(id=1, body="$argon2id$v=19$secret-hash"))
+    assert "secret-hash" not in str(clash.value)
 
 
 def test_a_dry_run_sees_its_own_writes_and_keeps_none(probe_db, probe_settings):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from crm.auth import TokenVerifier, load_public_key
-from crm.errors import InvalidInput, ReadOnlyUser, Unauthenticated
+from crm.errors import Forbidden, InvalidInput, ReadOnlyUser, Unauthenticated
 from services.accounts.exceptions import (
     ApiTokenNotFound,
     InvalidCredentials,
@@ -284,3 +284,26 @@ def test_read_only_user_cannot_create_an_api_token(accounts, people):
         accounts.as_user(people.claire).create_api_token({"name": "Scanner de Claire"})
 
     assert accounts.count(ApiToken.__table__) == 0
+
+
+def test_an_api_token_cannot_make_api_tokens(accounts, people):
+    created = accounts.as_user(people.bob).create_api_token({"name": "Scanner de l'accueil"})
+    access = accounts.worker().exchange_api_token(created["token"])["access_token"]
+
+    with pytest.raises(Forbidden, match="an API token cannot make API tokens"):
+        accounts.worker(access).create_api_token({"name": "Copie du scanner"})
+
+
+def test_changing_ones_password_signs_out_the_other_logins_and_keeps_this_one(accounts):
+    here = accounts.worker().login({"email": "bob@pomme.fr", "password": BOB_PASSWORD})
+    elsewhere = accounts.worker().login({"email": "bob@pomme.fr", "password": BOB_PASSWORD})
+
+    accounts.worker(here["access_token"]).update_me(
+        {"current_password": BOB_PASSWORD, "new_password": "Nouveau-mot-de-passe-2026"}
+    )
+
+    with pytest.raises(SessionRevoked):
+        accounts.worker(elsewhere["access_token"]).get_me()
+    with pytest.raises(SessionRevoked):
+        accounts.worker().refresh({"refresh_token": elsewhere["refresh_token"]})
+    assert accounts.worker(here["access_token"]).get_me()["email"] == "bob@pomme.fr"
