@@ -19,7 +19,7 @@ from eventlet.event import Event
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from pydantic import BaseModel
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Request, Response
 
@@ -87,6 +87,8 @@ class GatewayApp(WsgiApp):
             adapter = self.url_map.bind_to_environ(environ)
             try:
                 provider, values = adapter.match()
+                if any("\x00" in value for value in values.values() if isinstance(value, str)):
+                    raise NotFound()  # no record's id holds NUL, and PostgreSQL cannot even look one up
                 request.path_values = values
                 response = provider.handle_request(request)
             except HTTPException as exc:
@@ -263,9 +265,11 @@ def read_text(request: Request, media_types: tuple[str, ...], max_bytes: int) ->
 
 
 def client_address(request: Request, trust_forwarded_for: bool) -> str | None:
+    """The caller's address. Behind a trusted proxy, the last X-Forwarded-For entry: the one
+    that proxy added (entries to its left come from the client, which can write anything)."""
     if trust_forwarded_for:
         forwarded = request.headers.get("X-Forwarded-For", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first[:64]
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last[:64]
     return request.remote_addr

@@ -157,3 +157,15 @@ def test_last_admin_cannot_be_demoted(org):
     response = admin.patch(f"/api/v1/users/{admin.user['id']}", json={"role": "member"})
     assert response.status_code == 409
     assert admin.get("/api/v1/me").json()["role"] == "admin"
+
+
+def test_an_id_holding_nul_in_the_path_is_not_found(system, org):
+    admin = org["admin"]
+    for method, path in (
+        ("GET", "/api/v1/users/%00"),
+        ("PATCH", "/api/v1/contacts/abc%00"),
+        ("DELETE", "/api/v1/auth/tokens/%00"),
+    ):
+        response = admin.request(method, path, json={} if method == "PATCH" else None)
+        assert response.status_code == 404, (method, path, response.text)
+        assert response.headers["Content-Type"].startswith("application/problem+json")
