@@ -211,10 +211,25 @@ def _refuse_nul(data: dict[str, Any]) -> None:
 Id = Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
 
 
+# Dates far from the calendar's edges: a day or an offset added to one can never overflow.
+FIRST_YEAR, LAST_YEAR = 1000, 8999
+
+
+def _within_years(moment: date) -> None:
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(f"give a year from {FIRST_YEAR} to {LAST_YEAR}")
+
+
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("give the time zone offset, such as 2026-12-01T09:00:00+01:00")
+    _within_years(moment)
     return moment
+
+
+def _day_in_range(day: date) -> date:
+    _within_years(day)
+    return day
 
 
 def _day_text(value: object) -> object:
@@ -227,4 +242,4 @@ def _day_text(value: object) -> object:
 # A time with its offset, in a body or a query string.
 AwareDateTime = Annotated[datetime, AfterValidator(_aware)]
 # A calendar day written YYYY-MM-DD, in a body or a query string.
-Day = Annotated[date, Strict(False), BeforeValidator(_day_text)]
+Day = Annotated[date, Strict(False), BeforeValidator(_day_text), AfterValidator(_day_in_range)]

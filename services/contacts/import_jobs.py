@@ -116,6 +116,16 @@ def _header(content: bytes, encoding: str, delimiter: str) -> list[str]:
     return headers
 
 
+def _same_options(job: ImportJob, request: ImportStart) -> bool:
+    """A retry, not another import: a dry run is not the real one, and options given must match."""
+    return (
+        job.dry_run == request.dry_run
+        and request.encoding in (None, job.encoding)
+        and request.delimiter in (None, job.delimiter)
+        and all(dict(job.columns).get(header) == field for header, field in (request.mapping or {}).items())
+    )
+
+
 def start(
     uow: UnitOfWork, caller: Caller, request: ImportStart, max_bytes: int
 ) -> tuple[dict[str, Any], bool]:
@@ -128,14 +138,25 @@ def start(
     if request.id is not None:
         existing = uow.session.get(ImportJob, request.id)
         if existing is not None:
-            if existing.org_id == caller.org_id and (existing.content_sha256, existing.file_name) == (
+            same_file = existing.org_id == caller.org_id and (
+                existing.content_sha256,
+                existing.file_name,
+            ) == (
                 digest,
                 request.file_name,
-            ):
+            )
+            if same_file and _same_options(existing, request):
                 return job_out(existing), False
             raise IdAlreadyUsed(
                 f"id: {request.id} is already used by another import",
-                [field_error("id", "already used by an import of another file")],
+                [
+                    field_error(
+                        "id",
+                        "already used by an import of the same file with other options"
+                        if same_file
+                        else "already used by an import of another file",
+                    )
+                ],
             )
     encoding = request.encoding or csv_format.detect_encoding(content)
     delimiter = request.delimiter or csv_format.detect_delimiter(

@@ -141,8 +141,9 @@ class Interest(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(String(36), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    # Case-folded name: unique per org among interests that are not deleted.
-    name_key: Mapped[str] = mapped_column(String(100))
+    # Case-folded name: unique per org among interests that are not deleted. Folding can make
+    # a name longer (ß is ss), up to three times.
+    name_key: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

@@ -13,7 +13,7 @@ from nameko.dependency_providers import Config
 from nameko.events import event_handler
 
 from crm.auth import CallerProvider
-from crm.database import Database
+from crm.database import Database, once_more_on_conflict
 from crm.health import Pingable
 from crm.rpc import rpc
 from crm.validation import validate
@@ -70,8 +70,13 @@ class ContactsService(Pingable):
         """
         caller = self.caller.writer()
         request = validate(CompanyCreate, data)
-        with self.db.transaction() as uow:
-            _, record, created = companies.create(uow, caller, request, self.region)
+
+        def create() -> tuple[dict[str, Any], bool]:
+            with self.db.transaction() as uow:
+                _, record, created = companies.create(uow, caller, request, self.region)
+                return record, created
+
+        record, created = once_more_on_conflict(create)  # the same id sent twice at once
         return {**record, "created": created}
 
     @rpc
@@ -126,8 +131,13 @@ class ContactsService(Pingable):
         """
         caller = self.caller.writer()
         request = validate(ContactCreate, data)
-        with self.db.transaction() as uow:
-            record, created = contacts.create_with_employments(uow, caller, request, self.region)
+
+        def create() -> tuple[dict[str, Any], bool]:
+            with self.db.transaction() as uow:
+                return contacts.create_with_employments(uow, caller, request, self.region)
+
+        # The same e-mail or id sent twice at once: the second is then a conflict or a replay.
+        record, created = once_more_on_conflict(create)
         return {**record, "created": created}
 
     @rpc

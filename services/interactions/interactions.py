@@ -113,6 +113,8 @@ def _same_as(session: Session, row: Interaction, request: InteractionCreate, own
         and current["all_day"] == request.all_day
         and current["budget"] == budget
         and current["owner_id"] == owner_id
+        and row.project_id == request.project_id
+        and row.description == request.description
         and sorted(current["contact_ids"]) == sorted(request.contact_ids)
         and sorted(current["company_ids"]) == sorted(request.company_ids)
     )

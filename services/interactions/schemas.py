@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
 from crm.validation import AwareDateTime, Day, Id, Money, QueryInput, StrictInput, blankable, whole_number
 
@@ -50,6 +50,14 @@ class InteractionUpdate(StrictInput):
     description: blankable(LongText) = None
     contact_ids: Ids | None = None
     company_ids: Ids | None = None
+
+    @field_validator("subject", "type", "status", "start_at", "all_day", "owner_id")
+    @classmethod
+    def _not_emptied(cls, value: Any) -> Any:
+        # Left out, a field keeps its value; null would empty one an interaction cannot be without.
+        if value is None:
+            raise ValueError("cannot be emptied; leave the field out to keep its value")
+        return value
 
 
 class ParticipantAdd(StrictInput):

@@ -8,7 +8,9 @@ import pytest
 
 from crm.errors import InvalidInput
 from crm.validation import (
+    AwareDateTime,
     Currency,
+    Day,
     Money,
     ShortText,
     StrictInput,
@@ -182,3 +184,23 @@ def test_money_is_sent_as_a_decimal_string_with_two_places():
 def test_money_without_amount_or_currency_is_absent():
     assert money_out(None, "EUR") is None
     assert money_out(Decimal("45.00"), None) is None
+
+
+class Meeting(StrictInput):
+    start_at: AwareDateTime
+    day: Day | None = None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"start_at": "0001-01-01T00:30:00+01:00"},
+        {"start_at": "9999-12-31T23:30:00-05:00"},
+        {"start_at": "2026-12-01T09:00:00+01:00", "day": "0001-01-01"},
+        {"start_at": "2026-12-01T09:00:00+01:00", "day": "9999-12-31"},
+    ],
+)
+def test_dates_at_the_edges_of_the_calendar_are_refused_by_name(data):
+    with pytest.raises(InvalidInput) as raised:
+        validate(Meeting, data)
+    assert raised.value.errors[0]["message"] == "give a year from 1000 to 8999"

@@ -577,6 +577,21 @@ def test_the_same_job_id_with_the_same_file_is_queued_once(contacts):
         upload(bob, _csv("Nom", "Martin"), id=job_id)
 
 
+def test_a_real_import_sent_with_its_dry_runs_id_is_refused_not_answered_with_the_dry_run(contacts):
+    bob = contacts.as_user(BOB)
+    job_id = "01a0c0de-0000-7000-8000-000000000002"
+    upload(bob, _csv("Nom;Prénom", "Dupont;Jeanne"), id=job_id, dry_run=True)
+
+    with pytest.raises(IdAlreadyUsed) as refused:
+        upload(bob, _csv("Nom;Prénom", "Dupont;Jeanne"), id=job_id)
+    assert (
+        refused.value.errors[0]["message"] == "already used by an import of the same file with other options"
+    )
+    with pytest.raises(IdAlreadyUsed):
+        upload(bob, _csv("Nom;Prénom", "Dupont;Jeanne"), id=job_id, dry_run=True, mapping={"Prénom": None})
+    assert upload(bob, _csv("Nom;Prénom", "Dupont;Jeanne"), id=job_id, dry_run=True)["created"] is False
+
+
 def test_another_organisation_does_not_see_an_import(contacts):
     job = imported(contacts, BOB, _csv("Nom", "Dupont"))
     diane = contacts.as_user(DIANE)

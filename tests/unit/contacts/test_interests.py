@@ -237,3 +237,12 @@ def test_bad_interest_query_is_refused_naming_the_argument(agency, arguments, fi
         bob.find_companies_by_interests(**query)
 
     assert _fields(raised.value) == [field]
+
+
+def test_a_long_name_that_grows_when_case_is_ignored_is_kept(contacts):
+    bob = contacts.as_user(BOB)
+    name = "Straße" * 16  # 96 characters; 112 once folded (ß is ss)
+    created = bob.create_interest({"name": name})
+    assert created["name"] == name
+    with pytest.raises(DuplicateInterest):
+        bob.create_interest({"name": name.replace("Stra", "STRA")})

@@ -6,6 +6,7 @@ import pytest
 
 from crm.errors import InvalidInput, ReadOnlyUser
 from services.interactions.exceptions import (
+    IdAlreadyUsed,
     InteractionNotFound,
     MultiUserInteractionsOff,
     NotOrganiser,
@@ -103,6 +104,22 @@ def test_creating_again_with_the_same_id_and_content_is_a_replay(interactions):
     first = create(interactions, id="0192f000-0000-7000-8000-000000000001")
     again = create(interactions, id="0192f000-0000-7000-8000-000000000001")
     assert (again["id"], again["created"]) == (first["id"], False)
+
+
+def test_creating_again_with_the_same_id_and_another_description_is_a_conflict(interactions):
+    create(interactions, id="0192f000-0000-7000-8000-000000000002", description="Apporter les plans")
+    with pytest.raises(IdAlreadyUsed):
+        create(interactions, id="0192f000-0000-7000-8000-000000000002", description="Apporter le devis")
+    again = create(interactions, id="0192f000-0000-7000-8000-000000000002", description="Apporter les plans")
+    assert again["created"] is False
+
+
+@pytest.mark.parametrize("field", ["subject", "type", "status", "start_at", "all_day", "owner_id"])
+def test_an_update_cannot_empty_a_field_an_interaction_needs(interactions, field):
+    created = create(interactions)
+    with pytest.raises(InvalidInput) as refused:
+        interactions.as_user(ALICE).update_interaction(created["id"], {field: None})
+    assert [error["field"] for error in refused.value.errors] == [field]
 
 
 # -- participants ----------------------------------------------------------------------------
