@@ -202,7 +202,12 @@ def _keeps_a_writing_admin(session: Session, user: User, *, role: str, read_only
     """Refuse a change that would leave the organisation without an admin who can write."""
     was_writing_admin = user.role == ROLE_ADMIN and user.active and not user.read_only
     stays_writing_admin = role == ROLE_ADMIN and active and not read_only
-    if was_writing_admin and not stays_writing_admin and _writing_admins(session, user.org_id) <= 1:
+    if not was_writing_admin or stays_writing_admin:
+        return
+    # One such change per organisation at a time (its row locked until the commit): two admins
+    # demoting each other at the same moment must not both see the other still there.
+    session.execute(select(Organisation.id).where(Organisation.id == user.org_id).with_for_update())
+    if _writing_admins(session, user.org_id) <= 1:
         raise LastAdmin("the organisation must keep at least one active admin who is not read-only")
 
 
