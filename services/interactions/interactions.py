@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -69,6 +69,7 @@ def create(uow: UnitOfWork, caller: Caller, request: InteractionCreate) -> tuple
             )
     if request.end_at is not None and request.end_at < request.start_at:
         raise invalid("end_at", "is before start_at")
+    start_at, end_at = whole_days(request.start_at, request.end_at, request.all_day)
     kind = catalogue.type_of(session, caller.org_id, request.type)
     status = catalogue.check_status(kind, request.status)
     _check_project(session, caller.org_id, request.project_id)
@@ -79,8 +80,8 @@ def create(uow: UnitOfWork, caller: Caller, request: InteractionCreate) -> tuple
         subject=request.subject,
         type_key=kind.key,
         status_key=status,
-        start_at=request.start_at,
-        end_at=request.end_at,
+        start_at=start_at,
+        end_at=end_at,
         all_day=request.all_day,
         budget_amount=request.budget.amount if request.budget else None,
         budget_currency=request.budget.currency if request.budget else None,
@@ -104,12 +105,13 @@ def create(uow: UnitOfWork, caller: Caller, request: InteractionCreate) -> tuple
 def _same_as(session: Session, row: Interaction, request: InteractionCreate, owner_id: str) -> bool:
     current = interaction_out(session, row)
     budget = money_out(request.budget.amount, request.budget.currency) if request.budget else None
+    start_at, end_at = whole_days(request.start_at, request.end_at, request.all_day)
     return (
         current["subject"] == request.subject
         and current["type"] == request.type
         and (request.status is None or current["status"] == request.status)
-        and current["start_at"] == iso(request.start_at)
-        and current["end_at"] == iso(request.end_at)
+        and current["start_at"] == iso(start_at)
+        and current["end_at"] == iso(end_at)
         and current["all_day"] == request.all_day
         and current["budget"] == budget
         and current["owner_id"] == owner_id
@@ -163,6 +165,8 @@ def update(
         row.all_day = request.all_day
     if row.end_at is not None and aware(row.end_at) < aware(row.start_at):
         raise invalid("end_at", "is before start_at")
+    if {"start_at", "end_at", "all_day"} & changes.keys():
+        row.start_at, row.end_at = whole_days(row.start_at, row.end_at, row.all_day)
     if "budget" in changes:
         row.budget_amount = request.budget.amount if request.budget else None
         row.budget_currency = request.budget.currency if request.budget else None
@@ -353,14 +357,24 @@ def participant_out(row: Any) -> dict[str, Any]:
     }
 
 
-def span(row: Interaction) -> tuple[datetime, datetime]:
-    """The time an interaction takes: all-day ones take their whole days (UTC), open-ended ones an hour."""
-    from datetime import time, timedelta
+def whole_days(start: datetime, end: datetime | None, all_day: bool) -> tuple[datetime, datetime | None]:
+    """An all-day interaction starts at midnight of its first day and its end is midnight of its
+    last day, in the offset they were written with: the days its writer meant."""
+    if not all_day:
+        return start, end
 
+    def midnight(moment: datetime) -> datetime:
+        local = moment if moment.tzinfo is not None else aware(moment)
+        return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    return midnight(start), None if end is None else midnight(end)
+
+
+def span(row: Interaction) -> tuple[datetime, datetime]:
+    """The time an interaction takes: all-day ones their whole days (see ``whole_days``),
+    open-ended ones an hour."""
     start = aware(row.start_at)
     end = aware(row.end_at) if row.end_at is not None else None
     if row.all_day:
-        first = datetime.combine(start.date(), time.min, start.tzinfo)
-        last = datetime.combine((end or start).date() + timedelta(days=1), time.min, start.tzinfo)
-        return first, last
+        return start, (end or start) + timedelta(days=1)
     return start, end if end is not None and end > start else start + timedelta(hours=1)

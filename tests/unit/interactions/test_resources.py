@@ -145,6 +145,33 @@ def test_an_all_day_booking_takes_the_whole_day_and_an_open_one_an_hour(interact
     assert (drive["start_at"], drive["end_at"]) == ("2026-12-04T14:00:00+00:00", "2026-12-04T15:00:00+00:00")
 
 
+def test_an_all_day_booking_takes_the_day_its_writer_meant_in_their_offset(interactions):
+    kangoo = resource(interactions, KANGOO)
+    chantier = meeting(interactions, "2026-03-10T00:00:00+01:00", None, all_day=True, subject="Chantier Lyon")
+    stay = book(interactions, chantier, kangoo)
+    assert (stay["start_at"], stay["end_at"]) == ("2026-03-09T23:00:00+00:00", "2026-03-10T23:00:00+00:00")
+
+    livraison = meeting(interactions, "2026-03-10T10:00:00+01:00", "2026-03-10T11:00:00+01:00")
+    with pytest.raises(DoubleBooking):
+        book(interactions, livraison, kangoo)
+
+
+def test_moving_an_all_day_interaction_moves_its_booking_to_the_day_written(interactions):
+    kangoo = resource(interactions, KANGOO)
+    chantier = meeting(interactions, "2026-03-30T00:00:00+02:00", None, all_day=True, subject="Chantier Lyon")
+    stay = book(interactions, chantier, kangoo)
+    assert (stay["start_at"], stay["end_at"]) == ("2026-03-29T22:00:00+00:00", "2026-03-30T22:00:00+00:00")
+
+    interactions.as_user(ALICE).update_interaction(chantier["id"], {"start_at": "2026-03-31T00:00:00+02:00"})
+
+    plan = interactions.as_user(ALICE).resource_planning(
+        kangoo["id"], {"since": "2026-03-29", "until": "2026-04-02"}
+    )
+    assert [(b["start_at"], b["end_at"]) for b in plan["bookings"]] == [
+        ("2026-03-30T22:00:00+00:00", "2026-03-31T22:00:00+00:00")
+    ]
+
+
 def test_a_read_only_user_cannot_book_a_room(interactions):
     chambord = resource(interactions)
     reunion = meeting(interactions, "2026-12-01T09:00:00+01:00", "2026-12-01T10:00:00+01:00")
