@@ -209,6 +209,12 @@ def _refuse_nul(data: dict[str, Any]) -> None:
 
 # A record id: what the server makes (time-ordered UUIDs) or what a caller chose.
 Id = Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
+_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
+
+
+def is_id(value: object) -> bool:
+    """Whether ``value`` could be a record id (what a decoded cursor must hold)."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
 # Dates far from the calendar's edges: a day or an offset added to one can never overflow.

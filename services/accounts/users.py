@@ -13,7 +13,7 @@ from crm.database import UnitOfWork
 from crm.errors import Conflict, InvalidInput, field_error
 from crm.ids import new_id
 from crm.outbox import utcnow
-from crm.validation import money_out
+from crm.validation import is_id, money_out
 from services.accounts import login_sessions, user_secrets
 from services.accounts.exceptions import (
     AlreadyBootstrapped,
@@ -302,7 +302,7 @@ def decode_cursor(cursor: str) -> str:
         decoded = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode(errors="replace")
     except ValueError:
         decoded = ""
-    if not decoded.startswith(_CURSOR_PREFIX) or len(decoded) == len(_CURSOR_PREFIX):
+    if not decoded.startswith(_CURSOR_PREFIX) or not is_id(decoded[len(_CURSOR_PREFIX) :]):
         raise InvalidInput("cursor: not a cursor this API returned", [field_error("cursor", "invalid")])
     return decoded[len(_CURSOR_PREFIX) :]
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_
 
 from crm.errors import invalid
+from crm.validation import is_id
 from services.contacts.records import aware
 
 
@@ -61,8 +62,8 @@ class Keyset:
             listing, sort, direction, value, last_id = json.loads(raw)
             if [listing, sort, direction] != [self.listing, self.sort, self.direction]:
                 raise ValueError("cursor of another list, sort or direction")
-            if not isinstance(last_id, str):
-                raise ValueError("id is not text")
+            if not is_id(last_id) or (isinstance(value, str) and "\x00" in value):
+                raise ValueError("not an id, or a value no record holds")
             return self.column.parse(value), last_id
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
             raise invalid("cursor", "not a cursor this list returned for this sort and direction") from None

@@ -169,7 +169,7 @@ def test_list_users_refuses_a_bad_limit_naming_the_field(accounts, people, limit
     assert [error["field"] for error in raised.value.errors] == ["limit"]
 
 
-@pytest.mark.parametrize("cursor", ["pomme", "dXNlcnM6", "%%%%"])
+@pytest.mark.parametrize("cursor", ["pomme", "dXNlcnM6", "%%%%", "dXNlcnM6AA", "dXNlcnM6J09SIDE9MQ"])
 def test_list_users_refuses_a_cursor_it_did_not_issue(accounts, people, cursor):
     with pytest.raises(InvalidInput) as raised:
         accounts.as_user(people.alice).list_users(cursor=cursor)

@@ -50,6 +50,8 @@ def _forge(*parts) -> str:
         _forge("contacts", "last_name", "asc", "Dupont", 42),
         _forge("contacts", "last_name", "asc", 3, "c-42"),
         _forge("contacts", "last_name", "asc"),
+        _forge("contacts", "last_name", "asc", "Dupont", "c-42\x00"),
+        _forge("contacts", "last_name", "asc", "Dupont\x00", "c-42"),
         base64.urlsafe_b64encode(b"\xff\xfe").decode(),
     ],
 )
