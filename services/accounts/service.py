@@ -131,8 +131,10 @@ class AccountsService(Pingable):
         email = request.email.strip().lower()
         auth = self.settings.auth
         with self.db.transaction() as uow:
+            # Attempts on one account go one at a time (its row locked until the commit), so each
+            # counts the failures of those before it; in parallel they all passed the limit.
+            user = users.find_by_email(uow.session, email, lock=True)
             login_throttle.check_allowed(uow.session, email, client_address, auth)
-            user = users.find_by_email(uow.session, email)
             accepted = verify_password(user.password_hash if user else None, request.password)
             if not accepted or user is None or not user.active:
                 login_throttle.record_failure(uow.session, email, client_address, auth)

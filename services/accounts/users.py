@@ -70,8 +70,10 @@ def get_user(session: Session, org_id: str, user_id: str) -> User:
     return user
 
 
-def find_by_email(session: Session, email: str) -> User | None:
-    return session.scalars(select(User).where(User.email == email.lower())).first()
+def find_by_email(session: Session, email: str, *, lock: bool = False) -> User | None:
+    """The user with this e-mail; ``lock`` holds their row until the transaction ends."""
+    query = select(User).where(User.email == email.lower())
+    return session.scalars(query.with_for_update() if lock else query).first()
 
 
 def _ensure_email_free(session: Session, email: str, except_id: str | None = None) -> None:
