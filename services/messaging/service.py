@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
-from sqlalchemy.exc import IntegrityError
 
 from crm.auth import CallerProvider
 from crm.database import Database, once_more_on_conflict
@@ -128,9 +127,10 @@ class MessagingService(Pingable):
         caller = self.caller.writer()
         request = validate(SmsSend, data)
         messaging = self.settings.messaging
-        try:
+
+        def prepare() -> sms.Prepared:
             with self.db.transaction() as uow:
-                prepared = sms.prepare(
+                return sms.prepare(
                     uow,
                     caller,
                     request,
@@ -139,15 +139,9 @@ class MessagingService(Pingable):
                     sender=messaging.twilio.sender,
                     max_segments=messaging.sms_max_segments,
                 )
-        except IntegrityError:
-            if idempotency_key is None:
-                raise
-            # The same key raced us: answer as its replay.
-            with self.db.read() as session:
-                earlier = sms.find_by_idempotency_key(session, caller, idempotency_key)
-                prepared = sms.replay_of(
-                    earlier, sms.e164(request.to, self.settings.contacts.default_phone_region), request.body
-                )
+
+        # The same key sent twice at once: the second run finds the first's message, a replay.
+        prepared = prepare() if idempotency_key is None else once_more_on_conflict(prepare)
         if prepared.replay:
             return {**prepared.message, "created": False}
         message = prepared.message
