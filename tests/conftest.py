@@ -1,7 +1,9 @@
 """Shared fixtures. Real RabbitMQ and PostgreSQL come from the environment.
 
 AMQP_URI (default: the local broker) and TEST_DATABASE_URL (default: SQLite
-files in a temporary folder) choose the servers. With PostgreSQL each service
+files in a temporary folder) choose the servers. The tests use a RabbitMQ vhost of
+their own on that broker (``CRM_TEST_VHOST``, default ``crm-test``, made when
+missing), so a ``crm run`` against the same broker never answers their calls. With PostgreSQL each service
 gets its own schema, dropped and migrated afresh at the start of the run.
 """
 
@@ -18,10 +20,14 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from crm.database import is_postgresql  # noqa: E402
 from crm.migrations import upgrade  # noqa: E402
 from crm.settings import Settings  # noqa: E402
+from tests.broker import DEFAULT_TEST_VHOST, ensure_vhost, with_vhost  # noqa: E402
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-AMQP_URI = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+AMQP_URI = with_vhost(
+    os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
+    os.environ.get("CRM_TEST_VHOST", DEFAULT_TEST_VHOST),
+)
 MIGRATED_SERVICES = ("accounts", "contacts", "messaging", "interactions", "notifier")
 
 
@@ -35,10 +41,16 @@ def database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url, tmp_path_factory) -> Settings:
+def amqp_uri() -> str:
+    """The tests' own vhost on the broker at ``AMQP_URI``, made when missing."""
+    return ensure_vhost(AMQP_URI)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, amqp_uri, tmp_path_factory) -> Settings:
     return Settings.model_validate(
         {
-            "amqp_uri": AMQP_URI,
+            "amqp_uri": amqp_uri,
             "data_dir": str(tmp_path_factory.mktemp("data")),
             "database": {"url": database_url},
             "gateway": {"rpc_timeout_seconds": 5, "readiness_timeout_seconds": 2},

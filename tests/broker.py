@@ -1,0 +1,59 @@
+"""The tests' own RabbitMQ virtual host, so a ``crm run`` on the same broker never answers them.
+
+``AMQP_URI`` names the broker; the tests use the vhost ``CRM_TEST_VHOST``
+(``crm-test`` by default) on it, created with ``rabbitmqctl`` when missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from kombu import Connection
+
+DEFAULT_TEST_VHOST = "crm-test"
+
+
+def with_vhost(amqp_uri: str, vhost: str) -> str:
+    """``amqp_uri`` pointing at ``vhost`` instead of its own."""
+    parts = urlsplit(amqp_uri)
+    return urlunsplit(parts._replace(path="/" + quote(vhost, safe="")))
+
+
+def vhost_of(amqp_uri: str) -> str:
+    path = urlsplit(amqp_uri).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def _reachable(amqp_uri: str) -> bool:
+    try:
+        with Connection(amqp_uri, connect_timeout=5) as connection:
+            connection.ensure_connection(max_retries=1)
+        return True
+    except Exception:
+        return False
+
+
+def ensure_vhost(amqp_uri: str) -> str:
+    """Make sure the vhost of ``amqp_uri`` exists and its user may use it; returns the URI."""
+    if _reachable(amqp_uri):
+        return amqp_uri
+    rabbitmqctl = shutil.which("rabbitmqctl")
+    if rabbitmqctl is None:
+        raise RuntimeError(
+            f"the RabbitMQ vhost {vhost_of(amqp_uri)!r} is missing and rabbitmqctl is not here to make it: "
+            f"rabbitmqctl add_vhost {vhost_of(amqp_uri)}"
+        )
+    vhost = vhost_of(amqp_uri)
+    user = unquote(urlsplit(amqp_uri).username or "guest")
+    subprocess.run([rabbitmqctl, "add_vhost", vhost], check=False, capture_output=True, timeout=60)
+    subprocess.run(
+        [rabbitmqctl, "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    if not _reachable(amqp_uri):
+        raise RuntimeError(f"cannot reach the RabbitMQ vhost {vhost!r} at {amqp_uri}")
+    return amqp_uri
