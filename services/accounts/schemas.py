@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     EmailStr,
     Field,
@@ -15,7 +14,7 @@ from pydantic import (
     field_validator,
 )
 
-from crm.validation import Money, ShortText, StrictInput, TimeZone, whole_number
+from crm.validation import AwareDateTime, Money, ShortText, StrictInput, TimeZone, whole_number
 
 
 def _lower(value: str) -> str:
@@ -92,7 +91,8 @@ class OrgSettingsUpdate(StrictInput):
 
 class ApiTokenCreate(StrictInput):
     name: ShortText
-    expires_at: AwareDatetime | None = None
+    # AwareDateTime bounds the year, so turning an offset such as -14:00 to UTC cannot overflow.
+    expires_at: AwareDateTime | None = None
 
     @field_validator("expires_at")
     @classmethod

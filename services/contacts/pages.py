@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_
 
 from crm.errors import invalid
-from crm.validation import is_id
+from crm.validation import FIRST_YEAR, LAST_YEAR, is_id
 from services.contacts.records import aware
 
 
@@ -38,7 +38,13 @@ class SortColumn:
     def parse(self, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueError("sort value is not text")
-        return datetime.fromisoformat(value) if self.kind == "datetime" else value
+        if self.kind != "datetime":
+            return value
+        moment = datetime.fromisoformat(value)
+        # Turned to UTC to be compared: a naive time or one at the calendar's edge would overflow.
+        if moment.tzinfo is None or not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise ValueError("not a time any record holds")
+        return moment
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
 
-from crm.validation import Id, ShortText, StrictInput, blankable, whole_number
+from crm.validation import Day, Id, ShortText, StrictInput, blankable, whole_number
 
 
 def _lower(value: str) -> str:
@@ -132,8 +132,8 @@ class EmploymentFields(StrictInput):
     phone: OptionalPhone = None
     mobile: OptionalPhone = None
     email: OptionalEmail = None
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
 
 
 class EmploymentCreate(EmploymentFields):
@@ -145,8 +145,8 @@ class EmploymentUpdate(StrictInput):
     phone: OptionalPhone = None
     mobile: OptionalPhone = None
     email: OptionalEmail = None
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     version: Version | None = None
 
 

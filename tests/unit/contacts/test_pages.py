@@ -71,3 +71,18 @@ def test_datetime_cursor_survives_the_round_trip():
     cursor = by_creation.encode(SimpleNamespace(id="c-1", created_at=moment))
 
     assert by_creation.decode(cursor) == (moment, "c-1")
+
+
+BY_CREATION = Keyset("contacts", "created_at", "desc", SortColumn(Contact.created_at, "datetime"), Contact.id)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "2026-03-14T09:26:53", "hier"],
+)
+def test_a_datetime_cursor_the_database_cannot_compare_is_refused_naming_cursor(moment):
+    # Turned to UTC to be compared, 9999-12-31 at -14:00 overflowed (a 500).
+    with pytest.raises(InvalidInput) as raised:
+        BY_CREATION.decode(_forge("contacts", "created_at", "desc", moment, "c-1"))
+
+    assert [e["field"] for e in raised.value.errors] == ["cursor"]
