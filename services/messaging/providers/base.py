@@ -6,7 +6,6 @@ webhooks back into ``ProviderEvent`` values in one vocabulary.
 
 from __future__ import annotations
 
-import json
 import urllib.error
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +14,8 @@ from typing import Any
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError
+
+from crm import json_depth
 
 # E-mail statuses use the first ten; SMS statuses are queued, sent, delivered, undelivered, failed.
 VOCABULARY = (
@@ -156,7 +157,7 @@ def utc_from_unix(value: object, field_name: str) -> datetime:
 def load_json_events(body: bytes, provider: str) -> list[dict[str, Any]]:
     """A webhook body holding one JSON event object or an array of them."""
     try:
-        document = json.loads(body)
+        document = json_depth.loads(body)
     except (UnicodeDecodeError, ValueError) as error:
         raise MalformedWebhook(f"{provider} webhook body is not JSON: {error}") from error
     events = [document] if isinstance(document, dict) else document

@@ -14,6 +14,8 @@ import hmac
 import json
 from typing import Any
 
+from crm import json_depth
+
 from .base import (
     CRM_MESSAGE_ID,
     ParsedEvents,
@@ -99,7 +101,7 @@ def _payload_message_id(payload: object) -> str | None:
     if not isinstance(payload, str) or not payload:
         return None
     try:
-        document = json.loads(payload)
+        document = json_depth.loads(payload)
     except ValueError:
         return None
     return optional_text(document.get(CRM_MESSAGE_ID)) if isinstance(document, dict) else None
