@@ -1,7 +1,7 @@
 """CSV files as spreadsheets write them: encoding, delimiter, quoting, rows.
 
-Reading finds the encoding (UTF-8 with or without BOM, UTF-16 with BOM,
-Windows-1252 or ISO-8859-15) and the delimiter (``;``, ``,`` or tab), then
+Reading finds the encoding (UTF-8 with or without BOM, UTF-16 with or without
+BOM, Windows-1252 or ISO-8859-15) and the delimiter (``;``, ``,`` or tab), then
 yields records with their spreadsheet row (the header is row 1) and the line
 they start on. Quoted fields may hold delimiters, quotes (written twice) and
 line breaks. A record that cannot be read (a stray or unclosed quote, bytes of
@@ -28,7 +28,17 @@ from crm.errors import invalid
 
 DELIMITERS = (";", ",", "\t")
 # Names accepted for an explicit encoding, and what detection answers.
-ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "windows-1252", "iso-8859-15", "iso-8859-1")
+ENCODINGS = (
+    "utf-8",
+    "utf-8-sig",
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "windows-1252",
+    "iso-8859-15",
+    "iso-8859-1",
+)
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 EXPORT_DELIMITER = ";"
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -71,9 +81,12 @@ def detect_encoding(content: bytes) -> str:
     """
     if content.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if content.startswith(_UTF16_BOMS):
         return "utf-16"
     if b"\x00" in content:
+        without_bom = _utf16_without_bom(content)
+        if without_bom is not None:
+            return without_bom
         raise invalid("content_base64", "not a text file (it holds NUL bytes); save the spreadsheet as CSV")
     try:
         content.decode("utf-8")
@@ -94,6 +107,41 @@ def detect_encoding(content: bytes) -> str:
     if _LATIN9_LETTERS.search(content):
         return "iso-8859-15"
     return "iso-8859-15" if best.encoding == "iso8859_15" else "windows-1252"
+
+
+def reading_encoding(content: bytes, named: str | None) -> str:
+    """The encoding to read ``content`` with: the one the caller named, else the one detected.
+
+    Python's "utf-16" needs a byte order mark; without one, the byte order is
+    read from where the NUL bytes of the Latin letters fall.
+    """
+    if named is None:
+        return detect_encoding(content)
+    if named == "utf-16" and not content.startswith(_UTF16_BOMS):
+        found = _utf16_without_bom(content)
+        if found is None:
+            raise invalid("encoding", "the file does not read as UTF-16 (no byte order mark, no UTF-16 text)")
+        return found
+    return named
+
+
+def _utf16_without_bom(content: bytes) -> str | None:
+    """ "utf-16-le" or "utf-16-be" for UTF-16 text without a byte order mark, else None.
+
+    A CSV file is mostly ASCII (digits, delimiters, e-mail addresses): in UTF-16
+    each such character has a NUL byte, second (little endian, as Windows
+    writes) or first (big endian). A binary file has NUL bytes on both sides.
+    """
+    sample = content[:8192]
+    pairs = len(sample) // 2
+    if pairs == 0:
+        return None
+    first_nul, second_nul = sample[0 : pairs * 2 : 2].count(0), sample[1 : pairs * 2 : 2].count(0)
+    if second_nul >= pairs * 0.3 and first_nul <= pairs * 0.02:
+        return "utf-16-le"
+    if first_nul >= pairs * 0.3 and second_nul <= pairs * 0.02:
+        return "utf-16-be"
+    return None
 
 
 def first_record_text(content: bytes, encoding: str) -> str:
@@ -124,7 +172,7 @@ def detect_delimiter(header: str) -> str:
 
 
 def _text_stream(content: bytes, encoding: str) -> io.TextIOWrapper:
-    errors = "replace" if encoding == "utf-16" else "surrogateescape"
+    errors = "replace" if encoding.startswith("utf-16") else "surrogateescape"
     return io.TextIOWrapper(io.BytesIO(content), encoding=encoding, errors=errors, newline="")
 
 

@@ -120,7 +120,8 @@ def _same_options(job: ImportJob, request: ImportStart) -> bool:
     """A retry, not another import: a dry run is not the real one, and options given must match."""
     return (
         job.dry_run == request.dry_run
-        and request.encoding in (None, job.encoding)
+        # "utf-16" named on a file without a byte order mark is kept as utf-16-le or utf-16-be.
+        and request.encoding in (None, job.encoding, job.encoding[:6])
         and request.delimiter in (None, job.delimiter)
         and all(dict(job.columns).get(header) == field for header, field in (request.mapping or {}).items())
     )
@@ -158,7 +159,7 @@ def start(
                     )
                 ],
             )
-    encoding = request.encoding or csv_format.detect_encoding(content)
+    encoding = csv_format.reading_encoding(content, request.encoding)
     delimiter = request.delimiter or csv_format.detect_delimiter(
         csv_format.first_record_text(content, encoding)
     )

@@ -72,7 +72,7 @@ class ImportsRoutes:
         max_body_bytes=_import_body_limit,
         extra={
             "description": "The file goes base64-encoded in `content_base64`. Encoding (UTF-8 with or "
-            "without BOM, UTF-16 with BOM, Windows-1252, ISO-8859-15) and delimiter (`;` `,` tab) "
+            "without BOM, UTF-16 with or without BOM, Windows-1252, ISO-8859-15) and delimiter (`;` `,` tab) "
             "are detected; French and English headers are recognised, `mapping` overrides them. "
             "Contacts are updated or created by e-mail; `dry_run` writes nothing. "
             "Follow the job at `Location` until `status` is `done` or `failed`."

@@ -11,10 +11,17 @@ import json
 
 import pytest
 
-from tests.e2e.test_bad_input import _assert_problem
-
 V1 = "/api/v1"
 EDGES = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"]
+
+
+def _assert_problem(response, status: int, field: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status
+    assert field in [error["field"] for error in problem["errors"]], problem
+    return problem
 
 
 @pytest.mark.parametrize("moment", EDGES)

@@ -13,6 +13,7 @@ from services.contacts.csv_format import (
     escape_formula,
     first_record_text,
     read_records,
+    reading_encoding,
     unescape_formula,
     write_rows,
 )
@@ -154,3 +155,32 @@ def test_a_cell_that_looks_like_a_formula_is_written_as_text_and_read_back_as_it
 def test_phone_numbers_and_plain_text_are_written_as_they_are(cell):
     assert escape_formula(cell) == cell
     assert unescape_formula(cell) == cell
+
+
+@pytest.mark.parametrize(("codec", "encoding"), [("utf-16-le", "utf-16-le"), ("utf-16-be", "utf-16-be")])
+def test_utf16_without_a_byte_order_mark_is_detected_and_read(codec, encoding):
+    content = (FRENCH * 3).encode(codec)
+
+    assert detect_encoding(content) == encoding
+    assert first_record_text(content, encoding) == "Nom;Prénom;Société\r\n"
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-16"])
+def test_utf16_named_by_the_caller_reads_with_or_without_a_byte_order_mark(codec):
+    content = FRENCH.encode(codec)
+
+    encoding = reading_encoding(content, "utf-16")
+
+    assert first_record_text(content, encoding).lstrip("\ufeff") == "Nom;Prénom;Société\r\n"
+
+
+def test_utf16_named_for_a_file_that_is_not_utf16_is_refused_naming_encoding():
+    with pytest.raises(InvalidInput) as raised:
+        reading_encoding(FRENCH.encode(), "utf-16")
+
+    assert [error["field"] for error in raised.value.errors] == ["encoding"]
+
+
+def test_a_binary_file_with_nul_bytes_on_both_sides_is_still_refused():
+    with pytest.raises(InvalidInput, match="not a text file"):
+        detect_encoding(bytes(range(256)) * 8)

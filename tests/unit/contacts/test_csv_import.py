@@ -128,6 +128,25 @@ def test_a_utf16_file_from_excel_unicode_text_is_read(contacts):
     assert by_last_name(contacts, BOB)["Lefèvre"]["address"]["city"] == "Saint-Étienne"
 
 
+@pytest.mark.parametrize(
+    ("codec", "named", "encoding"),
+    [
+        ("utf-16-le", None, "utf-16-le"),
+        ("utf-16-be", None, "utf-16-be"),
+        ("utf-16-le", "utf-16", "utf-16-le"),
+    ],
+)
+def test_a_utf16_file_without_byte_order_mark_is_read(contacts, codec, named, encoding):
+    # Refused as "not a text file (it holds NUL bytes)", or a UnicodeError when named utf-16.
+    text = _csv("Nom\tPrénom\tVille", "Lefèvre\tFrançois\tSaint-Étienne")
+    options = {"encoding": named} if named else {}
+
+    job = imported(contacts, BOB, text.encode(codec), **options)
+
+    assert (job["status"], job["encoding"], job["rows_created"]) == ("done", encoding, 1)
+    assert by_last_name(contacts, BOB)["Lefèvre"]["first_name"] == "François"
+
+
 @pytest.mark.parametrize("delimiter", [";", ",", "\t"])
 def test_the_delimiter_is_detected(contacts, delimiter):
     rows = [["Nom", "Prénom", "Note"], ["Dupont", "Jeanne", "Dupont, Durand; et associés"]]
