@@ -22,25 +22,10 @@ from crm.times import iso
 from services.messaging import suppressions
 from services.messaging.exceptions import EmailNotFound, EmailNotSetUp, IdempotencyKeyReused
 from services.messaging.models import EmailMessage, EmailSettings, ProviderEvent
-from services.messaging.providers.base import Attachment, OutgoingEmail
+from services.messaging.providers.base import STATUS_RANK, Attachment, OutgoingEmail
 from services.messaging.schemas import EmailSend, EmailSettingsUpdate
 
 SENDING, QUEUED, FAILED = "sending", "queued", "failed"
-# A message's status only moves to a higher rank (same rank: a later time).
-EMAIL_RANK = {
-    "sending": 0,
-    "queued": 1,
-    "deferred": 2,
-    "sent": 3,
-    "delivered": 4,
-    "bounced": 4,
-    "rejected": 4,
-    "opened": 5,
-    "clicked": 6,
-    "unsubscribed": 7,
-    "complained": 7,
-    "failed": 9,  # never sent: nothing a provider says changes that
-}
 
 
 # -- settings ------------------------------------------------------------------------
@@ -222,7 +207,7 @@ def timeline(session: Session, message_id: str) -> list[dict[str, Any]]:
             )
         ),
         # Providers stamp events to the second: within one second, the lifecycle's order.
-        key=lambda event: (event.occurred_at, EMAIL_RANK.get(event.status, 0), event.received_at),
+        key=lambda event: (event.occurred_at, STATUS_RANK["email"].get(event.status, 0), event.received_at),
     )
     return [
         {

@@ -200,8 +200,10 @@ class Suppression(Base):
 class ProviderEvent(Base):
     """A delivery or tracking event as a provider sent it, once per provider event id.
 
-    ``outcome`` is empty until the event is applied: ``applied``, ``older`` (came after
-    a later status and only joined the timeline) or ``unknown_message`` (kept for inspection).
+    ``outcome`` is empty until the event is applied: ``applied``, ``older`` (would not move
+    its message forward, so only joined the timeline) or ``unknown_message`` (kept for
+    inspection). ``stale`` is set when it is stored (a Mailjet event stamped outside the
+    webhook window): it is never applied.
     """
 
     __tablename__ = "provider_events"

@@ -2,10 +2,12 @@
 
 ``store`` is all a webhook waits for: one insert of the new events, the ones
 seen before (same provider event id) skipped. ``apply_pending`` then moves
-each message forward: a status never goes back to a lower rank, so events that
-arrive late or out of order only join the timeline. Hard bounces and
-complaints put the address on the suppression list; a failed SMS is refunded.
-An event whose message we do not know is kept, marked ``unknown_message``.
+each message forward along ``STATUS_ORDER`` (``providers/base.py``): events
+that arrive late, out of order or replayed only join the timeline. Hard
+bounces and complaints put the address on the suppression list; a failed SMS
+is refunded. An event whose message we do not know is kept, marked
+``unknown_message``; one whose time lies outside the webhook window is kept,
+marked ``stale``, and never applied.
 """
 
 from __future__ import annotations
@@ -21,14 +23,27 @@ from crm.database import UnitOfWork, insert_ignoring_duplicates
 from crm.outbox import utcnow
 from crm.times import aware
 from services.messaging import sms, suppressions
-from services.messaging.emails import EMAIL_RANK, email_out
+from services.messaging.emails import email_out
 from services.messaging.models import EmailMessage, ProviderEvent, SmsMessage
 from services.messaging.providers.base import ProviderEvent as ParsedEvent
+from services.messaging.providers.base import moves_forward
 
 log = logging.getLogger(__name__)
 
-APPLIED, OLDER, UNKNOWN_MESSAGE = "applied", "older", "unknown_message"
+APPLIED, OLDER, UNKNOWN_MESSAGE, STALE = "applied", "older", "unknown_message", "stale"
 SMS_PROVIDERS = frozenset({"twilio"})
+# Mailjet signs nothing and puts no time on its requests, so the event's own time is the only
+# sign of a captured callback posted again. One outside messaging.webhook_max_age_seconds (the
+# window SendGrid's signed timestamp must fall in) is stored but never applied, rather than
+# refused: a refusal would make Mailjet retry it, and lose the fresh events grouped with it.
+TIME_CHECKED_PROVIDERS = frozenset({"mailjet"})
+
+
+def is_stale(provider: str, occurred_at: datetime, received_at: datetime, max_age_seconds: int) -> bool:
+    """True for an event of a provider that signs no time, stamped outside the webhook window."""
+    if provider not in TIME_CHECKED_PROVIDERS:
+        return False
+    return abs((received_at - aware(occurred_at)).total_seconds()) > max_age_seconds
 
 
 def event_to_wire(event: ParsedEvent) -> dict[str, Any]:
@@ -48,8 +63,11 @@ def event_to_wire(event: ParsedEvent) -> dict[str, Any]:
     }
 
 
-def store(session: Session, events: list[dict[str, Any]]) -> dict[str, int]:
+def store(session: Session, events: list[dict[str, Any]], max_age_seconds: int) -> dict[str, int]:
     """Keep the events not seen before; returns how many were new and how many repeats.
+
+    An event ``is_stale`` is kept with its outcome already set (``stale``), so it is never
+    applied: it changes no status, milestone, suppression or credit.
 
     Rows go in sorted by key, so that two concurrent batches sharing events take
     their locks in the same order (unsorted, they can deadlock on the primary key);
@@ -75,9 +93,22 @@ def store(session: Session, events: list[dict[str, Any]]) -> dict[str, int]:
             "occurred_at": datetime.fromisoformat(event["occurred_at"]),
             "received_at": now,
             "raw": event.get("raw") or {},
+            "outcome": None,
         }
         for (provider, event_id), event in sorted(fresh.items())
     ]
+    stale = [row for row in rows if is_stale(row["provider"], row["occurred_at"], now, max_age_seconds)]
+    for row in stale:
+        row["outcome"] = STALE
+    if stale:  # one line per batch, however many: a flood of them must not flood the log
+        log.warning(
+            "%d %s event(s) stamped outside the %d s webhook window (first %s, at %s): kept, not applied",
+            len(stale),
+            stale[0]["provider"],
+            max_age_seconds,
+            stale[0]["provider_event_id"],
+            stale[0]["occurred_at"].isoformat(),
+        )
     stored = 0
     if rows:
         # Many rows, one statement (SQLAlchemy's "insertmanyvalues"), compiled once and cached.
@@ -91,7 +122,7 @@ def apply_pending(uow: UnitOfWork, limit: int) -> int:
     """Apply up to ``limit`` stored events, oldest first; returns how many were handled."""
     session = uow.session
     # Any pending events, in no particular order: applying does not depend on it (a status
-    # never moves back, milestones keep the earliest time) and the batch is applied in the
+    # only moves forward, milestones keep the earliest time) and the batch is applied in the
     # order the events occurred. An ORDER BY made PostgreSQL sort every pending event for
     # each batch whenever its statistics predated a burst: 75 ms a batch with 36,000 pending.
     query = select(ProviderEvent).where(ProviderEvent.outcome.is_(None)).limit(limit)
@@ -165,16 +196,12 @@ def _messages(session: Session, model: Any, events: list[ProviderEvent], locking
     return found
 
 
-def _is_newer(rank: dict[str, int], status: str, at: datetime, current: str, current_at: datetime) -> bool:
-    return (rank.get(status, 0), at) > (rank.get(current, 0), aware(current_at))
-
-
 def _apply_to_sms(uow: UnitOfWork, message: SmsMessage, event: ProviderEvent) -> str:
     at = aware(event.occurred_at)
-    if not _is_newer(sms.STATUS_RANK, event.status, at, message.status, message.status_at):
-        return OLDER
+    if not moves_forward("sms", message.status, event.status):
+        return OLDER  # a "failed" replayed after "delivered" neither moves it nor refunds it
     if message.status == sms.FAILED and event.status != sms.FAILED:
-        # Only a final word outranks "failed": the provider delivered the message, or tried to.
+        # Only "undelivered" or "delivered" move past "failed": the provider sent it after all.
         sms.charge_again(uow, message)
         message.error = None
     if event.reason:
@@ -214,7 +241,7 @@ def _apply_to_email(uow: UnitOfWork, message: EmailMessage, event: ProviderEvent
         suppressions.suppress(
             uow.session, message.org_id, message.to_email, suppressions.COMPLAINT, event.reason, message.id
         )
-    if not _is_newer(EMAIL_RANK, status, at, message.status, message.status_at):
+    if not moves_forward("email", message.status, status):
         return OLDER
     message.status, message.status_at = status, at
     if event.reason and status in ("bounced", "rejected", "deferred"):

@@ -273,9 +273,12 @@ class MessagingService(Pingable):
     @rpc
     def record_provider_events(self, events: list[dict[str, Any]]) -> dict[str, int]:
         """Store verified provider events (the gateway checked their signature); events
-        seen before are skipped. They are applied to their messages shortly after."""
+        seen before are skipped. They are applied to their messages shortly after, each
+        only if it moves its message forward; a Mailjet event stamped outside
+        ``messaging.webhook_max_age_seconds`` is stored and never applied."""
+        max_age = self.settings.messaging.webhook_max_age_seconds
         with self.db.transaction() as uow:
-            return provider_events.store(uow.session, events)
+            return provider_events.store(uow.session, events, max_age)
 
     @timer(interval=0.2)
     def apply_provider_events(self) -> None:

@@ -42,8 +42,7 @@ SENDING, QUEUED, SENT, DELIVERED, UNDELIVERED, FAILED = (
     "undelivered",
     "failed",
 )
-# A status never moves to a lower rank: late or repeated callbacks cannot undo a later one.
-STATUS_RANK = {SENDING: 0, QUEUED: 1, SENT: 2, DELIVERED: 3, UNDELIVERED: 3, FAILED: 3}
+# The order these move in, for callbacks: STATUS_ORDER["sms"] in providers/base.py.
 _MESSAGES = SmsMessage.__table__
 
 

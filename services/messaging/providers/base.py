@@ -33,6 +33,42 @@ VOCABULARY = (
     "undelivered",
 )
 
+# The one order a message's status moves in, per channel ("sending" is ours: stored, no
+# provider answer yet). A status gives way only to one further along, never to one before
+# it nor to itself: provider words that come late, twice or replayed only join the timeline.
+# Time cannot decide this: Twilio's callbacks carry none, so a captured one can be replayed.
+STATUS_ORDER: dict[str, tuple[str, ...]] = {
+    # A failed (refunded) SMS reported undelivered or delivered after all was sent and is
+    # charged again; nothing undoes a delivery, and "failed" never follows "undelivered".
+    "sms": ("sending", "queued", "sent", "failed", "undelivered", "delivered"),
+    # An open or click proves a delivery; "failed" is ours (no provider took the message),
+    # so nothing a provider says changes it.
+    "email": (
+        "sending",
+        "queued",
+        "deferred",
+        "sent",
+        "rejected",
+        "bounced",
+        "delivered",
+        "opened",
+        "clicked",
+        "unsubscribed",
+        "complained",
+        "failed",
+    ),
+}
+STATUS_RANK = {
+    channel: {status: rank for rank, status in enumerate(order)} for channel, order in STATUS_ORDER.items()
+}
+
+
+def moves_forward(channel: str, current: str, new: str) -> bool:
+    """True when ``new`` lies further along the channel's order than ``current``."""
+    rank = STATUS_RANK[channel]
+    return new in rank and rank[new] > rank.get(current, -1)
+
+
 # The key our message id travels under in every provider's custom arguments.
 CRM_MESSAGE_ID = "crm_message_id"
 
