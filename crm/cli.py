@@ -13,7 +13,6 @@ eventlet.monkey_patch()  # before anything opens a socket or starts a thread
 import gc  # noqa: E402
 import getpass  # noqa: E402
 import importlib  # noqa: E402
-import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
@@ -98,13 +97,10 @@ def _settings(config: str | None) -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("nameko", "kombu", "amqp"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+def _configure_logging(settings: Settings, process: str) -> None:
+    from crm.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format, process)
 
 
 def _migrate(settings: Settings, services: list[str]) -> None:
@@ -149,7 +145,7 @@ def sandbox(config: str | None) -> None:
     from services.messaging.sandbox_mode import sandbox_for
 
     settings = _settings(config)
-    _configure_logging(settings)
+    _configure_logging(settings, "sandbox")
     emulation = sandbox_for(settings)
     url = emulation.serve("127.0.0.1", settings.messaging.sandbox_port)
     click.echo(
@@ -186,7 +182,7 @@ def serve(config: str | None, service: str) -> None:
     from nameko.runners import ServiceRunner
 
     settings = _settings(config)
-    _configure_logging(settings)
+    _configure_logging(settings, service)
     check_broker(settings)
     if service != "gateway":
         check_database(settings, service)

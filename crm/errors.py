@@ -18,6 +18,8 @@ class CrmError(Exception):
     """Base of every error a caller is meant to see."""
 
     title = "Request failed"
+    # A caller's mistake (4xx): logged as one line, without a traceback. An outage is not.
+    client_error = True
 
     def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None):
         super().__init__(detail, list(errors or []))
@@ -108,6 +110,7 @@ class ServiceUnavailable(CrmError):
     """A service we depend on did not answer in time."""
 
     title = "Service unavailable"
+    client_error = False
 
 
 def field_error(field: str, message: str) -> dict[str, str]:

@@ -25,6 +25,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
 from crm.ids import new_id
+from crm.logs import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +80,15 @@ def record_event(
 def new_event(
     event_type: str, *, org_id: str, actor_id: str | None, record: dict[str, Any]
 ) -> dict[str, Any]:
-    """The payload consumers receive for ``event_type``, stamped now."""
+    """The payload consumers receive for ``event_type``, stamped now and with the request id
+    of the worker that made it (none for work no request started)."""
     return {
         "event_id": new_id(),
         "event_type": event_type,
         "org_id": org_id,
         "occurred_at": utcnow().isoformat(),
         "actor_id": actor_id,
+        "request_id": current_request_id(),
         "record": record,
     }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pycountry
 import yaml
@@ -106,6 +106,8 @@ class GatewaySettings(_Section):
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # One line per HTTP request: method, route template, status, duration, request id.
+    access_log: bool = True
 
 
 class MailSettings(_Section):
@@ -214,6 +216,8 @@ class Settings(_Section):
     amqp_uri: str = "amqp://guest:guest@127.0.0.1:5672/"
     data_dir: str = "var"
     log_level: str = "INFO"
+    # text, json, or auto: text on a terminal, JSON lines anywhere else.
+    log_format: Literal["auto", "json", "text"] = "auto"
     services: list[str] = Field(default_factory=lambda: list(RUNNABLE_SERVICES))
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
@@ -250,6 +254,8 @@ class Settings(_Section):
             "AMQP_URI": self.amqp_uri,
             "max_workers": self.bus.max_workers,
             "WEB_SERVER_ADDRESS": f"{self.gateway.host}:{self.gateway.port}",
+            # Binds each worker's request id for its log lines and events (crm.logs).
+            "SERVICE_CONTAINER_CLS": "crm.logs.RequestScopedContainer",
             "CRM": self,
         }
 

@@ -7,8 +7,8 @@ document is generated from, so the document cannot drift from the routes.
 from __future__ import annotations
 
 import json
-import logging
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -23,15 +23,16 @@ from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Request, Response
 
+from crm import json_depth, logs
 from crm.auth import ACCESS_TOKEN_KEY
-from crm.errors import CrmError, MalformedRequest, UnsupportedMediaType
+from crm.errors import CrmError, MalformedRequest, UnsupportedMediaType, field_error
 from crm.rpc import CachedSignatureCheck
 from crm.validation import Model, validate
 from services.gateway import metrics
-from services.gateway.problems import problem_from_exception, problem_response
+from services.gateway.problems import problem_from_exception, problem_response, with_request_id
 
 URL_LENGTH_LIMIT = 65536
-CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID"
 CORS_ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 
 
@@ -76,25 +77,46 @@ def bearer_token(request: Request) -> str | None:
 
 
 class GatewayApp(WsgiApp):
-    """Nameko's WSGI app, answering unknown routes and preflights our way."""
+    """Nameko's WSGI app, answering unknown routes and preflights our way.
+
+    Every request gets a request id (``X-Request-ID``, or a new one): the workers it starts
+    carry it in their context data, its answer and problem document name it, and one
+    access-log line records it.
+    """
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        started = time.perf_counter()
         request = Request(environ, shallow=True)
-        settings = self.server.settings
-        if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
-            response = Response(status=204)
-        else:
-            adapter = self.url_map.bind_to_environ(environ)
-            try:
-                provider, values = adapter.match()
-                if any("\x00" in value for value in values.values() if isinstance(value, str)):
-                    raise NotFound()  # no record's id holds NUL, and PostgreSQL cannot even look one up
-                request.path_values = values
-                response = provider.handle_request(request)
-            except HTTPException as exc:
-                response = problem_from_exception(exc)
-        self._add_cors(request, response, settings.gateway.cors_origins)
+        request_id = logs.request_id_from(request.headers.get(logs.REQUEST_ID_HEADER))
+        # The workers' context data; the gateway's worker adds the caller's token to it.
+        request.context_data = {logs.REQUEST_ID_KEY: request_id}
+        bound = logs.bind(logs.RequestContext(request_id, request.context_data))
+        try:
+            route, response = self._answer(request, environ)
+            response = with_request_id(response, request_id)
+            self._add_cors(request, response, self.server.settings.gateway.cors_origins)
+            if self.server.settings.gateway.access_log:
+                duration = time.perf_counter() - started
+                logs.log_access(request.method, route, response.status_code, duration, request_id)
+        finally:
+            logs.unbind(bound)
         return response(environ, start_response)
+
+    def _answer(self, request: Request, environ: dict[str, Any]) -> tuple[str, Response]:
+        """The route template that answered (``-`` for none) and its answer."""
+        if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+            return "-", Response(status=204)
+        adapter = self.url_map.bind_to_environ(environ)
+        route = "-"
+        try:
+            provider, values = adapter.match()
+            route = provider.url
+            if any("\x00" in value for value in values.values() if isinstance(value, str)):
+                raise NotFound()  # no record's id holds NUL, and PostgreSQL cannot even look one up
+            request.path_values = values
+            return route, provider.handle_request(request)
+        except HTTPException as exc:
+            return route, problem_from_exception(exc)
 
     @staticmethod
     def _add_cors(request: Request, response: Response, allowed: list[str]) -> None:
@@ -103,7 +125,7 @@ class GatewayApp(WsgiApp):
             return
         response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
         response.headers["Vary"] = "Origin"
-        response.headers["Access-Control-Expose-Headers"] = "Retry-After, Location"
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After, Location, X-Request-ID"
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = CORS_ALLOWED_METHODS
             response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
@@ -125,9 +147,9 @@ class GatewayServer(WebServer):
         # Long query strings reach the routes, whose validation answers with a
         # problem naming the parameter (the server's own 414 is bare text).
         server.url_length_limit = URL_LENGTH_LIMIT
-        # eventlet formats an access log line for every request even when INFO is not
-        # logged; format it only when someone reads it.
-        server.log_output = logging.getLogger("nameko.web.server").isEnabledFor(logging.INFO)
+        # The gateway writes its own access log (``crm.logs.log_access``), with the route and
+        # request id; eventlet's would be a second line per request.
+        server.log_output = False
         return server
 
 
@@ -138,7 +160,8 @@ class ApiRoute(CachedSignatureCheck, HttpRequestHandler):
 
     def __init__(self, method: str, url: str, spec: RouteSpec | None = None, **kwargs: Any):
         self.spec = spec
-        kwargs.setdefault("expected_exceptions", CrmError)
+        # Logged as one line by the container (``crm.logs.ExpectedErrorFilter``) when a 4xx.
+        kwargs.setdefault("expected_exceptions", (CrmError, HTTPException))
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request: Request) -> Response:
@@ -169,7 +192,8 @@ class ApiRoute(CachedSignatureCheck, HttpRequestHandler):
                 return problem_response(
                     411, "Length required", "send the body with a Content-Length header", "length-required"
                 )
-            context_data = {ACCESS_TOKEN_KEY: bearer_token(request)}
+            context_data = getattr(request, "context_data", {})
+            context_data[ACCESS_TOKEN_KEY] = bearer_token(request)
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             event = Event()
@@ -180,7 +204,14 @@ class ApiRoute(CachedSignatureCheck, HttpRequestHandler):
                 context_data=context_data,
                 handle_result=partial(self.handle_result, event),
             )
-            return self.response_from_result(event.wait())
+        except Exception as exc:
+            return problem_from_exception(exc)
+        try:
+            result = event.wait()
+        except Exception as exc:  # raised by the worker, whose container logged it
+            return problem_from_exception(exc, logged=True)
+        try:
+            return self.response_from_result(result)
         except Exception as exc:
             return problem_from_exception(exc)
 
@@ -204,9 +235,23 @@ def created_response(result: dict[str, Any], location: str) -> Response:
     return json_response(result, status=201 if created else 200, headers={"Location": location})
 
 
+# Unicode categories a file name shown to a user may not hold: controls, format characters
+# (the bidi overrides that make "cod.exe" of "exe.doc", zero-width joiners), lone surrogates,
+# line and paragraph separators.
+_UNSHOWABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def showable_file_name(file_name: str) -> str:
+    """``file_name`` without the characters that hide or reorder what a user reads."""
+    kept = "".join(char for char in file_name if unicodedata.category(char) not in _UNSHOWABLE_CATEGORIES)
+    return kept.strip() or "download"
+
+
 def attachment_response(content: str, media_type: str, file_name: str) -> Response:
     """``content`` as a UTF-8 download named ``file_name``: an ASCII name every client reads,
-    and the exact name (RFC 6266 ``filename*``) for the clients that read it."""
+    and the name as given (RFC 6266 ``filename*``), less bidi and control characters, for the
+    clients that read it."""
+    file_name = showable_file_name(file_name)
     stem, dot, extension = file_name.rpartition(".") if "." in file_name else (file_name, "", "")
     fallback = secure_filename(file_name) if secure_filename(stem) else ""
     fallback = fallback or secure_filename(f"download{dot}{extension}") or "download"
@@ -225,7 +270,9 @@ def read_json(request: Request, required: bool = True) -> Any:
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(f"Content-Type must be application/json, not {mimetype}")
     try:
-        return json.loads(raw)
+        return json_depth.loads(raw)
+    except json_depth.TooDeeplyNested as exc:
+        raise MalformedRequest(f"request body: {exc}", [field_error("body", str(exc))]) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest(f"request body is not valid JSON: {exc}") from None
 

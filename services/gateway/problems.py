@@ -81,8 +81,25 @@ def problem_response(
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE, headers=headers or {})
 
 
-def problem_from_exception(exc: BaseException) -> Response:
-    """Map any exception a handler raised to a problem response."""
+def with_request_id(response: Response, request_id: str) -> Response:
+    """Name the request in the ``X-Request-ID`` header, and in the body of a problem document."""
+    response.headers["X-Request-ID"] = request_id
+    if response.mimetype == PROBLEM_CONTENT_TYPE and not response.is_streamed:
+        try:
+            body = json.loads(response.get_data())
+        except ValueError:  # not ours; left as it is
+            return response
+        if isinstance(body, dict):
+            body["request_id"] = request_id
+            response.set_data(json.dumps(body))
+    return response
+
+
+def problem_from_exception(exc: BaseException, logged: bool = False) -> Response:
+    """Map any exception a handler raised to a problem response.
+
+    A defect is logged with its traceback here unless the worker's container ``logged`` it.
+    """
     if isinstance(exc, CrmError):
         for error_type, status, slug in STATUS_BY_ERROR:
             if isinstance(exc, error_type):
@@ -99,16 +116,17 @@ def problem_from_exception(exc: BaseException) -> Response:
         headers = {name: value for name, value in exc.get_headers() if name.lower() == "allow"}
         return problem_response(exc.code or 500, exc.name, exc.description or exc.name, slug, headers=headers)
     if isinstance(exc, (UnknownService, MethodNotFound, RpcTimeout)):
-        log.error("a service the gateway needs is missing: %s", exc)
+        if not logged:
+            log.error("a service the gateway needs is missing: %s", exc)
         return problem_response(
             503,
             "Service unavailable",
             "a service needed for this request is not running",
             "service-unavailable",
         )
-    if isinstance(exc, RemoteError):
+    if not logged and isinstance(exc, RemoteError):
         log.error("remote error: %s", exc)
-    else:
+    elif not logged:
         log.exception("unexpected error in the gateway", exc_info=exc)
     return problem_response(
         500, "Internal error", "something went wrong on our side; it has been logged", "internal"

@@ -69,6 +69,8 @@ class System:
     base_url: str
     config_path: Path
     settings: Settings
+    # Where every process of `crm run` writes its log lines (JSON).
+    log_path: Path | None = None
 
     def anonymous(self) -> Api:
         return Api(self.base_url)
@@ -132,7 +134,8 @@ def system(migrated: Settings, tmp_path_factory, smtp_relay: SmtpRelay) -> Syste
     document = {
         "amqp_uri": migrated.amqp_uri,
         "data_dir": str(folder / "var"),
-        "log_level": "WARNING",
+        "log_level": "INFO",
+        "log_format": "json",
         "database": {"url": migrated.database.url},
         "gateway": {
             "host": "127.0.0.1",
@@ -163,7 +166,7 @@ def system(migrated: Settings, tmp_path_factory, smtp_relay: SmtpRelay) -> Syste
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(f"{base_url}/readyz", process, log)
-        yield System(base_url, config_path, parse_settings(config_path.read_text()))
+        yield System(base_url, config_path, parse_settings(config_path.read_text()), log)
     finally:
         process.terminate()
         try:

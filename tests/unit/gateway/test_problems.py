@@ -149,3 +149,20 @@ def test_every_problem_type_answered_is_explained_on_the_docs_page():
     explained = {slug for _, slug, _ in PROBLEM_KINDS}
     assert {slug for _, _, slug in STATUS_BY_ERROR} <= explained
     assert {"unknown-route", "method-not-allowed", "too-large", "internal"} <= explained
+
+
+def test_the_errors_logged_as_one_line_are_exactly_those_answered_with_a_4xx():
+    from crm.logs import is_client_error
+    from services.gateway.problems import STATUS_BY_ERROR
+
+    for error_type, status, _ in STATUS_BY_ERROR:
+        assert is_client_error(error_type("Chambre 404")) == (status < 500), error_type
+
+
+def test_a_problem_names_its_request_in_the_body_and_the_header():
+    from services.gateway.problems import with_request_id
+
+    response = with_request_id(problem_from_exception(NotFound("no contact 42")), "req-42")
+
+    assert json.loads(response.get_data())["request_id"] == "req-42"
+    assert response.headers["X-Request-ID"] == "req-42"
