@@ -154,6 +154,36 @@ def test_a_forged_twilio_callback_is_refused_and_changes_nothing(system, org):
     assert member.get(f"{V1}/sms/credits").json()["balance"] == 2
 
 
+def _signed_twilio_callback(system, sms: dict, status: str, error_code: str) -> requests.Response:
+    """A status callback signed with the real auth token, as a captured one replayed would be."""
+    url = f"{system.base_url}/webhooks/twilio/status?message_id={sms['id']}"
+    params = {"MessageSid": sms["provider_message_id"], "MessageStatus": status, "ErrorCode": error_code}
+    signature = RequestValidator(system.settings.messaging.twilio.auth_token).compute_signature(url, params)
+    return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=5)
+
+
+def test_a_correctly_signed_failed_callback_after_delivered_neither_moves_the_sms_back_nor_refunds(
+    system, org
+):
+    _buy(org["admin"], 3)
+    member, code = _member_with_code(system, org)
+    sms = member.post(
+        f"{V1}/sms", json={"to": "+33612345678", "body": "Livraison demain", "authorization_code": code}
+    ).json()
+    _eventually(lambda: member.get(f"{V1}/sms/{sms['id']}").json(), lambda s: s["status"] == "delivered")
+    for status, error_code in (("failed", "30008"), ("undelivered", "30003")):
+        answer = _signed_twilio_callback(system, sms, status, error_code)
+        assert answer.status_code == 200 and answer.json()["stored"] == 1, answer.text  # kept as events
+    # Applied within about 0.2 s; give it ten times that to move the message, which it must not.
+    shown = _eventually(
+        lambda: member.get(f"{V1}/sms/{sms['id']}").json(), lambda s: s["status"] != "delivered", 2.0
+    )
+    assert (shown["status"], shown["error"]) == ("delivered", None)
+    assert member.get(f"{V1}/sms/credits").json()["balance"] == 2  # spent once, never refunded
+    report = org["admin"].get(f"{V1}/reports/sms").json()
+    assert report["credits_used"] == 1 and report["users"][0]["failed"] == 0
+
+
 # -- e-mail ------------------------------------------------------------------------------------
 
 
