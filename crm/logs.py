@@ -200,7 +200,8 @@ class JsonLineFormatter(JsonFormatter):
         )
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        return {key: value for key, value in log_data.items() if value is not None}
+        timestamp = log_data.pop("timestamp", None)
+        return {"timestamp": timestamp} | {key: value for key, value in log_data.items() if value is not None}
 
 
 _RESERVED = list(logging.makeLogRecord({}).__dict__) + ["message", "asctime"]
@@ -225,7 +226,8 @@ def configure_logging(level: str, log_format: str, service: str, stream: Any = N
         root.removeHandler(previous)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("nameko", "kombu", "amqp"):
+    # Twilio's SDK logs each request's headers and body at INFO.
+    for noisy in ("nameko", "kombu", "amqp", "twilio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     install_expected_error_filter()
     return handler

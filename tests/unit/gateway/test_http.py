@@ -1,15 +1,18 @@
-"""The gateway's body parsing and downloads."""
+"""The gateway's edge: request ids and access log, body parsing, downloads."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import unquote
 
 import pytest
-from werkzeug.test import EnvironBuilder
+from werkzeug.routing import Map
+from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Request
 
 from crm.errors import MalformedRequest
-from services.gateway.http import attachment_response, read_json, showable_file_name
+from crm.settings import Settings
+from services.gateway.http import GatewayApp, attachment_response, read_json, showable_file_name
 
 
 def _request(body: bytes) -> Request:
@@ -49,3 +52,38 @@ def test_a_download_never_carries_a_right_to_left_override():
 
     assert "%E2%80%AE" not in header
     assert unquote(header.split("filename*=UTF-8''")[1]) == "contratfdp.exe"
+
+
+class _Server:
+    """What GatewayApp needs of nameko's web server: its settings and its routes (none here)."""
+
+    def __init__(self, access_log: bool):
+        self.settings = Settings.model_validate({"gateway": {"access_log": access_log}})
+
+    def make_url_map(self) -> Map:
+        return Map()
+
+
+def _call(app: GatewayApp, headers: dict[str, str]) -> tuple[int, dict[str, str], dict]:
+    response = Client(app).get("/api/v1/nowhere", headers=headers)
+    return response.status_code, dict(response.headers), response.json
+
+
+@pytest.mark.parametrize("switched_on", [True, False])
+def test_one_access_line_per_request_unless_switched_off(caplog, switched_on):
+    caplog.set_level(logging.INFO, logger="crm.access")
+
+    status, headers, problem = _call(GatewayApp(_Server(switched_on)), {"X-Request-ID": "req-Pomme-1"})
+
+    assert (status, headers["X-Request-ID"], problem["request_id"]) == (404, "req-Pomme-1", "req-Pomme-1")
+    access = [record for record in caplog.records if record.name == "crm.access"]
+    assert len(access) == (1 if switched_on else 0)
+    if switched_on:
+        assert access[0].getMessage().startswith("GET - 404 ")
+        assert (access[0].route, access[0].status, access[0].request_id) == ("-", 404, "req-Pomme-1")
+
+
+def test_an_odd_request_id_is_replaced_in_the_answer():
+    _, headers, problem = _call(GatewayApp(_Server(True)), {"X-Request-ID": "a" * 129})
+
+    assert headers["X-Request-ID"] == problem["request_id"] != "a" * 129
