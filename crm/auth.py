@@ -2,7 +2,8 @@
 
 The gateway puts the caller's access token into the nameko context data under
 ``access_token``; nameko carries it along every RPC call, and each service
-verifies it here with the public keys that ``accounts`` publishes.
+verifies it here with the public keys that ``accounts`` publishes, then checks
+it against what was revoked since it was issued (``crm.revocation``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import jwt
 from nameko.extensions import DependencyProvider
 
 from crm.errors import AdminOnly, ReadOnlyUser, ServiceUnavailable, Unauthenticated
+from crm.revocation import RevocationWatch
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,9 @@ class Caller:
     read_only: bool
     session_id: str
     expires_at: int
+    # The user's version when the token was issued: a later change of role, read-only flag
+    # or active flag (``crm.revocation``) overrides what the token says.
+    user_version: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -73,14 +78,21 @@ class TokenVerifier:
         load_keys: Callable[[], PublicKeys],
         issuer: str,
         min_refresh_interval: float = 5.0,
+        revocations: RevocationWatch | None = None,
     ):
         self._load_keys = load_keys
         self._issuer = issuer
+        self._revocations = revocations
         self._keys: PublicKeys = {}
         self._refreshed_at = 0.0
         self._min_refresh_interval = min_refresh_interval
         # Verified tokens, so a token seen again skips the signature check.
         self._verified: dict[str, Caller] = {}
+
+    @property
+    def ready(self) -> bool:
+        """Whether this process knows what was revoked (and so can admit anyone)."""
+        return self._revocations is None or self._revocations.loaded
 
     def _key_for(self, kid: str | None) -> Any:
         if kid is None:
@@ -101,13 +113,14 @@ class TokenVerifier:
     def verify(self, token: str | None) -> Caller:
         if not token:
             raise Unauthenticated("an access token is required")
-        known = self._verified.get(token)
-        if known is not None and known.expires_at > time.time():
-            return known
-        caller = self._verify_signed(token)
-        if len(self._verified) >= 10_000:
-            self._verified.clear()
-        self._verified[token] = caller
+        caller = self._verified.get(token)
+        if caller is None or caller.expires_at <= time.time():
+            caller = self._verify_signed(token)
+            if len(self._verified) >= 10_000:
+                self._verified.clear()
+            self._verified[token] = caller
+        if self._revocations is not None:
+            return self._revocations.admit(caller)
         return caller
 
     def _verify_signed(self, token: str) -> Caller:
@@ -140,7 +153,12 @@ class TokenVerifier:
             read_only=bool(claims.get("ro", False)),
             session_id=str(claims["sid"]),
             expires_at=int(claims["exp"]),
+            user_version=_int_claim(claims.get("uv")),
         )
+
+
+def _int_claim(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 class CallerAccess:
@@ -154,6 +172,10 @@ class CallerAccess:
     @property
     def has_token(self) -> bool:
         return bool(self._token)
+
+    @property
+    def ready(self) -> bool:
+        return self._verifier.ready
 
     def user(self) -> Caller:
         if self._caller is None:
@@ -182,14 +204,25 @@ def load_keys_over_rpc(config: dict[str, Any], timeout: float = 5.0) -> PublicKe
 class CallerProvider(DependencyProvider):
     """Dependency giving each worker the verified caller of the current call."""
 
-    def __init__(self, load_keys: Callable[[dict[str, Any]], PublicKeys] | None = None):
+    def __init__(
+        self,
+        load_keys: Callable[[dict[str, Any]], PublicKeys] | None = None,
+        load_revocations: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        watch_revocations: bool = True,
+    ):
         self._load_keys = load_keys or load_keys_over_rpc
         self.verifier: TokenVerifier | None = None
+        # This process's deny state (``crm.revocation``), a queue of its own feeding it.
+        self.revocations = RevocationWatch(load_revocations) if watch_revocations else None
 
     def setup(self) -> None:
         config = self.container.config
         settings = config["CRM"]
-        self.verifier = TokenVerifier(lambda: self._load_keys(config), settings.auth.issuer)
+        self.verifier = TokenVerifier(
+            lambda: self._load_keys(config),
+            settings.auth.issuer,
+            revocations=self.revocations,
+        )
 
     def get_dependency(self, worker_ctx: Any) -> CallerAccess:
         return CallerAccess(self.verifier, worker_ctx.context_data)

@@ -28,7 +28,9 @@ class AccountsCaller(CallerProvider):
     """Accounts verifies tokens with the keys in its own database."""
 
     def __init__(self) -> None:
-        super().__init__(load_keys=_load_keys_from_database)
+        # Accounts checks every call against the sessions and users it stores (``_live_user``):
+        # it needs no deny state of its own, and it is where the others load theirs from.
+        super().__init__(load_keys=_load_keys_from_database, watch_revocations=False)
 
 
 class TokenSigner(DependencyProvider):

@@ -1,9 +1,10 @@
 """Logins, refresh-token rotation, logout and API tokens.
 
 A login session is what a refresh token renews and what logout revokes; an API
-token owns one too. Access tokens name their session (``sid``) so that accounts
-can refuse a revoked one at once; other services accept an access token until
-it expires (``auth.access_token_ttl_seconds``, 15 minutes by default).
+token owns one too. Access tokens name their session (``sid``) and carry the
+user's version (``uv``). Every revocation goes through ``_revoke``, which
+announces it (``sessions_revoked``) so that every service process refuses the
+session's tokens within a second (``crm.revocation``), not only accounts.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crm.auth import TOKEN_ALGORITHM, TOKEN_AUDIENCE
+from crm.database import UnitOfWork
 from crm.errors import Unauthenticated
 from crm.ids import new_id
 from crm.outbox import utcnow
+from crm.revocation import SESSIONS_REVOKED
 from crm.settings import AuthSettings
 from services.accounts.exceptions import ApiTokenNotFound, SessionRevoked
 from services.accounts.models import ApiToken, LoginSession, RefreshToken, User
@@ -58,6 +61,7 @@ def access_token(key: ActiveKey, user: User, session_id: str, auth: AuthSettings
         "role": user.role,
         "ro": user.read_only,
         "sid": session_id,
+        "uv": user.version,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=auth.access_token_ttl_seconds)).timestamp()),
         "jti": new_id(),
@@ -111,16 +115,17 @@ def active_session(session: Session, session_id: str) -> LoginSession:
     return login
 
 
-def refresh(session: Session, key: ActiveKey, raw: str, auth: AuthSettings) -> tuple[User, IssuedTokens]:
+def refresh(uow: UnitOfWork, key: ActiveKey, raw: str, auth: AuthSettings) -> tuple[User, IssuedTokens]:
     """Swap a refresh token for a new pair; a reused token revokes its session."""
+    session = uow.session
     stored = session.get(RefreshToken, token_hash(raw))
     if stored is None:
         raise Unauthenticated("refresh token is not valid")
     login = session.get(LoginSession, stored.session_id)
     if stored.used_at is not None:
         # Someone replays a token that was already exchanged: assume theft.
-        if login is not None and login.revoked_at is None:
-            login.revoked_at = utcnow()
+        if login is not None:
+            _revoke(uow, [login], actor_id=None)
         raise SessionRevoked("refresh token was already used; the session is now signed out")
     if aware(stored.expires_at) <= utcnow():
         raise Unauthenticated("refresh token has expired")
@@ -137,7 +142,7 @@ def refresh(session: Session, key: ActiveKey, raw: str, auth: AuthSettings) -> t
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        login.revoked_at = utcnow()
+        _revoke(uow, [login], actor_id=None)
         raise SessionRevoked("refresh token was already used; the session is now signed out")
     return user, IssuedTokens(
         access_token=access_token(key, user, login.id, auth),
@@ -147,33 +152,53 @@ def refresh(session: Session, key: ActiveKey, raw: str, auth: AuthSettings) -> t
     )
 
 
-def revoke_session(session: Session, session_id: str) -> None:
-    login = session.get(LoginSession, session_id)
-    if login is not None and login.revoked_at is None:
-        login.revoked_at = utcnow()
+def _revoke(uow: UnitOfWork, logins: list[LoginSession], actor_id: str | None) -> None:
+    """Sign ``logins`` out, and announce it so every service refuses their tokens at once.
+
+    Every revocation of a session goes through here: one missed announcement would
+    leave its access tokens working outside accounts until they expire.
+    """
+    now = utcnow()
+    revoked: dict[tuple[str, str], list[str]] = {}
+    for login in logins:
+        if login.revoked_at is None:
+            login.revoked_at = now
+            revoked.setdefault((login.org_id, login.user_id), []).append(login.id)
+    for (org_id, user_id), session_ids in revoked.items():
+        uow.emit(
+            SESSIONS_REVOKED,
+            org_id=org_id,
+            actor_id=actor_id,
+            record={"user_id": user_id, "session_ids": session_ids, "revoked_at": now.isoformat()},
+        )
 
 
-def revoke_by_refresh_token(session: Session, raw: str, user_id: str) -> None:
-    stored = session.get(RefreshToken, token_hash(raw))
+def revoke_session(uow: UnitOfWork, session_id: str, actor_id: str | None) -> None:
+    login = uow.session.get(LoginSession, session_id)
+    if login is not None:
+        _revoke(uow, [login], actor_id)
+
+
+def revoke_by_refresh_token(uow: UnitOfWork, raw: str, user_id: str) -> None:
+    stored = uow.session.get(RefreshToken, token_hash(raw))
     if stored is None:
         return
-    login = session.get(LoginSession, stored.session_id)
+    login = uow.session.get(LoginSession, stored.session_id)
     if login is not None and login.user_id == user_id:
-        revoke_session(session, login.id)
+        _revoke(uow, [login], user_id)
 
 
-def revoke_other_logins(session: Session, user_id: str, keep_session_id: str) -> None:
+def revoke_other_logins(uow: UnitOfWork, user_id: str, keep_session_id: str) -> None:
     """Sign out every login of ``user_id`` but ``keep_session_id`` (API tokens stay)."""
-    now = utcnow()
-    for login in session.scalars(
+    logins = uow.session.scalars(
         select(LoginSession).where(
             LoginSession.user_id == user_id,
             LoginSession.kind == "login",
             LoginSession.id != keep_session_id,
             LoginSession.revoked_at.is_(None),
         )
-    ):
-        login.revoked_at = now
+    ).all()
+    _revoke(uow, list(logins), user_id)
 
 
 def is_api_token_session(session: Session, session_id: str) -> bool:
@@ -181,12 +206,14 @@ def is_api_token_session(session: Session, session_id: str) -> bool:
     return login is not None and login.kind == "api_token"
 
 
-def revoke_all_sessions(session: Session, user_id: str) -> None:
-    now = utcnow()
-    for login in session.scalars(
+def revoke_all_sessions(uow: UnitOfWork, user_id: str, actor_id: str) -> None:
+    """Sign ``user_id`` out everywhere: logins and API tokens."""
+    session = uow.session
+    logins = session.scalars(
         select(LoginSession).where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
-    ):
-        login.revoked_at = now
+    ).all()
+    _revoke(uow, list(logins), actor_id)
+    now = utcnow()
     for token in session.scalars(
         select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
     ):
@@ -250,13 +277,13 @@ def revoke_api_token_of_session(session: Session, session_id: str) -> None:
         token.revoked_at = utcnow()
 
 
-def revoke_api_token(session: Session, org_id: str, token_id: str) -> ApiToken:
-    token = session.get(ApiToken, token_id)
+def revoke_api_token(uow: UnitOfWork, org_id: str, token_id: str, actor_id: str) -> ApiToken:
+    token = uow.session.get(ApiToken, token_id)
     if token is None or token.org_id != org_id:
         raise ApiTokenNotFound(f"no API token {token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        revoke_session(session, token.session_id)
+        revoke_session(uow, token.session_id, actor_id)
     return token
 
 

@@ -20,6 +20,7 @@ from services.accounts import (
     login_sessions,
     login_throttle,
     org_settings,
+    revocations,
     signing_keys,
     user_secrets,
     users,
@@ -99,6 +100,13 @@ class AccountsService(Pingable):
             return signing_keys.public_keys(session)
 
     @rpc
+    def get_revocations(self) -> dict[str, Any]:
+        """Sessions revoked and users whose access changed within an access token's lifetime:
+        what a starting process loads so it never accepts what was revoked before it started."""
+        with self.db.read() as session:
+            return revocations.in_force(session, self.settings.auth)
+
+    @rpc
     def get_org_settings(self, org_id: str) -> dict[str, Any]:
         """The settings document of ``org_id``, defaults filled in."""
         with self.db.read() as session:
@@ -155,7 +163,7 @@ class AccountsService(Pingable):
         with self.db.transaction() as uow:
             try:
                 user, issued = login_sessions.refresh(
-                    uow.session, self.signing_key, data.refresh_token, self.settings.auth
+                    uow, self.signing_key, data.refresh_token, self.settings.auth
                 )
                 result = self._tokens_out(user, issued)
             except SessionRevoked as exc:
@@ -170,10 +178,10 @@ class AccountsService(Pingable):
         data = validate(LogoutRequest, request or {})
         with self.db.transaction() as uow:
             caller = self._live_caller(uow.session)
-            login_sessions.revoke_session(uow.session, caller.session_id)
+            login_sessions.revoke_session(uow, caller.session_id, caller.user_id)
             login_sessions.revoke_api_token_of_session(uow.session, caller.session_id)
             if data.refresh_token:
-                login_sessions.revoke_by_refresh_token(uow.session, data.refresh_token, caller.user_id)
+                login_sessions.revoke_by_refresh_token(uow, data.refresh_token, caller.user_id)
 
     @rpc
     def exchange_api_token(self, token: str) -> dict[str, Any]:
@@ -215,7 +223,7 @@ class AccountsService(Pingable):
         """Revoke one of the caller's API tokens (an admin: any of the organisation)."""
         with self.db.transaction() as uow:
             caller = self._live_caller(uow.session).require_writer()
-            token = login_sessions.revoke_api_token(uow.session, caller.org_id, token_id)
+            token = login_sessions.revoke_api_token(uow, caller.org_id, token_id, caller.user_id)
             if token.user_id != caller.user_id and not caller.is_admin:
                 raise ApiTokenNotFound(f"no API token {token_id}")
             return login_sessions.api_token_out(token)

@@ -240,7 +240,7 @@ def update_user(uow: UnitOfWork, admin: Caller, user_id: str, request: UserUpdat
         user.currency = cost.currency if cost else None
     if request.password is not None:
         user.password_hash = hash_password(request.password)
-        login_sessions.revoke_all_sessions(session, user.id)
+        login_sessions.revoke_all_sessions(uow, user.id, admin.user_id)
     _record_change(uow, user, "user_updated", admin.user_id)
     return user
 
@@ -255,7 +255,7 @@ def set_active(uow: UnitOfWork, admin: Caller, user_id: str, active: bool) -> Us
     user.version += 1
     user.updated_at = utcnow()
     if not active:
-        login_sessions.revoke_all_sessions(session, user.id)
+        login_sessions.revoke_all_sessions(uow, user.id, admin.user_id)
     session.flush()
     _emit(uow, "user_deactivated" if not active else "user_reactivated", user, admin.user_id)
     return user
@@ -274,7 +274,7 @@ def update_profile(uow: UnitOfWork, caller: Caller, request: ProfileUpdate) -> U
             )
         user.password_hash = hash_password(request.new_password)
         # A changed password signs out the other logins: whoever knew the old one is out.
-        login_sessions.revoke_other_logins(session, user.id, caller.session_id)
+        login_sessions.revoke_other_logins(uow, user.id, caller.session_id)
     elif request.current_password is not None:
         raise InvalidInput(
             "new_password: required with current_password",

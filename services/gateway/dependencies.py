@@ -7,6 +7,7 @@ from typing import Any
 
 from crm.auth import ACCESS_TOKEN_KEY, Caller, TokenVerifier, load_keys_over_rpc
 from crm.errors import Unauthenticated
+from crm.revocation import RevocationWatch
 from crm.rpc import RpcClient
 
 API_TOKEN_PREFIX = "crm_"
@@ -18,6 +19,11 @@ class Authentication:
     def __init__(self, provider: Authenticator, worker_ctx: Any):
         self._provider = provider
         self._worker_ctx = worker_ctx
+
+    @property
+    def ready(self) -> bool:
+        """Whether this process knows which accesses were revoked."""
+        return self._provider.verifier.ready
 
     def caller(self) -> Caller:
         """Verify the bearer token; API tokens are traded for an access token first.
@@ -35,7 +41,13 @@ class Authentication:
 
 
 class Authenticator(RpcClient):
-    """Verifies bearer tokens; trades API tokens with ``accounts`` (with a deadline)."""
+    """Verifies bearer tokens; trades API tokens with ``accounts`` (with a deadline).
+
+    A token is checked against this process's deny state too, so a revoked access
+    (or a cached exchange of a revoked API token) is refused here at once.
+    """
+
+    revocations = RevocationWatch()
 
     def __init__(self) -> None:
         super().__init__("accounts")
@@ -45,7 +57,9 @@ class Authenticator(RpcClient):
         config = self.container.config
         settings = config["CRM"]
         self.cache_seconds = settings.auth.api_token_cache_seconds
-        self.verifier = TokenVerifier(lambda: load_keys_over_rpc(config), settings.auth.issuer)
+        self.verifier = TokenVerifier(
+            lambda: load_keys_over_rpc(config), settings.auth.issuer, revocations=self.revocations
+        )
         self._api_tokens: dict[str, tuple[float, str]] = {}
 
     def access_token_for_api_token(self, api_token: str, worker_ctx: Any) -> str:

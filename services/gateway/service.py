@@ -109,6 +109,8 @@ class GatewayService(
         deadline = self.settings.gateway.readiness_timeout_seconds
         answers = eventlet.GreenPool().imap(lambda service: self._ping(service, deadline), services)
         results = dict(zip(services, answers, strict=True))
+        if not self.auth.ready:
+            results["gateway"] = "does not know yet which accesses were revoked"
         ready = all(state == "ok" for state in results.values())
         body = {"status": "ready" if ready else "not ready", "services": results}
         return json_response(body, status=200 if ready else 503)
@@ -124,7 +126,7 @@ class GatewayService(
         except eventlet.Timeout:
             return f"no answer within {deadline:g} s"
         except Exception as exc:  # broker down, unknown service
-            return f"unreachable: {type(exc).__name__}"
+            return f"unreachable: {type(exc).__name__}: {exc}"[:200]
 
     # -- auth -------------------------------------------------------------
 

@@ -22,9 +22,13 @@ INVITED_QUEUE = "evt-interactions-participant_invited--notifier.on_participant_i
 
 
 class NotifierUnderTest(NotifierService):
-    """The real service, verifying tokens with this test's key instead of asking ``accounts``."""
+    """The real service, verifying tokens with this test's key and no revocations instead of
+    asking ``accounts``."""
 
-    caller = CallerProvider(load_keys=lambda config: {KID: SIGNING_KEY.public_key()})
+    caller = CallerProvider(
+        load_keys=lambda config: {KID: SIGNING_KEY.public_key()},
+        load_revocations=lambda config: {"sessions": [], "users": []},
+    )
 
 
 @pytest.fixture
