@@ -15,7 +15,8 @@ def _assert_problem(response, status: int, field: str | None = None) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"] == "application/problem+json"
     problem = response.json()
-    assert set(problem) == {"type", "title", "status", "detail", "errors"}
+    assert set(problem) == {"type", "title", "status", "detail", "errors", "request_id"}
+    assert problem["request_id"] == response.headers["X-Request-ID"]
     assert problem["status"] == status
     if field is not None:
         assert field in [error["field"] for error in problem["errors"]], problem
