@@ -38,6 +38,8 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[dict[str, str]]
+    # The request's id, as in the X-Request-ID response header.
+    request_id: str
 
 
 def openapi_path(url: str) -> str:
