@@ -137,6 +137,14 @@ class ContactsSettings(_Section):
     # that it ends within the gateway's deadline (a card takes about 10 ms on a laptop).
     vcard_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
     vcard_max_cards: int = Field(default=500, ge=1, le=100_000)
+    # Measured before any card is read, and refused at once (422) beyond: the file's lines (a 5 MB
+    # export folded at 75 columns has 70,000), and a property's length once its folded lines are
+    # joined (a photo in base64 is the longest an export holds).
+    vcard_max_lines: int = Field(default=100_000, ge=100, le=10_000_000)
+    vcard_max_property_chars: int = Field(default=1_000_000, ge=1000, le=50_000_000)
+    # vCard imports one organisation runs at once in one contacts process; one more is a 429, so
+    # that an organisation's imports never hold every worker while other organisations wait.
+    vcard_imports_per_org: int = Field(default=1, ge=1, le=50)
 
     @field_validator("default_phone_region")
     @classmethod

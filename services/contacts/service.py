@@ -28,6 +28,7 @@ from services.contacts import (
     vcard_export,
     vcard_import,
 )
+from services.contacts.dependencies import ImportSlotsProvider
 from services.contacts.import_schemas import ContactExport, ImportPageQuery, ImportStart
 from services.contacts.models import Base
 from services.contacts.schemas import (
@@ -51,6 +52,7 @@ class ContactsService(Pingable):
 
     db = Database(Base.metadata)
     caller = CallerProvider()
+    import_slots = ImportSlotsProvider()
 
     config = Config()
 
@@ -308,13 +310,16 @@ class ContactsService(Pingable):
 
         Each card is written in its own transaction: a bad card is reported in ``errors`` by
         number and property, and the others are imported. ``dry_run`` writes nothing. Cards
-        still waiting when the gateway's deadline nears are reported as not imported.
+        still waiting when the gateway's deadline nears are reported as not imported. A file over
+        the limits is refused before any card is read; one import too many for the organisation
+        (``contacts.vcard_imports_per_org``) is ``RateLimited`` at once.
         """
         caller = self.caller.writer()
         request = validate(VCardImport, {"content": content, "dry_run": dry_run})
         settings = self.config["CRM"]
         seconds = settings.gateway.rpc_timeout_seconds * 0.8
-        return vcard_import.import_vcards(self.db, caller, request, settings.contacts, seconds)
+        with self.import_slots.hold(caller.org_id, settings.contacts.vcard_imports_per_org):
+            return vcard_import.import_vcards(self.db, caller, request, settings.contacts, seconds)
 
     # -- CSV import and export ----------------------------------------------
 

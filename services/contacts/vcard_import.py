@@ -25,6 +25,7 @@ from datetime import date
 from time import monotonic
 from typing import Any
 
+import eventlet
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -42,10 +43,12 @@ from services.contacts import (
     phones,
     records,
     search_text,
+    vcard_limits,
     vcard_reader,
 )
 from services.contacts.models import Company, Contact, Employment
 from services.contacts.schemas import CompanyCreate, ContactUpdate
+from services.contacts.vcard_limits import VCardLimits
 from services.contacts.vcard_schemas import CardContact, CardJob, VCardImport
 
 log = logging.getLogger(__name__)
@@ -90,7 +93,8 @@ class ImportReport:
 def import_vcards(
     db: DatabaseAccess, caller: Caller, request: VCardImport, settings: ContactsSettings, seconds: float
 ) -> dict[str, Any]:
-    """Import the cards of the file; the whole file is refused only when too big or without cards.
+    """Import the cards of the file; the whole file is refused only when too big (bytes, lines, a
+    property's length, cards) or without cards, and then before any card is read.
 
     Cards still waiting after ``seconds`` are reported as not imported, so that the
     caller gets an answer before its deadline rather than none.
@@ -99,6 +103,8 @@ def import_vcards(
     size = len(request.content.encode())
     if size > settings.vcard_max_bytes:
         raise invalid("content", f"is {size} bytes; at most {settings.vcard_max_bytes} are imported at once")
+    limits = VCardLimits(settings.vcard_max_lines, settings.vcard_max_property_chars)
+    vcard_limits.check_shape(request.content, limits)
     pieces = vcard_reader.split_cards(request.content)
     if not pieces:
         raise invalid("content", "holds no vCard (BEGIN:VCARD ... END:VCARD)")
@@ -107,6 +113,7 @@ def import_vcards(
     report = ImportReport()
     new_emails: set[str] = set()  # dry run: e-mails of contacts that earlier cards would create
     for piece in pieces:
+        eventlet.sleep(0)  # parsing is CPU work: let the process's other calls in between cards
         if monotonic() > deadline:
             report.fail(piece.number, [("card", NOT_IN_TIME)])
             continue

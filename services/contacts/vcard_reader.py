@@ -1,7 +1,8 @@
 """A .vcf file read as cards (vCard 2.1, 3.0 and 4.0), each in the CRM's words.
 
-Reading takes vobject's lexer (unfolding, parameters, groups, vCard 2.1
-quoted-printable) but not its value decoding, which keeps only the first of
+Reading takes vobject's parser of a property (parameters, groups, vCard 2.1
+quoted-printable) but neither its unfolding (``vcard_limits`` unfolds in linear
+time) nor its value decoding, which keeps only the first of
 comma-separated values: a ``NOTE:Bonjour, merci`` from a writer that does not
 escape commas would lose all but "Bonjour". Values are unescaped here.
 
@@ -12,15 +13,15 @@ that has no group (the usual card with one ORG).
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from vobject.base import getLogicalLines, textLineToContentLine
+from vobject.base import textLineToContentLine
 
-from crm.errors import invalid
+from crm.errors import CrmError, invalid
+from services.contacts.vcard_limits import logical_lines, refuse_hiding_charset
 
 SOCIAL_TYPES = {"linkedin": "linkedin", "facebook": "facebook", "twitter": "x", "x": "x", "viadeo": "viadeo"}
 SOCIAL_HOSTS = {
@@ -47,6 +48,8 @@ _BEGIN = re.compile(r"^BEGIN:VCARD[ \t]*$", re.IGNORECASE)
 _END = re.compile(r"^END:VCARD[ \t]*$", re.IGNORECASE)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _STRUCTURED = ("N", "ADR", "ORG")
+# Far more than a name, an address or a company needs (each of their fields keeps 200 characters).
+_MAX_STRUCTURED = 10_000
 _ESCAPED = re.compile(r"\\(.)")
 _ESCAPES = {"\\": "\\", ",": ",", ";": ";", ":": ":", "n": "\n", "N": "\n"}
 
@@ -133,6 +136,8 @@ def read_card(piece: CardText) -> Card:
         raise invalid("END", "the card is not closed by END:VCARD")
     try:
         lines = _content_lines(piece.text)
+    except CrmError:
+        raise
     except Exception as exc:  # vobject's lexer raises several kinds of errors on malformed input
         raise invalid("card", f"not a readable vCard: {_first_line(exc)}") from None
     kind = _first_text(lines, "KIND").lower()
@@ -149,8 +154,9 @@ def read_card(piece: CardText) -> Card:
 def _content_lines(text: str) -> dict[str, list[Any]]:
     """The card's properties by name, still escaped, each with its parameters and group."""
     found: dict[str, list[Any]] = {}
-    for logical, number in getLogicalLines(io.StringIO(text), allowQP=True):
+    for logical, number in logical_lines(text):
         line = textLineToContentLine(logical, number)
+        refuse_hiding_charset(line.name, line.params)
         if line.name not in ("BEGIN", "END"):
             found.setdefault(line.name, []).append(line)
     return found
@@ -168,6 +174,8 @@ def _properties(lines: dict[str, list[Any]], name: str, preferred_first: bool = 
         if line.params.get("PREF"):
             types.add("pref")
         raw = line.value if isinstance(line.value, str) else ""
+        if name in _STRUCTURED and len(raw) > _MAX_STRUCTURED:  # cut char by char below
+            raise invalid(line.name, f"holds {len(raw)} characters; at most {_MAX_STRUCTURED}")
         value = [_unescape(part) for part in _split(raw, ";")] if name in _STRUCTURED else _unescape(raw)
         found.append(_Property(name, line.group, frozenset(types - {""}), value))
     if preferred_first:

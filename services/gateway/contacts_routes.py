@@ -6,7 +6,9 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from crm.errors import UnsupportedMediaType
 from services.contacts import schemas as contacts_api
+from services.contacts.vcard_limits import hides_markup
 from services.contacts.vcard_schemas import VCardImportOut
 from services.gateway.http import (
     attachment_response,
@@ -250,13 +252,16 @@ class ContactsRoutes:
         query=VCardImportQuery,
         request_media_type=VCARD,
         response=VCardImportOut,
-        errors=(403,),
+        errors=(403, 429),
         max_body_bytes=_vcard_max_bytes,
     )
     def import_contacts_vcard(self, request: Request) -> Response:
         self.auth.caller().require_writer()
         query = read_query(request, VCardImportQuery)
         settings = self.config["CRM"]
+        charset = request.mimetype_params.get("charset", "utf-8")
+        if hides_markup(charset):  # UTF-7 writes "<" as "+ADw-": a filter would not see it
+            raise UnsupportedMediaType(f"charset {charset} can hide markup; send the file as UTF-8")
         content = read_text(request, VCARD_MEDIA_TYPES, _vcard_max_bytes(settings))
         return json_response(self.contacts.import_vcards(content, query.dry_run))
 

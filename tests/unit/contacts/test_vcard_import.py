@@ -307,8 +307,14 @@ def _limited(contacts, **limits) -> None:
         ({"vcard_max_bytes": 1024}, FRANCOIS_CARD + card("N:Long;;;;", "NOTE:" + "é" * 600)),
         ({"vcard_max_cards": 2}, FRANCOIS_CARD * 3),
         ({}, "Ceci n'est pas un fichier vCard.\r\n"),
+        ({}, card("FN:Zoé Gérard", "NOTE:" + "a\r\n " * 1_000_000 + "b")),
+        ({"vcard_max_property_chars": 1000}, card("FN:Zoé Gérard", "NOTE:" + "a\r\n " * 1000 + "b")),
+        (
+            {},
+            card("FN:Zoé Gérard", "NOTE;ENCODING=QUOTED-PRINTABLE:" + "=\r\n" * 200_000 + "b", version="2.1"),
+        ),
     ],
-    ids=["too many bytes", "too many cards", "no card"],
+    ids=["too many bytes", "too many cards", "no card", "4 MB of folds", "long property", "QP soft breaks"],
 )
 def test_a_file_too_big_or_without_cards_is_refused_whole(contacts, limits, content):
     _limited(contacts, **limits)
@@ -319,3 +325,18 @@ def test_a_file_too_big_or_without_cards_is_refused_whole(contacts, limits, cont
 
     assert [error["field"] for error in refused.value.errors] == ["content"]
     assert contacts.footprint() == footprint
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["NOTE;CHARSET=UTF-7;ENCODING=QUOTED-PRINTABLE:+ADw-script+AD4-", "NOTE;CHARSET=UTF-7:+ADw-b+AD4-"],
+)
+def test_a_card_in_a_charset_that_can_hide_markup_is_refused_and_the_others_imported(contacts, line):
+    # vobject decoded the quoted-printable value as UTF-7: "+ADw-script+AD4-" became "<script>".
+    report = contacts.as_user(BOB).import_vcards(FRANCOIS_CARD + card("N:Gérard;Zoé;;;", line, version="2.1"))
+
+    assert (report["created"], report["failed"]) == (1, 1)
+    (error,) = report["errors"]
+    assert (error["card"], error["field"]) == (2, "NOTE")
+    assert "CHARSET=UTF-7 is refused" in error["reason"]
+    assert sorted(_contacts_by_last_name(contacts.as_user(BOB))) == ["Lefèvre"]
