@@ -35,17 +35,19 @@ def test_deep_json_on_an_authenticated_route_is_a_400_that_writes_nothing(org):
     assert org["admin"].get(f"{V1}/contacts").json()["items"] == []
 
 
-def test_deep_json_on_the_mailjet_webhook_is_a_400(system):
+def test_deep_json_on_the_mailjet_webhook_is_a_400_without_traceback(system):
     mailjet = system.settings.messaging.mailjet
+    request_id = f"e2e-mailjet-{uuid.uuid4().hex}"
     answer = requests.post(
         f"{system.base_url}/webhooks/mailjet",
         data=b"[" * 5000 + b"]" * 5000,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "X-Request-ID": request_id},
         auth=(mailjet.webhook_user, mailjet.webhook_password),
         timeout=10,
     )
     assert answer.status_code == 400, answer.text
     assert "nested deeper" in answer.json()["detail"]
+    assert "Traceback" not in json.dumps(_lines_of(system, request_id, expected=2))
 
 
 def test_a_right_to_left_override_does_not_survive_in_a_download_name(org):
