@@ -142,7 +142,7 @@ class FastRpc(CachedSignatureCheck, Rpc):
     rpc_consumer = FastRpcConsumer()
 
     def __init__(self, expected_exceptions: Any = CrmError, sensitive_arguments: Any = (), **kwargs: Any):
-        # A CrmError is an answer to the caller, logged as a warning, not an error.
+        # A CrmError is an answer to the caller: a 4xx is logged as one line (crm.logs).
         super().__init__(
             expected_exceptions=expected_exceptions, sensitive_arguments=sensitive_arguments, **kwargs
         )
