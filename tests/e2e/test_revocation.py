@@ -10,9 +10,21 @@ from __future__ import annotations
 import time
 
 import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
 
+from crm.auth import CallerProvider
+from crm.errors import CrmError, ServiceUnavailable
+from crm.health import Pingable
+from crm.rpc import rpc
 from tests.e2e.conftest import PASSWORD, Api, create_user
-from tests.e2e.revocation_probes import ACCEPTED, FORBIDDEN, PROBES, UNAUTHENTICATED, TokenProbes
+from tests.e2e.revocation_probes import (
+    ACCEPTED,
+    FORBIDDEN,
+    PROBES,
+    UNAUTHENTICATED,
+    TokenProbes,
+    outcome_of,
+)
 
 LIMIT_SECONDS = 1.0
 ALL_KEYS = [(probe.service, probe.action) for probe in PROBES] + [("gateway", "read"), ("gateway", "write")]
@@ -154,7 +166,69 @@ def test_a_revoked_api_token_stops_at_once_even_where_its_access_token_is_cached
 
 
 def _exchange(system, raw_api_token: str) -> str:
-    from nameko.standalone.rpc import ClusterRpcProxy
-
     with ClusterRpcProxy(system.settings.nameko_config(), timeout=10) as cluster:
         return cluster.accounts.exchange_api_token(raw_api_token)["access_token"]
+
+
+class LateComer(Pingable):
+    """A process started beside the running system: verifies tokens as every service does."""
+
+    name = "revocation_latecomer"
+    caller = CallerProvider()
+
+    @rpc
+    def whoami(self) -> str:
+        return self.caller.user().user_id
+
+
+class Blind(LateComer):
+    """A process that cannot learn what was revoked (accounts unreachable when it starts)."""
+
+    name = "revocation_blind"
+
+    def _accounts_unreachable(config):
+        raise ConnectionError("accounts is unreachable")
+
+    caller = CallerProvider(load_revocations=_accounts_unreachable)
+
+
+def _whoami(system, service: str, token: str, times: int) -> list[str]:
+    outcomes = []
+    with ClusterRpcProxy(
+        system.settings.nameko_config(), context_data={"access_token": token}, timeout=10
+    ) as c:
+        for _ in range(times):
+            try:
+                getattr(c, service).whoami()
+                outcomes.append(ACCEPTED)
+            except CrmError as error:
+                outcomes.append(outcome_of(error))
+    return outcomes
+
+
+def test_processes_started_after_a_logout_refuse_the_signed_out_token(system, org, bruno, container_factory):
+    assert bruno["api"].post("/api/v1/auth/logout").status_code == 204
+    for _ in range(2):  # two processes of one service, sharing its queue
+        container_factory(LateComer, system.settings.nameko_config()).start()
+    assert _whoami(system, LateComer.name, bruno["api"].token, 10) == [UNAUTHENTICATED] * 10
+    assert _whoami(system, LateComer.name, org["admin"].token, 10) == [ACCEPTED] * 10
+
+
+def test_each_of_several_processes_of_a_service_hears_a_revocation(system, bruno, container_factory):
+    for _ in range(2):
+        container_factory(LateComer, system.settings.nameko_config()).start()
+    assert _whoami(system, LateComer.name, bruno["api"].token, 10) == [ACCEPTED] * 10
+    assert bruno["api"].post("/api/v1/auth/logout").status_code == 204
+    since = time.monotonic()
+    while _whoami(system, LateComer.name, bruno["api"].token, 10) != [UNAUTHENTICATED] * 10:
+        assert time.monotonic() - since < LIMIT_SECONDS, "a process still accepts the signed-out token"
+
+
+def test_a_process_that_cannot_learn_the_revocations_refuses_rather_than_guesses(
+    system, org, container_factory
+):
+    container_factory(Blind, system.settings.nameko_config()).start()
+    assert _whoami(system, Blind.name, org["admin"].token, 3) == ["503"] * 3
+    with ClusterRpcProxy(system.settings.nameko_config(), timeout=10) as cluster:
+        with pytest.raises(ServiceUnavailable, match="revoked"):
+            cluster.revocation_blind.ping()
