@@ -48,13 +48,14 @@ def _ensure_database() -> None:
 
 
 def _amqp_uri() -> str:
+    vhost = os.environ.get("BENCH_VHOST", "crm_bench")
     if shutil.which("rabbitmqctl"):
-        subprocess.run(["rabbitmqctl", "add_vhost", "crm_bench"], capture_output=True)
+        subprocess.run(["rabbitmqctl", "add_vhost", vhost], capture_output=True)
         subprocess.run(
-            ["rabbitmqctl", "set_permissions", "-p", "crm_bench", "guest", ".*", ".*", ".*"],
+            ["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
             capture_output=True,
         )
-        return "amqp://guest:guest@127.0.0.1:5672/crm_bench"
+        return f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
     print("rabbitmqctl not found: using the default vhost (stop other CRM processes first)")
     return "amqp://guest:guest@127.0.0.1:5672/"
 

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Request, Response
 
 from crm.errors import UnsupportedMediaType
 from services.contacts import schemas as contacts_api
-from services.contacts.vcard_limits import hides_markup
+from services.contacts.vcard_limits import VCardLimits, check_shape, hides_markup
 from services.contacts.vcard_schemas import VCardImportOut
 from services.gateway.http import (
     attachment_response,
@@ -263,6 +263,11 @@ class ContactsRoutes:
         if hides_markup(charset):  # UTF-7 writes "<" as "+ADw-": a filter would not see it
             raise UnsupportedMediaType(f"charset {charset} can hide markup; send the file as UTF-8")
         content = read_text(request, VCARD_MEDIA_TYPES, _vcard_max_bytes(settings))
+        # Refused here, a hostile file never crosses the broker nor reaches the contacts service.
+        check_shape(
+            content,
+            VCardLimits(settings.contacts.vcard_max_lines, settings.contacts.vcard_max_property_chars),
+        )
         return json_response(self.contacts.import_vcards(content, query.dry_run))
 
     # -- employments ------------------------------------------------------
