@@ -121,8 +121,7 @@ class GatewayService(
         try:
             with eventlet.Timeout(deadline):
                 with ClusterRpcProxy(self.config, timeout=deadline) as cluster:
-                    getattr(cluster, service).ping()
-            return "ok"
+                    return getattr(cluster, service).ping()["status"]
         except eventlet.Timeout:
             return f"no answer within {deadline:g} s"
         except Exception as exc:  # broker down, unknown service

@@ -16,9 +16,11 @@ from typing import Any
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
+import services.accounts.exceptions  # noqa: F401  accounts' errors deserialise as themselves
 from crm.errors import AdminOnly, CrmError, Forbidden, ReadOnlyUser, ServiceUnavailable, Unauthenticated
 
 ACCEPTED = "accepted"
+GATEWAY_ACTIONS = ("read", "write", "admin write")
 UNAUTHENTICATED = "401"
 FORBIDDEN = "403"
 
@@ -95,6 +97,13 @@ class TokenProbes:
         headers = {"Authorization": f"Bearer {self.token}"}
         if action == "read":
             response = self._http.get(f"{self.base_url}/api/v1/contacts", headers=headers, timeout=10)
+        elif action == "admin write":
+            response = self._http.post(
+                f"{self.base_url}/api/v1/sms/credits/purchases",
+                json={"credits": 1000, "reference": _unique("facture")},
+                headers=headers,
+                timeout=10,
+            )
         else:
             response = self._http.post(
                 f"{self.base_url}/api/v1/contacts",
@@ -108,7 +117,7 @@ class TokenProbes:
 
     def outcomes(self, probes: tuple[Probe, ...] = PROBES) -> dict[tuple[str, str], str]:
         results = {(probe.service, probe.action): self.rpc(probe) for probe in probes}
-        for action in ("read", "write"):
+        for action in GATEWAY_ACTIONS:
             results[("gateway", action)] = self.http(action)
         return results
 
