@@ -91,6 +91,18 @@ class Conflict(CrmError):
     title = "Conflict"
 
 
+class StaleVersion(Conflict):
+    """The record changed since the caller read it (the ``version`` it gave is not the current one)."""
+
+    title = "Stale version"
+
+
+class IdAlreadyUsed(Conflict):
+    """A create gave an id that exists with other content (or was deleted)."""
+
+    title = "Id already used"
+
+
 class RateLimited(CrmError):
     title = "Too many requests"
 

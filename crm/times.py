@@ -1,4 +1,9 @@
-"""UTC helpers: SQLite hands datetimes back without their offset, and keeps none."""
+"""The clock and UTC time: ``utcnow``, ``aware``, ``iso`` and the ``UtcDateTime`` column type.
+
+Every stored and sent time is UTC (ISO 8601 with ``+00:00``). SQLite keeps no
+offset and hands datetimes back naive; ``UtcDateTime`` columns and ``aware``
+put the offset back.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,11 @@ from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
 _NO_OFFSET = timedelta(0)
+
+
+def utcnow() -> datetime:
+    """The current time, in UTC."""
+    return datetime.now(UTC)
 
 
 def aware(moment: datetime | None) -> datetime | None:

@@ -2,6 +2,9 @@
 
 from crm.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
+# Shared with every service; raised here too, so callers find it with the others.
+from crm.errors import StaleVersion as StaleVersion
+
 
 class InvalidCredentials(Unauthenticated):
     title = "Invalid credentials"
@@ -21,10 +24,6 @@ class ApiTokenNotFound(NotFound):
 
 class DuplicateEmail(Conflict):
     title = "E-mail address already in use"
-
-
-class StaleVersion(Conflict):
-    title = "Stale version"
 
 
 class LastAdmin(Conflict):

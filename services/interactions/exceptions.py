@@ -2,6 +2,10 @@
 
 from crm.errors import Conflict, Forbidden, NotFound
 
+# Shared with every service; raised here too, so callers find them with the others.
+from crm.errors import IdAlreadyUsed as IdAlreadyUsed
+from crm.errors import StaleVersion as StaleVersion
+
 
 class InteractionNotFound(NotFound):
     title = "Interaction not found"
@@ -25,16 +29,6 @@ class TemplateNotFound(NotFound):
 
 class DocumentNotFound(NotFound):
     title = "Document not found"
-
-
-class StaleVersion(Conflict):
-    title = "Stale version"
-
-
-class IdAlreadyUsed(Conflict):
-    """A create gave an id that exists with other content."""
-
-    title = "Id already used"
 
 
 class MultiUserInteractionsOff(Conflict):
