@@ -12,7 +12,7 @@ from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
-from crm.outbox import utcnow
+from crm.times import utcnow
 
 _processed = sql_table(
     "processed_events",

@@ -22,9 +22,9 @@ from crm.auth import TOKEN_ALGORITHM, TOKEN_AUDIENCE
 from crm.database import UnitOfWork
 from crm.errors import Unauthenticated
 from crm.ids import new_id
-from crm.outbox import utcnow
 from crm.revocation import SESSIONS_REVOKED
 from crm.settings import AuthSettings
+from crm.times import utcnow
 from services.accounts.exceptions import ApiTokenNotFound, SessionRevoked
 from services.accounts.models import ApiToken, LoginSession, RefreshToken, User
 from services.accounts.signing_keys import ActiveKey

@@ -12,8 +12,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from crm.errors import RateLimited
-from crm.outbox import utcnow
 from crm.settings import AuthSettings
+from crm.times import utcnow
 from services.accounts.models import LoginFailure
 
 UNKNOWN_ADDRESS = "unknown"

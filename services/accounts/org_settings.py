@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import NotFound
-from crm.outbox import utcnow
+from crm.times import utcnow
 from services.accounts.models import Organisation
 from services.accounts.schemas import OrgSettings, OrgSettingsUpdate
 

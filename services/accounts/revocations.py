@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.outbox import utcnow
 from crm.revocation import CLOCK_SKEW_SECONDS
 from crm.settings import AuthSettings
+from crm.times import utcnow
 from services.accounts.login_sessions import aware
 from services.accounts.models import LoginSession, User
 

@@ -13,8 +13,8 @@ from crm.auth import Caller
 from crm.database import Database, once_more_on_conflict
 from crm.errors import Forbidden, InvalidInput, field_error
 from crm.health import Pingable
-from crm.outbox import utcnow
 from crm.rpc import rpc
+from crm.times import utcnow
 from crm.validation import validate
 from services.accounts import (
     login_sessions,

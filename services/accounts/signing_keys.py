@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm.ids import new_id
-from crm.outbox import utcnow
+from crm.times import utcnow
 from services.accounts.models import SigningKey
 
 

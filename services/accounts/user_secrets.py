@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.errors import NotFound
-from crm.outbox import utcnow
+from crm.times import utcnow
 from services.accounts.login_sessions import token_hash
 from services.accounts.models import User, UserSecrets
 

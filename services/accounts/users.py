@@ -12,7 +12,7 @@ from crm.auth import ROLE_ADMIN, Caller
 from crm.database import UnitOfWork
 from crm.errors import Conflict, InvalidInput, field_error
 from crm.ids import new_id
-from crm.outbox import utcnow
+from crm.times import utcnow
 from crm.validation import is_id, money_out
 from services.accounts import login_sessions, user_secrets
 from services.accounts.exceptions import (

@@ -23,8 +23,7 @@ from crm.blobs import BlobNotFound, BlobStore
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.outbox import utcnow
-from crm.times import iso
+from crm.times import iso, utcnow
 from services.interactions.exceptions import DocumentNotFound, IdAlreadyUsed, InteractionNotFound
 from services.interactions.interactions import interaction_of, linked_to, newest_first_page
 from services.interactions.models import Document, Interaction

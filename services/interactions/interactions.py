@@ -19,8 +19,7 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.outbox import utcnow
-from crm.times import aware, iso
+from crm.times import aware, iso, utcnow
 from crm.validation import money_out
 from services.interactions import catalogue
 from services.interactions.exceptions import IdAlreadyUsed, InteractionNotFound, StaleVersion

@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.ids import new_id
-from crm.outbox import utcnow
-from crm.times import iso
+from crm.times import iso, utcnow
 from services.interactions.exceptions import IdAlreadyUsed
 from services.interactions.interactions import interaction_of
 from services.interactions.models import Note

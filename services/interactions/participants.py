@@ -14,7 +14,7 @@ from typing import Any
 from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
-from crm.outbox import utcnow
+from crm.times import utcnow
 from services.interactions.exceptions import NotOrganiser, ParticipantNotFound
 from services.interactions.interactions import interaction_of, participant_out, summary_out
 from services.interactions.models import Interaction, Participant

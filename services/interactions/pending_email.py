@@ -6,7 +6,7 @@ from typing import Any
 
 from crm.database import UnitOfWork
 from crm.ids import new_id
-from crm.outbox import utcnow
+from crm.times import utcnow
 from services.interactions import catalogue
 from services.interactions.interactions import interaction_out
 from services.interactions.models import Document, Interaction

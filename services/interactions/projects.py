@@ -19,8 +19,7 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.outbox import utcnow
-from crm.times import iso
+from crm.times import iso, utcnow
 from services.interactions.exceptions import IdAlreadyUsed, ProjectNotFound
 from services.interactions.interactions import interactions_out
 from services.interactions.models import Interaction, Project, ProjectLink

@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 from crm.auth import Caller
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.outbox import utcnow
-from crm.times import iso
+from crm.times import iso, utcnow
 from services.interactions.agenda import MAX_DAYS
 from services.interactions.exceptions import DoubleBooking, IdAlreadyUsed, ResourceNotFound
 from services.interactions.interactions import interaction_of, span, summary_out

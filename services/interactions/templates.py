@@ -36,8 +36,7 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.outbox import utcnow
-from crm.times import iso
+from crm.times import iso, utcnow
 from crm.validation import money_out, validate
 from services.interactions import catalogue, interactions
 from services.interactions.exceptions import IdAlreadyUsed, TemplateNotFound

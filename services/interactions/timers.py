@@ -20,8 +20,7 @@ from crm.auth import Caller
 from crm.database import UnitOfWork, insert_ignoring_duplicates
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.outbox import utcnow
-from crm.times import aware, iso
+from crm.times import aware, iso, utcnow
 from crm.validation import money_out
 from services.interactions.exceptions import NoRunningTimer, ProjectNotFound, TimerAlreadyRunning
 from services.interactions.interactions import interaction_of

@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 from crm.auth import Caller
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.outbox import utcnow
-from crm.times import aware, iso
+from crm.times import aware, iso, utcnow
 from services.messaging.exceptions import AuthorizationCodeNotFound, AuthorizationRefused
 from services.messaging.models import AuthorizationCode
 from services.messaging.schemas import AuthorizationCodeCreate

@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 from crm.auth import Caller
 from crm.database import insert_ignoring_duplicates
 from crm.ids import new_id
-from crm.outbox import utcnow
-from crm.times import aware
+from crm.times import aware, utcnow
 from services.messaging.exceptions import InsufficientCredits, PurchaseReferenceUsed
 from services.messaging.models import CreditAccount, CreditEntry
 from services.messaging.schemas import CreditPurchase

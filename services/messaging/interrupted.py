@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from crm.database import UnitOfWork
-from crm.outbox import utcnow
+from crm.times import utcnow
 from services.messaging import emails, sms
 from services.messaging.models import EmailMessage, SmsMessage
 

@@ -26,8 +26,7 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.outbox import utcnow
-from crm.times import iso
+from crm.times import iso, utcnow
 from services.messaging import authorization_codes, credit_ledger
 from services.messaging.exceptions import IdempotencyKeyReused, SmsNotFound
 from services.messaging.models import SmsMessage

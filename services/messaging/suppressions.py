@@ -11,8 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.database import insert_ignoring_duplicates
-from crm.outbox import utcnow
-from crm.times import iso
+from crm.times import iso, utcnow
 from services.messaging.exceptions import AddressSuppressed, SuppressionNotFound
 from services.messaging.models import Suppression
 

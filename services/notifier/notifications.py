@@ -23,7 +23,7 @@ from crm.database import DatabaseAccess, UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
 from crm.inbox import first_delivery
-from crm.outbox import utcnow
+from crm.times import utcnow
 from services.notifier import preferences
 from services.notifier.exceptions import NotificationNotFound
 from services.notifier.models import Notification

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
-from crm.outbox import utcnow
+from crm.times import utcnow
 from services.notifier.models import DeliveryPreference
 from services.notifier.schemas import DeliveryPreferencesUpdate
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from crm.errors import RateLimited
-from crm.outbox import utcnow
+from crm.times import utcnow
 from services.accounts import login_throttle
 from services.accounts.exceptions import InvalidCredentials
 from services.accounts.models import LoginFailure
