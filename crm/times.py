@@ -28,13 +28,16 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive ``moment`` is taken as UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment if moment.utcoffset() == _NO_OFFSET else moment.astimezone(UTC)
+
+
 def iso(moment: datetime | None) -> str | None:
     """ISO 8601 in UTC (``+00:00``), whatever offset ``moment`` carries."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC).isoformat()
-    return (moment if moment.utcoffset() == _NO_OFFSET else moment.astimezone(UTC)).isoformat()
+    return None if moment is None else as_utc(moment).isoformat()
 
 
 class UtcDateTime(TypeDecorator):
@@ -49,9 +52,7 @@ class UtcDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return None if value is None else as_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return aware(value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import jwt
 from sqlalchemy import select, update
@@ -22,9 +22,10 @@ from crm.auth import TOKEN_ALGORITHM, TOKEN_AUDIENCE
 from crm.database import UnitOfWork
 from crm.errors import Unauthenticated
 from crm.ids import new_id
+from crm.records import record_of
 from crm.revocation import SESSIONS_REVOKED
 from crm.settings import AuthSettings
-from crm.times import utcnow
+from crm.times import aware, iso, utcnow
 from services.accounts.exceptions import ApiTokenNotFound, SessionRevoked
 from services.accounts.models import ApiToken, LoginSession, RefreshToken, User
 from services.accounts.signing_keys import ActiveKey
@@ -34,13 +35,6 @@ API_TOKEN_PREFIX = "crm_"
 
 def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 @dataclass(frozen=True)
@@ -278,9 +272,7 @@ def revoke_api_token_of_session(session: Session, session_id: str) -> None:
 
 
 def revoke_api_token(uow: UnitOfWork, org_id: str, token_id: str, actor_id: str) -> ApiToken:
-    token = uow.session.get(ApiToken, token_id)
-    if token is None or token.org_id != org_id:
-        raise ApiTokenNotFound(f"no API token {token_id}")
+    token = record_of(uow.session, ApiToken, org_id, token_id, ApiTokenNotFound, "API token")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         revoke_session(uow, token.session_id, actor_id)
@@ -288,10 +280,6 @@ def revoke_api_token(uow: UnitOfWork, org_id: str, token_id: str, actor_id: str)
 
 
 def api_token_out(token: ApiToken) -> dict:
-    def iso(moment: datetime | None) -> str | None:
-        moment = aware(moment)
-        return moment.isoformat() if moment else None
-
     return {
         "id": token.id,
         "user_id": token.user_id,

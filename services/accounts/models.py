@@ -8,7 +8,6 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -22,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from crm.database import NAMING_CONVENTION
 from crm.inbox import define_inbox_table
 from crm.outbox import define_outbox_table
+from crm.times import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -34,8 +34,8 @@ class Organisation(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class User(Base):
@@ -54,8 +54,8 @@ class User(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
     __table_args__ = (Index("ix_users_org_id_id", "org_id", "id"),)
 
@@ -70,9 +70,9 @@ class LoginSession(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # "login" or "api_token"
     client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
 
 
 class RefreshToken(Base):
@@ -80,10 +80,10 @@ class RefreshToken(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("login_sessions.id"), index=True)
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Set when exchanged for a new one; presenting it again revokes the session.
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class ApiToken(Base):
@@ -96,10 +96,10 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class SigningKey(Base):
@@ -108,8 +108,8 @@ class SigningKey(Base):
     kid: Mapped[str] = mapped_column(String(36), primary_key=True)
     private_key: Mapped[str] = mapped_column(Text)
     public_key: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class LoginFailure(Base):
@@ -118,7 +118,7 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     email: Mapped[str] = mapped_column(String(254))
     client_address: Mapped[str] = mapped_column(String(64))
-    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    failed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ix_login_failures_email_failed_at", "email", "failed_at"),
@@ -134,7 +134,7 @@ class UserSecrets(Base):
     # The local part of the user's personal ingest address; not a password.
     ingest_local_part: Mapped[str] = mapped_column(String(64), unique=True)
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
-    rotated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    rotated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 outbox = define_outbox_table(Base.metadata)

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 
 from crm.revocation import CLOCK_SKEW_SECONDS
 from crm.settings import AuthSettings
-from crm.times import utcnow
-from services.accounts.login_sessions import aware
+from crm.times import iso, utcnow
 from services.accounts.models import LoginSession, User
 
 
@@ -32,9 +31,7 @@ def in_force(session: Session, auth: AuthSettings) -> dict[str, Any]:
         )
     ).all()
     return {
-        "sessions": [
-            {"session_id": row.id, "revoked_at": aware(row.revoked_at).isoformat()} for row in sessions
-        ],
+        "sessions": [{"session_id": row.id, "revoked_at": iso(row.revoked_at)} for row in sessions],
         "users": [
             {
                 "id": row.id,
@@ -42,7 +39,7 @@ def in_force(session: Session, auth: AuthSettings) -> dict[str, Any]:
                 "role": row.role,
                 "read_only": row.read_only,
                 "active": row.active,
-                "updated_at": aware(row.updated_at).isoformat(),
+                "updated_at": iso(row.updated_at),
             }
             for row in users
         ],

@@ -14,7 +14,7 @@ from crm.database import Database, once_more_on_conflict
 from crm.errors import Forbidden, InvalidInput, field_error
 from crm.health import Pingable
 from crm.rpc import rpc
-from crm.times import utcnow
+from crm.times import aware, utcnow
 from crm.validation import validate
 from services.accounts import (
     login_sessions,
@@ -73,7 +73,7 @@ class AccountsService(Pingable):
         found = users.live_user_row(connection, caller.session_id, caller.user_id)
         if found is None or found.revoked_at is not None:
             raise SessionRevoked("this session has been signed out; log in again")
-        expires_at = login_sessions.aware(found.session_expires_at)
+        expires_at = aware(found.session_expires_at)
         if expires_at is not None and expires_at <= utcnow():
             raise SessionRevoked("this session has expired; log in again")
         if not found.active or found.org_id != caller.org_id:

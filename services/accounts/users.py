@@ -12,18 +12,17 @@ from crm.auth import ROLE_ADMIN, Caller
 from crm.database import UnitOfWork
 from crm.errors import Conflict, InvalidInput, field_error
 from crm.ids import new_id
-from crm.times import utcnow
+from crm.records import check_version, record_of
+from crm.times import iso, utcnow
 from crm.validation import is_id, money_out
 from services.accounts import login_sessions, user_secrets
 from services.accounts.exceptions import (
     AlreadyBootstrapped,
     DuplicateEmail,
     LastAdmin,
-    StaleVersion,
     UserNotFound,
     WrongPassword,
 )
-from services.accounts.login_sessions import aware
 from services.accounts.models import LoginSession, Organisation, User
 from services.accounts.passwords import generate_password, hash_password, verify_password
 from services.accounts.schemas import Bootstrap, ProfileUpdate, UserCreate, UserUpdate
@@ -43,8 +42,8 @@ def user_out(user: Any, viewer: Caller | None = None) -> dict[str, Any]:
         "time_zone": user.time_zone,
         "active": user.active,
         "version": user.version,
-        "created_at": aware(user.created_at).isoformat(),
-        "updated_at": aware(user.updated_at).isoformat(),
+        "created_at": iso(user.created_at),
+        "updated_at": iso(user.updated_at),
     }
 
 
@@ -64,10 +63,7 @@ def live_user_row(connection: Connection, session_id: str, user_id: str) -> Any:
 
 
 def get_user(session: Session, org_id: str, user_id: str) -> User:
-    user = session.get(User, user_id)
-    if user is None or user.org_id != org_id:
-        raise UserNotFound(f"no user {user_id}")
-    return user
+    return record_of(session, User, org_id, user_id, UserNotFound, "user")
 
 
 def find_by_email(session: Session, email: str, *, lock: bool = False) -> User | None:
@@ -216,11 +212,7 @@ def _keeps_a_writing_admin(session: Session, user: User, *, role: str, read_only
 def update_user(uow: UnitOfWork, admin: Caller, user_id: str, request: UserUpdate) -> User:
     session = uow.session
     user = get_user(session, admin.org_id, user_id)
-    if request.version is not None and request.version != user.version:
-        raise StaleVersion(
-            f"version: user {user_id} is at version {user.version}, not {request.version}",
-            [field_error("version", f"stale; current version is {user.version}")],
-        )
+    check_version(user, request.version, "user")
     changes = request.model_dump(exclude_unset=True, exclude={"version", "password"})
     if "email" in changes and changes["email"] is not None:
         _ensure_email_free(session, changes["email"], except_id=user.id)

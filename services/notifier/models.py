@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, MetaData, String, Text, text
+from sqlalchemy import JSON, Boolean, Index, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm.database import NAMING_CONVENTION
 from crm.inbox import define_inbox_table
 from crm.outbox import define_outbox_table
+from crm.times import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -47,8 +48,8 @@ class Notification(Base):
     # [{"name": "accept", "method": "POST", "href": "/api/v1/..."}, ...]
     actions: Mapped[list] = mapped_column(JSON, default=list)
     source_event_id: Mapped[str] = mapped_column(String(36))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (
         Index("ix_notifications_org_id_user_id_id", "org_id", "user_id", "id"),
@@ -72,7 +73,7 @@ class DeliveryPreference(Base):
     user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     # Also send each notification by e-mail (announced with ``notification_created``).
     email_copy: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 outbox = define_outbox_table(Base.metadata)

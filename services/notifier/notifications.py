@@ -10,7 +10,6 @@ not found.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,7 +22,7 @@ from crm.database import DatabaseAccess, UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
 from crm.inbox import first_delivery
-from crm.times import utcnow
+from crm.times import iso, utcnow
 from services.notifier import preferences
 from services.notifier.exceptions import NotificationNotFound
 from services.notifier.models import Notification
@@ -149,13 +148,6 @@ def mark_all_read(session: Session, caller: Caller) -> int:
     return result.rowcount
 
 
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    # SQLite hands datetimes back without their (UTC) offset.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
-
-
 def notification_out(notification: Notification) -> dict[str, Any]:
     return {
         "id": notification.id,
@@ -169,6 +161,6 @@ def notification_out(notification: Notification) -> dict[str, Any]:
         "participant_user_id": notification.participant_user_id,
         "actor_id": notification.actor_id,
         "source_event_id": notification.source_event_id,
-        "created_at": _iso(notification.created_at),
-        "read_at": _iso(notification.read_at),
+        "created_at": iso(notification.created_at),
+        "read_at": iso(notification.read_at),
     }

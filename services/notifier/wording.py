@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 from urllib.parse import quote
 
+from crm.times import as_utc
 from services.notifier.schemas import InteractionSummary
 
 API = "/api/v1"
@@ -48,7 +48,7 @@ def when(interaction: InteractionSummary) -> str:
     if start is None:
         return ""
     if not interaction.all_day:
-        start = start.astimezone(UTC) if start.tzinfo else start.replace(tzinfo=UTC)
+        start = as_utc(start)
     day = f"{_WEEKDAYS[start.weekday()]} {start.day} {_MONTHS[start.month - 1]} {start.year}"
     return f" on {day}" if interaction.all_day else f" on {day} at {start:%H:%M} UTC"
 
