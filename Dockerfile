@@ -11,7 +11,10 @@ WORKDIR /src
 # README* rather than README.md: pyproject.toml names it, but the build
 # works without it.
 COPY pyproject.toml README* ./
+COPY cli ./cli
 COPY crm ./crm
+COPY emulations ./emulations
+COPY providers ./providers
 COPY services ./services
 RUN pip install . && rm -rf /src
 

@@ -18,7 +18,7 @@ run: $(STAMP)  ## migrate and run every service and the gateway (SQLite under va
 	$(BIN)/crm run
 
 test: $(STAMP)  ## lint, then unit, service and e2e tests against RabbitMQ at $$AMQP_URI
-	$(BIN)/ruff check crm services tests bench
+	$(BIN)/ruff check cli crm emulations providers services tests bench
 	$(BIN)/pytest
 
 test-unit: $(STAMP)
@@ -34,8 +34,8 @@ bench: $(STAMP)  ## benchmarks; prints tables
 	$(BIN)/python -m bench.gateway_me
 
 lint: $(STAMP)
-	$(BIN)/ruff check crm services tests bench
-	$(BIN)/ruff format --check crm services tests bench
+	$(BIN)/ruff check cli crm emulations providers services tests bench
+	$(BIN)/ruff format --check cli crm emulations providers services tests bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -140,7 +140,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "crm",
+                "cli",
                 "--config",
                 config,
                 "admin",

@@ -26,7 +26,7 @@ def _command_label(cmdline: list[str]) -> str | None:
     if "-m" in cmdline:
         module_at = cmdline.index("-m") + 1
         module = cmdline[module_at] if module_at < len(cmdline) else ""
-        if module == "crm":
+        if module == "cli":
             if "serve" in cmdline:
                 serve_at = cmdline.index("serve") + 1
                 return cmdline[serve_at] if serve_at < len(cmdline) else None

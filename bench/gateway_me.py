@@ -86,7 +86,7 @@ def main(config: str | None = None, requests: int = 10_000) -> None:
     workdir = tempfile.mkdtemp(prefix="crm-bench-")
     env = dict(os.environ, CRM_DATA_DIR=workdir, CRM_PORT=str(port), CRM_ADMIN_PASSWORD=PASSWORD)
     email = f"bench-{port}@pomme.fr"
-    crm = [sys.executable, "-m", "crm"] + (["--config", config] if config else [])
+    crm = [sys.executable, "-m", "cli"] + (["--config", config] if config else [])
     subprocess.run(
         crm + ["admin", "bootstrap", "--org", "Bench", "--email", email],
         env=env,

@@ -41,10 +41,10 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.cpu import CpuMeter, CpuRow, format_cpu_table  # noqa: E402
 from bench.system import running_system  # noqa: E402
-from services.messaging.providers.base import OutgoingSms  # noqa: E402
-from services.messaging.providers.twilio_sms import TwilioSms  # noqa: E402
-from services.messaging.sandbox import sign_sendgrid_events  # noqa: E402
-from services.messaging.sandbox_mode import sandbox_signing_key  # noqa: E402
+from emulations.sendgrid import sign_sendgrid_events  # noqa: E402
+from providers.base import OutgoingSms  # noqa: E402
+from providers.sandbox_key import sandbox_signing_key  # noqa: E402
+from providers.twilio_sms import TwilioSms  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "40000"))
 SMS = int(os.environ.get("BENCH_SMS", "2000"))

@@ -51,7 +51,7 @@ def _service_classes() -> tuple[type, type]:
 def serve(role: str, port: int | None) -> None:
     from nameko.runners import ServiceRunner
 
-    from crm.cli import quiet_collector
+    from cli.main import quiet_collector
     from crm.settings import load_settings
 
     settings = load_settings(os.environ.get("CRM_CONFIG"))

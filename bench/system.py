@@ -104,7 +104,7 @@ def running_system(
     config = os.path.join(workdir, "crm.yaml")
     with open(config, "w") as handle:
         yaml.safe_dump(document, handle)
-    crm = [sys.executable, "-m", "crm", "--config", config]
+    crm = [sys.executable, "-m", "cli", "--config", config]
     env = dict(os.environ, CRM_ADMIN_PASSWORD=PASSWORD)
     subprocess.run(crm + ["migrate"], env=env, check=True, capture_output=True)
     out = subprocess.run(

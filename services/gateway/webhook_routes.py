@@ -17,25 +17,25 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from crm.errors import Forbidden, MalformedRequest
-from crm.outbox import utcnow
-from services.gateway.http import json_response, route
-from services.gateway.schemas import WebhookAnswer
-from services.messaging.provider_events import event_to_wire
-from services.messaging.providers.base import MalformedWebhook, WebhookRejected
-from services.messaging.providers.mailjet_webhooks import parse_mailjet_events, verify_mailjet_basic_auth
-from services.messaging.providers.sendgrid_webhooks import (
+from crm.times import utcnow
+from providers.base import MalformedWebhook, WebhookRejected, event_to_wire
+from providers.mailjet_webhooks import parse_mailjet_events, verify_mailjet_basic_auth
+from providers.sandbox_key import sandbox_sendgrid_public_key
+from providers.sendgrid_webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     parse_sendgrid_events,
     verify_sendgrid_signature,
 )
-from services.messaging.providers.twilio_webhooks import (
+from providers.twilio_webhooks import (
     SIGNATURE_HEADER as TWILIO_SIGNATURE_HEADER,
 )
-from services.messaging.providers.twilio_webhooks import (
+from providers.twilio_webhooks import (
     parse_twilio_status,
     verify_twilio_signature,
 )
+from services.gateway.http import json_response, route
+from services.gateway.schemas import WebhookAnswer
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,6 @@ def sendgrid_public_key(settings: Any) -> str:
     configured = settings.messaging.sendgrid.webhook_public_key
     if configured or not settings.messaging.sandbox:
         return configured
-    from services.messaging.sandbox_mode import sandbox_sendgrid_public_key
-
     return sandbox_sendgrid_public_key()
 
 

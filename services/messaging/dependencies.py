@@ -15,10 +15,10 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 
 from crm.settings import Settings
-from services.messaging.providers.mailjet_mail import MailjetMail
-from services.messaging.providers.sendgrid_mail import SendGridMail
-from services.messaging.providers.smtp_mail import SmtpMail
-from services.messaging.providers.twilio_sms import TwilioSms
+from providers.mailjet_mail import MailjetMail
+from providers.sendgrid_mail import SendGridMail
+from providers.smtp_mail import SmtpMail
+from providers.twilio_sms import TwilioSms
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,11 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.outbox import utcnow
-from crm.times import iso
+from crm.times import iso, utcnow
+from providers.base import STATUS_RANK, Attachment, OutgoingEmail
 from services.messaging import suppressions
 from services.messaging.exceptions import EmailNotFound, EmailNotSetUp, IdempotencyKeyReused
 from services.messaging.models import EmailMessage, EmailSettings, ProviderEvent
-from services.messaging.providers.base import STATUS_RANK, Attachment, OutgoingEmail
 from services.messaging.schemas import EmailSend, EmailSettingsUpdate
 
 SENDING, QUEUED, FAILED = "sending", "queued", "failed"

@@ -20,13 +20,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from crm.database import UnitOfWork, insert_ignoring_duplicates
-from crm.outbox import utcnow
-from crm.times import aware
+from crm.times import aware, utcnow
+from providers.base import moves_forward
 from services.messaging import sms, suppressions
 from services.messaging.emails import email_out
 from services.messaging.models import EmailMessage, ProviderEvent, SmsMessage
-from services.messaging.providers.base import ProviderEvent as ParsedEvent
-from services.messaging.providers.base import moves_forward
 
 log = logging.getLogger(__name__)
 
@@ -44,23 +42,6 @@ def is_stale(provider: str, occurred_at: datetime, received_at: datetime, max_ag
     if provider not in TIME_CHECKED_PROVIDERS:
         return False
     return abs((received_at - aware(occurred_at)).total_seconds()) > max_age_seconds
-
-
-def event_to_wire(event: ParsedEvent) -> dict[str, Any]:
-    """A parsed event as it crosses RPC from the gateway."""
-    return {
-        "provider": event.provider,
-        "provider_event_id": event.provider_event_id,
-        "message_id": event.message_id,
-        "provider_message_id": event.provider_message_id,
-        "status": event.status,
-        "reason": event.reason,
-        "bounce_kind": event.bounce_kind,
-        "recipient": event.recipient,
-        "occurred_at": event.occurred_at.isoformat(),
-        "url": event.url,
-        "raw": event.raw,
-    }
 
 
 def store(session: Session, events: list[dict[str, Any]], max_age_seconds: int) -> dict[str, int]:

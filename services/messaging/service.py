@@ -18,6 +18,7 @@ from crm.database import Database, once_more_on_conflict
 from crm.health import Pingable
 from crm.rpc import RpcClient, rpc
 from crm.validation import validate
+from providers.base import OutgoingSms, ProviderError
 from services.messaging import (
     authorization_codes,
     credit_ledger,
@@ -31,7 +32,6 @@ from services.messaging import (
 from services.messaging.dependencies import Providers
 from services.messaging.exceptions import ProviderRefused, ProviderUnavailable
 from services.messaging.models import Base
-from services.messaging.providers.base import OutgoingSms, ProviderError
 from services.messaging.schemas import (
     AuthorizationCodeCreate,
     CreditPurchase,

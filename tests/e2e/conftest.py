@@ -158,7 +158,7 @@ def system(migrated: Settings, tmp_path_factory, smtp_relay: SmtpRelay) -> Syste
     log = folder / "crm-run.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "crm", "--config", str(config_path), "run"],
+            [sys.executable, "-m", "cli", "--config", str(config_path), "run"],
             stdout=output,
             stderr=subprocess.STDOUT,
             env=dict(os.environ),

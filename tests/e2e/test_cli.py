@@ -13,7 +13,7 @@ def _crm(tmp_path, document: dict, *args: str) -> subprocess.CompletedProcess:
     config = tmp_path / "crm.yaml"
     config.write_text(yaml.safe_dump(document))
     return subprocess.run(
-        [sys.executable, "-m", "crm", "--config", str(config), *args],
+        [sys.executable, "-m", "cli", "--config", str(config), *args],
         capture_output=True,
         text=True,
         timeout=60,

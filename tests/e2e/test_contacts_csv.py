@@ -234,7 +234,7 @@ def test_the_cli_imports_a_file_through_the_api_with_a_progress_bar(system, org,
     path.write_bytes(_csv("Nom;Prénom;Email", f"Lefèvre;François;f.{tag}@exemple.fr").encode("cp1252"))
 
     result = subprocess.run(
-        [sys.executable, "-m", "crm", "contacts", "import", str(path), "--api", system.base_url],
+        [sys.executable, "-m", "cli", "contacts", "import", str(path), "--api", system.base_url],
         capture_output=True,
         text=True,
         timeout=120,

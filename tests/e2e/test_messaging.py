@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 import requests
 from twilio.request_validator import RequestValidator
 
-from services.messaging.sandbox import BOUNCE_DOMAIN, TWILIO_FAILING_NUMBER, sign_sendgrid_events
-from services.messaging.sandbox_mode import sandbox_signing_key
+from emulations.outcomes import BOUNCE_DOMAIN, TWILIO_FAILING_NUMBER
+from emulations.sendgrid import sign_sendgrid_events
+from providers.sandbox_key import sandbox_signing_key
 from tests.e2e.conftest import create_user, unique
 
 V1 = "/api/v1"

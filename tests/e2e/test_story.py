@@ -26,7 +26,7 @@ def test_admin_bootstrapped_by_cli_logs_in_and_manages_a_member(system):
         [
             sys.executable,
             "-m",
-            "crm",
+            "cli",
             "--config",
             str(system.config_path),
             "admin",

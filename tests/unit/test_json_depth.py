@@ -3,7 +3,7 @@ import json
 import pytest
 
 from crm import json_depth
-from services.messaging.providers.base import MalformedWebhook, load_json_events
+from providers.base import MalformedWebhook, load_json_events
 
 
 def test_a_contact_nested_a_few_levels_reads_as_json_would():

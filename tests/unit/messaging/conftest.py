@@ -22,12 +22,12 @@ from nameko.testing.services import worker_factory
 from crm.auth import CallerAccess
 from crm.migrations import upgrade
 from crm.settings import Settings
+from emulations.server import ProviderSandbox
 from services.accounts.exceptions import UserNotFound
 from services.messaging.dependencies import build_clients
 from services.messaging.models import Base
-from services.messaging.sandbox import ProviderSandbox
 from services.messaging.service import MessagingService
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE, Person
+from tests.people import ALICE, BOB, CLAIRE, DIANE, Person
 from tests.unit.service_workers import ServiceWorkers
 
 PEOPLE = (ALICE, BOB, CLAIRE, DIANE)

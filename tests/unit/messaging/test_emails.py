@@ -9,14 +9,14 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from crm.cli import main
+from cli.main import main
 from crm.errors import AdminOnly, InvalidInput
+from emulations.outcomes import BOUNCE_DOMAIN
+from providers.sendgrid_mail import SendGridMail
+from providers.smtp_mail import SmtpMail
 from services.messaging.exceptions import AddressSuppressed, EmailNotFound, EmailNotSetUp, SuppressionNotFound
 from services.messaging.models import ProviderEvent
-from services.messaging.providers.sendgrid_mail import SendGridMail
-from services.messaging.providers.smtp_mail import SmtpMail
-from services.messaging.sandbox import BOUNCE_DOMAIN
-from tests.unit.contacts.people import ALICE, BOB, DIANE
+from tests.people import ALICE, BOB, DIANE
 
 from .sandbox_fixtures import silent_api_url
 

@@ -8,7 +8,7 @@ import pytest
 
 from services.messaging.models import ProviderEvent
 from services.messaging.provider_events import is_stale
-from tests.unit.contacts.people import BOB
+from tests.people import BOB
 
 from .test_emails import event
 from .test_emails import send as send_email

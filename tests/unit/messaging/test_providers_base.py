@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.messaging.providers.base import STATUS_ORDER, VOCABULARY, moves_forward
+from providers.base import STATUS_ORDER, VOCABULARY, moves_forward
 
 
 def test_every_status_of_the_vocabulary_has_its_place_in_some_order():

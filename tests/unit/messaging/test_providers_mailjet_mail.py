@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.messaging.providers.base import Attachment, OutgoingEmail, ProviderError
-from services.messaging.providers.mailjet_mail import MailjetMail
-from services.messaging.sandbox import ProviderSandbox
+from emulations.server import ProviderSandbox
+from providers.base import Attachment, OutgoingEmail, ProviderError
+from providers.mailjet_mail import MailjetMail
 
 from .sandbox_fixtures import closed_port_url, silent_api_url
 

@@ -8,14 +8,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.messaging.providers.base import VOCABULARY, MalformedWebhook, OutgoingEmail, WebhookRejected
-from services.messaging.providers.mailjet_mail import MailjetMail
-from services.messaging.providers.mailjet_webhooks import (
+from emulations.outcomes import BOUNCE_DOMAIN
+from emulations.server import ProviderSandbox
+from providers.base import VOCABULARY, MalformedWebhook, OutgoingEmail, WebhookRejected
+from providers.mailjet_mail import MailjetMail
+from providers.mailjet_webhooks import (
     EVENTS,
     parse_mailjet_events,
     verify_mailjet_basic_auth,
 )
-from services.messaging.sandbox import BOUNCE_DOMAIN, ProviderSandbox
 
 from .sandbox_fixtures import WebhookReceiver
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.messaging.providers.base import Attachment, OutgoingEmail, ProviderError
-from services.messaging.providers.sendgrid_mail import SendGridMail
-from services.messaging.sandbox import ProviderSandbox
+from emulations.server import ProviderSandbox
+from providers.base import Attachment, OutgoingEmail, ProviderError
+from providers.sendgrid_mail import SendGridMail
 
 from .sandbox_fixtures import closed_port_url, silent_api_url
 

@@ -8,16 +8,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from services.messaging.providers.base import VOCABULARY, MalformedWebhook, OutgoingEmail, WebhookRejected
-from services.messaging.providers.sendgrid_mail import SendGridMail
-from services.messaging.providers.sendgrid_webhooks import (
+from emulations.outcomes import BOUNCE_DOMAIN
+from emulations.sendgrid import sign_sendgrid_events
+from emulations.server import ProviderSandbox
+from providers.base import VOCABULARY, MalformedWebhook, OutgoingEmail, WebhookRejected
+from providers.sandbox_key import public_key_b64
+from providers.sendgrid_mail import SendGridMail
+from providers.sendgrid_webhooks import (
     EVENTS,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     parse_sendgrid_events,
     verify_sendgrid_signature,
 )
-from services.messaging.sandbox import BOUNCE_DOMAIN, ProviderSandbox, public_key_b64, sign_sendgrid_events
 
 from .sandbox_fixtures import WebhookReceiver
 

@@ -6,8 +6,8 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from services.messaging.providers.base import Attachment, OutgoingEmail, ProviderError
-from services.messaging.providers.smtp_mail import SmtpMail
+from providers.base import Attachment, OutgoingEmail, ProviderError
+from providers.smtp_mail import SmtpMail
 from tests.smtp_relay import SmtpRelay
 
 from .sandbox_fixtures import closed_port_url

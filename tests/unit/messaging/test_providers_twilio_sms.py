@@ -9,9 +9,10 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
-from services.messaging.providers.base import OutgoingSms, ProviderError
-from services.messaging.providers.twilio_sms import ApiBaseHttpClient, PooledHttpClient, TwilioSms
-from services.messaging.sandbox import TWILIO_INVALID_NUMBER, ProviderSandbox
+from emulations.outcomes import TWILIO_INVALID_NUMBER
+from emulations.server import ProviderSandbox
+from providers.base import OutgoingSms, ProviderError
+from providers.twilio_sms import ApiBaseHttpClient, PooledHttpClient, TwilioSms
 
 from .sandbox_fixtures import closed_port_url, silent_api_url
 

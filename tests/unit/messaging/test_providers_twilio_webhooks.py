@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 import pytest
 from twilio.rest.api.v2010.account.message import MessageInstance
 
-from services.messaging.providers.base import VOCABULARY, MalformedWebhook, OutgoingSms, WebhookRejected
-from services.messaging.providers.twilio_sms import TwilioSms
-from services.messaging.providers.twilio_webhooks import (
+from emulations.outcomes import TWILIO_FAILING_NUMBER
+from emulations.server import ProviderSandbox
+from providers.base import VOCABULARY, MalformedWebhook, OutgoingSms, WebhookRejected
+from providers.twilio_sms import TwilioSms
+from providers.twilio_webhooks import (
     STATUSES,
     parse_twilio_status,
     verify_twilio_signature,
 )
-from services.messaging.sandbox import TWILIO_FAILING_NUMBER, ProviderSandbox
 
 from .sandbox_fixtures import WebhookReceiver
 

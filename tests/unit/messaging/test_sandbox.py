@@ -9,9 +9,10 @@ import pytest
 import requests
 from sendgrid.helpers.eventwebhook import EventWebhook
 
-from services.messaging.providers.base import OutgoingSms
-from services.messaging.providers.twilio_sms import TwilioSms
-from services.messaging.sandbox import ProviderSandbox, sign_sendgrid_events
+from emulations.sendgrid import sign_sendgrid_events
+from emulations.server import ProviderSandbox
+from providers.base import OutgoingSms
+from providers.twilio_sms import TwilioSms
 
 from .sandbox_fixtures import WebhookReceiver
 

@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from crm.errors import AdminOnly, InsufficientCredits, InvalidInput, ReadOnlyUser
+from emulations.outcomes import TWILIO_FAILING_NUMBER, TWILIO_INVALID_NUMBER
+from providers.base import ProviderError
 from services.accounts.exceptions import UserNotFound
 from services.messaging.authorization_codes import code_hash
 from services.messaging.exceptions import (
@@ -21,9 +23,7 @@ from services.messaging.exceptions import (
     SmsNotFound,
 )
 from services.messaging.models import AuthorizationCode, SmsMessage
-from services.messaging.providers.base import ProviderError
-from services.messaging.sandbox import TWILIO_FAILING_NUMBER, TWILIO_INVALID_NUMBER
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
+from tests.people import ALICE, BOB, CLAIRE, DIANE
 
 HELLO = "Bonjour Mme Dupont, votre commande est prête. Pomme Magasin"
 JEANNE_MOBILE = "06 12 34 56 78"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from crm import contacts_cli
-from crm.cli import main
+from cli import contacts as contacts_cli
+from cli.main import main
 
 CSV_TEXT = "Nom;Prénom;Email\r\nLefèvre;François;francois@exemple.fr\r\nMartin;Zoé;zoe@@exemple.fr\r\n"
 

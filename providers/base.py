@@ -128,6 +128,23 @@ class ProviderEvent:
     raw: dict[str, Any] = field(compare=False)  # the provider's event as received
 
 
+def event_to_wire(event: ProviderEvent) -> dict[str, Any]:
+    """A parsed event as it crosses RPC from the gateway to messaging."""
+    return {
+        "provider": event.provider,
+        "provider_event_id": event.provider_event_id,
+        "message_id": event.message_id,
+        "provider_message_id": event.provider_message_id,
+        "status": event.status,
+        "reason": event.reason,
+        "bounce_kind": event.bounce_kind,
+        "recipient": event.recipient,
+        "occurred_at": event.occurred_at.isoformat(),
+        "url": event.url,
+        "raw": event.raw,
+    }
+
+
 class ParsedEvents(list[ProviderEvent]):
     """The events of one webhook body, plus the ones skipped because we do not track their kind.
 

@@ -1,0 +1,106 @@
+"""``crm admin``: bootstrap the first organisation and admin, inspect unknown provider events.
+
+They work on the services' databases directly, so the command line is the one
+place that knows the accounts and messaging modules (the composition root).
+"""
+
+from __future__ import annotations
+
+import getpass
+
+import click
+
+from cli.startup import migrate_databases, settings_from
+
+
+@click.group()
+def admin() -> None:
+    """Administration commands."""
+
+
+@admin.command()
+@click.option("--org", "org_name", required=True, help="Name of the organisation.")
+@click.option("--email", required=True, help="E-mail of the first admin.")
+@click.option("--name", default=None, help="Name of the first admin (defaults to the e-mail).")
+@click.option(
+    "--password",
+    envvar="CRM_ADMIN_PASSWORD",
+    default=None,
+    help="Password (asked for when not given; or set CRM_ADMIN_PASSWORD).",
+)
+@click.option("--time-zone", default="UTC", show_default=True)
+@click.pass_obj
+def bootstrap(
+    config: str | None,
+    org_name: str,
+    email: str,
+    name: str | None,
+    password: str | None,
+    time_zone: str,
+) -> None:
+    """Create the first organisation and its admin."""
+    from sqlalchemy.orm import Session
+
+    from crm.database import UnitOfWork, create_service_engine
+    from crm.errors import CrmError
+    from crm.validation import validate
+    from services.accounts import users
+    from services.accounts.schemas import Bootstrap
+
+    settings = settings_from(config)
+    if password is None:
+        password = getpass.getpass("Password for the admin (10 characters or more): ")
+    migrate_databases(settings, ["accounts"])
+    engine = create_service_engine(settings, "accounts")
+    try:
+        request = validate(
+            Bootstrap,
+            {
+                "org_name": org_name,
+                "email": email,
+                "name": name or email,
+                "password": password,
+                "time_zone": time_zone,
+            },
+        )
+        with Session(engine, expire_on_commit=False) as session:
+            uow = UnitOfWork(session)
+            org, user = users.bootstrap(uow, request)
+            uow.write_events()
+            session.commit()
+    except CrmError as exc:
+        raise click.ClickException(exc.detail) from None
+    finally:
+        engine.dispose()
+    click.echo(f"organisation {org.name} ({org.id}) created; admin {user.email} ({user.id})")
+
+
+@admin.command("unknown-provider-events")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.pass_obj
+def unknown_provider_events(config: str | None, limit: int) -> None:
+    """Provider events that name no message we sent, latest first (kept for inspection)."""
+    from sqlalchemy.orm import Session
+
+    from crm.database import create_service_engine
+    from crm.times import iso
+    from services.messaging import provider_events
+
+    settings = settings_from(config)
+    migrate_databases(settings, ["messaging"])
+    engine = create_service_engine(settings, "messaging")
+    try:
+        with Session(engine) as session:
+            found = provider_events.unknown_message_events(session, limit)
+    finally:
+        engine.dispose()
+    if not found:
+        click.echo("no provider event names an unknown message")
+        return
+    for event in found:
+        click.echo(
+            f"{iso(event.received_at)}  {event.provider} {event.status}  event {event.provider_event_id}  "
+            f"ours {event.message_id or '-'}  theirs {event.provider_message_id or '-'}  "
+            f"to {event.recipient or '-'}"
+        )
+    click.echo(f"{len(found)} shown, latest first")

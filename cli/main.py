@@ -1,0 +1,210 @@
+"""The ``crm`` command (``python -m cli``): run, serve, migrate, sandbox; ``admin`` and ``contacts`` groups.
+
+The composition root: the one place that names every service and the provider sandbox.
+"""
+
+import warnings
+
+# eventlet warns on import that it is in maintenance mode; nameko 2 needs it.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+from eventlet.event import Event  # noqa: E402
+
+eventlet.monkey_patch()  # before anything opens a socket or starts a thread
+
+import gc  # noqa: E402
+import importlib  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import click  # noqa: E402
+
+from cli.admin import admin  # noqa: E402
+from cli.contacts import contacts  # noqa: E402
+from cli.startup import (  # noqa: E402
+    check_broker,
+    check_database,
+    configure_logging,
+    migrate_databases,
+    settings_from,
+)
+from crm.settings import RUNNABLE_SERVICES  # noqa: E402
+
+SERVICE_CLASSES = {
+    "accounts": "services.accounts.service:AccountsService",
+    "gateway": "services.gateway.service:GatewayService",
+    "contacts": "services.contacts.service:ContactsService",
+    "messaging": "services.messaging.service:MessagingService",
+    "interactions": "services.interactions.service:InteractionsService",
+    "notifier": "services.notifier.service:NotifierService",
+}
+
+
+def service_class(name: str) -> type:
+    module_name, class_name = SERVICE_CLASSES[name].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+@click.group()
+@click.option("--config", "-c", envvar="CRM_CONFIG", help="YAML configuration file.")
+@click.pass_context
+def main(ctx: click.Context, config: str | None) -> None:
+    """The CRM back end."""
+    ctx.obj = config
+
+
+@main.command()
+@click.argument("services", nargs=-1)
+@click.pass_obj
+def migrate(config: str | None, services: tuple[str, ...]) -> None:
+    """Apply database migrations (all services, or the ones named)."""
+    settings = settings_from(config)
+    from crm.migrations import has_migrations
+
+    chosen = [s for s in (list(services) or settings.services) if has_migrations(s)]
+    migrate_databases(settings, chosen)
+    click.echo(f"migrated: {', '.join(chosen) or 'nothing to migrate'}")
+
+
+@main.command()
+@click.pass_obj
+def sandbox(config: str | None) -> None:
+    """Run the provider sandbox: local emulations of Twilio, SendGrid and Mailjet.
+
+    It listens on messaging.sandbox_port and posts signed delivery events to the
+    gateway's webhooks. `crm run` starts it when messaging.sandbox is true.
+    """
+
+    from emulations.sandbox_mode import sandbox_for
+
+    settings = settings_from(config)
+    configure_logging(settings, "sandbox")
+    emulation = sandbox_for(settings)
+    url = emulation.serve("127.0.0.1", settings.messaging.sandbox_port)
+    click.echo(
+        f"provider SANDBOX at {url}: Twilio, SendGrid and Mailjet emulations; nothing leaves this machine"
+    )
+    stopped = Event()
+
+    def shutdown(signum: int, frame: Any) -> None:
+        if not stopped.ready():
+            stopped.send()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    stopped.wait()
+    emulation.stop()
+
+
+def quiet_collector() -> None:
+    """Call once a service has started.
+
+    What start-up loaded stays for the life of the process: keep it out of the collector's
+    sight, and collect the young generation less often (answers of hundreds of records
+    made the default thresholds run full collections in the middle of requests).
+    """
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 50)
+
+
+@main.command()
+@click.argument("service", type=click.Choice(sorted(SERVICE_CLASSES)))
+@click.pass_obj
+def serve(config: str | None, service: str) -> None:
+    """Run one service (several processes of a service share its queue)."""
+    from nameko.runners import ServiceRunner
+
+    settings = settings_from(config)
+    configure_logging(settings, service)
+    check_broker(settings)
+    if service != "gateway":
+        check_database(settings, service)
+    runner = ServiceRunner(settings.nameko_config())
+    runner.add_service(service_class(service))
+
+    stopping = Event()
+
+    def shutdown(signum: int, frame: Any) -> None:
+        # Once: Ctrl-C reaches every process of the terminal's group and `crm run` then
+        # sends SIGTERM too; a second stop breaks nameko's timers and hangs the process.
+        if not stopping.ready():
+            stopping.send()
+            eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    quiet_collector()
+    runner.wait()
+
+
+@main.command()
+@click.pass_obj
+def run(config: str | None) -> None:
+    """Run every service and the gateway on this machine."""
+    settings = settings_from(config)
+    check_broker(settings)
+    services = [s for s in settings.services if s in RUNNABLE_SERVICES]
+    migrate_databases(settings, services)
+    env = dict(os.environ)
+    if config:
+        env["CRM_CONFIG"] = config
+    children = {
+        name: subprocess.Popen([sys.executable, "-m", "cli", "serve", name], env=env) for name in services
+    }
+    if "messaging" in services and settings.messaging.sandbox:
+        children["sandbox"] = subprocess.Popen([sys.executable, "-m", "cli", "sandbox"], env=env)
+    url = settings.gateway.public_url or f"http://{settings.gateway.host}:{settings.gateway.port}"
+    click.echo(f"CRM running: {', '.join(services)}")
+    click.echo(f"  API      {url}/api/v1   (docs: {url}/docs, ready: {url}/readyz)")
+    if "messaging" in services and settings.messaging.sandbox:
+        sandbox = f"http://127.0.0.1:{settings.messaging.sandbox_port}"
+        click.echo(
+            f"  SANDBOX  SMS and e-mail go to the local provider emulation at {sandbox} "
+            f"(nothing leaves this machine; sent messages: {sandbox}/_sandbox/messages)"
+        )
+    click.echo("  First admin:  crm admin bootstrap --org 'My Company' --email you@example.com")
+    click.echo(
+        f"  Log in:       curl -X POST {url}/api/v1/auth/login -H 'Content-Type: application/json' "
+        '-d \'{"email": "you@example.com", "password": "..."}\''
+    )
+    click.echo("Press Ctrl-C to stop.")
+    stopping = False
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    click.echo(f"crm: service {name} exited with status {child.returncode}", err=True)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.terminate()
+        for child in children.values():
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    if any(child.returncode not in (0, -signal.SIGTERM) for child in children.values()):
+        sys.exit(1)
+
+
+main.add_command(admin)
+main.add_command(contacts)
+
+
+if __name__ == "__main__":
+    main()

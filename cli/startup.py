@@ -1,0 +1,82 @@
+"""What the commands do first: read the settings, set up logging, check that the broker and
+the databases answer (one line saying how to start them when they do not), migrate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from crm.settings import Settings, SettingsError, load_settings
+
+
+class Unreachable(click.ClickException):
+    """A server we need is down: one line saying what and how to start it."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"crm: {self.message}", err=True)
+
+
+def check_broker(settings: Settings) -> None:
+    from kombu import Connection
+
+    try:
+        with Connection(settings.amqp_uri, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:
+        raise Unreachable(
+            f"cannot reach RabbitMQ at {safe_url(settings.amqp_uri)} ({exc}). "
+            "Start it with `rabbitmq-server -detached` or `docker compose up -d rabbitmq`, "
+            "or point AMQP_URI at a running broker."
+        ) from None
+
+
+def check_database(settings: Settings, service: str) -> None:
+    from sqlalchemy import text
+
+    from crm.database import create_service_engine
+
+    engine = create_service_engine(settings, service)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise Unreachable(
+            f"cannot reach the {service} database at {safe_url(settings.database_url(service))} "
+            f"({reason}). Start PostgreSQL (`pg_ctlcluster <version> main start` or "
+            "`docker compose up -d postgres`) or set CRM_DATABASE_URL."
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+def settings_from(config: str | None) -> Settings:
+    try:
+        return load_settings(config)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def configure_logging(settings: Settings, process: str) -> None:
+    from crm.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format, process)
+
+
+def migrate_databases(settings: Settings, services: list[str]) -> None:
+    from crm.migrations import has_migrations, upgrade
+
+    for service in services:
+        if has_migrations(service):
+            check_database(settings, service)
+            upgrade(settings, service)
