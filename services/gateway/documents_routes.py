@@ -1,5 +1,4 @@
-"""HTTP routes for the work done on interactions: templates, timers and time totals,
-timestamped notes, documents.
+"""HTTP routes for documents: uploaded to an interaction, linked to records, downloaded.
 
 A document is uploaded as ``multipart/form-data``: a ``file`` part (its
 Content-Type is kept, else guessed from its name) and ``name`` and
@@ -104,165 +103,12 @@ def content_response(document: dict[str, Any]) -> Response:
     return response
 
 
-class WorkRoutes:
+class DocumentsRoutes:
     """Mixed into the gateway service; ``self.interactions`` is the RPC client."""
 
     interactions: Any
     auth: Any
     config: Any
-
-    # -- templates ------------------------------------------------------------------------------
-
-    @route("GET", f"{V1}/templates", summary="The organisation's interaction templates", tag="templates")
-    def list_templates(self, request: Request) -> Response:
-        self.auth.caller()
-        return json_response({"templates": self.interactions.list_templates()})
-
-    @route(
-        "POST",
-        f"{V1}/templates",
-        summary="Create an interaction template (tags in the subject are checked now)",
-        tag="templates",
-        admin=True,
-        body=work_api.TemplateCreate,
-        status=201,
-        replay_status=200,
-        errors=(409,),
-        extra={
-            "description": "Admin only. Tags: `{year}` `{month}` `{day}` (the date of the run, in the "
-            "running user's time zone), `{company_id}` `{company_name}` `{contact_name}` (of the run), "
-            "`{user_name}` (who runs it), `{counter}` (the template's counter, one more per run; "
-            "`{counter:04}` pads it with zeros). `{{` and `}}` are literal braces. An unknown tag is "
-            "refused with 422 naming `subject`."
-        },
-    )
-    def create_template(self, request: Request) -> Response:
-        self.auth.caller().require_admin().require_writer()
-        body = read_body(request, work_api.TemplateCreate)
-        result = self.interactions.create_template(body.model_dump(mode="json", exclude_unset=True))
-        return created_response(result, f"{V1}/templates/{result['id']}")
-
-    @route(
-        "PATCH",
-        f"{V1}/templates/<string:template_id>",
-        summary="Change an interaction template",
-        tag="templates",
-        admin=True,
-        body=work_api.TemplateUpdate,
-        errors=(404,),
-    )
-    def update_template(self, request: Request, template_id: str) -> Response:
-        self.auth.caller().require_admin().require_writer()
-        body = read_body(request, work_api.TemplateUpdate)
-        changes = body.model_dump(mode="json", exclude_unset=True)
-        return json_response(self.interactions.update_template(template_id, changes))
-
-    @route(
-        "DELETE",
-        f"{V1}/templates/<string:template_id>",
-        summary="Delete an interaction template (the interactions it created stay)",
-        tag="templates",
-        admin=True,
-        status=204,
-        errors=(404,),
-    )
-    def delete_template(self, request: Request, template_id: str) -> Response:
-        self.auth.caller().require_admin().require_writer()
-        self.interactions.delete_template(template_id)
-        return Response(status=204)
-
-    @route(
-        "POST",
-        f"{V1}/templates/<string:template_id>/run",
-        summary="Run a template: create its interaction, tags filled",
-        tag="templates",
-        body=work_api.TemplateRun,
-        body_required=False,
-        status=201,
-        errors=(403, 404, 409),
-    )
-    def run_template(self, request: Request, template_id: str) -> Response:
-        self.auth.caller().require_writer()
-        body = read_body(request, work_api.TemplateRun, required=False)
-        result = self.interactions.run_template(template_id, body.model_dump(mode="json", exclude_unset=True))
-        return json_response(result, status=201, headers={"Location": f"{V1}/interactions/{result['id']}"})
-
-    # -- timers ---------------------------------------------------------------------------------
-
-    @route(
-        "POST",
-        f"{V1}/interactions/<string:interaction_id>/timer/start",
-        summary="Start your timer on an interaction (409 if one is already running)",
-        tag="timer",
-        status=201,
-        errors=(403, 404, 409),
-    )
-    def start_timer(self, request: Request, interaction_id: str) -> Response:
-        self.auth.caller().require_writer()
-        return json_response(self.interactions.start_timer(interaction_id), status=201)
-
-    @route(
-        "POST",
-        f"{V1}/timer/stop",
-        summary="Stop your timer and book the time entry at your hourly cost (409 if none runs)",
-        tag="timer",
-        status=201,
-        errors=(403, 409),
-    )
-    def stop_timer(self, request: Request) -> Response:
-        self.auth.caller().require_writer()
-        return json_response(self.interactions.stop_timer(), status=201)
-
-    @route("GET", f"{V1}/timer", summary="Your running timer (timer null when none runs)", tag="timer")
-    def get_timer(self, request: Request) -> Response:
-        self.auth.caller()
-        return json_response(self.interactions.get_timer())
-
-    @route(
-        "GET",
-        f"{V1}/time-totals",
-        summary="Time and cost per currency booked on an interaction, a project or by a user (give one)",
-        tag="timer",
-        query=work_api.TimeTotalsQuery,
-        errors=(404,),
-    )
-    def time_totals(self, request: Request) -> Response:
-        self.auth.caller()
-        query = read_query(request, work_api.TimeTotalsQuery)
-        return json_response(self.interactions.time_totals(query.model_dump(mode="json", exclude_none=True)))
-
-    # -- notes ----------------------------------------------------------------------------------
-
-    @route(
-        "GET",
-        f"{V1}/interactions/<string:interaction_id>/notes",
-        summary="An interaction's timestamped notes, oldest first",
-        tag="notes",
-        errors=(404,),
-    )
-    def list_notes(self, request: Request, interaction_id: str) -> Response:
-        self.auth.caller()
-        return json_response({"notes": self.interactions.list_notes(interaction_id)})
-
-    @route(
-        "POST",
-        f"{V1}/interactions/<string:interaction_id>/notes",
-        summary="Append a note, stamped with your name and time in your time zone (never changed)",
-        tag="notes",
-        body=work_api.NoteAppend,
-        status=201,
-        replay_status=200,
-        errors=(403, 404, 409),
-    )
-    def append_note(self, request: Request, interaction_id: str) -> Response:
-        self.auth.caller().require_writer()
-        body = read_body(request, work_api.NoteAppend)
-        result = self.interactions.append_note(
-            interaction_id, body.model_dump(mode="json", exclude_unset=True)
-        )
-        return created_response(result, f"{V1}/interactions/{interaction_id}/notes")
-
-    # -- documents ------------------------------------------------------------------------------
 
     @route(
         "GET",
