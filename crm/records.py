@@ -85,6 +85,11 @@ def replayed(
     raise id_already_used(record_id, field=field)
 
 
+def has_values(record: Any, values: dict[str, Any]) -> bool:
+    """Every named attribute of ``record`` holds the given value (a replay's ``same_content``)."""
+    return all(getattr(record, name) == value for name, value in values.items())
+
+
 def check_version(record: Any, expected: int | None, kind: str) -> None:
     """A stale ``expected`` version (the record changed since it was read) is ``StaleVersion``."""
     if expected is not None and expected != record.version:

@@ -11,7 +11,7 @@ interaction is one GET away.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -21,8 +21,8 @@ from crm.errors import invalid
 from crm.times import aware
 from services.interactions.interactions import interactions_out
 from services.interactions.models import LONG_RUNNING, Interaction, Participant
+from services.interactions.spans import day_window
 
-MAX_DAYS = 366
 _TAKING_PART = ("invited", "confirmed")
 MAX_USERS = 50
 
@@ -30,14 +30,9 @@ MAX_USERS = 50
 def agenda(
     session: Session, org_id: str, user_ids: list[str], since: date, until: date
 ) -> list[dict[str, Any]]:
-    if until < since:
-        raise invalid("until", "is before since")
-    if (until - since).days >= MAX_DAYS:
-        raise invalid("until", f"the range may cover at most {MAX_DAYS} days")
+    start, end = day_window(since, until)
     if len(user_ids) > MAX_USERS:
         raise invalid("user_ids", f"at most {MAX_USERS} users at once")
-    start = datetime.combine(since, time.min, UTC)
-    end = datetime.combine(until + timedelta(days=1), time.min, UTC)
     table = Interaction.__table__
     # Rows, not ORM objects: an agenda can hold hundreds of interactions.
     owned = session.execute(

@@ -23,8 +23,9 @@ from crm.blobs import BlobNotFound, BlobStore
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
+from crm.records import has_values, record_of, replayed
 from crm.times import iso, utcnow
-from services.interactions.exceptions import DocumentNotFound, IdAlreadyUsed, InteractionNotFound
+from services.interactions.exceptions import DocumentNotFound, InteractionNotFound
 from services.interactions.interactions import interaction_of, linked_to, newest_first_page
 from services.interactions.models import Document, Interaction
 from services.interactions.work_schemas import DocumentLink, DocumentUpload
@@ -49,9 +50,7 @@ def decode(content_base64: str, max_bytes: int) -> bytes:
 
 
 def document_of(session: Session, org_id: str, document_id: str) -> Document:
-    row = session.get(Document, document_id) if isinstance(document_id, str) else None
-    if row is None or row.org_id != org_id:
-        raise DocumentNotFound(f"no document {document_id}")
+    row = record_of(session, Document, org_id, document_id, DocumentNotFound, "document")
     try:
         interaction_of(session, org_id, row.interaction_id)
     except InteractionNotFound:  # a document goes with its deleted interaction
@@ -80,17 +79,10 @@ def _add(
 ) -> tuple[dict[str, Any], bool]:
     session = uow.session
     interaction = interaction_of(session, caller.org_id, interaction_id)
-    if document_id is not None:
-        existing = session.get(Document, document_id)
-        if existing is not None:
-            same = (existing.org_id, existing.interaction_id) == (caller.org_id, interaction.id) and all(
-                getattr(existing, name) == value for name, value in fields.items()
-            )
-            if same:
-                return document_out(existing), False
-            raise IdAlreadyUsed(
-                f"id {document_id} is already used by another record", [{"field": "id", "message": "in use"}]
-            )
+    same = {"interaction_id": interaction.id, **fields}
+    existing = replayed(session, Document, document_id, caller.org_id, lambda row: has_values(row, same))
+    if existing is not None:
+        return document_out(existing), False
     row = Document(
         id=document_id or new_id(),
         org_id=caller.org_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -19,23 +19,21 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
+from crm.records import check_version, record_of, replayed
 from crm.times import aware, iso, utcnow
 from crm.validation import money_out
 from services.interactions import catalogue
-from services.interactions.exceptions import IdAlreadyUsed, InteractionNotFound, StaleVersion
+from services.interactions.exceptions import InteractionNotFound
 from services.interactions.models import Booking, Interaction, InteractionLink, Participant, Project
 from services.interactions.schemas import InteractionCreate, InteractionListQuery, InteractionUpdate
+from services.interactions.spans import whole_days
 
 
 def interaction_of(session: Session, org_id: str, interaction_id: str, *, lock: bool = False) -> Interaction:
     """A live interaction of ``org_id``; another organisation's, or a deleted one, is not found."""
-    query = select(Interaction).where(Interaction.id == interaction_id)
-    if lock:
-        query = query.with_for_update()
-    row = session.scalar(query) if isinstance(interaction_id, str) else None
-    if row is None or row.org_id != org_id or row.deleted_at is not None:
-        raise InteractionNotFound(f"no interaction {interaction_id}")
-    return row
+    return record_of(
+        session, Interaction, org_id, interaction_id, InteractionNotFound, "interaction", lock=lock
+    )
 
 
 def _check_project(session: Session, org_id: str, project_id: str | None) -> None:
@@ -56,16 +54,11 @@ def create(uow: UnitOfWork, caller: Caller, request: InteractionCreate) -> tuple
     """A new interaction; an existing id with the same content is a replay (``False``)."""
     session = uow.session
     owner_id = request.owner_id or caller.user_id
-    if request.id is not None:
-        existing = session.get(Interaction, request.id)
-        if existing is not None:
-            if existing.org_id == caller.org_id and existing.deleted_at is None:
-                same = _same_as(session, existing, request, owner_id)
-                if same:
-                    return interaction_out(session, existing), False
-            raise IdAlreadyUsed(
-                f"id {request.id} is already used by another record", [{"field": "id", "message": "in use"}]
-            )
+    existing = replayed(
+        session, Interaction, request.id, caller.org_id, lambda row: _same_as(session, row, request, owner_id)
+    )
+    if existing is not None:
+        return interaction_out(session, existing), False
     if request.end_at is not None and request.end_at < request.start_at:
         raise invalid("end_at", "is before start_at")
     start_at, end_at = whole_days(request.start_at, request.end_at, request.all_day)
@@ -134,17 +127,14 @@ def update(
     caller: Caller,
     interaction_id: str,
     request: InteractionUpdate,
-    allow_double_booking: bool = False,
+    moved: Callable[[Interaction], None] | None = None,
 ) -> dict[str, Any]:
     """Change the fields given. A stale ``version`` is a conflict; a new time moves
-    the participants' agenda entries, and the service re-checks resource bookings."""
+    the participants' agenda entries, then ``moved(row)`` follows it (the service
+    passes the resource bookings' re-check, which builds on this module)."""
     session = uow.session
     row = interaction_of(session, caller.org_id, interaction_id, lock=True)
-    if request.version is not None and request.version != row.version:
-        raise StaleVersion(
-            f"interaction {row.id} is at version {row.version}, not {request.version}",
-            [{"field": "version", "message": f"current version is {row.version}"}],
-        )
+    check_version(row, request.version, "interaction")
     changes = request.model_dump(exclude_unset=True)
     if "type" in changes or "status" in changes:
         kind = catalogue.type_of(session, caller.org_id, changes.get("type") or row.type_key)
@@ -183,10 +173,8 @@ def update(
     if "start_at" in changes:
         for participant in session.scalars(select(Participant).where(Participant.interaction_id == row.id)):
             participant.start_at = row.start_at
-    if {"start_at", "end_at", "all_day"} & changes.keys():
-        from services.interactions.resources import recheck_bookings  # resources builds on this module
-
-        recheck_bookings(session, caller.org_id, row, allow_double_booking)
+    if moved is not None and {"start_at", "end_at", "all_day"} & changes.keys():
+        moved(row)
     row.version += 1
     row.updated_at = utcnow()
     session.flush()
@@ -354,26 +342,3 @@ def participant_out(row: Any) -> dict[str, Any]:
         "invited_at": iso(row.invited_at),
         "responded_at": iso(row.responded_at),
     }
-
-
-def whole_days(start: datetime, end: datetime | None, all_day: bool) -> tuple[datetime, datetime | None]:
-    """An all-day interaction starts at midnight of its first day and its end is midnight of its
-    last day, in the offset they were written with: the days its writer meant."""
-    if not all_day:
-        return start, end
-
-    def midnight(moment: datetime) -> datetime:
-        local = moment if moment.tzinfo is not None else aware(moment)
-        return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-    return midnight(start), None if end is None else midnight(end)
-
-
-def span(row: Interaction) -> tuple[datetime, datetime]:
-    """The time an interaction takes: all-day ones their whole days (see ``whole_days``),
-    open-ended ones an hour."""
-    start = aware(row.start_at)
-    end = aware(row.end_at) if row.end_at is not None else None
-    if row.all_day:
-        return start, (end or start) + timedelta(days=1)
-    return start, end if end is not None and end > start else start + timedelta(hours=1)

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.ids import new_id
+from crm.records import has_values, replayed
 from crm.times import iso, utcnow
-from services.interactions.exceptions import IdAlreadyUsed
 from services.interactions.interactions import interaction_of
 from services.interactions.models import Note
 from services.interactions.work_schemas import NoteAppend
@@ -53,19 +53,10 @@ def append(
     existing note with the same text is a replay (``False``)."""
     session = uow.session
     interaction = interaction_of(session, caller.org_id, interaction_id)
-    if request.id is not None:
-        existing = session.get(Note, request.id)
-        if existing is not None:
-            if (existing.org_id, existing.interaction_id, existing.author_id, existing.text) == (
-                caller.org_id,
-                interaction.id,
-                caller.user_id,
-                request.text,
-            ):
-                return note_out(existing), False
-            raise IdAlreadyUsed(
-                f"id {request.id} is already used by another record", [{"field": "id", "message": "in use"}]
-            )
+    same = {"interaction_id": interaction.id, "author_id": caller.user_id, "text": request.text}
+    existing = replayed(session, Note, request.id, caller.org_id, lambda row: has_values(row, same))
+    if existing is not None:
+        return note_out(existing), False
     now = utcnow()
     row = Note(
         id=request.id or new_id(),

@@ -19,41 +19,35 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
+from crm.records import record_of, replayed
 from crm.times import iso, utcnow
-from services.interactions.exceptions import IdAlreadyUsed, ProjectNotFound
+from services.interactions.exceptions import ProjectNotFound
 from services.interactions.interactions import interactions_out
 from services.interactions.models import Interaction, Project, ProjectLink
 from services.interactions.resource_schemas import ProjectCreate, ProjectListQuery, ProjectUpdate
-from services.interactions.resources import planning_window
+from services.interactions.spans import day_window
 
 LINK_KINDS = {"user": "user_ids", "contact": "contact_ids", "company": "company_ids"}
 
 
 def project_of(session: Session, org_id: str, project_id: str, *, lock: bool = False) -> Project:
     """A live project of ``org_id``; another organisation's, or a deleted one, is not found."""
-    query = select(Project).where(Project.id == project_id)
-    if lock:
-        query = query.with_for_update()
-    row = session.scalar(query) if isinstance(project_id, str) else None
-    if row is None or row.org_id != org_id or row.deleted_at is not None:
-        raise ProjectNotFound(f"no project {project_id}")
-    return row
+    return record_of(session, Project, org_id, project_id, ProjectNotFound, "project", lock=lock)
 
 
 def create(uow: UnitOfWork, caller: Caller, request: ProjectCreate) -> tuple[dict[str, Any], bool]:
     """A new project; an existing id with the same content is a replay (``False``)."""
     session = uow.session
     _check_dates(request.start_date, request.end_date)
-    if request.id is not None:
-        existing = session.get(Project, request.id)
-        if existing is not None:
-            if existing.org_id == caller.org_id and existing.deleted_at is None:
-                current = project_out(session, existing)
-                if _same_content(current, request):
-                    return current, False
-            raise IdAlreadyUsed(
-                f"id {request.id} is already used by another record", [{"field": "id", "message": "in use"}]
-            )
+    existing = replayed(
+        session,
+        Project,
+        request.id,
+        caller.org_id,
+        lambda row: _same_content(project_out(session, row), request),
+    )
+    if existing is not None:
+        return project_out(session, existing), False
     now = utcnow()
     row = Project(
         id=request.id or new_id(),
@@ -110,9 +104,9 @@ def update(uow: UnitOfWork, caller: Caller, project_id: str, request: ProjectUpd
 def delete_project(uow: UnitOfWork, caller: Caller, project_id: str) -> None:
     """Delete softly; deleting a deleted project again changes nothing (a replayed delete)."""
     session = uow.session
-    row = session.get(Project, project_id) if isinstance(project_id, str) else None
-    if row is None or row.org_id != caller.org_id:
-        raise ProjectNotFound(f"no project {project_id}")
+    row = record_of(
+        session, Project, caller.org_id, project_id, ProjectNotFound, "project", with_deleted=True
+    )
     if row.deleted_at is not None:
         return
     row.deleted_at = row.updated_at = utcnow()
@@ -141,7 +135,7 @@ def list_projects(session: Session, org_id: str, query: ProjectListQuery) -> dic
 
 def planning(session: Session, org_id: str, project_id: str, since: date, until: date) -> dict[str, Any]:
     """The project's interactions over the days (UTC, both included), by start."""
-    start, end = planning_window(since, until)
+    start, end = day_window(since, until)
     project = project_of(session, org_id, project_id)
     rows = session.scalars(
         select(Interaction)

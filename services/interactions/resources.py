@@ -2,7 +2,7 @@
 
 Admins keep the resources; every user of the organisation sees them. A writer
 books a resource for an interaction: the booking copies the interaction's span
-(``interactions.span``), and two bookings of one resource may not overlap
+(``spans.span``), and two bookings of one resource may not overlap
 unless the organisation allows double booking.
 
 Concurrency: the resource row is locked (``SELECT ... FOR UPDATE``) before the
@@ -13,7 +13,7 @@ id, so booking and moving interactions cannot deadlock each other.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 from crm.auth import Caller
 from crm.errors import invalid
 from crm.ids import new_id
+from crm.records import has_values, record_of, replayed
 from crm.times import iso, utcnow
-from services.interactions.agenda import MAX_DAYS
-from services.interactions.exceptions import DoubleBooking, IdAlreadyUsed, ResourceNotFound
-from services.interactions.interactions import interaction_of, span, summary_out
+from services.interactions.exceptions import DoubleBooking, ResourceNotFound
+from services.interactions.interactions import interaction_of, summary_out
 from services.interactions.models import Booking, Interaction, Resource
 from services.interactions.resource_schemas import ResourceCreate, ResourceListQuery, ResourceUpdate
+from services.interactions.spans import day_window, span
 
 # How many conflicting interactions a refusal names.
 MAX_CONFLICTS_NAMED = 10
@@ -35,13 +36,7 @@ MAX_CONFLICTS_NAMED = 10
 
 def resource_of(session: Session, org_id: str, resource_id: str, *, lock: bool = False) -> Resource:
     """A resource of ``org_id``; another organisation's is not found."""
-    query = select(Resource).where(Resource.id == resource_id)
-    if lock:
-        query = query.with_for_update()
-    row = session.scalar(query) if isinstance(resource_id, str) else None
-    if row is None or row.org_id != org_id:
-        raise ResourceNotFound(f"no resource {resource_id}")
-    return row
+    return record_of(session, Resource, org_id, resource_id, ResourceNotFound, "resource", lock=lock)
 
 
 def resource_out(row: Resource) -> dict[str, Any]:
@@ -72,16 +67,15 @@ def booking_out(row: Booking) -> dict[str, Any]:
 
 def create_resource(session: Session, caller: Caller, request: ResourceCreate) -> tuple[dict[str, Any], bool]:
     """A new resource; an existing id with the same content is a replay (``False``)."""
-    if request.id is not None:
-        existing = session.get(Resource, request.id)
-        if existing is not None:
-            current = resource_out(existing)
-            wanted = request.model_dump(exclude={"id"})
-            if existing.org_id == caller.org_id and all(current[k] == v for k, v in wanted.items()):
-                return current, False
-            raise IdAlreadyUsed(
-                f"id {request.id} is already used by another record", [{"field": "id", "message": "in use"}]
-            )
+    existing = replayed(
+        session,
+        Resource,
+        request.id,
+        caller.org_id,
+        lambda row: has_values(row, request.model_dump(exclude={"id"})),
+    )
+    if existing is not None:
+        return resource_out(existing), False
     now = utcnow()
     row = Resource(
         id=request.id or new_id(),
@@ -251,18 +245,9 @@ def _refuse_overlaps(
 # -- planning -------------------------------------------------------------------------------
 
 
-def planning_window(since: date, until: date) -> tuple[datetime, datetime]:
-    """The UTC times from ``since`` to the end of ``until`` (both days included)."""
-    if until < since:
-        raise invalid("until", "is before since")
-    if (until - since).days >= MAX_DAYS:
-        raise invalid("until", f"the range may cover at most {MAX_DAYS} days")
-    return datetime.combine(since, time.min, UTC), datetime.combine(until + timedelta(days=1), time.min, UTC)
-
-
 def planning(session: Session, org_id: str, resource_id: str, since: date, until: date) -> dict[str, Any]:
     """The resource's bookings over the days, by time, each with its interaction's summary."""
-    start, end = planning_window(since, until)
+    start, end = day_window(since, until)
     resource = resource_of(session, org_id, resource_id)
     query = (
         select(Booking, Interaction)

@@ -26,6 +26,7 @@ from services.interactions import (
     pending_email,
     references,
     reports,
+    resources,
 )
 from services.interactions.exceptions import MultiUserInteractionsOff
 from services.interactions.models import Base
@@ -118,7 +119,13 @@ class InteractionsService(ResourceEntrypoints, WorkEntrypoints, Pingable):
             self.accounts.get_org_settings(caller.org_id).get("allow_double_booking")
         )
         with self.db.transaction() as uow:
-            return interactions.update(uow, caller, interaction_id, request, allow)
+            return interactions.update(
+                uow,
+                caller,
+                interaction_id,
+                request,
+                moved=lambda row: resources.recheck_bookings(uow.session, caller.org_id, row, allow),
+            )
 
     @rpc
     def delete_interaction(self, interaction_id: str) -> None:

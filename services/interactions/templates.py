@@ -36,10 +36,11 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
+from crm.records import has_values, record_of, replayed
 from crm.times import iso, utcnow
 from crm.validation import money_out, validate
 from services.interactions import catalogue, interactions
-from services.interactions.exceptions import IdAlreadyUsed, TemplateNotFound
+from services.interactions.exceptions import TemplateNotFound
 from services.interactions.models import Template
 from services.interactions.schemas import InteractionCreate
 from services.interactions.work_schemas import TemplateCreate, TemplateRun, TemplateUpdate
@@ -137,10 +138,7 @@ def _zone(name: str | None) -> zoneinfo.ZoneInfo:
 
 
 def template_of(session: Session, org_id: str, template_id: str) -> Template:
-    row = session.get(Template, template_id) if isinstance(template_id, str) else None
-    if row is None or row.org_id != org_id:
-        raise TemplateNotFound(f"no template {template_id}")
-    return row
+    return record_of(session, Template, org_id, template_id, TemplateNotFound, "template")
 
 
 def template_out(row: Template) -> dict[str, Any]:
@@ -187,16 +185,9 @@ def create_template(uow: UnitOfWork, caller: Caller, request: TemplateCreate) ->
         "duration_minutes": request.duration_minutes,
         "all_day": request.all_day,
     }
-    if request.id is not None:
-        existing = session.get(Template, request.id)
-        if existing is not None:
-            if existing.org_id == caller.org_id and all(
-                getattr(existing, name) == value for name, value in fields.items()
-            ):
-                return template_out(existing), False
-            raise IdAlreadyUsed(
-                f"id {request.id} is already used by another record", [{"field": "id", "message": "in use"}]
-            )
+    existing = replayed(session, Template, request.id, caller.org_id, lambda row: has_values(row, fields))
+    if existing is not None:
+        return template_out(existing), False
     now = utcnow()
     row = Template(
         id=request.id or new_id(),

@@ -20,6 +20,7 @@ from crm.auth import Caller
 from crm.database import UnitOfWork, insert_ignoring_duplicates
 from crm.errors import invalid
 from crm.ids import new_id
+from crm.records import record_of
 from crm.times import aware, iso, utcnow
 from crm.validation import money_out
 from services.interactions.exceptions import NoRunningTimer, ProjectNotFound, TimerAlreadyRunning
@@ -135,9 +136,7 @@ def totals(session: Session, caller: Caller, query: TimeTotalsQuery) -> dict[str
     if name == "interaction_id":
         interaction_of(session, caller.org_id, value)
     elif name == "project_id":
-        project = session.get(Project, value)
-        if project is None or project.org_id != caller.org_id or project.deleted_at is not None:
-            raise ProjectNotFound(f"no project {value}")
+        record_of(session, Project, caller.org_id, value, ProjectNotFound, "project")
     rows = session.execute(
         select(
             TimeEntry.rate_currency,
