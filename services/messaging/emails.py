@@ -2,27 +2,38 @@
 
 As with SMS, the message is stored (``sending``) before any provider is called,
 so that provider events can find it by our id however early they arrive.
+``send`` runs the sequence: store, call the provider (then the fallback), record.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
-from crm.database import UnitOfWork
+from crm.database import DatabaseAccess, UnitOfWork, once_more_on_conflict
 from crm.errors import invalid
 from crm.ids import new_id
 from crm.times import iso, utcnow
-from providers.base import STATUS_RANK, Attachment, OutgoingEmail
+from providers.base import STATUS_RANK, Accepted, Attachment, OutgoingEmail, ProviderError
 from services.messaging import suppressions
-from services.messaging.exceptions import EmailNotFound, EmailNotSetUp, IdempotencyKeyReused
+from services.messaging.exceptions import (
+    EmailNotFound,
+    EmailNotSetUp,
+    IdempotencyKeyReused,
+    ProviderRefused,
+    ProviderUnavailable,
+)
 from services.messaging.models import EmailMessage, EmailSettings, ProviderEvent
 from services.messaging.schemas import EmailSend, EmailSettingsUpdate
+
+log = logging.getLogger(__name__)
 
 SENDING, QUEUED, FAILED = "sending", "queued", "failed"
 
@@ -158,6 +169,59 @@ def prepare(
     )
     providers = (setup.provider,) + ((setup.fallback_provider,) if setup.fallback_provider else ())
     return Prepared(email_out(message), outgoing, providers)
+
+
+class EmailSender(Protocol):
+    """A provider adapter that sends e-mail (``providers.sendgrid_mail.SendGridMail``, ...)."""
+
+    def send(self, email: OutgoingEmail) -> Accepted: ...
+
+
+def send(
+    db: DatabaseAccess,
+    senders: Mapping[str, EmailSender],
+    caller: Caller,
+    request: EmailSend,
+    idempotency_key: str | None,
+    *,
+    max_attachment_bytes: int,
+) -> dict[str, Any]:
+    """Store the e-mail, hand it to the organisation's provider (its fallback when that one
+    fails), record what it answered. A replay returns the first answer (``created`` false).
+    One a provider did not answer for stays ``sending``: a fallback could deliver it twice."""
+
+    def prepare_once() -> Prepared:
+        with db.transaction() as uow:
+            return prepare(uow, caller, request, idempotency_key, max_attachment_bytes=max_attachment_bytes)
+
+    prepared = prepare_once() if idempotency_key is None else once_more_on_conflict(prepare_once)
+    if prepared.outgoing is None:
+        return {**prepared.message, "created": False}
+    message_id = prepared.message["id"]
+    failures = []
+    for provider in prepared.providers:
+        try:
+            accepted = senders[provider].send(prepared.outgoing)
+        except ProviderError as exc:
+            if exc.outcome_unknown:
+                # It may be on its way: a fallback could deliver it twice. It stays "sending"
+                # until the provider's events say, or the check for interrupted sends gives up.
+                log.warning(
+                    "e-mail %s: %s did not answer, left sending: %s", message_id, provider, exc.reason
+                )
+                return {**prepared.message, "created": True}
+            log.warning("e-mail %s: %s failed: %s", message_id, provider, exc.reason)
+            failures.append(exc)
+            continue
+        with db.transaction() as uow:
+            result = record_accepted(uow, message_id, provider, accepted.provider_message_id)
+        return {**result, "created": True}
+    reasons = "; ".join(f"{exc.provider}: {exc.reason}" for exc in failures)
+    with db.transaction() as uow:
+        record_failure(uow, message_id, reasons)
+    if all(exc.retryable for exc in failures):
+        raise ProviderUnavailable(f"no e-mail provider took the message ({reasons})")
+    raise ProviderRefused(f"the e-mail provider refused the message ({reasons})")
 
 
 def record_accepted(

@@ -6,9 +6,7 @@ token, within their organisation; read-only users may read but not send.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-from urllib.parse import quote
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
@@ -18,7 +16,6 @@ from crm.database import Database, once_more_on_conflict
 from crm.health import Pingable
 from crm.rpc import RpcClient, rpc
 from crm.validation import validate
-from providers.base import OutgoingSms, ProviderError
 from services.messaging import (
     authorization_codes,
     credit_ledger,
@@ -30,7 +27,6 @@ from services.messaging import (
     suppressions,
 )
 from services.messaging.dependencies import Providers
-from services.messaging.exceptions import ProviderRefused, ProviderUnavailable
 from services.messaging.models import Base
 from services.messaging.schemas import (
     AuthorizationCodeCreate,
@@ -42,8 +38,6 @@ from services.messaging.schemas import (
 )
 
 import services.accounts.exceptions  # noqa: F401, E402  isort: skip  (its errors cross RPC as themselves)
-
-log = logging.getLogger(__name__)
 
 
 class MessagingService(Pingable):
@@ -127,53 +121,17 @@ class MessagingService(Pingable):
         caller = self.caller.writer()
         request = validate(SmsSend, data)
         messaging = self.settings.messaging
-
-        def prepare() -> sms.Prepared:
-            with self.db.transaction() as uow:
-                return sms.prepare(
-                    uow,
-                    caller,
-                    request,
-                    idempotency_key,
-                    region=self.settings.contacts.default_phone_region,
-                    sender=messaging.twilio.sender,
-                    max_segments=messaging.sms_max_segments,
-                )
-
-        # The same key sent twice at once: the second run finds the first's message, a replay.
-        prepared = prepare() if idempotency_key is None else once_more_on_conflict(prepare)
-        if prepared.replay:
-            return {**prepared.message, "created": False}
-        message = prepared.message
-        callback = (
-            f"{self.settings.webhook_base_url()}/webhooks/twilio/status?message_id={quote(message['id'])}"
+        return sms.send(
+            self.db,
+            self.providers.sms,
+            caller,
+            request,
+            idempotency_key,
+            region=self.settings.contacts.default_phone_region,
+            sender=messaging.twilio.sender,
+            max_segments=messaging.sms_max_segments,
+            webhook_base_url=self.settings.webhook_base_url(),
         )
-        outgoing = OutgoingSms(
-            to=message["to"], sender=message["sender"], body=message["body"], status_callback_url=callback
-        )
-        try:
-            accepted = self.providers.sms.send(outgoing)
-        except ProviderError as exc:
-            if exc.outcome_unknown:
-                # Twilio may have taken it: it stays "sending", its credits held, until its callbacks
-                # say what became of it or the check for interrupted sends gives it up and refunds.
-                log.warning("SMS %s: outcome unknown, left sending: %s", message["id"], exc.reason)
-                return {**message, "created": True}
-            with self.db.transaction() as uow:
-                failed = sms.record_failure(uow, message["id"], exc.reason, forget_key=exc.retryable)
-            if failed is None:  # a callback got there first: the provider did take it
-                with self.db.read() as session:
-                    return {**sms.sms_out(sms.sms_of(session, caller, message["id"])), "created": True}
-            if exc.retryable:
-                raise ProviderUnavailable(
-                    f"the SMS provider is unavailable ({exc.reason}); nothing was spent"
-                ) from None
-            raise ProviderRefused(
-                f"the SMS provider refused the message: {exc.reason}; its credits were refunded",
-                [{"field": "to", "message": exc.reason}],
-            ) from None
-        with self.db.transaction() as uow:
-            return {**sms.record_accepted(uow, message["id"], accepted.provider_message_id), "created": True}
 
     @rpc
     def get_sms(self, sms_id: str) -> dict[str, Any]:
@@ -206,45 +164,14 @@ class MessagingService(Pingable):
         repeated with the same idempotency key returns the first answer (``created`` false)."""
         caller = self.caller.writer()
         request = validate(EmailSend, data)
-
-        def prepare() -> emails.Prepared:
-            with self.db.transaction() as uow:
-                return emails.prepare(
-                    uow,
-                    caller,
-                    request,
-                    idempotency_key,
-                    max_attachment_bytes=self.settings.messaging.email_max_attachment_bytes,
-                )
-
-        prepared = prepare() if idempotency_key is None else once_more_on_conflict(prepare)
-        if prepared.outgoing is None:
-            return {**prepared.message, "created": False}
-        message_id = prepared.message["id"]
-        failures = []
-        for provider in prepared.providers:
-            try:
-                accepted = self.providers.email[provider].send(prepared.outgoing)
-            except ProviderError as exc:
-                if exc.outcome_unknown:
-                    # It may be on its way: a fallback could deliver it twice. It stays "sending"
-                    # until the provider's events say, or the check for interrupted sends gives up.
-                    log.warning(
-                        "e-mail %s: %s did not answer, left sending: %s", message_id, provider, exc.reason
-                    )
-                    return {**prepared.message, "created": True}
-                log.warning("e-mail %s: %s failed: %s", message_id, provider, exc.reason)
-                failures.append(exc)
-                continue
-            with self.db.transaction() as uow:
-                result = emails.record_accepted(uow, message_id, provider, accepted.provider_message_id)
-            return {**result, "created": True}
-        reasons = "; ".join(f"{exc.provider}: {exc.reason}" for exc in failures)
-        with self.db.transaction() as uow:
-            emails.record_failure(uow, message_id, reasons)
-        if all(exc.retryable for exc in failures):
-            raise ProviderUnavailable(f"no e-mail provider took the message ({reasons})")
-        raise ProviderRefused(f"the e-mail provider refused the message ({reasons})")
+        return emails.send(
+            self.db,
+            self.providers.email,
+            caller,
+            request,
+            idempotency_key,
+            max_attachment_bytes=self.settings.messaging.email_max_attachment_bytes,
+        )
 
     @rpc
     def get_email(self, message_id: str) -> dict[str, Any]:

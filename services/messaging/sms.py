@@ -6,16 +6,18 @@ all in one transaction: a refused request spends nothing and sends nothing.
 The provider is called after that transaction commits; ``record_accepted`` or
 ``record_failure`` (which refunds) stores what it answered. When no answer came
 (the request may have reached it), the message stays ``sending``: its callbacks,
-or the check for interrupted sends, settle it.
+or the check for interrupted sends, settle it. ``send`` runs that sequence.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import quote
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
@@ -23,15 +25,23 @@ from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
-from crm.database import UnitOfWork
+from crm.database import DatabaseAccess, UnitOfWork, once_more_on_conflict
 from crm.errors import invalid
 from crm.ids import new_id
 from crm.times import iso, utcnow
+from providers.base import Accepted, OutgoingSms, ProviderError
 from services.messaging import authorization_codes, credit_ledger
-from services.messaging.exceptions import IdempotencyKeyReused, SmsNotFound
+from services.messaging.exceptions import (
+    IdempotencyKeyReused,
+    ProviderRefused,
+    ProviderUnavailable,
+    SmsNotFound,
+)
 from services.messaging.models import SmsMessage
 from services.messaging.schemas import SmsSend
 from services.messaging.segments import count_segments
+
+log = logging.getLogger(__name__)
 
 SENDING, QUEUED, SENT, DELIVERED, UNDELIVERED, FAILED = (
     "sending",
@@ -137,6 +147,77 @@ def prepare(
     authorization_codes.charge(session, code, count.segments)
     credit_ledger.debit(session, caller.org_id, caller.user_id, message["id"], count.segments)
     return Prepared(sms_out(SimpleNamespace(**message)), replay=False)
+
+
+class SmsSender(Protocol):
+    """A provider adapter that sends SMS (``providers.twilio_sms.TwilioSms``)."""
+
+    def send(self, sms: OutgoingSms) -> Accepted: ...
+
+
+def send(
+    db: DatabaseAccess,
+    provider: SmsSender,
+    caller: Caller,
+    request: SmsSend,
+    idempotency_key: str | None,
+    *,
+    region: str,
+    sender: str,
+    max_segments: int,
+    webhook_base_url: str,
+) -> dict[str, Any]:
+    """Store and pay for the SMS, hand it to the provider, record what it answered.
+
+    A replay returns the first answer (``created`` false). A message the provider
+    does not take is failed and refunded (its idempotency key freed when the
+    provider may take it later); one it did not answer for stays ``sending``.
+    """
+
+    def prepare_once() -> Prepared:
+        with db.transaction() as uow:
+            return prepare(
+                uow,
+                caller,
+                request,
+                idempotency_key,
+                region=region,
+                sender=sender,
+                max_segments=max_segments,
+            )
+
+    # The same key sent twice at once: the second run finds the first's message, a replay.
+    prepared = prepare_once() if idempotency_key is None else once_more_on_conflict(prepare_once)
+    if prepared.replay:
+        return {**prepared.message, "created": False}
+    message = prepared.message
+    callback = f"{webhook_base_url}/webhooks/twilio/status?message_id={quote(message['id'])}"
+    outgoing = OutgoingSms(
+        to=message["to"], sender=message["sender"], body=message["body"], status_callback_url=callback
+    )
+    try:
+        accepted = provider.send(outgoing)
+    except ProviderError as exc:
+        if exc.outcome_unknown:
+            # Twilio may have taken it: it stays "sending", its credits held, until its callbacks
+            # say what became of it or the check for interrupted sends gives it up and refunds.
+            log.warning("SMS %s: outcome unknown, left sending: %s", message["id"], exc.reason)
+            return {**message, "created": True}
+        with db.transaction() as uow:
+            failed = record_failure(uow, message["id"], exc.reason, forget_key=exc.retryable)
+        if failed is None:  # a callback got there first: the provider did take it
+            with db.read() as session:
+                return {**sms_out(sms_of(session, caller, message["id"])), "created": True}
+        if exc.retryable:
+            raise ProviderUnavailable(
+                f"the SMS provider is unavailable ({exc.reason}); nothing was spent"
+            ) from None
+        raise ProviderRefused(
+            f"the SMS provider refused the message: {exc.reason}; its credits were refunded",
+            [{"field": "to", "message": exc.reason}],
+        ) from None
+    with db.transaction() as uow:
+        return {**record_accepted(uow, message["id"], accepted.provider_message_id), "created": True}
 
 
 def record_accepted(uow: UnitOfWork, sms_id: str, provider_message_id: str) -> dict[str, Any]:
