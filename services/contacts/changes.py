@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from crm.database import UnitOfWork
 from crm.errors import field_error
 from crm.outbox import utcnow
-from services.contacts import records, search_text
+from services.contacts import lookups, search_text, shapes
 from services.contacts.exceptions import StaleVersion
 from services.contacts.models import Company, Contact
 
@@ -28,7 +28,7 @@ def check_version(record: Any, expected: int | None, kind: str) -> None:
 
 
 def refresh_contact_search(session: Session, contact: Contact) -> None:
-    current = records.current_employments(session, [contact.id])[contact.id]
+    current = lookups.current_employments(session, [contact.id])[contact.id]
     contact.search_text = search_text.contact_text(contact, current)
 
 
@@ -47,7 +47,7 @@ def company_changed(uow: UnitOfWork, company: Company, actor_id: str, event_type
     _touch(company, new=event_type == "company_created")
     refresh_company_search(company)
     uow.session.flush()
-    record = records.company_out(company)
+    record = shapes.company_out(company)
     uow.emit(event_type, org_id=company.org_id, actor_id=actor_id, record=record)
     return record
 
@@ -58,6 +58,6 @@ def contact_changed(uow: UnitOfWork, contact: Contact, actor_id: str, event_type
     uow.session.flush()
     refresh_contact_search(uow.session, contact)
     uow.session.flush()
-    record = records.contact_detail(uow.session, contact)
+    record = shapes.contact_detail(uow.session, contact)
     uow.emit(event_type, org_id=contact.org_id, actor_id=actor_id, record=record)
     return record

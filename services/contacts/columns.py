@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from crm.errors import field_error
 from services.contacts.exceptions import IdAlreadyUsed
-from services.contacts.records import ADDRESS_KEYS
 from services.contacts.schemas import Address, Social
+from services.contacts.shapes import ADDRESS_KEYS
 
 Record = TypeVar("Record")
 

@@ -12,7 +12,7 @@ from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
 from crm.outbox import utcnow
-from services.contacts import changes, columns, contacts, employments, phones, records
+from services.contacts import changes, columns, contacts, employments, lookups, phones, shapes
 from services.contacts.exceptions import CompanyNotFound
 from services.contacts.models import Company, Contact, Employment
 from services.contacts.schemas import CompanyCreate, CompanyUpdate, CompanyWithContacts, EmploymentFields
@@ -47,7 +47,7 @@ def create(
         field=f"{prefix}id",
     )
     if existing is not None:
-        return existing, records.company_out(existing), False
+        return existing, shapes.company_out(existing), False
     now = utcnow()
     company = Company(
         id=request.id or new_id(), org_id=caller.org_id, version=1, created_at=now, updated_at=now, **values
@@ -61,10 +61,10 @@ def update(
     uow: UnitOfWork, caller: Caller, company_id: str, request: CompanyUpdate, region: str
 ) -> dict[str, Any]:
     session = uow.session
-    company = records.company_of(session, caller.org_id, company_id, lock=True)
+    company = lookups.company_of(session, caller.org_id, company_id, lock=True)
     changes.check_version(company, request.version, "company")
     given = request.model_dump(exclude_unset=True, exclude={"version"})
-    before = records.company_out(company)
+    before = shapes.company_out(company)
     if "name" in given and given["name"] is None:
         raise invalid("name", "a company needs a name; it cannot be cleared")
     renamed = ("name" in given and given["name"] != company.name) or (
@@ -85,7 +85,7 @@ def update(
         columns.apply_address(company, given["address"])
     if "social" in given:
         company.social = columns.merged_social(company.social, given["social"])
-    if records.company_out(company) == before:
+    if shapes.company_out(company) == before:
         return before
     record = changes.company_changed(uow, company, caller.user_id, "company_updated")
     if renamed:
@@ -99,7 +99,7 @@ def _current_employees(uow: UnitOfWork, company: Company) -> list[Contact]:
     employed = select(Employment.contact_id).where(
         Employment.company_id == company.id,
         Employment.deleted_at.is_(None),
-        records.current_clause(records.today()),
+        lookups.current_clause(lookups.today()),
     )
     return list(
         uow.session.scalars(select(Contact).where(Contact.id.in_(employed), Contact.deleted_at.is_(None)))
@@ -107,9 +107,9 @@ def _current_employees(uow: UnitOfWork, company: Company) -> list[Contact]:
 
 
 def get(session: Session, caller: Caller, company_id: str) -> dict[str, Any]:
-    company = records.company_of(session, caller.org_id, company_id)
-    employees = records.current_employees(session, [company.id])[company.id]
-    return {**records.company_out(company), "contacts": employees}
+    company = lookups.company_of(session, caller.org_id, company_id)
+    employees = shapes.current_employees(session, [company.id])[company.id]
+    return {**shapes.company_out(company), "contacts": employees}
 
 
 MAX_REFS = 1000
@@ -132,7 +132,7 @@ def refs(session: Session, caller: Caller, company_ids: Any) -> dict[str, dict[s
     found = session.scalars(
         select(Company).where(Company.org_id == caller.org_id, Company.id.in_(set(company_ids)))
     )
-    return {company.id: records.company_ref(company) for company in found}
+    return {company.id: shapes.company_ref(company) for company in found}
 
 
 def delete(uow: UnitOfWork, caller: Caller, company_id: str) -> None:

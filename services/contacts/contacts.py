@@ -16,7 +16,7 @@ from crm.database import UnitOfWork
 from crm.errors import field_error, invalid
 from crm.ids import new_id
 from crm.outbox import utcnow
-from services.contacts import changes, columns, employments, interests, phones, records
+from services.contacts import changes, columns, employments, interests, lookups, phones, shapes
 from services.contacts.exceptions import ContactNotFound, DuplicateContactEmail
 from services.contacts.models import Contact, Employment
 from services.contacts.schemas import ContactCreate, ContactFields, ContactUpdate
@@ -81,13 +81,13 @@ def create(
         history = session.scalars(select(Employment).where(Employment.contact_id == contact.id)).all()
         return (
             columns.has_values(contact, values)
-            and set(records.interest_ids(session, [contact.id])[contact.id]) == set(interest_ids)
+            and set(lookups.interest_ids(session, [contact.id])[contact.id]) == set(interest_ids)
             and all(any(plan.matches(employment) for employment in history) for plan in planned)
         )
 
     existing = columns.replayed(session, Contact, fields.id, caller.org_id, same_content, f"{prefix}id")
     if existing is not None:
-        return records.contact_detail(session, existing), False
+        return shapes.contact_detail(session, existing), False
     _check_names(fields.first_name, fields.last_name, prefix)
     ensure_email_free(session, caller.org_id, fields.email, None, f"{prefix}email")
     now = utcnow()
@@ -116,11 +116,11 @@ def update(
     uow: UnitOfWork, caller: Caller, contact_id: str, request: ContactUpdate, region: str
 ) -> dict[str, Any]:
     session = uow.session
-    contact = records.contact_of(session, caller.org_id, contact_id, lock=True)
+    contact = lookups.contact_of(session, caller.org_id, contact_id, lock=True)
     changes.check_version(contact, request.version, "contact")
     given = request.model_dump(exclude_unset=True, exclude={"version"})
     # Compared with what callers see, not with session state: a query here autoflushes.
-    before = records.contact_out(contact, [])
+    before = shapes.contact_out(contact, [])
     for name in ("first_name", "last_name", "note"):
         if name in given:
             setattr(contact, name, given[name])
@@ -140,13 +140,13 @@ def update(
     if "interests" in given:
         wanted = interests.checked_ids(session, caller.org_id, given["interests"] or [], "interests")
         interests_changed = interests.set_for_contact(session, contact, wanted)
-    if records.contact_out(contact, []) == before and not interests_changed:
-        return records.contact_detail(session, contact)
+    if shapes.contact_out(contact, []) == before and not interests_changed:
+        return shapes.contact_detail(session, contact)
     return changes.contact_changed(uow, contact, caller.user_id, "contact_updated")
 
 
 def get(session: Session, caller: Caller, contact_id: str) -> dict[str, Any]:
-    return records.contact_detail(session, records.contact_of(session, caller.org_id, contact_id))
+    return shapes.contact_detail(session, lookups.contact_of(session, caller.org_id, contact_id))
 
 
 def delete(uow: UnitOfWork, caller: Caller, contact_id: str) -> None:

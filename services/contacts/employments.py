@@ -18,7 +18,7 @@ from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
 from crm.outbox import utcnow
-from services.contacts import changes, columns, phones, records
+from services.contacts import changes, columns, lookups, phones, shapes
 from services.contacts.exceptions import EmploymentNotFound
 from services.contacts.models import Company, Contact, Employment
 from services.contacts.schemas import EmploymentCreate, EmploymentFields, EmploymentUpdate
@@ -66,7 +66,7 @@ def plan(
 ) -> Planned:
     """Check an employment before anything is written: dates, phones, the company."""
     values = _values(fields, region, prefix)
-    company = records.company_of(session, caller.org_id, company_id, field=f"{prefix}company_id")
+    company = lookups.company_of(session, caller.org_id, company_id, field=f"{prefix}company_id")
     return Planned(fields.id, company, values, prefix)
 
 
@@ -117,12 +117,12 @@ def employment_of(
 
 
 def add(uow: UnitOfWork, caller: Caller, contact_id: str, request: EmploymentCreate, region: str) -> dict:
-    contact = records.contact_of(uow.session, caller.org_id, contact_id)
+    contact = lookups.contact_of(uow.session, caller.org_id, contact_id)
     planned = plan(uow.session, caller, request, request.company_id, region, "")
     employment, created = write(uow, caller, contact, planned)
     if created:
         changes.contact_changed(uow, contact, caller.user_id, "contact_updated")
-    return {**records.employment_out(employment, planned.company), "created": created}
+    return {**shapes.employment_out(employment, planned.company), "created": created}
 
 
 def update(
@@ -132,7 +132,7 @@ def update(
     employment, contact, company = employment_of(session, caller.org_id, employment_id, lock=True)
     changes.check_version(employment, request.version, "employment")
     given = request.model_dump(exclude_unset=True, exclude={"version"})
-    before = records.employment_out(employment, company)
+    before = shapes.employment_out(employment, company)
     for name in ("function", "email", "start_date", "end_date"):
         if name in given:
             setattr(employment, name, given[name])
@@ -141,11 +141,11 @@ def update(
             setattr(employment, name, given[name])
             setattr(employment, f"{name}_e164", phones.normalise(given[name], region, name))
     check_dates(employment.start_date, employment.end_date)
-    if records.employment_out(employment, company) != before:
+    if shapes.employment_out(employment, company) != before:
         employment.version += 1
         employment.updated_at = utcnow()
         changes.contact_changed(uow, contact, caller.user_id, "contact_updated")
-    return records.employment_out(employment, company)
+    return shapes.employment_out(employment, company)
 
 
 def delete(uow: UnitOfWork, caller: Caller, employment_id: str) -> None:
@@ -159,7 +159,7 @@ def end_all_at(uow: UnitOfWork, company: Company) -> list[Contact]:
 
     An employment that has not started yet never happens: it is deleted instead.
     """
-    today = records.today()
+    today = lookups.today()
     now = utcnow()
     rows = uow.session.execute(
         select(Employment, Contact)
@@ -167,7 +167,7 @@ def end_all_at(uow: UnitOfWork, company: Company) -> list[Contact]:
         .where(
             Employment.company_id == company.id,
             Employment.deleted_at.is_(None),
-            records.current_clause(today),
+            lookups.current_clause(today),
         )
     ).all()
     affected: dict[str, Contact] = {}

@@ -13,7 +13,8 @@ from crm.database import UnitOfWork
 from crm.errors import InvalidInput, field_error
 from crm.ids import new_id
 from crm.outbox import utcnow
-from services.contacts import changes, columns, records
+from crm.times import aware
+from services.contacts import changes, columns, lookups
 from services.contacts.exceptions import DuplicateInterest, InterestNotFound
 from services.contacts.models import Contact, ContactInterest, Interest
 from services.contacts.schemas import InterestCreate
@@ -28,7 +29,7 @@ def interest_out(interest: Interest) -> dict[str, Any]:
         "id": interest.id,
         "org_id": interest.org_id,
         "name": interest.name,
-        "created_at": records.aware(interest.created_at).isoformat(),
+        "created_at": aware(interest.created_at).isoformat(),
     }
 
 
@@ -116,7 +117,7 @@ def checked_ids(session: Session, org_id: str, ids: Iterable[str], field: str) -
 
 def set_for_contact(session: Session, contact: Contact, interest_ids: list[str]) -> bool:
     """Make ``interest_ids`` the contact's interests; returns whether anything changed."""
-    current = set(records.interest_ids(session, [contact.id])[contact.id])
+    current = set(lookups.interest_ids(session, [contact.id])[contact.id])
     wanted = set(interest_ids)
     if current == wanted:
         return False

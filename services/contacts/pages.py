@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_
 
 from crm.errors import invalid
+from crm.times import aware
 from crm.validation import FIRST_YEAR, LAST_YEAR, is_id
-from services.contacts.records import aware
 
 
 @dataclass(frozen=True)

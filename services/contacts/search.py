@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
-from services.contacts import interests, records, search_text
+from services.contacts import interests, lookups, search_text, shapes
 from services.contacts.models import Company, Contact, ContactInterest, Employment
 from services.contacts.pages import Keyset, SortColumn
 from services.contacts.schemas import CompanySearch, ContactSearch, InterestQuery
@@ -51,7 +51,7 @@ def _matching(query: Select, column: Any, text: str | None, region: str) -> Sele
 def _contact_page(session: Session, query: Select, keyset: Keyset, limit: int, cursor: str | None) -> dict:
     rows = list(session.scalars(keyset.select_page(query, limit, cursor)))
     served, next_cursor = keyset.page(rows, limit)
-    return {"items": records.contact_list_items(session, served), "next_cursor": next_cursor}
+    return {"items": shapes.contact_list_items(session, served), "next_cursor": next_cursor}
 
 
 def search_contacts(session: Session, caller: Caller, request: ContactSearch, region: str) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def search_companies(session: Session, caller: Caller, request: CompanySearch, r
     keyset = _companies_keyset(request.sort, request.direction)
     rows = list(session.scalars(keyset.select_page(query, request.limit, request.cursor)))
     served, next_cursor = keyset.page(rows, request.limit)
-    return {"items": [records.company_out(company) for company in served], "next_cursor": next_cursor}
+    return {"items": [shapes.company_out(company) for company in served], "next_cursor": next_cursor}
 
 
 def _having_interests(interest_ids: list[str], match: str) -> Select:
@@ -108,7 +108,7 @@ def companies_with_interests(session: Session, caller: Caller, request: Interest
             Employment.contact_id.in_(matching),
             Employment.deleted_at.is_(None),
             Contact.deleted_at.is_(None),
-            records.current_clause(records.today()),
+            lookups.current_clause(lookups.today()),
         )
     )
     query = select(Company).where(
@@ -117,12 +117,12 @@ def companies_with_interests(session: Session, caller: Caller, request: Interest
     keyset = _companies_keyset("name", "asc")
     rows = list(session.scalars(keyset.select_page(query, request.limit, request.cursor)))
     served, next_cursor = keyset.page(rows, request.limit)
-    employees = records.current_employees(session, [company.id for company in served])
+    employees = shapes.current_employees(session, [company.id for company in served])
     among = {employee["contact_id"] for staff in employees.values() for employee in staff}
     matched = set(session.scalars(matching.where(ContactInterest.contact_id.in_(among)))) if among else set()
     items = [
         {
-            **records.company_out(company),
+            **shapes.company_out(company),
             "matching_contacts": [e for e in employees[company.id] if e["contact_id"] in matched],
         }
         for company in served

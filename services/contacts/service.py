@@ -20,16 +20,14 @@ from crm.validation import validate
 from services.contacts import (
     companies,
     contacts,
-    csv_export,
     employments,
-    import_jobs,
     interests,
     search,
-    vcard_export,
-    vcard_import,
 )
+from services.contacts.csv import export as csv_export
+from services.contacts.csv import jobs, runner
+from services.contacts.csv.schemas import ContactExport, ImportPageQuery, ImportStart
 from services.contacts.dependencies import ImportSlotsProvider
-from services.contacts.import_schemas import ContactExport, ImportPageQuery, ImportStart
 from services.contacts.models import Base
 from services.contacts.schemas import (
     CompanyCreate,
@@ -44,7 +42,9 @@ from services.contacts.schemas import (
     InterestCreate,
     InterestQuery,
 )
-from services.contacts.vcard_schemas import VCardExport, VCardImport, VCardOptions
+from services.contacts.vcard import export as vcard_export
+from services.contacts.vcard import importing as vcard_import
+from services.contacts.vcard.schemas import VCardExport, VCardImport, VCardOptions
 
 
 class ContactsService(Pingable):
@@ -336,7 +336,7 @@ class ContactsService(Pingable):
         request = validate(ImportStart, data)
         max_bytes = self.config["CRM"].contacts.import_max_bytes
         with self.db.transaction() as uow:
-            record, created = import_jobs.start(uow, caller, request, max_bytes)
+            record, created = jobs.start(uow, caller, request, max_bytes)
         return {**record, "created": created}
 
     @event_handler("contacts", "import_queued")
@@ -345,7 +345,7 @@ class ContactsService(Pingable):
         ``import_finished``. A second delivery waits while the first runner is alive, and takes
         over (resuming after the rows done) once it has stopped."""
         settings = self.config["CRM"].contacts
-        import_jobs.run(
+        runner.run(
             self.db, payload["record"]["id"], settings.default_phone_region, settings.import_batch_size
         )
 
@@ -354,7 +354,7 @@ class ContactsService(Pingable):
         """An import and its progress: ``rows_done`` of ``total_rows``, with counts by outcome."""
         caller = self.caller.user()
         with self.db.read() as session:
-            return import_jobs.job_out(import_jobs.job_of(session, caller.org_id, job_id))
+            return jobs.job_out(jobs.job_of(session, caller.org_id, job_id))
 
     @rpc
     def list_imports(self, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
@@ -362,7 +362,7 @@ class ContactsService(Pingable):
         caller = self.caller.user()
         request = validate(ImportPageQuery, {"limit": limit, "cursor": cursor})
         with self.db.read() as session:
-            return import_jobs.list_jobs(session, caller, request.limit, request.cursor)
+            return jobs.list_jobs(session, caller, request.limit, request.cursor)
 
     @rpc
     def list_import_errors(self, job_id: str, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
@@ -370,14 +370,14 @@ class ContactsService(Pingable):
         caller = self.caller.user()
         request = validate(ImportPageQuery, {"limit": limit, "cursor": cursor})
         with self.db.read() as session:
-            return import_jobs.list_errors(session, caller, job_id, request.limit, request.cursor)
+            return jobs.list_errors(session, caller, job_id, request.limit, request.cursor)
 
     @rpc
     def export_import_errors_csv(self, job_id: str, cursor: str | None = None) -> dict[str, Any]:
         """The error report of an import as CSV text, one slice per call: ``{csv, next_cursor}``."""
         caller = self.caller.user()
         with self.db.read() as session:
-            return import_jobs.errors_csv(session, caller, job_id, cursor)
+            return jobs.errors_csv(session, caller, job_id, cursor)
 
     @rpc
     def export_contacts_csv(

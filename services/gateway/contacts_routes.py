@@ -8,8 +8,8 @@ from werkzeug.wrappers import Request, Response
 
 from crm.errors import UnsupportedMediaType
 from services.contacts import schemas as contacts_api
-from services.contacts.vcard_limits import VCardLimits, check_shape, hides_markup
-from services.contacts.vcard_schemas import VCardImportOut
+from services.contacts.vcard.limits import VCardLimits, check_shape, hides_markup
+from services.contacts.vcard.schemas import VCardImportOut
 from services.gateway.http import (
     attachment_response,
     created_response,

@@ -19,7 +19,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from crm.errors import invalid
-from services.contacts import import_schemas as imports_api
+from services.contacts.csv import schemas as imports_api
 from services.gateway.http import attachment_response, json_response, read_body, read_query, route
 from services.gateway.schemas import ContactCsvExportQuery, ImportPageQuery
 

@@ -13,7 +13,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from crm.auth import CallerProvider
 from crm.outbox import event_exchange
 from services.notifier.service import NotifierService
-from tests.unit.contacts.people import BOB, KID
+from tests.people import BOB, KID
 from tests.unit.notifier.events import invited
 from tests.unit.notifier.harness import access_token, fresh_notifier_schema
 

@@ -16,7 +16,7 @@ from sqlalchemy import MetaData, func, select, text
 from crm.auth import TokenVerifier
 from crm.database import DatabaseAccess, create_service_engine
 from crm.settings import Settings
-from tests.unit.contacts.people import KID, Person
+from tests.people import KID, Person
 
 
 def signed_access_token(settings: Settings, signing_key: Ed25519PrivateKey, person: Person) -> str:

@@ -25,7 +25,7 @@ from crm.migrations import upgrade
 from crm.settings import Settings
 from services.contacts.models import Base
 from services.contacts.service import ContactsService
-from tests.unit.contacts.people import Person
+from tests.people import Person
 from tests.unit.service_workers import ServiceWorkers
 
 TABLES = (

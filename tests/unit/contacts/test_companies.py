@@ -8,8 +8,8 @@ import pytest
 
 from crm.errors import Conflict, InvalidInput, NotFound
 from services.contacts.exceptions import CompanyNotFound, IdAlreadyUsed, StaleVersion
-from services.contacts.records import today
-from tests.unit.contacts.people import ALICE, BOB, CABINET, DIANE, FRANCOIS, JEANNE, MAGASIN, SIEGE
+from services.contacts.lookups import today
+from tests.people import ALICE, BOB, CABINET, DIANE, FRANCOIS, JEANNE, MAGASIN, SIEGE
 
 
 def _fields(error) -> list[str]:

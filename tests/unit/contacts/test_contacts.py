@@ -16,7 +16,7 @@ from services.contacts.exceptions import (
     StaleVersion,
 )
 from services.contacts.models import Contact
-from tests.unit.contacts.people import BOB, DIANE, FRANCOIS, JEANNE, MAGASIN, SIEGE
+from tests.people import BOB, DIANE, FRANCOIS, JEANNE, MAGASIN, SIEGE
 
 
 def _fields(error) -> list[str]:

@@ -13,8 +13,8 @@ from services.contacts.exceptions import (
     IdAlreadyUsed,
     StaleVersion,
 )
-from services.contacts.records import today
-from tests.unit.contacts.people import BOB, DIANE, JEANNE, MAGASIN, SIEGE
+from services.contacts.lookups import today
+from tests.people import BOB, DIANE, JEANNE, MAGASIN, SIEGE
 
 
 def _fields(error) -> list[str]:

@@ -12,8 +12,8 @@ import pytest
 
 from crm.errors import AdminOnly, InvalidInput, ReadOnlyUser
 from services.contacts.exceptions import DuplicateInterest, IdAlreadyUsed, InterestNotFound
-from services.contacts.records import today
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
+from services.contacts.lookups import today
+from tests.people import ALICE, BOB, CLAIRE, DIANE
 
 
 def _fields(error) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crm.errors import InvalidInput
-from tests.unit.contacts.people import BOB, CABINET, DIANE, ENTREPOTS, FRANCOIS, JEANNE, MAGASIN, SIEGE
+from tests.people import BOB, CABINET, DIANE, ENTREPOTS, FRANCOIS, JEANNE, MAGASIN, SIEGE
 
 
 def _fields(error) -> list[str]:

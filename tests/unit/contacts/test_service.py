@@ -6,7 +6,7 @@ import pytest
 
 from crm.errors import ReadOnlyUser, Unauthenticated
 from services.contacts import schemas
-from tests.unit.contacts.people import BOB, CLAIRE, JEANNE, SIEGE
+from tests.people import BOB, CLAIRE, JEANNE, SIEGE
 
 WRITES = [
     ("create_company", lambda ids: (SIEGE,)),

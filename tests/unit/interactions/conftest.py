@@ -25,7 +25,7 @@ from services.accounts.exceptions import UserNotFound
 from services.contacts.exceptions import CompanyNotFound, ContactNotFound
 from services.interactions.models import Base
 from services.interactions.service import InteractionsService
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE, POIRE, POMME, Person
+from tests.people import ALICE, BOB, CLAIRE, DIANE, POIRE, POMME, Person
 from tests.unit.service_workers import ServiceWorkers
 
 PEOPLE = (ALICE, BOB, CLAIRE, DIANE)

@@ -11,7 +11,7 @@ import pytest
 from crm.blobs import open_blob_store
 from crm.errors import InvalidInput, ReadOnlyUser
 from services.interactions.exceptions import DocumentNotFound, InteractionNotFound
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
+from tests.people import ALICE, BOB, CLAIRE, DIANE
 from tests.unit.interactions.conftest import JEANNE, SIEGE
 
 DEVIS = "Devis n° 42 – Rénovation de l'accueil, Pomme Siège Central".encode()

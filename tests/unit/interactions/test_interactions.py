@@ -13,7 +13,7 @@ from services.interactions.exceptions import (
     ParticipantNotFound,
     StaleVersion,
 )
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
+from tests.people import ALICE, BOB, CLAIRE, DIANE
 from tests.unit.interactions.conftest import JEANNE, SIEGE
 
 MEETING = {

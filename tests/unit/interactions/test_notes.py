@@ -10,7 +10,7 @@ from crm.errors import InvalidInput, ReadOnlyUser
 from services.interactions import notes
 from services.interactions.exceptions import IdAlreadyUsed, InteractionNotFound
 from services.interactions.service import InteractionsService
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
+from tests.people import ALICE, BOB, CLAIRE, DIANE
 
 APPEL = {"subject": "Appel Jeanne Dupont", "type": "call", "start_at": "2026-12-01T09:00:00+01:00"}
 

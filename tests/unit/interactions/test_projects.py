@@ -6,7 +6,7 @@ import pytest
 
 from crm.errors import InvalidInput, ReadOnlyUser
 from services.interactions.exceptions import IdAlreadyUsed, ProjectNotFound
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
+from tests.people import ALICE, BOB, CLAIRE, DIANE
 from tests.unit.interactions.conftest import JEANNE, SIEGE
 
 RENOVATION = {

@@ -17,7 +17,7 @@ from services.interactions.exceptions import (
     ResourceNotFound,
 )
 from services.interactions.interactions import interaction_of
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE, POIRE, POMME
+from tests.people import ALICE, BOB, CLAIRE, DIANE, POIRE, POMME
 
 CHAMBORD = {"name": "Salle Chambord", "kind": "room", "description": "12 places, vidéoprojecteur"}
 KANGOO = {"name": "Kangoo 2", "kind": "vehicle"}

@@ -9,7 +9,7 @@ import pytest
 from crm.errors import AdminOnly, InvalidInput, ReadOnlyUser
 from services.interactions import templates
 from services.interactions.exceptions import TemplateNotFound
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
+from tests.people import ALICE, BOB, CLAIRE, DIANE
 from tests.unit.interactions.conftest import JEANNE, SIEGE
 
 VISITE = {

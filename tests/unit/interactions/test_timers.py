@@ -16,7 +16,7 @@ from services.interactions.exceptions import (
     TimerAlreadyRunning,
 )
 from services.interactions.models import Project
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE
+from tests.people import ALICE, BOB, CLAIRE, DIANE
 from tests.unit.interactions.conftest import COSTS
 
 CHANTIER = {

@@ -26,7 +26,7 @@ from crm.migrations import upgrade
 from crm.settings import Settings
 from services.notifier.models import Base, outbox
 from services.notifier.service import NotifierService
-from tests.unit.contacts.people import KID, Person
+from tests.people import KID, Person
 from tests.unit.notifier.harness import access_token, fresh_notifier_schema
 
 TABLES = ("notifications", "delivery_preferences", "outbox", "processed_events")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm.ids import new_id
-from tests.unit.contacts.people import ALICE, BOB, POMME, Person
+from tests.people import ALICE, BOB, POMME, Person
 
 CHANTIER = {
     "id": "0193a000-0000-7000-8000-00000000c4a1",

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, text
 from crm.database import is_postgresql
 from crm.migrations import upgrade
 from crm.settings import Settings
-from tests.unit.contacts.people import Person
+from tests.people import Person
 from tests.unit.service_workers import signed_access_token
 
 

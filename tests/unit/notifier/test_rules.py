@@ -6,7 +6,7 @@ import pytest
 
 from services.notifier.rules import Delivery, delivery_for
 from services.notifier.schemas import ParticipantEvent
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE
+from tests.people import ALICE, BOB, CLAIRE
 from tests.unit.notifier.events import participant_event
 
 

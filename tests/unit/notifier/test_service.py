@@ -6,7 +6,7 @@ import pytest
 
 from crm.errors import InvalidInput, ReadOnlyUser, Unauthenticated
 from services.notifier.exceptions import NotificationNotFound
-from tests.unit.contacts.people import ALICE, BOB, CLAIRE, DIANE, POIRE, Person
+from tests.people import ALICE, BOB, CLAIRE, DIANE, POIRE, Person
 from tests.unit.notifier.events import CHANTIER, invited, participant_event
 
 

@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from services.contacts import csv_export
-from tests.unit.contacts.imports import imported
-from tests.unit.contacts.people import BOB, CLAIRE, DIANE, FRANCOIS, JEANNE, MAGASIN
+from services.contacts.csv import export as csv_export
+from tests.people import BOB, CLAIRE, DIANE, FRANCOIS, JEANNE, MAGASIN
+from tests.unit.contacts.csv.imports import imported
 
 
 def _table(text: str) -> list[list[str]]:

@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from crm.validation import StrictInput
-from services.contacts.csv_format import ENCODINGS
-from services.contacts.headers import FIELDS
+from services.contacts.csv.format import ENCODINGS
+from services.contacts.csv.headers import FIELDS
 from services.contacts.schemas import ContactSort, Cursor, Direction, Id, Limit, SearchText
 
 ImportField = Literal[FIELDS]

@@ -10,7 +10,7 @@ from vobject.base import getLogicalLines
 
 from crm.errors import InvalidInput, RateLimited
 from services.contacts.dependencies import ImportSlots
-from services.contacts.vcard_limits import VCardLimits, check_shape, logical_lines, refuse_hiding_charset
+from services.contacts.vcard.limits import VCardLimits, check_shape, logical_lines, refuse_hiding_charset
 
 LIMITS = VCardLimits(max_lines=100_000, max_property_chars=1_000_000)
 HEAD = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Zoé Gérard\r\n"

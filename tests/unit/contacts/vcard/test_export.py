@@ -6,9 +6,9 @@ import pytest
 import vobject
 
 from crm.errors import InvalidInput
-from services.contacts import vcard_export
 from services.contacts.exceptions import ContactNotFound
-from tests.unit.contacts.people import BOB, CABINET, CLAIRE, DIANE, FRANCOIS, JEANNE, SIEGE
+from services.contacts.vcard import export as vcard_export
+from tests.people import BOB, CABINET, CLAIRE, DIANE, FRANCOIS, JEANNE, SIEGE
 
 
 @pytest.fixture

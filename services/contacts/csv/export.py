@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
-from services.contacts import csv_format, records, search
-from services.contacts.headers import FIELDS, LABELS
-from services.contacts.import_schemas import ContactExport
+from services.contacts import lookups, search
+from services.contacts.csv import format as csv_format
+from services.contacts.csv.headers import FIELDS, LABELS
+from services.contacts.csv.schemas import ContactExport
 from services.contacts.models import Interest
 from services.contacts.schemas import ContactSearch
 
@@ -42,7 +43,7 @@ def export_page(session: Session, caller: Caller, request: ContactExport, region
     )
     page = search.search_contacts(session, caller, query, region)
     items = page["items"]
-    current = records.current_employments(session, [item["id"] for item in items])
+    current = lookups.current_employments(session, [item["id"] for item in items])
     names = dict(
         session.execute(
             select(Interest.id, Interest.name).where(

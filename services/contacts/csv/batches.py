@@ -1,8 +1,4 @@
-"""Importing contacts from CSV rows: check each row, then write a batch of them.
-
-A row is checked in full before anything is written: every cell against the
-same rules as the API, phones parsed, a company for employment details. A row
-that fails is reported (row, column, reason) and writes nothing; the others go on.
+"""Writing a batch of checked CSV rows, and what a job remembers between batches.
 
 Writing a batch updates or creates contacts by e-mail (the personal one, or
 the professional one for rows without it), reuses or creates companies by name
@@ -17,231 +13,25 @@ one row per savepoint, so only the row concerned fails.
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from crm.database import UnitOfWork
-from crm.errors import InvalidInput
 from crm.ids import new_id
 from crm.outbox import new_event
+from crm.times import aware
 from services.contacts import interests as interest_names
-from services.contacts import phones, records, search_text
-from services.contacts.csv_format import Record, unescape_formula
-from services.contacts.headers import Column
+from services.contacts import lookups, search_text, shapes
+from services.contacts.csv.rows import ADDRESS_FIELDS, SOCIAL_FIELDS, RowPlan, RowProblem
 from services.contacts.models import Company, Contact, ContactInterest, Employment, Interest
-from services.contacts.schemas import (
-    InterestName,
-    OptionalEmail,
-    OptionalLongText,
-    OptionalPhone,
-    OptionalPostalCode,
-    OptionalText,
-)
 
 log = logging.getLogger(__name__)
-
-_RULES: dict[str, Any] = {
-    "first_name": OptionalText,
-    "last_name": OptionalText,
-    "email": OptionalEmail,
-    "phone": OptionalPhone,
-    "mobile": OptionalPhone,
-    "street": OptionalText,
-    "postal_code": OptionalPostalCode,
-    "city": OptionalText,
-    "country": OptionalText,
-    "note": OptionalLongText,
-    "interests": Annotated[list[InterestName], Field(max_length=100)],
-    "company": OptionalText,
-    "group": OptionalText,
-    "function": OptionalText,
-    "work_email": OptionalEmail,
-    "work_phone": OptionalPhone,
-    "work_mobile": OptionalPhone,
-    "linkedin": OptionalText,
-    "facebook": OptionalText,
-    "x": OptionalText,
-    "viadeo": OptionalText,
-}
-_ADAPTERS = {name: TypeAdapter(rule) for name, rule in _RULES.items()}
-PHONE_FIELDS = ("phone", "mobile", "work_phone", "work_mobile")
-EMPLOYMENT_FIELDS = ("function", "work_email", "work_phone", "work_mobile")
-ADDRESS_FIELDS = ("street", "postal_code", "city", "country")
-SOCIAL_FIELDS = ("linkedin", "facebook", "x", "viadeo")
-_INTEREST_SEPARATORS = re.compile(r"[,;|\n]")
-_SURROGATES = re.compile("[\udc80-\udcff]")
-VALUE_SHOWN = 200
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    """Why a row was refused: its row (the header is row 1), line, column as written, reason."""
-
-    row: int
-    line: int
-    column: str | None
-    field: str | None
-    value: str | None
-    reason: str
-
-
-@dataclass(frozen=True)
-class RowPlan:
-    """A row that passed every check: its values by field (None: empty cell) and phones in E.164."""
-
-    row: int
-    line: int
-    values: dict[str, Any]
-    e164: dict[str, str | None]
-
-    @property
-    def email(self) -> str | None:
-        return self.values["email"]
-
-    @property
-    def work_email(self) -> str | None:
-        return self.values["work_email"]
-
-
-def _shown(value: str) -> str:
-    return _SURROGATES.sub("\ufffd", value)[:VALUE_SHOWN]
-
-
-# Single-line fields: a line break from a spreadsheet cell becomes a separator, tabs spaces.
-_LINE_BREAKS = re.compile(r"\s*(?:\r\n|\r|\n)\s*")
-_MULTI_LINE_FIELDS = ("note", "interests")
-
-
-def _one_line(field_name: str, value: str) -> str:
-    if field_name in _MULTI_LINE_FIELDS:
-        return value
-    joined = _LINE_BREAKS.sub(", " if field_name == "street" else " ", value.strip())
-    return joined.replace("\t", " ")
-
-
-def _reason(field_name: str, error: dict[str, Any]) -> str:
-    kind, message = error["type"], error["msg"]
-    if kind == "string_pattern_mismatch":
-        if field_name in PHONE_FIELDS:
-            return "not a phone number (digits, spaces, + ( ) . / - only)"
-        return "holds control characters that are not allowed here"
-    if message.startswith("value is not a valid email address: "):
-        return "not a valid e-mail address: " + message.removeprefix("value is not a valid email address: ")
-    return message.removeprefix("Value error, ")
-
-
-class RowChecker:
-    """Checks the records of one file against the columns its header maps."""
-
-    def __init__(self, columns: list[Column], region: str, encoding: str):
-        self.width = len(columns)
-        self.columns = [column for column in columns if column.field is not None]
-        self.header_of = {column.field: column.header for column in self.columns}
-        self.region = region
-        self.encoding = encoding
-
-    def problem(self, record: Record, field: str | None, value: str | None, reason: str) -> RowProblem:
-        column = self.header_of.get(field) if field else None
-        return RowProblem(record.row, record.line, column, field, _shown(value) if value else None, reason)
-
-    def check(self, record: Record) -> RowPlan | list[RowProblem]:
-        if record.problem is not None:
-            index = record.problem_column
-            column = next((c for c in self.columns if c.index == index), None)
-            header = column.header if column else None
-            return [
-                RowProblem(
-                    record.row, record.line, header, column.field if column else None, None, record.problem
-                )
-            ]
-        problems: list[RowProblem] = []
-        raw: dict[str, str] = {}
-        for column in self.columns:
-            cell = record.cells[column.index] if column.index < len(record.cells) else ""
-            if _SURROGATES.search(cell):
-                problems.append(
-                    self.problem(
-                        record,
-                        column.field,
-                        cell,
-                        f"holds bytes that are not {self.encoding} text (the file mixes encodings); "
-                        "save it again as CSV UTF-8",
-                    )
-                )
-                continue
-            if "\x00" in cell:
-                problems.append(
-                    self.problem(
-                        record, column.field, cell.replace("\x00", ""), "holds the NUL character (U+0000)"
-                    )
-                )
-                continue
-            cell = unicodedata.normalize("NFC", unescape_formula(cell))
-            raw[column.field] = _one_line(column.field, cell)
-        if any(cell.strip() for cell in record.cells[self.width :]):
-            problems.append(
-                RowProblem(
-                    record.row,
-                    record.line,
-                    None,
-                    None,
-                    None,
-                    f"the row has {len(record.cells)} cells but the header has {self.width} columns",
-                )
-            )
-        values = self._values(record, raw, problems)
-        e164 = self._phones(record, values, problems)
-        if not values["company"]:
-            given = [name for name in EMPLOYMENT_FIELDS if values[name]]
-            if given:
-                problems.append(
-                    self.problem(
-                        record,
-                        given[0],
-                        str(values[given[0]]),
-                        "an employment detail needs a company on the same row",
-                    )
-                )
-        if problems:
-            return problems
-        return RowPlan(record.row, record.line, values, e164)
-
-    def _values(self, record: Record, raw: dict[str, str], problems: list[RowProblem]) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for name, adapter in _ADAPTERS.items():
-            if name not in raw:
-                values[name] = [] if name == "interests" else None
-                continue
-            given: Any = raw[name]
-            if name == "interests":
-                given = [part.strip() for part in _INTEREST_SEPARATORS.split(given) if part.strip()]
-            try:
-                values[name] = adapter.validate_python(given)
-            except ValidationError as exc:
-                values[name] = [] if name == "interests" else None
-                problems.append(self.problem(record, name, raw[name], _reason(name, exc.errors()[0])))
-        return values
-
-    def _phones(
-        self, record: Record, values: dict[str, Any], problems: list[RowProblem]
-    ) -> dict[str, str | None]:
-        e164: dict[str, str | None] = {}
-        for name in PHONE_FIELDS:
-            try:
-                e164[name] = phones.normalise(values[name], self.region, name)
-            except InvalidInput as exc:
-                e164[name] = None
-                problems.append(self.problem(record, name, values[name], exc.errors[0]["message"]))
-        return e164
 
 
 # -- what a job remembers between batches -------------------------------------------
@@ -455,7 +245,7 @@ class _BatchWriter:
                 by_work_email.setdefault(work_email, contact.id)
         if not found:
             return
-        interests = records.interest_ids(self.session, found)
+        interests = lookups.interest_ids(self.session, found)
         history: dict[str, list[tuple[Employment, Any]]] = {contact_id: [] for contact_id in found}
         for employment, company in self.session.execute(
             select(Employment, Company)
@@ -608,7 +398,7 @@ class _BatchWriter:
             (
                 employment
                 for employment, at in state.history
-                if at.id == company.id and records.is_current(employment, self.context.today)
+                if at.id == company.id and lookups.is_current(employment, self.context.today)
             ),
             None,
         )
@@ -670,7 +460,7 @@ class _BatchWriter:
                     "company_created",
                     org_id=company.org_id,
                     actor_id=self.context.actor_id,
-                    record=records.company_out(company),
+                    record=shapes.company_out(company),
                 )
             )
         return company
@@ -726,19 +516,19 @@ class _BatchWriter:
             (
                 (employment, company)
                 for employment, company in state.history
-                if records.is_current(employment, self.context.today) and company.deleted_at is None
+                if lookups.is_current(employment, self.context.today) and company.deleted_at is None
             ),
             key=lambda pair: (pair[1].name, pair[0].id),
         )
         contact.search_text = search_text.contact_text(contact, current)
         history = sorted(
             state.history,
-            key=lambda pair: (pair[0].start_date or date.min, records.aware(pair[0].created_at)),
+            key=lambda pair: (pair[0].start_date or date.min, aware(pair[0].created_at)),
             reverse=True,
         )
         record = {
-            **records.contact_out(contact, list(state.interests)),
-            "employments": [records.employment_out(employment, company) for employment, company in history],
+            **shapes.contact_out(contact, list(state.interests)),
+            "employments": [shapes.employment_out(employment, company) for employment, company in history],
         }
         self.events.append(
             new_event(event_type, org_id=contact.org_id, actor_id=self.context.actor_id, record=record)

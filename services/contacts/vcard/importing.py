@@ -34,22 +34,23 @@ from crm.database import DatabaseAccess, UnitOfWork
 from crm.errors import CrmError, invalid
 from crm.outbox import utcnow
 from crm.settings import ContactsSettings
+from crm.times import aware
 from crm.validation import validate
 from services.contacts import (
     changes,
     companies,
     contacts,
     employments,
+    lookups,
     phones,
-    records,
     search_text,
-    vcard_limits,
-    vcard_reader,
 )
 from services.contacts.models import Company, Contact, Employment
 from services.contacts.schemas import CompanyCreate, ContactUpdate
-from services.contacts.vcard_limits import VCardLimits
-from services.contacts.vcard_schemas import CardContact, CardJob, VCardImport
+from services.contacts.vcard import limits as vcard_limits
+from services.contacts.vcard import reader as vcard_reader
+from services.contacts.vcard.limits import VCardLimits
+from services.contacts.vcard.schemas import CardContact, CardJob, VCardImport
 
 log = logging.getLogger(__name__)
 
@@ -253,10 +254,10 @@ def _employ(
     if not held:
         employments.write(uow, caller, contact, plan)
         return True
-    today = records.today()
+    today = lookups.today()
     employment = max(
         held,
-        key=lambda e: (records.is_current(e, today), e.start_date or date.min, records.aware(e.created_at)),
+        key=lambda e: (lookups.is_current(e, today), e.start_date or date.min, aware(e.created_at)),
     )
     changed = False
     for name in given:

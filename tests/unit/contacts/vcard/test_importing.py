@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from crm.errors import InvalidInput, ReadOnlyUser
-from services.contacts import vcard_import
 from services.contacts.models import Company
-from tests.unit.contacts.people import BOB, CLAIRE, DIANE, FRANCOIS, JEANNE, POMME, SIEGE
+from services.contacts.vcard import importing as vcard_import
+from tests.people import BOB, CLAIRE, DIANE, FRANCOIS, JEANNE, POMME, SIEGE
 
 
 def card(*lines: str, version: str = "3.0") -> str:

@@ -23,8 +23,8 @@ import vobject
 from phonenumbers import PhoneNumberFormat
 from vobject.vcard import Address, Name
 
+from crm.times import aware
 from services.contacts.models import Company, Contact, Employment
-from services.contacts.records import aware
 
 PRODID = "-//crm-backend//Contacts//FR"
 MAX_LINE_OCTETS = 75

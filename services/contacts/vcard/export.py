@@ -15,16 +15,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
-from services.contacts import records, search, vcard_writer
+from crm.times import aware
+from services.contacts import lookups, search
 from services.contacts.models import Company, Contact, Employment
 from services.contacts.schemas import ContactSearch
-from services.contacts.vcard_schemas import VCardExport
+from services.contacts.vcard import writer as vcard_writer
+from services.contacts.vcard.schemas import VCardExport
 
 PAGE_SIZE = 200  # cards per call: about a tenth of a second of vobject
 
 
 def export_contact(session: Session, caller: Caller, contact_id: str, version: str) -> dict[str, Any]:
-    contact = records.contact_of(session, caller.org_id, contact_id)
+    contact = lookups.contact_of(session, caller.org_id, contact_id)
     return {
         "file_name": f"{vcard_writer.full_name(contact)[:100]}.vcf",
         "content": _cards(session, [contact], version),
@@ -64,14 +66,14 @@ def _jobs(session: Session, contact_ids: list[str]) -> dict[str, list[vcard_writ
         .join(Company, Company.id == Employment.company_id)
         .where(Employment.contact_id.in_(contact_ids), Employment.deleted_at.is_(None))
     ).all()
-    today = records.today()
+    today = lookups.today()
     rows = sorted(
         rows,
-        key=lambda row: (row[0].start_date or date.min, records.aware(row[0].created_at), row[0].id),
+        key=lambda row: (row[0].start_date or date.min, aware(row[0].created_at), row[0].id),
         reverse=True,
     )
     for employment, company in rows:
-        current = records.is_current(employment, today) and company.deleted_at is None
+        current = lookups.is_current(employment, today) and company.deleted_at is None
         found[employment.contact_id].append(vcard_writer.Job(employment, company, current))
     for jobs in found.values():
         jobs.sort(key=lambda job: not job.current)  # stable: latest start first within each

@@ -5,7 +5,22 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from tests.unit.contacts.people import Person
+from tests.people import Person
+
+HEADER = (
+    "Nom;Prénom;Email;Téléphone;Portable;Adresse;Code postal;Ville;Pays;"
+    "Société;Groupe;Fonction;Email professionnel;Téléphone professionnel;Centres d'intérêt"
+)
+FRANCOIS_ROW = (
+    "Lefèvre;François;francois.lefevre@exemple.fr;01 45 67 89 10;06 12 34 56 78;3 place du Marché;69001;"
+    "Lyon;France;Pomme Siège Central;Pomme;Directeur financier;f.lefevre@pomme.fr;01 42 68 53 00;"
+    '"Comptable, Libre"'
+)
+
+
+def csv_text(*lines: str) -> str:
+    """A CSV file of ``lines``, each ended as spreadsheets end them."""
+    return "\r\n".join(lines) + "\r\n"
 
 
 def upload(worker: Any, content: str | bytes, file_name: str = "contacts.csv", **options: Any) -> dict:

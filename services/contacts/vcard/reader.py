@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from vobject.base import textLineToContentLine
 
 from crm.errors import CrmError, invalid
-from services.contacts.vcard_limits import logical_lines, refuse_hiding_charset
+from services.contacts.vcard.limits import logical_lines, refuse_hiding_charset
 
 SOCIAL_TYPES = {"linkedin": "linkedin", "facebook": "facebook", "twitter": "x", "x": "x", "viadeo": "viadeo"}
 SOCIAL_HOSTS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crm.errors import InvalidInput
-from services.contacts.headers import FIELDS, LABELS, header_key, resolve_columns
+from services.contacts.csv.headers import FIELDS, LABELS, header_key, resolve_columns
 
 
 def _fields(headers: list[str], mapping: dict | None = None) -> list[str | None]:

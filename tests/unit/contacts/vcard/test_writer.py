@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import vobject
 
 from services.contacts.models import Company, Contact, Employment
-from services.contacts.vcard_writer import Job, fold_lines, write_card
+from services.contacts.vcard.writer import Job, fold_lines, write_card
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

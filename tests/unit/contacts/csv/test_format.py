@@ -7,7 +7,7 @@ import codecs
 import pytest
 
 from crm.errors import InvalidInput
-from services.contacts.csv_format import (
+from services.contacts.csv.format import (
     detect_delimiter,
     detect_encoding,
     escape_formula,

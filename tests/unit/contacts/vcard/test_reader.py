@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crm.errors import InvalidInput
-from services.contacts.vcard_reader import CardText, read_card, split_cards
+from services.contacts.vcard.reader import CardText, read_card, split_cards
 
 
 def _card(*lines: str, version: str = "3.0") -> CardText:
