@@ -121,9 +121,12 @@ def test_admin_operations_say_so(document):
     assert "201" in create_user["responses"]
 
 
-def _refused_as_read_only_member(method: str, url: str, handler: str) -> bool:
-    """Whether the handler answers 403 to a read-only member before doing anything."""
-    caller = Caller("emile", "pomme", "member", True, "s-1", int(time.time()) + 900)
+def _caller(role: str, read_only: bool) -> Caller:
+    return Caller("emile", "pomme", role, read_only, "s-1", int(time.time()) + 900)
+
+
+def _refused(caller: Caller, method: str, url: str, handler: str) -> bool:
+    """Whether the handler answers 403 to ``caller`` before doing anything."""
     auth = MagicMock()
     auth.caller.return_value = caller
     gateway = worker_factory(GatewayService, auth=auth, accounts=MagicMock())
@@ -138,13 +141,28 @@ def _refused_as_read_only_member(method: str, url: str, handler: str) -> bool:
     return False
 
 
-def test_admin_operations_refuse_a_read_only_member_and_document_403(document):
+def _refused_as_read_only_member(method: str, url: str, handler: str) -> bool:
+    """Whether the handler answers 403 to a read-only member (an admin check or a writer check)."""
+    return _refused(_caller("member", read_only=True), method, url, handler)
+
+
+def test_admin_operations_refuse_a_member_who_may_write_and_document_403(document):
+    # A member who may write passes every writer check: only the admin check can refuse them.
     admin_routes = _routes(admin_only=True)
 
     assert len(admin_routes) >= 5
     for method, url, handler in admin_routes:
-        assert _refused_as_read_only_member(method, url, handler), f"{method} {url}"
+        assert _refused(_caller("member", read_only=False), method, url, handler), f"{method} {url}"
         assert "403" in document["paths"][openapi_path(url)][method.lower()]["responses"]
+
+
+def test_admin_writes_refuse_a_read_only_admin(document):
+    # An admin passes every admin check: only the writer check can refuse a read-only one.
+    admin_writes = [route for route in _routes(admin_only=True) if route[0] != "GET"]
+
+    assert len(admin_writes) >= 5
+    for method, url, handler in admin_writes:
+        assert _refused(_caller("admin", read_only=True), method, url, handler), f"{method} {url}"
 
 
 def test_every_operation_that_can_answer_403_documents_it(document):
