@@ -28,7 +28,7 @@ from services.gateway.http import (
     read_query,
     route,
 )
-from services.interactions import work_schemas as work_api
+from services.interactions import document_schemas as work_api
 
 V1 = "/api/v1"
 MULTIPART = "multipart/form-data"

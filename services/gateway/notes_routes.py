@@ -12,7 +12,7 @@ from services.gateway.http import (
     read_body,
     route,
 )
-from services.interactions import work_schemas as work_api
+from services.interactions import note_schemas as work_api
 
 V1 = "/api/v1"
 

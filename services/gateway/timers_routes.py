@@ -11,7 +11,7 @@ from services.gateway.http import (
     read_query,
     route,
 )
-from services.interactions import work_schemas as work_api
+from services.interactions import timer_schemas as work_api
 
 V1 = "/api/v1"
 

@@ -25,10 +25,10 @@ from crm.errors import invalid
 from crm.ids import new_id
 from crm.records import has_values, record_of, replayed
 from crm.times import iso, utcnow
+from services.interactions.document_schemas import DocumentLink, DocumentUpload
 from services.interactions.exceptions import DocumentNotFound, InteractionNotFound
 from services.interactions.interactions import interaction_of, linked_to, newest_first_page
 from services.interactions.models import Document, Interaction
-from services.interactions.work_schemas import DocumentLink, DocumentUpload
 
 log = logging.getLogger(__name__)
 

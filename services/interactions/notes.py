@@ -21,7 +21,7 @@ from crm.records import has_values, replayed
 from crm.times import iso, utcnow
 from services.interactions.interactions import interaction_of
 from services.interactions.models import Note
-from services.interactions.work_schemas import NoteAppend
+from services.interactions.note_schemas import NoteAppend
 
 STAMP_FORMAT = "%d/%m/%Y %H:%M"
 

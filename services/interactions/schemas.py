@@ -8,10 +8,10 @@ from pydantic import Field, StringConstraints, field_validator
 
 from crm.validation import AwareDateTime, Day, Id, Money, QueryInput, StrictInput, blankable, whole_number
 
-_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 Key = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9_]+$")]
 Subject = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=_NO_CONTROL)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_CONTROL)
 ]
 LongText = Annotated[
     str, StringConstraints(max_length=20_000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")

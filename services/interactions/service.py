@@ -40,14 +40,26 @@ from services.interactions.schemas import (
     PipelineQuery,
     TypeUpdate,
 )
+from services.interactions.service_documents import DocumentEntrypoints
+from services.interactions.service_notes import NoteEntrypoints
+from services.interactions.service_projects import ProjectEntrypoints
 from services.interactions.service_resources import ResourceEntrypoints
-from services.interactions.service_work import WorkEntrypoints
+from services.interactions.service_templates import TemplateEntrypoints
+from services.interactions.service_timers import TimerEntrypoints
 
 import services.accounts.exceptions  # noqa: F401, E402  isort: skip  (their errors cross RPC as themselves)
 import services.contacts.exceptions  # noqa: F401, E402  isort: skip
 
 
-class InteractionsService(ResourceEntrypoints, WorkEntrypoints, Pingable):
+class InteractionsService(
+    ResourceEntrypoints,
+    ProjectEntrypoints,
+    TemplateEntrypoints,
+    TimerEntrypoints,
+    NoteEntrypoints,
+    DocumentEntrypoints,
+    Pingable,
+):
     name = "interactions"
 
     db = Database(Base.metadata)

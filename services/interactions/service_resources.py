@@ -1,4 +1,4 @@
-"""interactions: entrypoints for resources, their bookings, and projects.
+"""interactions: entrypoints for resources (rooms, vehicles, hotel rooms) and their bookings.
 
 Mixed into ``InteractionsService``, which provides ``db``, ``caller``,
 ``accounts`` and ``contacts``. The same rules hold as for its own entrypoints:
@@ -11,12 +11,9 @@ from typing import Any
 
 from crm.rpc import rpc
 from crm.validation import validate
-from services.interactions import projects, references, resources
+from services.interactions import resources
 from services.interactions.resource_schemas import (
     PlanningQuery,
-    ProjectCreate,
-    ProjectListQuery,
-    ProjectUpdate,
     ResourceCreate,
     ResourceListQuery,
     ResourceUpdate,
@@ -27,7 +24,6 @@ class ResourceEntrypoints:
     db: Any
     caller: Any
     accounts: Any
-    contacts: Any
 
     # -- resources ------------------------------------------------------------------------------
 
@@ -94,56 +90,3 @@ class ResourceEntrypoints:
         caller = self.caller.writer()
         with self.db.transaction() as uow:
             resources.release(uow.session, caller, interaction_id, resource_id)
-
-    # -- projects -------------------------------------------------------------------------------
-
-    @rpc
-    def create_project(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Create a project with its users, contacts and companies (each must exist in the
-        organisation). Giving the id of an existing project with the same content returns it
-        with ``created`` false."""
-        caller = self.caller.writer()
-        request = validate(ProjectCreate, data)
-        references.check_links(self.accounts, self.contacts, request)
-        with self.db.transaction() as uow:
-            record, created = projects.create(uow, caller, request)
-        return {**record, "created": created}
-
-    @rpc
-    def update_project(self, project_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        """Change the fields given; a list of users, contacts or companies replaces the project's."""
-        caller = self.caller.writer()
-        request = validate(ProjectUpdate, changes)
-        references.check_links(self.accounts, self.contacts, request)
-        with self.db.transaction() as uow:
-            return projects.update(uow, caller, project_id, request)
-
-    @rpc
-    def get_project(self, project_id: str) -> dict[str, Any]:
-        """One project with its users, contacts and companies."""
-        caller = self.caller.user()
-        with self.db.read() as session:
-            return projects.project_out(session, projects.project_of(session, caller.org_id, project_id))
-
-    @rpc
-    def list_projects(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Newest first, filtered by a linked user, contact or company."""
-        caller = self.caller.user()
-        request = validate(ProjectListQuery, query)
-        with self.db.read() as session:
-            return projects.list_projects(session, caller.org_id, request)
-
-    @rpc
-    def delete_project(self, project_id: str) -> None:
-        """Delete (softly); its interactions keep their ``project_id``. Deleting again is harmless."""
-        caller = self.caller.writer()
-        with self.db.transaction() as uow:
-            projects.delete_project(uow, caller, project_id)
-
-    @rpc
-    def project_planning(self, project_id: str, query: dict[str, Any]) -> dict[str, Any]:
-        """The project's interactions over the days (UTC, both included), by start."""
-        caller = self.caller.user()
-        request = validate(PlanningQuery, query)
-        with self.db.read() as session:
-            return projects.planning(session, caller.org_id, project_id, request.since, request.until)

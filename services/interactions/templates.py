@@ -43,7 +43,7 @@ from services.interactions import catalogue, interactions
 from services.interactions.exceptions import TemplateNotFound
 from services.interactions.models import Template
 from services.interactions.schemas import InteractionCreate
-from services.interactions.work_schemas import TemplateCreate, TemplateRun, TemplateUpdate
+from services.interactions.template_schemas import TemplateCreate, TemplateRun, TemplateUpdate
 
 TAGS = ("year", "month", "day", "company_id", "company_name", "contact_name", "user_name", "counter")
 _COUNTER_WIDTH = re.compile(r"0[1-9][0-9]?")

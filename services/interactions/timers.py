@@ -26,7 +26,7 @@ from crm.validation import money_out
 from services.interactions.exceptions import NoRunningTimer, ProjectNotFound, TimerAlreadyRunning
 from services.interactions.interactions import interaction_of
 from services.interactions.models import Interaction, Project, RunningTimer, TimeEntry
-from services.interactions.work_schemas import TimeTotalsQuery
+from services.interactions.timer_schemas import TimeTotalsQuery
 
 CENT = Decimal("0.01")
 
