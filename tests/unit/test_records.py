@@ -10,7 +10,7 @@ from sqlalchemy import String, create_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from crm.errors import Conflict, IdAlreadyUsed, NotFound, StaleVersion
-from crm.records import check_version, id_already_used, record_of, replayed
+from crm.records import check_version, has_values, id_already_used, record_of, replayed
 from crm.times import UtcDateTime
 
 
@@ -117,3 +117,9 @@ def test_a_stale_version_is_a_conflict_naming_version(session):
     assert isinstance(raised.value, Conflict)
     assert raised.value.detail == "version: room chambre-404 is at version 3, not 2"
     assert raised.value.errors == [{"field": "version", "message": "stale; current version is 3"}]
+
+
+def test_has_values_compares_the_named_attributes_only(session):
+    room = session.get(Room, "chambre-404")
+    assert has_values(room, {"name": "Chambre 404", "org_id": "pomme"})
+    assert not has_values(room, {"name": "Chambre 405"})
