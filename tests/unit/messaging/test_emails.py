@@ -1,4 +1,4 @@
-"""E-mail through the SendGrid and Mailjet SDKs against the sandbox, events, suppressions, reports."""
+"""E-mail through the SendGrid and Mailjet SDKs against the sandbox, events, reports."""
 
 from __future__ import annotations
 
@@ -11,47 +11,16 @@ from click.testing import CliRunner
 
 from cli.main import main
 from crm.errors import AdminOnly, InvalidInput
-from emulations.outcomes import BOUNCE_DOMAIN
 from providers.sendgrid_mail import SendGridMail
 from providers.smtp_mail import SmtpMail
-from services.messaging.exceptions import AddressSuppressed, EmailNotFound, EmailNotSetUp, SuppressionNotFound
+from services.messaging.exceptions import EmailNotFound, EmailNotSetUp
 from services.messaging.models import ProviderEvent
 from tests.people import ALICE, BOB, DIANE
+from tests.sandbox_fixtures import silent_api_url
 
-from .sandbox_fixtures import silent_api_url
+from .email_steps import T0, event, send, set_up
 
 PDF = b"%PDF-1.4 devis Pomme " + bytes(range(256))
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-
-
-def set_up(messaging, provider="sendgrid", fallback=None, person=ALICE) -> dict:
-    settings = {"provider": provider, "sender_email": "ventes@pomme.fr", "sender_name": "Pomme Ventes"}
-    if fallback:
-        settings["fallback_provider"] = fallback
-    return messaging.as_user(person).update_email_settings(settings)
-
-
-def send(messaging, to="jeanne.dupont@exemple.fr", person=BOB, key=None, **fields) -> dict:
-    data = {
-        "to": {"email": to, "name": "Jeanne Dupont"},
-        "subject": "Votre devis Pomme",
-        "text": "Bonjour, voici votre devis.",
-        **fields,
-    }
-    return messaging.as_user(person).send_email(data, key)
-
-
-def event(message: dict, status: str, at: datetime, provider="sendgrid", **extra) -> dict:
-    return {
-        "provider": provider,
-        "provider_event_id": f"{message['id']}-{status}-{at.timestamp()}",
-        "message_id": message["id"],
-        "provider_message_id": message["provider_message_id"],
-        "status": status,
-        "occurred_at": at.isoformat(),
-        "raw": {},
-        **extra,
-    }
 
 
 def test_email_goes_out_through_sendgrid_with_our_id_in_its_custom_args(messaging):
@@ -133,24 +102,6 @@ def test_duplicate_events_are_stored_once(messaging):
     assert messaging.count("provider_events") == 1
 
 
-def test_a_hard_bounce_suppresses_the_address_until_an_admin_lifts_it(messaging):
-    set_up(messaging)
-    sent = send(messaging, to=f"inconnu@{BOUNCE_DOMAIN}")
-    bounce = event(sent, "bounced", T0, bounce_kind="hard", reason="550 5.1.1 user unknown")
-    messaging.system().record_provider_events([bounce])
-    messaging.apply_events()
-    with pytest.raises(AddressSuppressed, match="bounced hard"):
-        send(messaging, to=f"INCONNU@{BOUNCE_DOMAIN}")
-    [suppressed] = messaging.as_user(BOB).list_suppressions()
-    assert (suppressed["email"], suppressed["message_id"]) == (f"inconnu@{BOUNCE_DOMAIN}", sent["id"])
-    with pytest.raises(AdminOnly):
-        messaging.as_user(BOB).lift_suppression(f"inconnu@{BOUNCE_DOMAIN}")
-    messaging.as_user(ALICE).lift_suppression(f"inconnu@{BOUNCE_DOMAIN}")
-    assert send(messaging, to=f"inconnu@{BOUNCE_DOMAIN}")["status"] == "queued"
-    with pytest.raises(SuppressionNotFound):
-        messaging.as_user(ALICE).lift_suppression(f"inconnu@{BOUNCE_DOMAIN}")
-
-
 def test_another_providers_event_does_not_speak_for_a_message(messaging):
     set_up(messaging)  # SendGrid sends it
     sent = send(messaging)
@@ -164,23 +115,6 @@ def test_another_providers_event_does_not_speak_for_a_message(messaging):
     assert messaging.as_user(BOB).get_email(sent["id"])["status"] == "queued"
     assert messaging.as_user(BOB).list_suppressions() == []
     assert send(messaging)["status"] == "queued"
-
-
-def test_a_soft_bounce_does_not_suppress(messaging):
-    set_up(messaging)
-    sent = send(messaging)
-    messaging.system().record_provider_events([event(sent, "bounced", T0, bounce_kind="soft")])
-    messaging.apply_events()
-    assert send(messaging)["status"] == "queued"
-
-
-def test_a_complaint_suppresses_the_address(messaging):
-    set_up(messaging)
-    sent = send(messaging)
-    messaging.system().record_provider_events([event(sent, "complained", T0)])
-    messaging.apply_events()
-    with pytest.raises(AddressSuppressed, match="complained"):
-        send(messaging)
 
 
 def test_an_event_for_an_unknown_message_is_kept_for_the_operator_to_inspect(messaging, tmp_path):

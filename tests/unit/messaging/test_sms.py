@@ -1,4 +1,4 @@
-"""Credits, authorization codes and sending SMS through the Twilio SDK against the sandbox."""
+"""Sending SMS through the Twilio SDK against the sandbox: spending, refunds, replays, callbacks."""
 
 from __future__ import annotations
 
@@ -9,98 +9,20 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select, update
 
-from crm.errors import AdminOnly, InsufficientCredits, InvalidInput, ReadOnlyUser
+from crm.errors import InsufficientCredits, InvalidInput, ReadOnlyUser
 from emulations.outcomes import TWILIO_FAILING_NUMBER, TWILIO_INVALID_NUMBER
 from providers.base import ProviderError
-from services.accounts.exceptions import UserNotFound
-from services.messaging.authorization_codes import code_hash
 from services.messaging.exceptions import (
     AuthorizationRefused,
     IdempotencyKeyReused,
     ProviderRefused,
     ProviderUnavailable,
-    PurchaseReferenceUsed,
     SmsNotFound,
 )
 from services.messaging.models import AuthorizationCode, SmsMessage
 from tests.people import ALICE, BOB, CLAIRE, DIANE
 
-HELLO = "Bonjour Mme Dupont, votre commande est prête. Pomme Magasin"
-JEANNE_MOBILE = "06 12 34 56 78"
-
-
-def buy(messaging, credits: int, reference: str = "FAC-2026-001", person=ALICE) -> dict:
-    return messaging.as_user(person).purchase_credits({"credits": credits, "reference": reference})
-
-
-def code_for(messaging, person=BOB, **options) -> str:
-    return messaging.as_user(ALICE).issue_authorization_code({"user_id": person.user_id, **options})["code"]
-
-
-def send(messaging, code: str, person=BOB, key: str | None = None, **fields) -> dict:
-    data = {"to": JEANNE_MOBILE, "body": HELLO, "authorization_code": code, **fields}
-    return messaging.as_user(person).send_sms(data, key)
-
-
-# -- credits ----------------------------------------------------------------------------
-
-
-def test_the_balance_is_the_sum_of_purchases(messaging):
-    buy(messaging, 100, "FAC-1")
-    buy(messaging, 50, "FAC-2")
-    assert messaging.as_user(BOB).get_credits()["balance"] == 150
-
-
-def test_a_purchase_reference_counts_once(messaging):
-    first = buy(messaging, 100, "FAC-1")
-    replay = buy(messaging, 100, "FAC-1")
-    assert (first["created"], replay["created"], replay["id"]) == (True, False, first["id"])
-    assert messaging.as_user(ALICE).get_credits()["balance"] == 100
-    with pytest.raises(PurchaseReferenceUsed):
-        buy(messaging, 200, "FAC-1")
-
-
-def test_only_a_writing_admin_buys_credits(messaging):
-    with pytest.raises(AdminOnly):
-        buy(messaging, 10, person=BOB)
-    with pytest.raises(ReadOnlyUser):
-        buy(messaging, 10, person=CLAIRE)
-    assert messaging.count("credit_entries") == 0
-
-
-def test_the_ledger_pages_newest_first(messaging):
-    for number in range(5):
-        buy(messaging, 10 + number, f"FAC-{number}")
-    first = messaging.as_user(ALICE).get_credits(limit=3)
-    second = messaging.as_user(ALICE).get_credits(limit=3, cursor=first["next_cursor"])
-    assert [entry["credits"] for entry in first["entries"] + second["entries"]] == [14, 13, 12, 11, 10]
-    assert second["next_cursor"] is None
-
-
-# -- authorization codes --------------------------------------------------------------
-
-
-def test_a_code_is_shown_once_and_kept_hashed(messaging):
-    issued = messaging.as_user(ALICE).issue_authorization_code({"user_id": BOB.user_id, "label": "Terrain"})
-    assert len(issued["code"].replace("-", "")) == 12
-    listed = messaging.as_user(ALICE).list_authorization_codes()
-    assert [code["id"] for code in listed] == [issued["id"]]
-    assert "code" not in listed[0]
-    with messaging.db.read() as session:
-        stored = session.scalars(select(AuthorizationCode.code_hash)).all()
-    assert stored == [code_hash(issued["code"])]
-    assert issued["code"] not in stored
-
-
-def test_a_code_for_a_user_of_another_org_is_not_found(messaging):
-    with pytest.raises(UserNotFound):
-        messaging.as_user(ALICE).issue_authorization_code({"user_id": DIANE.user_id})
-
-
-def test_members_cannot_issue_codes(messaging):
-    with pytest.raises(AdminOnly):
-        messaging.as_user(BOB).issue_authorization_code({"user_id": BOB.user_id})
-
+from .sms_steps import HELLO, JEANNE_MOBILE, buy, code_for, send
 
 # -- sending ----------------------------------------------------------------------------
 

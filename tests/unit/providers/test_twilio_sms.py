@@ -13,8 +13,7 @@ from emulations.outcomes import TWILIO_INVALID_NUMBER
 from emulations.server import ProviderSandbox
 from providers.base import OutgoingSms, ProviderError
 from providers.twilio_sms import ApiBaseHttpClient, PooledHttpClient, TwilioSms
-
-from .sandbox_fixtures import closed_port_url, silent_api_url
+from tests.sandbox_fixtures import closed_port_url, silent_api_url
 
 SENDER = "+15005550006"
 RECEPTION = "+33612345678"

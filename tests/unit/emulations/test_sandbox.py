@@ -13,8 +13,7 @@ from emulations.sendgrid import sign_sendgrid_events
 from emulations.server import ProviderSandbox
 from providers.base import OutgoingSms
 from providers.twilio_sms import TwilioSms
-
-from .sandbox_fixtures import WebhookReceiver
+from tests.sandbox_fixtures import WebhookReceiver
 
 SENDER = "+15005550006"
 RECEPTION = "+33612345678"

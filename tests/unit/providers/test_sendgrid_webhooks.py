@@ -21,8 +21,7 @@ from providers.sendgrid_webhooks import (
     parse_sendgrid_events,
     verify_sendgrid_signature,
 )
-
-from .sandbox_fixtures import WebhookReceiver
+from tests.sandbox_fixtures import WebhookReceiver
 
 WINDOW = 300
 

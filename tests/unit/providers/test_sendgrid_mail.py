@@ -7,8 +7,7 @@ import pytest
 from emulations.server import ProviderSandbox
 from providers.base import Attachment, OutgoingEmail, ProviderError
 from providers.sendgrid_mail import SendGridMail
-
-from .sandbox_fixtures import closed_port_url, silent_api_url
+from tests.sandbox_fixtures import closed_port_url, silent_api_url
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,7 @@ from providers.twilio_webhooks import (
     parse_twilio_status,
     verify_twilio_signature,
 )
-
-from .sandbox_fixtures import WebhookReceiver
+from tests.sandbox_fixtures import WebhookReceiver
 
 SENDER = "+15005550006"
 RECEPTION = "+33612345678"

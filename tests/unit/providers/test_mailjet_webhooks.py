@@ -17,8 +17,7 @@ from providers.mailjet_webhooks import (
     parse_mailjet_events,
     verify_mailjet_basic_auth,
 )
-
-from .sandbox_fixtures import WebhookReceiver
+from tests.sandbox_fixtures import WebhookReceiver
 
 WEBHOOK_USER, WEBHOOK_PASSWORD = "mailjet", "mot-de-passe:avec-deux-points"
 

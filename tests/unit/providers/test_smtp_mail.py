@@ -8,9 +8,8 @@ import pytest
 
 from providers.base import Attachment, OutgoingEmail, ProviderError
 from providers.smtp_mail import SmtpMail
+from tests.sandbox_fixtures import closed_port_url
 from tests.smtp_relay import SmtpRelay
-
-from .sandbox_fixtures import closed_port_url
 
 
 @pytest.fixture(scope="module")
