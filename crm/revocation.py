@@ -152,6 +152,7 @@ class RevocationWatch(SharedExtension):
         self.state: DenyState | None = None
         self._thread: Any = None
         self._first_load = Event()
+        self.connection: Connection | None = None  # while connected; tests break it on purpose
 
     def setup(self) -> None:
         settings = self.container.config["CRM"]
@@ -203,6 +204,7 @@ class RevocationWatch(SharedExtension):
         while True:
             try:
                 with Connection(config[AMQP_URI_CONFIG_KEY], heartbeat=30, connect_timeout=5) as connection:
+                    self.connection = connection
                     queue = self._queue()
                     with Consumer(connection, [queue], callbacks=[self._on_message], no_ack=True):
                         # The queue is bound before the snapshot is read, so nothing revoked in
