@@ -1,9 +1,6 @@
-"""interactions: entrypoints for projects: their users, contacts and companies, and their planning.
-
-Mixed into ``InteractionsService``, which provides ``db``, ``caller``,
-``accounts`` and ``contacts``. The same rules hold as for its own entrypoints:
-everything happens within the caller's organisation, and read-only users read.
-"""
+"""Entrypoints for projects and their planning. The users, contacts and companies a project
+names are checked with ``accounts`` and ``contacts`` before its transaction opens.
+Mixed into ``InteractionsService``, whose dependencies they use."""
 
 from __future__ import annotations
 
