@@ -1,4 +1,4 @@
-"""From validated input to column values, and the rules every record shares on create.
+"""From validated input to column values.
 
 Address and social profiles arrive nested and are kept in flat columns (address)
 or one JSON column (social); updates merge them key by key.
@@ -6,17 +6,10 @@ or one JSON column (social); updates merge them key by key.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy.orm import Session
-
-from crm.errors import field_error
-from services.contacts.exceptions import IdAlreadyUsed
 from services.contacts.schemas import Address, Social
 from services.contacts.shapes import ADDRESS_KEYS
-
-Record = TypeVar("Record")
 
 
 def address_columns(address: Address | None) -> dict[str, str | None]:
@@ -41,33 +34,3 @@ def merged_social(current: dict[str, str] | None, given: dict[str, Any] | None) 
         return {}
     merged = {**(current or {}), **given}
     return {key: value for key, value in merged.items() if value is not None}
-
-
-def has_values(record: Any, values: dict[str, Any]) -> bool:
-    return all(getattr(record, name) == value for name, value in values.items())
-
-
-def replayed(
-    session: Session,
-    model: type[Record],
-    record_id: str | None,
-    org_id: str,
-    same_content: Callable[[Record], bool],
-    field: str = "id",
-) -> Record | None:
-    """The record a create is replaying, if it gave an existing id with the same content.
-
-    The same id with other content, in another organisation, or on a deleted
-    record is a conflict naming ``field``; a new id is None.
-    """
-    if record_id is None:
-        return None
-    existing = session.get(model, record_id)
-    if existing is None:
-        return None
-    if existing.org_id == org_id and existing.deleted_at is None and same_content(existing):
-        return existing
-    raise IdAlreadyUsed(
-        f"{field}: {record_id} is already used by another record",
-        [field_error(field, "already used by a record with other content, or a deleted one")],
-    )

@@ -11,7 +11,8 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.outbox import utcnow
+from crm.records import check_version, has_values, record_of, replayed
+from crm.times import utcnow
 from services.contacts import changes, columns, contacts, employments, lookups, phones, shapes
 from services.contacts.exceptions import CompanyNotFound
 from services.contacts.models import Company, Contact, Employment
@@ -38,20 +39,17 @@ def create(
 ) -> tuple[Company, dict[str, Any], bool]:
     """Create a company; the same id with the same content returns the existing one."""
     values = _values(request, region, prefix)
-    existing = columns.replayed(
+    existing = replayed(
         uow.session,
         Company,
         request.id,
         caller.org_id,
-        lambda company: columns.has_values(company, values),
+        lambda company: has_values(company, values),
         field=f"{prefix}id",
     )
     if existing is not None:
         return existing, shapes.company_out(existing), False
-    now = utcnow()
-    company = Company(
-        id=request.id or new_id(), org_id=caller.org_id, version=1, created_at=now, updated_at=now, **values
-    )
+    company = changes.new_record(Company, utcnow(), id=request.id or new_id(), org_id=caller.org_id, **values)
     uow.session.add(company)
     record = changes.company_changed(uow, company, caller.user_id, "company_created")
     return company, record, True
@@ -62,7 +60,7 @@ def update(
 ) -> dict[str, Any]:
     session = uow.session
     company = lookups.company_of(session, caller.org_id, company_id, lock=True)
-    changes.check_version(company, request.version, "company")
+    check_version(company, request.version, "company")
     given = request.model_dump(exclude_unset=True, exclude={"version"})
     before = shapes.company_out(company)
     if "name" in given and given["name"] is None:
@@ -141,9 +139,9 @@ def delete(uow: UnitOfWork, caller: Caller, company_id: str) -> None:
     Deleting a deleted company again changes nothing (a replayed delete).
     """
     session = uow.session
-    company = session.get(Company, company_id) if isinstance(company_id, str) else None
-    if company is None or company.org_id != caller.org_id:
-        raise CompanyNotFound(f"no company {company_id}")
+    company = record_of(
+        session, Company, caller.org_id, company_id, CompanyNotFound, "company", with_deleted=True
+    )
     if company.deleted_at is not None:
         return
     affected = employments.end_all_at(uow, company)

@@ -15,7 +15,8 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import field_error, invalid
 from crm.ids import new_id
-from crm.outbox import utcnow
+from crm.records import check_version, has_values, record_of, replayed
+from crm.times import utcnow
 from services.contacts import changes, columns, employments, interests, lookups, phones, shapes
 from services.contacts.exceptions import ContactNotFound, DuplicateContactEmail
 from services.contacts.models import Contact, Employment
@@ -80,20 +81,17 @@ def create(
     def same_content(contact: Contact) -> bool:
         history = session.scalars(select(Employment).where(Employment.contact_id == contact.id)).all()
         return (
-            columns.has_values(contact, values)
+            has_values(contact, values)
             and set(lookups.interest_ids(session, [contact.id])[contact.id]) == set(interest_ids)
             and all(any(plan.matches(employment) for employment in history) for plan in planned)
         )
 
-    existing = columns.replayed(session, Contact, fields.id, caller.org_id, same_content, f"{prefix}id")
+    existing = replayed(session, Contact, fields.id, caller.org_id, same_content, f"{prefix}id")
     if existing is not None:
         return shapes.contact_detail(session, existing), False
     _check_names(fields.first_name, fields.last_name, prefix)
     ensure_email_free(session, caller.org_id, fields.email, None, f"{prefix}email")
-    now = utcnow()
-    contact = Contact(
-        id=fields.id or new_id(), org_id=caller.org_id, version=1, created_at=now, updated_at=now, **values
-    )
+    contact = changes.new_record(Contact, utcnow(), id=fields.id or new_id(), org_id=caller.org_id, **values)
     session.add(contact)
     session.flush()
     interests.set_for_contact(session, contact, interest_ids)
@@ -117,7 +115,7 @@ def update(
 ) -> dict[str, Any]:
     session = uow.session
     contact = lookups.contact_of(session, caller.org_id, contact_id, lock=True)
-    changes.check_version(contact, request.version, "contact")
+    check_version(contact, request.version, "contact")
     given = request.model_dump(exclude_unset=True, exclude={"version"})
     # Compared with what callers see, not with session state: a query here autoflushes.
     before = shapes.contact_out(contact, [])
@@ -151,9 +149,9 @@ def get(session: Session, caller: Caller, contact_id: str) -> dict[str, Any]:
 
 def delete(uow: UnitOfWork, caller: Caller, contact_id: str) -> None:
     """Delete softly; its e-mail address is free again. A replayed delete changes nothing."""
-    contact = uow.session.get(Contact, contact_id) if isinstance(contact_id, str) else None
-    if contact is None or contact.org_id != caller.org_id:
-        raise ContactNotFound(f"no contact {contact_id}")
+    contact = record_of(
+        uow.session, Contact, caller.org_id, contact_id, ContactNotFound, "contact", with_deleted=True
+    )
     if contact.deleted_at is not None:
         return
     contact.deleted_at = utcnow()

@@ -17,8 +17,9 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.outbox import utcnow
-from services.contacts import changes, columns, lookups, phones, shapes
+from crm.records import check_version, has_values, record_of, replayed
+from crm.times import utcnow
+from services.contacts import changes, lookups, phones, shapes
 from services.contacts.exceptions import EmploymentNotFound
 from services.contacts.models import Company, Contact, Employment
 from services.contacts.schemas import EmploymentCreate, EmploymentFields, EmploymentUpdate
@@ -57,7 +58,7 @@ class Planned:
             employment.deleted_at is None
             and employment.company_id == self.company.id
             and (self.id is None or employment.id == self.id)
-            and columns.has_values(employment, self.values)
+            and has_values(employment, self.values)
         )
 
 
@@ -72,7 +73,7 @@ def plan(
 
 def write(uow: UnitOfWork, caller: Caller, contact: Contact, planned: Planned) -> tuple[Employment, bool]:
     """Write a planned employment; the same id with the same content returns the existing one."""
-    existing = columns.replayed(
+    existing = replayed(
         uow.session,
         Employment,
         planned.id,
@@ -82,15 +83,13 @@ def write(uow: UnitOfWork, caller: Caller, contact: Contact, planned: Planned) -
     )
     if existing is not None:
         return existing, False
-    now = utcnow()
-    employment = Employment(
+    employment = changes.new_record(
+        Employment,
+        utcnow(),
         id=planned.id or new_id(),
         org_id=caller.org_id,
         contact_id=contact.id,
         company_id=planned.company.id,
-        version=1,
-        created_at=now,
-        updated_at=now,
         **planned.values,
     )
     uow.session.add(employment)
@@ -103,13 +102,9 @@ def employment_of(
 ) -> tuple[Employment, Contact, Company]:
     """An employment of a contact of ``org_id``; deleted ones, or a deleted contact's, are not found.
     ``lock`` holds the employment's row until the transaction ends."""
-    employment = (
-        session.get(Employment, employment_id, with_for_update=lock)
-        if isinstance(employment_id, str)
-        else None
+    employment = record_of(
+        session, Employment, org_id, employment_id, EmploymentNotFound, "employment", lock=lock
     )
-    if employment is None or employment.org_id != org_id or employment.deleted_at is not None:
-        raise EmploymentNotFound(f"no employment {employment_id}")
     contact = session.get(Contact, employment.contact_id)
     if contact.deleted_at is not None:
         raise EmploymentNotFound(f"no employment {employment_id}")
@@ -130,7 +125,7 @@ def update(
 ) -> dict[str, Any]:
     session = uow.session
     employment, contact, company = employment_of(session, caller.org_id, employment_id, lock=True)
-    changes.check_version(employment, request.version, "employment")
+    check_version(employment, request.version, "employment")
     given = request.model_dump(exclude_unset=True, exclude={"version"})
     before = shapes.employment_out(employment, company)
     for name in ("function", "email", "start_date", "end_date"):
@@ -142,8 +137,7 @@ def update(
             setattr(employment, f"{name}_e164", phones.normalise(given[name], region, name))
     check_dates(employment.start_date, employment.end_date)
     if shapes.employment_out(employment, company) != before:
-        employment.version += 1
-        employment.updated_at = utcnow()
+        changes.touch(employment)
         changes.contact_changed(uow, contact, caller.user_id, "contact_updated")
     return shapes.employment_out(employment, company)
 
@@ -176,8 +170,7 @@ def end_all_at(uow: UnitOfWork, company: Company) -> list[Contact]:
             employment.deleted_at = now
         else:
             employment.end_date = today
-        employment.version += 1
-        employment.updated_at = now
+        changes.touch(employment, now)
         if contact.deleted_at is None:
             affected[contact.id] = contact
     return list(affected.values())

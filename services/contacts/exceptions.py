@@ -2,6 +2,10 @@
 
 from crm.errors import Conflict, NotFound
 
+# Shared with every service; raised here too, so callers find them with the others.
+from crm.errors import IdAlreadyUsed as IdAlreadyUsed
+from crm.errors import StaleVersion as StaleVersion
+
 
 class CompanyNotFound(NotFound):
     title = "Company not found"
@@ -31,13 +35,3 @@ class DuplicateContactEmail(Conflict):
 
 class DuplicateInterest(Conflict):
     title = "Interest already exists"
-
-
-class IdAlreadyUsed(Conflict):
-    """A create gave an id that exists with other content (or was deleted)."""
-
-    title = "Id already used"
-
-
-class StaleVersion(Conflict):
-    title = "Stale version"

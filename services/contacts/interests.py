@@ -12,9 +12,9 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import InvalidInput, field_error
 from crm.ids import new_id
-from crm.outbox import utcnow
-from crm.times import aware
-from services.contacts import changes, columns, lookups
+from crm.records import record_of, replayed
+from crm.times import aware, utcnow
+from services.contacts import changes, lookups
 from services.contacts.exceptions import DuplicateInterest, InterestNotFound
 from services.contacts.models import Contact, ContactInterest, Interest
 from services.contacts.schemas import InterestCreate
@@ -53,7 +53,7 @@ def _by_name(session: Session, org_id: str, name: str) -> Interest | None:
 def create(uow: UnitOfWork, caller: Caller, request: InterestCreate) -> tuple[dict[str, Any], bool]:
     """Add an interest; its name is unique in the organisation whatever its case."""
     session = uow.session
-    existing = columns.replayed(
+    existing = replayed(
         session, Interest, request.id, caller.org_id, lambda interest: interest.name == request.name
     )
     if existing is not None:
@@ -79,9 +79,9 @@ def create(uow: UnitOfWork, caller: Caller, request: InterestCreate) -> tuple[di
 def delete_interest(uow: UnitOfWork, caller: Caller, interest_id: str) -> None:
     """Delete softly and take it off every contact (each announced as updated)."""
     session = uow.session
-    interest = session.get(Interest, interest_id) if isinstance(interest_id, str) else None
-    if interest is None or interest.org_id != caller.org_id:
-        raise InterestNotFound(f"no interest {interest_id}")
+    interest = record_of(
+        session, Interest, caller.org_id, interest_id, InterestNotFound, "interest", with_deleted=True
+    )
     if interest.deleted_at is not None:
         return
     contacts = session.scalars(

@@ -12,7 +12,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from crm.errors import invalid
-from crm.outbox import utcnow
+from crm.records import record_of
+from crm.times import utcnow
 from services.contacts.exceptions import CompanyNotFound, ContactNotFound
 from services.contacts.models import Company, Contact, ContactInterest, Employment
 
@@ -40,43 +41,29 @@ def company_of(
     path it is not found (404). ``lock`` holds its row until the transaction ends
     (an update checking the version it was read at).
     """
-    company = session.get(Company, company_id, with_for_update=lock) if isinstance(company_id, str) else None
-    if company is None or company.org_id != org_id or company.deleted_at is not None:
+    try:
+        return record_of(session, Company, org_id, company_id, CompanyNotFound, "company", lock=lock)
+    except CompanyNotFound:
         if field:
-            raise invalid(field, f"no company {company_id} in your organisation")
-        raise CompanyNotFound(f"no company {company_id}")
-    return company
+            raise invalid(field, f"no company {company_id} in your organisation") from None
+        raise
 
 
 def contact_of(session: Session, org_id: str, contact_id: str, *, lock: bool = False) -> Contact:
     """A contact of ``org_id`` that is not deleted; anything else is not found. ``lock`` holds
     its row until the transaction ends (an update checking the version it was read at)."""
-    contact = session.get(Contact, contact_id, with_for_update=lock) if isinstance(contact_id, str) else None
-    if contact is None or contact.org_id != org_id or contact.deleted_at is not None:
-        raise ContactNotFound(f"no contact {contact_id}")
-    return contact
+    return record_of(session, Contact, org_id, contact_id, ContactNotFound, "contact", lock=lock)
 
 
 def current_employments(session: Session, contact_ids: Iterable[str]) -> dict[str, list[tuple[Any, Any]]]:
     """Each contact's current (employment, company) pairs, by company name."""
-    ids = list(contact_ids)
-    found: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
-    if not ids:
-        return found
-    rows = session.execute(
-        select(Employment, Company)
-        .join(Company, Company.id == Employment.company_id)
-        .where(
-            Employment.contact_id.in_(ids),
-            Employment.deleted_at.is_(None),
-            Company.deleted_at.is_(None),
-            current_clause(today()),
-        )
-        .order_by(Company.name, Employment.id)
-    ).all()
-    for employment, company in rows:
-        found[employment.contact_id].append((employment, company))
-    return found
+    return _pairs(
+        session,
+        contact_ids,
+        Company.deleted_at.is_(None),
+        current_clause(today()),
+        order_by=(Company.name, Employment.id),
+    )
 
 
 def interest_ids(session: Session, contact_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -91,4 +78,27 @@ def interest_ids(session: Session, contact_ids: Iterable[str]) -> dict[str, list
     ).all()
     for contact_id, interest_id in rows:
         found[contact_id].append(interest_id)
+    return found
+
+
+def employment_pairs(session: Session, contact_ids: Iterable[str]) -> dict[str, list[tuple[Any, Any]]]:
+    """Each contact's (employment, company) pairs: every employment that is not deleted."""
+    return _pairs(session, contact_ids)
+
+
+def _pairs(
+    session: Session, contact_ids: Iterable[str], *conditions: Any, order_by: tuple[Any, ...] = ()
+) -> dict[str, list[tuple[Any, Any]]]:
+    ids = list(contact_ids)
+    found: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
+    if not ids:
+        return found
+    rows = session.execute(
+        select(Employment, Company)
+        .join(Company, Company.id == Employment.company_id)
+        .where(Employment.contact_id.in_(ids), Employment.deleted_at.is_(None), *conditions)
+        .order_by(*order_by)
+    ).all()
+    for employment, company in rows:
+        found[employment.contact_id].append((employment, company))
     return found

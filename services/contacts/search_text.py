@@ -6,6 +6,7 @@ both find it. Phones are there as digits, in international and national form.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable
 from typing import Any
@@ -16,6 +17,13 @@ from services.contacts import phones
 def fold(text: str | None) -> str:
     if not text:
         return ""
+    if text.isascii():  # nothing to decompose, and casefold is lower: the common case, made cheap
+        return " ".join(text.lower().split())
+    return _fold_unicode(text)
+
+
+@functools.lru_cache(maxsize=16384)  # names and companies come back row after row in an import
+def _fold_unicode(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(bare.casefold().split())

@@ -11,7 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.times import aware
-from services.contacts.lookups import current_clause, current_employments, interest_ids, is_current, today
+from services.contacts.lookups import (
+    current_clause,
+    current_employments,
+    employment_pairs,
+    interest_ids,
+    is_current,
+    today,
+)
 from services.contacts.models import Company, Contact, Employment
 
 ADDRESS_KEYS = ("street", "postal_code", "city", "country")
@@ -108,24 +115,31 @@ def contact_out(contact: Contact, interests: list[str]) -> dict[str, Any]:
     }
 
 
-def employment_history(session: Session, contact_id: str) -> list[dict[str, Any]]:
-    """Every employment of the contact that is not deleted, latest start first."""
-    rows = session.execute(
-        select(Employment, Company)
-        .join(Company, Company.id == Employment.company_id)
-        .where(Employment.contact_id == contact_id, Employment.deleted_at.is_(None))
-    ).all()
+def history_out(history: Iterable[tuple[Employment, Company]]) -> list[dict[str, Any]]:
+    """Employments (with their companies), latest start first."""
     # Unknown start dates last; among equal starts, the latest recorded first.
     rows = sorted(
-        rows, key=lambda row: (row[0].start_date or date.min, aware(row[0].created_at)), reverse=True
+        history, key=lambda row: (row[0].start_date or date.min, aware(row[0].created_at)), reverse=True
     )
     return [employment_out(employment, company) for employment, company in rows]
+
+
+def employment_history(session: Session, contact_id: str) -> list[dict[str, Any]]:
+    """Every employment of the contact that is not deleted, latest start first."""
+    return history_out(employment_pairs(session, [contact_id])[contact_id])
+
+
+def contact_record(
+    contact: Contact, interests: list[str], history: Iterable[tuple[Employment, Company]]
+) -> dict[str, Any]:
+    """The contact record: the contact with its interests and its employments (``history``)."""
+    return {**contact_out(contact, interests), "employments": history_out(history)}
 
 
 def contact_detail(session: Session, contact: Contact) -> dict[str, Any]:
     """The contact with its interests and its whole employment history: the contact record."""
     interests = interest_ids(session, [contact.id])[contact.id]
-    return {**contact_out(contact, interests), "employments": employment_history(session, contact.id)}
+    return contact_record(contact, interests, employment_pairs(session, [contact.id])[contact.id])
 
 
 def current_company_out(employment: Employment, company: Company) -> dict[str, Any]:

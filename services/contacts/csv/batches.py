@@ -1,140 +1,34 @@
-"""Writing a batch of checked CSV rows, and what a job remembers between batches.
+"""Writing a batch of checked CSV rows, through the same bulk writes of ``changes`` as every
+other write, so versions, search text and events are stamped in one place.
 
-Writing a batch updates or creates contacts by e-mail (the personal one, or
-the professional one for rows without it), reuses or creates companies by name
+A row updates or creates a contact by e-mail (the personal one, or the
+professional one for rows without it), reuses or creates companies by name
 (ignoring case and accents) with an employment there, and adds interests.
 An empty cell never clears a value. A batch is written with a handful of
-queries: new records are plain rows inserted in bulk (no ORM objects), the
-contacts it updates are flushed once; should the database still refuse it
-(another user created the same e-mail meanwhile), the batch is written again
-one row per savepoint, so only the row concerned fails.
+queries: new records are inserted in bulk (``changes.NewRows``), the contacts
+it updates are flushed once; should the database still refuse it (another
+user created the same e-mail meanwhile), the batch is written again one row
+per savepoint, so only the row concerned fails.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from types import SimpleNamespace
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from crm.database import UnitOfWork
 from crm.ids import new_id
-from crm.outbox import new_event
-from crm.times import aware
+from services.contacts import changes, lookups, search_text
 from services.contacts import interests as interest_names
-from services.contacts import lookups, search_text, shapes
+from services.contacts.csv.memory import BatchOutcome, ImportContext, ImportMemory, KnownCompany
 from services.contacts.csv.rows import ADDRESS_FIELDS, SOCIAL_FIELDS, RowPlan, RowProblem
 from services.contacts.models import Company, Contact, ContactInterest, Employment, Interest
 
 log = logging.getLogger(__name__)
-
-
-# -- what a job remembers between batches -------------------------------------------
-
-
-@dataclass(frozen=True)
-class KnownCompany:
-    """A company rows may be employed at. ``virtual``: only a dry run's earlier batch made it."""
-
-    id: str
-    name: str
-    group_name: str | None
-    virtual: bool = False
-    deleted_at: datetime | None = None
-
-
-@dataclass
-class BatchOutcome:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
-    new_companies: dict[str, KnownCompany] = field(default_factory=dict)
-    new_interests: dict[str, str] = field(default_factory=dict)
-    new_emails: set[str] = field(default_factory=set)
-    new_work_emails: set[str] = field(default_factory=set)
-
-    def merge(self, other: BatchOutcome) -> None:
-        self.created += other.created
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        self.problems += other.problems
-        self.new_companies.update(other.new_companies)
-        self.new_interests.update(other.new_interests)
-        self.new_emails |= other.new_emails
-        self.new_work_emails |= other.new_work_emails
-
-
-@dataclass
-class ImportMemory:
-    """The organisation's companies (by folded name) and interests (by name key), kept up to date
-    as batches commit; in a dry run, also what earlier batches would have created."""
-
-    companies: dict[str, KnownCompany]
-    interests: dict[str, tuple[str, bool]]
-    planned_emails: set[str] = field(default_factory=set)
-    planned_work_emails: set[str] = field(default_factory=set)
-
-    @classmethod
-    def load(cls, session: Session, org_id: str) -> ImportMemory:
-        companies: dict[str, KnownCompany] = {}
-        rows = session.execute(
-            select(Company.id, Company.name, Company.group_name)
-            .where(Company.org_id == org_id, Company.deleted_at.is_(None))
-            .order_by(Company.created_at, Company.id)
-        )
-        for company_id, name, group_name in rows:
-            companies.setdefault(search_text.fold(name), KnownCompany(company_id, name, group_name))
-        found = session.execute(
-            select(Interest.id, Interest.name_key).where(
-                Interest.org_id == org_id, Interest.deleted_at.is_(None)
-            )
-        )
-        return cls(companies, {key: (interest_id, False) for interest_id, key in found})
-
-    def absorb(self, outcome: BatchOutcome, dry_run: bool) -> None:
-        """Remember what a batch created (in a dry run: would have created)."""
-        for key, company in outcome.new_companies.items():
-            self.companies[key] = KnownCompany(company.id, company.name, company.group_name, virtual=dry_run)
-        for key, interest_id in outcome.new_interests.items():
-            self.interests[key] = (interest_id, dry_run)
-        if dry_run:
-            self.planned_emails |= outcome.new_emails
-            self.planned_work_emails |= outcome.new_work_emails
-
-
-@dataclass(frozen=True)
-class ImportContext:
-    org_id: str
-    actor_id: str
-    region: str
-    dry_run: bool
-    header_of: dict[str, str]
-    now: datetime
-    today: date
-
-
-# -- writing ------------------------------------------------------------------------
-
-
-def _attribute_names(model: Any) -> tuple[str, ...]:
-    return tuple(attribute.key for attribute in inspect(model).column_attrs)
-
-
-_NEW_ROW_KEYS = {model: _attribute_names(model) for model in (Company, Contact, Employment)}
-
-
-def _new_row(model: Any, **values: Any) -> SimpleNamespace:
-    """A record to insert in bulk: every attribute of ``model`` (None unless given), readable
-    like the ORM object by ``records`` and ``search_text``."""
-    row = dict.fromkeys(_NEW_ROW_KEYS[model])
-    row.update(values)
-    return SimpleNamespace(**row)
 
 
 @dataclass
@@ -194,11 +88,7 @@ class _BatchWriter:
         self.interest_ids: dict[str, str] = {}
         self.by_email: dict[str, _ContactState] = {}
         self.by_work_email: dict[str, _ContactState] = {}
-        # What the batch creates, inserted in bulk at its end: parents first, then children.
-        self.new_rows: dict[Any, list[Any]] = {
-            model: [] for model in (Company, Interest, Contact, Employment, ContactInterest)
-        }
-        self.events: list[dict[str, Any]] = []
+        self.new_rows = changes.NewRows()  # what the batch creates, inserted in bulk at its end
 
     def write(self, plans: list[RowPlan]) -> None:
         self._load_contacts(plans)
@@ -206,12 +96,7 @@ class _BatchWriter:
             for plan in plans:
                 self._write_row(plan)
         self.session.flush()  # the contacts and employments the batch updated
-        for model, rows in self.new_rows.items():
-            if rows:
-                self.session.execute(
-                    insert(model), [row if isinstance(row, dict) else vars(row) for row in rows]
-                )
-        self.uow.emit_all(self.events)
+        self.new_rows.insert(self.session)
 
     # -- finding the contacts the rows update
 
@@ -246,13 +131,7 @@ class _BatchWriter:
         if not found:
             return
         interests = lookups.interest_ids(self.session, found)
-        history: dict[str, list[tuple[Employment, Any]]] = {contact_id: [] for contact_id in found}
-        for employment, company in self.session.execute(
-            select(Employment, Company)
-            .join(Company, Company.id == Employment.company_id)
-            .where(Employment.contact_id.in_(found), Employment.deleted_at.is_(None))
-        ):
-            history[employment.contact_id].append((employment, company))
+        history = lookups.employment_pairs(self.session, found)
         states = {
             contact_id: _ContactState(contact, set(interests[contact_id]), history[contact_id])
             for contact_id, contact in found.items()
@@ -300,9 +179,6 @@ class _BatchWriter:
             self.outcome.created += 1
             self._remember_new(plan)
         elif created or changed:
-            if not created:
-                state.contact.version += 1
-                state.contact.updated_at = self.context.now
             self._announce(state, "contact_updated")
             self.outcome.updated += 1
         else:
@@ -326,9 +202,10 @@ class _BatchWriter:
             self.outcome.new_work_emails.add(plan.work_email)
 
     def _new_contact(self, plan: RowPlan) -> _ContactState:
-        values, now = plan.values, self.context.now
-        contact = _new_row(
+        values = plan.values
+        contact = self.new_rows.new(
             Contact,
+            self.context.now,
             id=new_id(),
             org_id=self.context.org_id,
             first_name=values["first_name"],
@@ -345,11 +222,7 @@ class _BatchWriter:
             note=values["note"],
             social={name: values[name] for name in SOCIAL_FIELDS if values[name]},
             search_text="",
-            version=1,
-            created_at=now,
-            updated_at=now,
         )
-        self.new_rows[Contact].append(contact)
         state = _ContactState(contact, set(), [])
         self._index(state, plan)
         return state
@@ -403,20 +276,17 @@ class _BatchWriter:
             None,
         )
         if current is None:
-            employment = _new_row(
+            employment = self.new_rows.new(
                 Employment,
+                self.context.now,
                 id=new_id(),
                 org_id=self.context.org_id,
                 contact_id=state.contact.id,
                 company_id=company.id,
                 start_date=None,
                 end_date=None,
-                version=1,
-                created_at=self.context.now,
-                updated_at=self.context.now,
                 **details,
             )
-            self.new_rows[Employment].append(employment)
             state.history.append((employment, company))
             return True
         changed = False
@@ -425,8 +295,7 @@ class _BatchWriter:
                 setattr(current, name, value)
                 changed = True
         if changed:
-            current.version += 1
-            current.updated_at = self.context.now
+            changes.touch(current, self.context.now)
         return changed
 
     def _company(self, name: str, group: str | None) -> Any:
@@ -437,32 +306,24 @@ class _BatchWriter:
         if known is not None and not known.virtual:
             self.companies[key] = known
             return known
-        now = self.context.now
-        company = _new_row(
+        company = self.new_rows.new(
             Company,
+            self.context.now,
             id=known.id if known else new_id(),
             org_id=self.context.org_id,
             name=name,
             group_name=group,
             social={},
             tags=[],
-            version=1,
-            created_at=now,
-            updated_at=now,
         )
-        company.search_text = search_text.company_text(company)
-        self.new_rows[Company].append(company)
         self.companies[key] = company
         if known is None:
             self.outcome.new_companies[key] = KnownCompany(company.id, name, group)
-            self.events.append(
-                new_event(
-                    "company_created",
-                    org_id=company.org_id,
-                    actor_id=self.context.actor_id,
-                    record=shapes.company_out(company),
-                )
+            changes.announce_company(
+                self.uow, company, self.context.actor_id, "company_created", self.context.now
             )
+        else:  # a dry run's earlier batch made it: made again, not announced again
+            changes.refresh_company_search(company)
         return company
 
     def _add_interests(self, state: _ContactState, names: list[str]) -> bool:
@@ -471,12 +332,11 @@ class _BatchWriter:
             interest_id = self._interest_id(name)
             if interest_id not in state.interests:
                 state.interests.add(interest_id)
-                self.new_rows[ContactInterest].append(
-                    {
-                        "contact_id": state.contact.id,
-                        "interest_id": interest_id,
-                        "org_id": self.context.org_id,
-                    }
+                self.new_rows.add(
+                    ContactInterest,
+                    contact_id=state.contact.id,
+                    interest_id=interest_id,
+                    org_id=self.context.org_id,
                 )
                 changed = True
         return changed
@@ -493,15 +353,14 @@ class _BatchWriter:
             self.interest_ids[key] = known[0]
             return known[0]
         interest_id = known[0] if known else new_id()
-        self.new_rows[Interest].append(
-            {
-                "id": interest_id,
-                "org_id": self.context.org_id,
-                "name": name,
-                "name_key": key,
-                "created_at": self.context.now,
-                "deleted_at": None,
-            }
+        self.new_rows.add(
+            Interest,
+            id=interest_id,
+            org_id=self.context.org_id,
+            name=name,
+            name_key=key,
+            created_at=self.context.now,
+            deleted_at=None,
         )
         self.interest_ids[key] = interest_id
         if known is None:
@@ -511,25 +370,13 @@ class _BatchWriter:
     # -- announcing
 
     def _announce(self, state: _ContactState, event_type: str) -> None:
-        contact = state.contact
-        current = sorted(
-            (
-                (employment, company)
-                for employment, company in state.history
-                if lookups.is_current(employment, self.context.today) and company.deleted_at is None
-            ),
-            key=lambda pair: (pair[1].name, pair[0].id),
-        )
-        contact.search_text = search_text.contact_text(contact, current)
-        history = sorted(
+        changes.announce_contact(
+            self.uow,
+            state.contact,
+            state.interests,
             state.history,
-            key=lambda pair: (pair[0].start_date or date.min, aware(pair[0].created_at)),
-            reverse=True,
-        )
-        record = {
-            **shapes.contact_out(contact, list(state.interests)),
-            "employments": [shapes.employment_out(employment, company) for employment, company in history],
-        }
-        self.events.append(
-            new_event(event_type, org_id=contact.org_id, actor_id=self.context.actor_id, record=record)
+            self.context.actor_id,
+            event_type,
+            now=self.context.now,
+            today=self.context.today,
         )

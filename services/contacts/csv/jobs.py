@@ -21,14 +21,14 @@ from sqlalchemy.orm import Session
 
 from crm.auth import Caller
 from crm.database import UnitOfWork
-from crm.errors import field_error, invalid
+from crm.errors import invalid
 from crm.ids import new_id
-from crm.outbox import utcnow
-from crm.times import aware
+from crm.records import id_already_used, record_of
+from crm.times import aware, utcnow
 from services.contacts.csv import format as csv_format
 from services.contacts.csv.headers import resolve_columns
 from services.contacts.csv.schemas import ImportStart
-from services.contacts.exceptions import IdAlreadyUsed, ImportJobNotFound
+from services.contacts.exceptions import ImportJobNotFound
 from services.contacts.models import ImportJob, ImportRowError
 from services.contacts.pages import Keyset, SortColumn
 
@@ -114,16 +114,12 @@ def start(
             )
             if same_file and _same_options(existing, request):
                 return job_out(existing), False
-            raise IdAlreadyUsed(
-                f"id: {request.id} is already used by another import",
-                [
-                    field_error(
-                        "id",
-                        "already used by an import of the same file with other options"
-                        if same_file
-                        else "already used by an import of another file",
-                    )
-                ],
+            raise id_already_used(
+                request.id,
+                message="already used by an import of the same file with other options"
+                if same_file
+                else "already used by an import of another file",
+                what="import",
             )
     encoding = csv_format.reading_encoding(content, request.encoding)
     delimiter = request.delimiter or csv_format.detect_delimiter(
@@ -197,10 +193,7 @@ def job_out(job: ImportJob) -> dict[str, Any]:
 
 def job_of(session: Session, org_id: str, job_id: str) -> ImportJob:
     """A job of ``org_id``; another organisation's is not found."""
-    job = session.get(ImportJob, job_id) if isinstance(job_id, str) else None
-    if job is None or job.org_id != org_id:
-        raise ImportJobNotFound(f"no import {job_id}")
-    return job
+    return record_of(session, ImportJob, org_id, job_id, ImportJobNotFound, "import")
 
 
 def list_jobs(session: Session, caller: Caller, limit: int, cursor: str | None) -> dict[str, Any]:

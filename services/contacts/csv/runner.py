@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session
 
 from crm.database import DatabaseAccess
 from crm.ids import new_id
-from crm.outbox import utcnow
+from crm.times import utcnow
 from services.contacts import lookups
 from services.contacts.csv import format as csv_format
-from services.contacts.csv.batches import BatchOutcome, ImportContext, ImportMemory, write_batch
+from services.contacts.csv.batches import write_batch
 from services.contacts.csv.headers import Column
 from services.contacts.csv.jobs import job_out
+from services.contacts.csv.memory import BatchOutcome, ImportContext, ImportMemory
 from services.contacts.csv.rows import RowChecker, RowPlan, RowProblem
 from services.contacts.models import ImportJob, ImportRowError
 

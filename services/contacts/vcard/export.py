@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from crm.auth import Caller
 from crm.times import aware
 from services.contacts import lookups, search
-from services.contacts.models import Company, Contact, Employment
+from services.contacts.models import Contact
 from services.contacts.schemas import ContactSearch
 from services.contacts.vcard import writer as vcard_writer
 from services.contacts.vcard.schemas import VCardExport
@@ -59,13 +59,8 @@ def _cards(session: Session, contacts: Sequence[Contact], version: str) -> str:
 def _jobs(session: Session, contact_ids: list[str]) -> dict[str, list[vcard_writer.Job]]:
     """Each contact's employments: current ones first, then the latest started."""
     found: dict[str, list[vcard_writer.Job]] = defaultdict(list)
-    if not contact_ids:
-        return found
-    rows = session.execute(
-        select(Employment, Company)
-        .join(Company, Company.id == Employment.company_id)
-        .where(Employment.contact_id.in_(contact_ids), Employment.deleted_at.is_(None))
-    ).all()
+    pairs = lookups.employment_pairs(session, contact_ids)
+    rows = [pair for held in pairs.values() for pair in held]
     today = lookups.today()
     rows = sorted(
         rows,

@@ -32,7 +32,6 @@ from sqlalchemy.exc import IntegrityError
 from crm.auth import Caller
 from crm.database import DatabaseAccess, UnitOfWork
 from crm.errors import CrmError, invalid
-from crm.outbox import utcnow
 from crm.settings import ContactsSettings
 from crm.times import aware
 from crm.validation import validate
@@ -268,6 +267,5 @@ def _employ(
                 setattr(employment, column, plan.values[column])
                 changed = True
     if changed:
-        employment.version += 1
-        employment.updated_at = utcnow()
+        changes.touch(employment)
     return changed
