@@ -13,7 +13,7 @@ from crm.database import UnitOfWork
 from crm.errors import InvalidInput, field_error
 from crm.ids import new_id
 from crm.records import record_of, replayed
-from crm.times import aware, utcnow
+from crm.times import iso, utcnow
 from services.contacts import changes, lookups
 from services.contacts.exceptions import DuplicateInterest, InterestNotFound
 from services.contacts.models import Contact, ContactInterest, Interest
@@ -29,7 +29,7 @@ def interest_out(interest: Interest) -> dict[str, Any]:
         "id": interest.id,
         "org_id": interest.org_id,
         "name": interest.name,
-        "created_at": aware(interest.created_at).isoformat(),
+        "created_at": iso(interest.created_at),
     }
 
 

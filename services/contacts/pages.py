@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_
 
 from crm.errors import invalid
-from crm.times import aware
+from crm.times import iso
 from crm.validation import FIRST_YEAR, LAST_YEAR, is_id
 
 
@@ -33,7 +33,7 @@ class SortColumn:
 
     def value_of(self, row: Any) -> str:
         value = getattr(row, self.attribute.key)
-        return aware(value).isoformat() if self.kind == "datetime" else value or ""
+        return iso(value) if self.kind == "datetime" else value or ""
 
     def parse(self, value: Any) -> Any:
         if not isinstance(value, str):

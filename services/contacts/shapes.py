@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.times import aware
+from crm.times import aware, iso
 from services.contacts.lookups import (
     current_clause,
     current_employments,
@@ -26,8 +26,9 @@ SOCIAL_KEYS = ("linkedin", "facebook", "x", "viadeo")
 
 
 def _iso(moment: datetime | date | None) -> str | None:
+    """Times in UTC (``crm.times.iso``), dates as they are."""
     if isinstance(moment, datetime):
-        return aware(moment).isoformat()
+        return iso(moment)
     return moment.isoformat() if moment is not None else None
 
 

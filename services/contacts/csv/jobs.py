@@ -24,7 +24,7 @@ from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
 from crm.records import id_already_used, record_of
-from crm.times import aware, utcnow
+from crm.times import iso, utcnow
 from services.contacts.csv import format as csv_format
 from services.contacts.csv.headers import resolve_columns
 from services.contacts.csv.schemas import ImportStart
@@ -160,10 +160,6 @@ def start(
 # -- reading jobs and their errors --------------------------------------------------
 
 
-def _iso(moment: Any) -> str | None:
-    return aware(moment).isoformat() if moment is not None else None
-
-
 def job_out(job: ImportJob) -> dict[str, Any]:
     return {
         "id": job.id,
@@ -184,10 +180,10 @@ def job_out(job: ImportJob) -> dict[str, Any]:
         "companies_created": job.companies_created,
         "interests_created": job.interests_created,
         "error": job.error,
-        "created_at": _iso(job.created_at),
-        "updated_at": _iso(job.updated_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
     }
 
 
