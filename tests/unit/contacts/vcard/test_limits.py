@@ -8,8 +8,7 @@ import io
 import pytest
 from vobject.base import getLogicalLines
 
-from crm.errors import InvalidInput, RateLimited
-from services.contacts.dependencies import ImportSlots
+from crm.errors import InvalidInput
 from services.contacts.vcard.limits import VCardLimits, check_shape, logical_lines, refuse_hiding_charset
 
 LIMITS = VCardLimits(max_lines=100_000, max_property_chars=1_000_000)
@@ -93,16 +92,3 @@ def test_a_charset_that_can_hide_markup_is_refused_naming_the_property(charset):
 )
 def test_ordinary_charsets_and_transfer_encodings_pass(params):
     refuse_hiding_charset("PHOTO", params)
-
-
-def test_an_organisation_runs_one_import_at_a_time_and_others_are_not_held_up():
-    slots = ImportSlots()
-
-    with slots.hold("org-pomme", 1):
-        with pytest.raises(RateLimited), slots.hold("org-pomme", 1):
-            pass
-        with slots.hold("org-poire", 1):
-            assert slots.running == {"org-pomme": 1, "org-poire": 1}
-    with slots.hold("org-pomme", 1):
-        pass
-    assert not slots.running
