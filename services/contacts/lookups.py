@@ -4,7 +4,7 @@ one, is not found."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -67,17 +67,19 @@ def current_employments(session: Session, contact_ids: Iterable[str]) -> dict[st
 
 
 def interest_ids(session: Session, contact_ids: Iterable[str]) -> dict[str, list[str]]:
-    ids = list(contact_ids)
+    """Each contact's interests, by id."""
     found: dict[str, list[str]] = defaultdict(list)
-    if not ids:
-        return found
-    rows = session.execute(
-        select(ContactInterest.contact_id, ContactInterest.interest_id)
-        .where(ContactInterest.contact_id.in_(ids))
-        .order_by(ContactInterest.interest_id)
-    ).all()
-    for contact_id, interest_id in rows:
-        found[contact_id].append(interest_id)
+    rows = _grouped(
+        session,
+        contact_ids,
+        lambda ids: (
+            select(ContactInterest.contact_id, ContactInterest.interest_id)
+            .where(ContactInterest.contact_id.in_(ids))
+            .order_by(ContactInterest.interest_id)
+        ),
+    )
+    for contact_id, held in rows.items():
+        found[contact_id] = [interest_id for (interest_id,) in held]
     return found
 
 
@@ -86,19 +88,51 @@ def employment_pairs(session: Session, contact_ids: Iterable[str]) -> dict[str, 
     return _pairs(session, contact_ids)
 
 
+def current_staff(session: Session, company_ids: Iterable[str]) -> dict[str, list[tuple[Any, Any]]]:
+    """Each company's current (employment, contact) pairs of contacts not deleted, by last and
+    first name."""
+    found = _grouped(
+        session,
+        company_ids,
+        lambda ids: (
+            select(Employment.company_id, Employment, Contact)
+            .join(Contact, Contact.id == Employment.contact_id)
+            .where(
+                Employment.company_id.in_(ids),
+                Employment.deleted_at.is_(None),
+                Contact.deleted_at.is_(None),
+                current_clause(today()),
+            )
+        ),
+    )
+    for pairs in found.values():
+        pairs.sort(key=lambda pair: (pair[1].last_name or "", pair[1].first_name or "", pair[1].id))
+    return found
+
+
 def _pairs(
     session: Session, contact_ids: Iterable[str], *conditions: Any, order_by: tuple[Any, ...] = ()
 ) -> dict[str, list[tuple[Any, Any]]]:
-    ids = list(contact_ids)
-    found: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
-    if not ids:
+    return _grouped(
+        session,
+        contact_ids,
+        lambda ids: (
+            select(Employment.contact_id, Employment, Company)
+            .join(Company, Company.id == Employment.company_id)
+            .where(Employment.contact_id.in_(ids), Employment.deleted_at.is_(None), *conditions)
+            .order_by(*order_by)
+        ),
+    )
+
+
+def _grouped(
+    session: Session, ids: Iterable[str], statement: Callable[[list[str]], Any]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of ``statement(ids)`` grouped by their first column (one of ``ids``), without it."""
+    wanted = list(ids)
+    found: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    if not wanted:
         return found
-    rows = session.execute(
-        select(Employment, Company)
-        .join(Company, Company.id == Employment.company_id)
-        .where(Employment.contact_id.in_(ids), Employment.deleted_at.is_(None), *conditions)
-        .order_by(*order_by)
-    ).all()
-    for employment, company in rows:
-        found[employment.contact_id].append((employment, company))
+    for key, *rest in session.execute(statement(wanted)).all():
+        found[key].append(tuple(rest))
     return found

@@ -7,13 +7,12 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.times import aware, iso
 from services.contacts.lookups import (
-    current_clause,
     current_employments,
+    current_staff,
     employment_pairs,
     interest_ids,
     is_current,
@@ -179,21 +178,8 @@ def employee_out(employment: Employment, contact: Contact) -> dict[str, Any]:
 
 def current_employees(session: Session, company_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
     """Each company's current employees who are not deleted, by last and first name."""
-    ids = list(company_ids)
-    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if not ids:
-        return found
-    rows = session.execute(
-        select(Employment, Contact)
-        .join(Contact, Contact.id == Employment.contact_id)
-        .where(
-            Employment.company_id.in_(ids),
-            Employment.deleted_at.is_(None),
-            Contact.deleted_at.is_(None),
-            current_clause(today()),
-        )
-    ).all()
-    rows = sorted(rows, key=lambda row: (row[1].last_name or "", row[1].first_name or "", row[1].id))
-    for employment, contact in rows:
-        found[employment.company_id].append(employee_out(employment, contact))
-    return found
+    staff = current_staff(session, company_ids)
+    return defaultdict(
+        list,
+        {company_id: [employee_out(e, c) for e, c in pairs] for company_id, pairs in staff.items()},
+    )
