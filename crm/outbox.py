@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from crm.ids import new_id
 from crm.logs import current_request_id
-from crm.times import utcnow  # contacts' modules still import the clock from here
+from crm.times import utcnow
 
 log = logging.getLogger(__name__)
 
