@@ -6,8 +6,12 @@ with the collaborators that service needs.
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
-from typing import Any
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -17,6 +21,8 @@ from crm.auth import TokenVerifier
 from crm.database import DatabaseAccess, create_service_engine
 from crm.settings import Settings
 from tests.people import KID, Person
+
+W = TypeVar("W")  # any workers with empty() and close()
 
 
 def signed_access_token(settings: Settings, signing_key: Ed25519PrivateKey, person: Person) -> str:
@@ -78,3 +84,28 @@ class ServiceWorkers:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def fresh_workers(
+    request: Any,
+    tmp_path: Path,
+    service: str,
+    template_fixture: str,
+    build: Callable[[Settings | None], W],
+    postgresql_fixture: str = "migrated",
+) -> Iterator[W]:
+    """Workers of ``service`` over an empty, migrated database of this test's own.
+
+    With TEST_DATABASE_URL, ``build`` gets the settings of the migrated PostgreSQL
+    schema (the ``postgresql_fixture``), which is emptied first; otherwise it gets
+    None and the migrated SQLite template is copied into ``tmp_path`` for it.
+    """
+    if os.environ.get("TEST_DATABASE_URL"):
+        workers = build(request.getfixturevalue(postgresql_fixture))
+        workers.empty()
+    else:
+        for source in request.getfixturevalue(template_fixture).glob(f"{service}.db*"):
+            shutil.copy(source, tmp_path / source.name)
+        workers = build(None)
+    yield workers
+    workers.close()

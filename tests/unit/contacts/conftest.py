@@ -11,8 +11,6 @@ with the keys ``accounts`` publishes.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from crm.settings import Settings
 from services.contacts.models import Base
 from services.contacts.service import ContactsService
 from tests.people import Person
-from tests.unit.service_workers import ServiceWorkers
+from tests.unit.service_workers import ServiceWorkers, fresh_workers
 
 TABLES = (
     "contact_interests",
@@ -88,12 +86,10 @@ def sqlite_template(tmp_path_factory) -> Path:
 @pytest.fixture
 def contacts(request, tmp_path, signing_key) -> Iterator[ContactsWorkers]:
     """Workers over an empty, migrated contacts database of this test's own."""
-    if os.environ.get("TEST_DATABASE_URL"):
-        workers = ContactsWorkers(request.getfixturevalue("migrated"), signing_key)
-        workers.empty()
-    else:
-        for source in request.getfixturevalue("sqlite_template").glob("contacts.db*"):
-            shutil.copy(source, tmp_path / source.name)
-        workers = ContactsWorkers(_sqlite_settings(tmp_path), signing_key)
-    yield workers
-    workers.close()
+    yield from fresh_workers(
+        request,
+        tmp_path,
+        "contacts",
+        "sqlite_template",
+        lambda migrated: ContactsWorkers(migrated or _sqlite_settings(tmp_path), signing_key),
+    )

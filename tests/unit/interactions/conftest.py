@@ -8,8 +8,6 @@ stand-ins answer for the users, settings, contacts and companies of these tests.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from services.contacts.exceptions import CompanyNotFound, ContactNotFound
 from services.interactions.models import Base
 from services.interactions.service import InteractionsService
 from tests.people import ALICE, BOB, CLAIRE, DIANE, POIRE, POMME, Person
-from tests.unit.service_workers import ServiceWorkers
+from tests.unit.service_workers import ServiceWorkers, fresh_workers
 
 PEOPLE = (ALICE, BOB, CLAIRE, DIANE)
 NAMES = {ALICE: "Alice Martin", BOB: "Bruno Petit", CLAIRE: "Claire Morel", DIANE: "Diane Roux"}
@@ -130,16 +128,11 @@ def interactions_template(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def interactions(request, tmp_path, interactions_signing_key) -> Iterator[InteractionsWorkers]:
-    if os.environ.get("TEST_DATABASE_URL"):
-        migrated: Settings = request.getfixturevalue("migrated")
-        workers = InteractionsWorkers(_settings(tmp_path, migrated.database.url), interactions_signing_key)
-        workers.empty()
-    else:
-        for source in request.getfixturevalue("interactions_template").glob("interactions.db*"):
-            shutil.copy(source, tmp_path / source.name)
-        workers = InteractionsWorkers(_settings(tmp_path), interactions_signing_key)
-    yield workers
-    workers.close()
+    def build(migrated: Settings | None) -> InteractionsWorkers:
+        settings = _settings(tmp_path, migrated.database.url) if migrated else _settings(tmp_path)
+        return InteractionsWorkers(settings, interactions_signing_key)
+
+    yield from fresh_workers(request, tmp_path, "interactions", "interactions_template", build)
 
 
 __all__ = ["ALICE", "BOB", "CLAIRE", "DIANE", "POIRE", "POMME", "SIEGE", "JEANNE"]

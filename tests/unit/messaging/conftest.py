@@ -9,8 +9,6 @@ served on a free port. ``accounts`` lies outside the service under test: its
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ from services.messaging.dependencies import build_clients
 from services.messaging.models import Base
 from services.messaging.service import MessagingService
 from tests.people import ALICE, BOB, CLAIRE, DIANE, Person
-from tests.unit.service_workers import ServiceWorkers
+from tests.unit.service_workers import ServiceWorkers, fresh_workers
 
 PEOPLE = (ALICE, BOB, CLAIRE, DIANE)
 
@@ -105,14 +103,8 @@ def provider_sandbox() -> Iterator[ProviderSandbox]:
 
 @pytest.fixture
 def messaging(request, tmp_path, messaging_signing_key, provider_sandbox) -> Iterator[MessagingWorkers]:
-    if os.environ.get("TEST_DATABASE_URL"):
-        migrated: Settings = request.getfixturevalue("migrated")
-        settings = _settings(tmp_path, migrated.database.url)
-        workers = MessagingWorkers(settings, messaging_signing_key, provider_sandbox)
-        workers.empty()
-    else:
-        for source in request.getfixturevalue("messaging_template").glob("messaging.db*"):
-            shutil.copy(source, tmp_path / source.name)
-        workers = MessagingWorkers(_settings(tmp_path), messaging_signing_key, provider_sandbox)
-    yield workers
-    workers.close()
+    def build(migrated: Settings | None) -> MessagingWorkers:
+        settings = _settings(tmp_path, migrated.database.url) if migrated else _settings(tmp_path)
+        return MessagingWorkers(settings, messaging_signing_key, provider_sandbox)
+
+    yield from fresh_workers(request, tmp_path, "messaging", "messaging_template", build)

@@ -9,8 +9,6 @@ for the run, verified as workers verify the keys ``accounts`` publishes.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from services.notifier.models import Base, outbox
 from services.notifier.service import NotifierService
 from tests.people import KID, Person
 from tests.unit.notifier.harness import access_token, fresh_notifier_schema
+from tests.unit.service_workers import fresh_workers
 
 TABLES = ("notifications", "delivery_preferences", "outbox", "processed_events")
 
@@ -104,12 +103,11 @@ def notifier_postgresql(settings) -> Settings:
 @pytest.fixture
 def notifier(request, tmp_path, notifier_signing_key) -> Iterator[NotifierWorkers]:
     """Workers over an empty, migrated notifier database of this test's own."""
-    if os.environ.get("TEST_DATABASE_URL"):
-        workers = NotifierWorkers(request.getfixturevalue("notifier_postgresql"), notifier_signing_key)
-        workers.empty()
-    else:
-        for source in request.getfixturevalue("notifier_template").glob("notifier.db*"):
-            shutil.copy(source, tmp_path / source.name)
-        workers = NotifierWorkers(_sqlite_settings(tmp_path), notifier_signing_key)
-    yield workers
-    workers.close()
+    yield from fresh_workers(
+        request,
+        tmp_path,
+        "notifier",
+        "notifier_template",
+        lambda migrated: NotifierWorkers(migrated or _sqlite_settings(tmp_path), notifier_signing_key),
+        postgresql_fixture="notifier_postgresql",
+    )
