@@ -36,6 +36,7 @@ from nameko.extensions import SharedExtension
 
 from crm.errors import ServiceUnavailable, Unauthenticated
 from crm.outbox import event_exchange
+from crm.rpc import drain_forever
 
 log = logging.getLogger(__name__)
 
@@ -213,12 +214,7 @@ class RevocationWatch(SharedExtension):
                         self.state.loaded = True
                         if not self._first_load.ready():
                             self._first_load.send(True)
-                        while True:
-                            try:
-                                connection.drain_events(timeout=5)
-                            except TimeoutError:
-                                pass
-                            connection.heartbeat_check()
+                        drain_forever(connection)
             except Exception as exc:  # broker or accounts away: refuse until known again
                 if self.state.loaded:
                     log.warning("revocations unknown until the broker is back, refusing tokens: %s", exc)

@@ -205,17 +205,24 @@ class FastReplyListener(SharedExtension):
                     with Consumer(connection, [queue], callbacks=[self._on_reply], no_ack=True):
                         if not self._ready.ready():
                             self._ready.send(True)
-                        while True:
-                            # Heartbeats go out whether or not replies keep coming: a listener
-                            # that only receives looks dead to the broker after 60 s otherwise.
-                            try:
-                                connection.drain_events(timeout=5)
-                            except TimeoutError:
-                                pass
-                            connection.heartbeat_check()
+                        drain_forever(connection)
             except Exception as exc:  # broker restart: reconnect, callers time out
                 log.warning("RPC reply listener lost the broker, reconnecting: %s", exc)
                 eventlet.sleep(1)
+
+
+def drain_forever(connection: Connection) -> None:
+    """Deliver what arrives on ``connection``'s consumers until the connection fails.
+
+    Heartbeats go out whether or not messages keep coming: a consumer that only
+    receives looks dead to the broker after its heartbeat interval otherwise.
+    """
+    while True:
+        try:
+            connection.drain_events(timeout=5)
+        except TimeoutError:
+            pass
+        connection.heartbeat_check()
 
 
 class ServiceClient:

@@ -9,6 +9,7 @@ import pytest
 from crm.database import DatabaseAccess, create_service_engine
 from crm.migrations import upgrade
 from crm.settings import Settings
+from emulations.server import ProviderSandbox
 
 
 @pytest.fixture
@@ -25,3 +26,12 @@ def accounts_db(unit_settings) -> Iterator[DatabaseAccess]:
     engine = create_service_engine(unit_settings, "accounts")
     yield DatabaseAccess(engine, relay=None)
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[ProviderSandbox]:
+    """The provider emulations (Twilio, SendGrid, Mailjet) on a free port, for one test module."""
+    sandbox = ProviderSandbox()
+    sandbox.serve()
+    yield sandbox
+    sandbox.stop()

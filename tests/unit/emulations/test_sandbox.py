@@ -19,14 +19,6 @@ SENDER = "+15005550006"
 RECEPTION = "+33612345678"
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    sandbox = ProviderSandbox()
-    sandbox.serve()
-    yield sandbox
-    sandbox.stop()
-
-
 def twilio_url(sandbox, account_sid: str | None = None) -> str:
     return f"{sandbox.base_url}/2010-04-01/Accounts/{account_sid or sandbox.twilio_account_sid}/Messages.json"
 

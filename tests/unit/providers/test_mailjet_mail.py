@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from emulations.server import ProviderSandbox
 from providers.base import Attachment, OutgoingEmail, ProviderError
 from providers.mailjet_mail import MailjetMail
 from tests.sandbox_fixtures import closed_port_url, silent_api_url
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    sandbox = ProviderSandbox()
-    sandbox.serve()
-    yield sandbox
-    sandbox.stop()
 
 
 @pytest.fixture

@@ -19,14 +19,6 @@ SENDER = "+15005550006"
 RECEPTION = "+33612345678"
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    sandbox = ProviderSandbox()
-    sandbox.serve()
-    yield sandbox
-    sandbox.stop()
-
-
 @pytest.fixture
 def twilio(sandbox) -> TwilioSms:
     return TwilioSms(sandbox.twilio_account_sid, sandbox.twilio_auth_token, api_base=sandbox.base_url)

@@ -8,7 +8,6 @@ import pytest
 from twilio.rest.api.v2010.account.message import MessageInstance
 
 from emulations.outcomes import TWILIO_FAILING_NUMBER
-from emulations.server import ProviderSandbox
 from providers.base import VOCABULARY, MalformedWebhook, OutgoingSms, WebhookRejected
 from providers.twilio_sms import TwilioSms
 from providers.twilio_webhooks import (
@@ -27,14 +26,6 @@ RECEIVED_AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 def receiver():
     with WebhookReceiver() as receiver:
         yield receiver
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    sandbox = ProviderSandbox()
-    sandbox.serve()
-    yield sandbox
-    sandbox.stop()
 
 
 def send_and_collect(sandbox, receiver, to: str) -> tuple[str, list]:
