@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -50,6 +51,11 @@ _NON_ASCII = re.compile("[^\x00-\x7f]")
 # A cell starting like a formula is written behind a quote so that spreadsheets show it as text.
 _FORMULA_START = ("=", "@", "\t", "\r")
 _PHONE_LIKE = re.compile(r"^[+\-][0-9 ().\-/]*$")
+# Excel's first line naming the delimiter; LinkedIn's "Notes:" block before the header.
+_SEP_LINE = re.compile(r"^\ufeff?sep=.$")
+_NOTES_LINE = "Notes:"
+# Records looked at for a preamble before the header.
+PREAMBLE_MAX = 20
 
 
 @dataclass(frozen=True)
@@ -269,6 +275,23 @@ def _locate_quote_problem(text: str, delimiter: str) -> tuple[int | None, str | 
     if quoted:
         return column, "malformed CSV: a quote opened here is never closed"
     return None, None
+
+
+def preamble_records(records: Iterable[Record], delimiter: str) -> int:
+    """How many records come before the header: Excel's ``sep=;`` line, LinkedIn's "Notes:" block.
+
+    LinkedIn's block is the "Notes:" line and one-cell lines up to the header.
+    """
+    leading = list(itertools.islice(records, PREAMBLE_MAX))
+    skipped = 0
+    if leading and leading[0].problem is None and _SEP_LINE.match(delimiter.join(leading[0].cells).strip()):
+        skipped = 1
+    filled = [[cell for cell in record.cells if cell.strip()] for record in leading]
+    if skipped < len(leading) and [cell.strip() for cell in filled[skipped]] == [_NOTES_LINE]:
+        skipped += 1
+        while skipped < len(leading) - 1 and len(filled[skipped]) <= 1 and leading[skipped].problem is None:
+            skipped += 1
+    return skipped
 
 
 # -- writing ------------------------------------------------------------------------

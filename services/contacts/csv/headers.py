@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from crm.errors import InvalidInput, field_error
+from services.contacts.csv.presets import preset_fields, preset_for
 
 # The fields an import can fill, in the order exports write them.
 FIELDS = (
@@ -200,7 +201,9 @@ def resolve_columns(headers: list[str], mapping: dict[str, str | None] | None = 
     """The field each column feeds, from ``mapping`` first, else from its header.
 
     ``mapping`` keys are headers as written in the file (or differing only in
-    case and accents); a value of None ignores the column. A mapping naming no
+    case and accents); a value of None ignores the column. A file in a known
+    layout (Google, Outlook, LinkedIn) is read by its preset: its other columns
+    are ignored, not guessed from their names. A mapping naming no
     column, two columns feeding one field, or no column to find or name a
     contact by is ``InvalidInput``.
     """
@@ -223,8 +226,14 @@ def resolve_columns(headers: list[str], mapping: dict[str, str | None] | None = 
             chosen[index] = field
     if errors:
         raise InvalidInput("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
+    preset = preset_for(headers)
+    guessed = (
+        preset_fields(preset, headers)
+        if preset
+        else [KNOWN_HEADERS.get(header_key(header)) for header in headers]
+    )
     columns = [
-        Column(index, header, chosen[index] if index in chosen else KNOWN_HEADERS.get(header_key(header)))
+        Column(index, header, chosen[index] if index in chosen else guessed[index])
         for index, header in enumerate(headers)
     ]
     _check_columns(columns)

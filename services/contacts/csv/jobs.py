@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import json
 import zlib
 from typing import Any
@@ -27,6 +28,7 @@ from crm.records import id_already_used, record_of
 from crm.times import iso, utcnow
 from services.contacts.csv import format as csv_format
 from services.contacts.csv.headers import resolve_columns
+from services.contacts.csv.presets import preset_for
 from services.contacts.csv.schemas import ImportStart
 from services.contacts.exceptions import ImportJobNotFound
 from services.contacts.models import ImportJob, ImportRowError
@@ -63,7 +65,9 @@ def _file_bytes(request: ImportStart, max_bytes: int) -> bytes:
 
 
 def _header(content: bytes, encoding: str, delimiter: str) -> list[str]:
-    first = next(csv_format.read_records(content, encoding, delimiter), None)
+    skipped = csv_format.preamble_records(csv_format.read_records(content, encoding, delimiter), delimiter)
+    records = csv_format.read_records(content, encoding, delimiter)
+    first = next(itertools.islice(records, skipped, None), None)
     if first is None:
         raise invalid("content_base64", "the file has no header row")
     if first.problem is not None:
@@ -75,7 +79,7 @@ def _header(content: bytes, encoding: str, delimiter: str) -> list[str]:
             "content_base64",
             f"row 1 (the header), column {bad + 1}: not {encoding} text; save the file as CSV UTF-8",
         )
-    if first.row != 1:
+    if first.row != 1 and not skipped:
         raise invalid("content_base64", "row 1 (the header) is empty; the first row must name the columns")
     headers = [cell.strip() for cell in first.cells]
     headers[0] = headers[0].lstrip("\ufeff")
@@ -170,6 +174,7 @@ def job_out(job: ImportJob) -> dict[str, Any]:
         "dry_run": job.dry_run,
         "encoding": job.encoding,
         "delimiter": job.delimiter,
+        "preset": preset_for([header for header, _ in job.columns]),
         "columns": [{"column": header, "field": field} for header, field in job.columns],
         "total_rows": job.total_rows,
         "rows_done": job.rows_done,

@@ -109,6 +109,23 @@ def _one_line(field_name: str, value: str) -> str:
     return joined.replace("\t", " ")
 
 
+# Google joins several values of one cell with " ::: "; its own groups start with "* " (* myContacts).
+GOOGLE_VALUES = " ::: "
+
+
+def first_or_all(field_name: str, cell: str) -> str:
+    """A Google multi-value cell as one value: every interest but Google's own groups, else the first.
+
+    The values after the first have no place on a contact (one e-mail, one phone per column).
+    """
+    if GOOGLE_VALUES not in cell:
+        return cell
+    values = [value.strip() for value in cell.split(GOOGLE_VALUES)]
+    if field_name == "interests":
+        return "\n".join(value for value in values if value and not value.startswith("* "))
+    return values[0]
+
+
 def _reason(field_name: str, error: dict[str, Any]) -> str:
     kind, message = error["type"], error["msg"]
     if kind == "string_pattern_mismatch":
@@ -166,7 +183,7 @@ class RowChecker:
                     )
                 )
                 continue
-            cell = unicodedata.normalize("NFC", unescape_formula(cell))
+            cell = first_or_all(column.field, unicodedata.normalize("NFC", unescape_formula(cell)))
             raw[column.field] = _one_line(column.field, cell)
         if any(cell.strip() for cell in record.cells[self.width :]):
             problems.append(

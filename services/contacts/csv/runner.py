@@ -137,11 +137,14 @@ def _claim(db: DatabaseAccess, job_id: str, runner_id: str, lease_seconds: float
 
 
 def _records(claimed: _Claimed) -> Iterator[csv_format.Record]:
-    """The file's rows after its header."""
+    """The file's rows after its header (and what comes before it: a ``sep=`` line, LinkedIn's notes)."""
+    skipped = csv_format.preamble_records(
+        csv_format.read_records(claimed.content, claimed.encoding, claimed.delimiter), claimed.delimiter
+    )
     found = csv_format.read_records(
         claimed.content, claimed.encoding, claimed.delimiter, len(claimed.columns)
     )
-    return itertools.islice(found, 1, None)
+    return itertools.islice(found, skipped + 1, None)
 
 
 def _count_rows(claimed: _Claimed, sleep: Callable[[float], Any]) -> int:

@@ -84,7 +84,11 @@ class ImportJobOut(BaseModel):
     dry_run: bool
     encoding: str
     delimiter: str
-    columns: list[ImportColumnOut]
+    preset: Literal["google", "google_legacy", "outlook", "linkedin"] | None = Field(
+        description="The layout recognised from the header, which says what each column feeds; "
+        "null for other files"
+    )
+    columns: list[ImportColumnOut] = Field(description="Every column, with the field it feeds or null")
     total_rows: int | None = Field(
         description="Rows of the file, header and blank rows aside; null until counted"
     )

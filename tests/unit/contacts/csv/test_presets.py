@@ -1,0 +1,113 @@
+"""Files as Google Contacts, Outlook and LinkedIn export them, read by the preset of their layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.contacts.csv.presets import preset_for
+from services.contacts.csv.rows import first_or_all
+from tests.people import BOB
+from tests.unit.contacts.csv.imports import by_last_name, errors, imported, upload
+
+FIXTURES = Path(__file__).parents[3] / "fixtures" / "csv"
+
+
+def _file(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def _interests(contacts, contact: dict) -> list[str]:
+    names = {item["id"]: item["name"] for item in contacts.as_user(BOB).list_interests()["items"]}
+    return sorted(names[interest_id] for interest_id in contact["interests"])
+
+
+def _mapped(job: dict) -> dict[str, str]:
+    return {column["column"]: column["field"] for column in job["columns"] if column["field"]}
+
+
+@pytest.mark.parametrize(
+    ("name", "preset", "columns"),
+    [
+        ("google_contacts.csv", "google", 36),
+        ("google_contacts_legacy.csv", "google_legacy", 56),
+        ("outlook_contacts.csv", "outlook", 92),
+        ("linkedin_connections.csv", "linkedin", 7),
+        ("excel_sep_line.csv", None, 5),
+    ],
+)
+def test_the_dry_run_names_the_layout_and_lists_every_column(contacts, name, preset, columns):
+    job = upload(contacts.as_user(BOB), _file(name), file_name=name, dry_run=True)
+
+    assert job["preset"] == preset
+    assert len(job["columns"]) == columns
+
+
+def test_outlook_title_is_the_honorific_and_job_title_the_function(contacts):
+    job = imported(contacts, BOB, _file("outlook_contacts.csv"))
+
+    assert (job["status"], job["rows_created"], job["rows_failed"]) == ("done", 2, 0)
+    columns = {column["column"]: column["field"] for column in job["columns"]}
+    assert (columns["Title"], columns["Job Title"]) == (None, "function")
+    francois = by_last_name(contacts, BOB)["Lefèvre"]
+    record = contacts.as_user(BOB).get_contact(francois["id"])
+    assert record["employments"][0]["function"] == "Directeur financier"
+    assert (record["address"]["city"], record["mobile_e164"]) == ("Lyon", "+33612345678")
+    assert _interests(contacts, record) == ["Clients", "Salon 2024"]
+    assert record["note"] == "Préfère être appelé le matin – café noir."
+
+
+def test_google_legacy_multi_value_cells_keep_the_first_value_and_the_groups_as_interests(contacts):
+    job = imported(contacts, BOB, _file("google_contacts_legacy.csv"))
+
+    assert (job["rows_created"], job["rows_failed"]) == (2, 0)
+    found = by_last_name(contacts, BOB)
+    assert found["Lefèvre"]["email"] == "francois.lefevre@exemple.fr"
+    assert _interests(contacts, found["Lefèvre"]) == ["Clients"]
+    assert found["Bérénice"]["mobile"] is None and found["Bérénice"]["phone"] == "06 98 76 54 32"
+    assert _interests(contacts, found["Bérénice"]) == ["Amis", "Clients"]
+
+
+def test_google_current_layout_keeps_emails_phones_address_and_organisation(contacts):
+    job = imported(contacts, BOB, _file("google_contacts.csv"))
+
+    assert (job["rows_created"], job["rows_failed"]) == (2, 0)
+    assert _mapped(job)["E-mail 1 - Value"] == "email"
+    francois = contacts.as_user(BOB).get_contact(by_last_name(contacts, BOB)["Lefèvre"]["id"])
+    assert (francois["email"], francois["address"]["postal_code"]) == ("francois.lefevre@exemple.fr", "69001")
+    assert francois["employments"][0]["company"]["name"] == "Pomme Siège Central"
+
+
+def test_linkedin_notes_before_the_header_are_skipped_and_url_is_the_profile(contacts):
+    job = imported(contacts, BOB, _file("linkedin_connections.csv"))
+
+    assert (job["status"], job["rows_created"], job["rows_failed"]) == ("done", 2, 0)
+    assert {column["column"]: column["field"] for column in job["columns"]}["Connected On"] is None
+    zoe = by_last_name(contacts, BOB)["Bérénice"]
+    assert zoe["social"]["linkedin"] == "https://www.linkedin.com/in/zoeberenice"
+
+
+def test_excel_sep_line_is_skipped_and_gives_the_delimiter(contacts):
+    job = imported(contacts, BOB, _file("excel_sep_line.csv"))
+
+    assert (job["delimiter"], job["rows_created"], job["rows_failed"]) == (";", 2, 0)
+    assert errors(contacts, BOB, job["id"]) == []
+    assert by_last_name(contacts, BOB)["Lefèvre"]["first_name"] == "François"
+
+
+@pytest.mark.parametrize(
+    ("field", "cell", "kept"),
+    [
+        ("email", "a@exemple.fr ::: b@exemple.fr", "a@exemple.fr"),
+        ("interests", "* myContacts ::: Clients", "Clients"),
+        ("interests", "* starred ::: Amis ::: Clients", "Amis\nClients"),
+        ("note", "Pas de séparateur ici", "Pas de séparateur ici"),
+    ],
+)
+def test_google_multi_value_cells(field, cell, kept):
+    assert first_or_all(field, cell) == kept
+
+
+def test_a_file_of_another_layout_has_no_preset():
+    assert preset_for(["Nom", "Prénom", "Title"]) is None
