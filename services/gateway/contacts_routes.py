@@ -6,9 +6,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from crm.errors import UnsupportedMediaType
 from services.contacts import schemas as contacts_api
-from services.contacts.vcard.limits import VCardLimits, check_shape, hides_markup
+from services.contacts.vcard.limits import VCardLimits, check_shape
 from services.contacts.vcard.schemas import VCardImportOut
 from services.gateway.http import (
     attachment_response,
@@ -16,7 +15,6 @@ from services.gateway.http import (
     json_response,
     read_body,
     read_query,
-    read_text,
     route,
 )
 from services.gateway.schemas import (
@@ -27,6 +25,7 @@ from services.gateway.schemas import (
     VCardImportQuery,
     VCardQuery,
 )
+from services.gateway.vcard_body import read_vcf
 
 V1 = "/api/v1"
 VCARD = "text/vcard"
@@ -259,10 +258,7 @@ class ContactsRoutes:
         self.auth.caller().require_writer()
         query = read_query(request, VCardImportQuery)
         settings = self.config["CRM"]
-        charset = request.mimetype_params.get("charset", "utf-8")
-        if hides_markup(charset):  # UTF-7 writes "<" as "+ADw-": a filter would not see it
-            raise UnsupportedMediaType(f"charset {charset} can hide markup; send the file as UTF-8")
-        content = read_text(request, VCARD_MEDIA_TYPES, _vcard_max_bytes(settings))
+        content = read_vcf(request, VCARD_MEDIA_TYPES, _vcard_max_bytes(settings))
         # Refused here, a hostile file never crosses the broker nor reaches the contacts service.
         check_shape(
             content,

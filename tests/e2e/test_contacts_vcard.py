@@ -3,6 +3,8 @@ file imported card by card with a report of the bad ones; with org scoping and r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import vobject
 
 from tests.e2e.conftest import create_user, unique
@@ -203,3 +205,30 @@ def test_another_orgs_contact_is_not_found_and_never_exported(system, org):
 
     assert api.get(f"{V1}/contacts/{foreign['id']}/vcard").status_code == 404
     assert _cards(api.get(f"{V1}/contacts-export.vcf", params={"q": "Voisin"})) == []
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "vcard"
+
+
+def test_an_outlook_vcard_uploaded_as_a_browser_sends_it_imports_in_its_own_charset(org):
+    api = org["admin"]
+    raw = (FIXTURES / "outlook_2.1_windows-1252.vcf").read_bytes()
+
+    response = api.post(f"{V1}/contacts-import.vcf", data=raw, headers={"Content-Type": "text/x-vcard"})
+
+    assert _report(response)["created"] == 1
+    [contact] = api.get(f"{V1}/contacts", params={"q": "Lefèvre"}).json()["items"]
+    assert (contact["first_name"], contact["last_name"]) == ("François", "Lefèvre")
+
+
+def test_a_vcard_in_a_charset_that_can_hide_markup_stays_refused(org):
+    api = org["admin"]
+    raw = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-7:Zo\xe9\r\nEND:VCARD\r\n"
+
+    named = api.post(
+        f"{V1}/contacts-import.vcf", data=raw, headers={"Content-Type": "text/vcard; charset=utf-7"}
+    )
+    unnamed = api.post(f"{V1}/contacts-import.vcf", data=raw, headers={"Content-Type": "text/x-vcard"})
+
+    assert named.status_code == 415
+    assert unnamed.status_code == 422 and "can hide markup" in unnamed.text
