@@ -2,7 +2,8 @@
 other write, so versions, search text and events are stamped in one place.
 
 A row updates or creates a contact by e-mail (the personal one, or the
-professional one for rows without it), reuses or creates companies by name
+professional one for rows without it), else by name at the same company
+(``matching``), reuses or creates companies by name
 (ignoring case and accents) with an employment there, and adds interests.
 An empty cell never clears a value. A batch is written with a handful of
 queries: new records are inserted in bulk (``changes.NewRows``), the contacts
@@ -24,6 +25,7 @@ from crm.database import UnitOfWork
 from crm.ids import new_id
 from services.contacts import changes, lookups, search_text
 from services.contacts import interests as interest_names
+from services.contacts.csv import matching
 from services.contacts.csv.memory import BatchOutcome, ImportContext, ImportMemory, KnownCompany
 from services.contacts.csv.rows import ADDRESS_FIELDS, SOCIAL_FIELDS, RowPlan, RowProblem
 from services.contacts.models import Company, Contact, ContactInterest, Employment, Interest
@@ -88,6 +90,7 @@ class _BatchWriter:
         self.interest_ids: dict[str, str] = {}
         self.by_email: dict[str, _ContactState] = {}
         self.by_work_email: dict[str, _ContactState] = {}
+        self.by_name: dict[matching.NameKey, _ContactState] = {}
         self.new_rows = changes.NewRows()  # what the batch creates, inserted in bulk at its end
 
     def write(self, plans: list[RowPlan]) -> None:
@@ -128,6 +131,8 @@ class _BatchWriter:
             for work_email, contact in rows:
                 found[contact.id] = contact
                 by_work_email.setdefault(work_email, contact.id)
+        named = matching.by_name_and_company(self.session, org_id, self.memory, plans, self.context.today)
+        found.update((contact.id, contact) for contact in named.values())
         if not found:
             return
         interests = lookups.interest_ids(self.session, found)
@@ -141,13 +146,15 @@ class _BatchWriter:
                 self.by_email[state.contact.email] = state
         for work_email, contact_id in by_work_email.items():
             self.by_work_email[work_email] = states[contact_id]
+        self.by_name = {key: states[contact.id] for key, contact in named.items()}
 
     def _find(self, plan: RowPlan) -> _ContactState | None:
-        if plan.email:
-            return self.by_email.get(plan.email)
-        if plan.work_email:
-            return self.by_work_email.get(plan.work_email)
-        return None
+        found = self.by_email.get(plan.email) if plan.email else None
+        if found is None and plan.work_email and not plan.email:
+            found = self.by_work_email.get(plan.work_email)
+        named = self.by_name.get(key) if found is None and (key := matching.name_key(plan)) else None
+        # A namesake with another e-mail is another person.
+        return found or (named if named and not (plan.email and named.contact.email) else None)
 
     def _planned_earlier(self, plan: RowPlan) -> bool:
         """In a dry run, whether an earlier batch would have created this row's contact."""
@@ -228,6 +235,8 @@ class _BatchWriter:
         return state
 
     def _index(self, state: _ContactState, plan: RowPlan) -> None:
+        if (key := matching.name_key(plan)) is not None:
+            self.by_name.setdefault(key, state)
         if plan.email:
             self.by_email[plan.email] = state
         elif plan.work_email:
@@ -240,6 +249,7 @@ class _BatchWriter:
             "first_name": values["first_name"],
             "last_name": values["last_name"],
             "note": values["note"],
+            "email": values["email"],  # found by name without one, it gets the row's
             **{f"address_{name}": values[name] for name in ADDRESS_FIELDS},
         }
         for name in ("phone", "mobile"):

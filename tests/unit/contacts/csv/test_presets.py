@@ -9,7 +9,7 @@ import pytest
 from services.contacts.csv.presets import preset_for
 from services.contacts.csv.rows import first_or_all
 from tests.people import BOB
-from tests.unit.contacts.csv.imports import by_last_name, errors, imported, upload
+from tests.unit.contacts.csv.imports import by_last_name, csv_text, errors, imported, upload
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "csv"
 
@@ -111,3 +111,48 @@ def test_google_multi_value_cells(field, cell, kept):
 
 def test_a_file_of_another_layout_has_no_preset():
     assert preset_for(["Nom", "Prénom", "Title"]) is None
+
+
+# -- importing the same file again ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["linkedin_connections.csv", "outlook_contacts.csv", "google_contacts_legacy.csv"]
+)
+def test_importing_the_same_export_again_updates_the_same_contacts(contacts, name):
+    imported(contacts, BOB, _file(name))
+
+    again = imported(contacts, BOB, _file(name))
+
+    assert (again["rows_created"], again["rows_unchanged"], again["rows_failed"]) == (0, 2, 0)
+    assert len(by_last_name(contacts, BOB)) == 2
+
+
+def test_a_row_without_email_updates_the_namesake_at_the_same_company(contacts):
+    imported(contacts, BOB, csv_text("Prénom;Nom;Société", "Zoé;Bérénice;Chambre 404"))
+
+    again = imported(
+        contacts,
+        BOB,
+        csv_text("Prénom;Nom;Société;Email", "ZOE;berenice;chambre 404;zoe.berenice@exemple.fr"),
+    )
+
+    assert (again["rows_created"], again["rows_updated"]) == (0, 1)
+    (zoe,) = contacts.as_user(BOB).search_contacts(limit=10)["items"]
+    assert zoe["email"] == "zoe.berenice@exemple.fr"
+
+
+def test_a_namesake_at_another_company_or_with_another_email_is_another_contact(contacts):
+    imported(contacts, BOB, csv_text("Prénom;Nom;Société;Email", "Zoé;Bérénice;Chambre 404;zoe@exemple.fr"))
+
+    again = imported(
+        contacts,
+        BOB,
+        csv_text(
+            "Prénom;Nom;Société;Email",
+            "Zoé;Bérénice;Pomme Siège Central;",
+            "Zoé;Bérénice;Chambre 404;zoe.autre@exemple.fr",
+        ),
+    )
+
+    assert again["rows_created"] == 2
