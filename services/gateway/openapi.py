@@ -9,10 +9,28 @@ from typing import Any
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from pydantic import BaseModel
 
-from services.gateway.http import ApiRoute, RouteSpec
+from services.gateway.http import ApiRoute, RouteSpec, created_response
 
 _CONVERTER = re.compile(r"<(?:[a-z]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
 _TEXT = {"type": "string"}
+_BYTES = {"type": "string", "format": "binary"}
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+# Response headers, described once and referred to from each response that sends them.
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": "The request's id (the caller's X-Request-ID or a new one), as in problem documents",
+        "schema": {"type": "string"},
+    },
+    "Location": {
+        "description": "Where the new record (or the accepted job) is",
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}},
+    "ETag": {"description": "The record's version, for If-Match", "schema": {"type": "string"}},
+}
+# Helpers that add a header to the answer of the handler calling them.
+HEADER_HELPERS = {created_response: "Location"}
 
 STATUS_TEXT = {
     400: "Malformed request",
@@ -44,6 +62,65 @@ class Problem(BaseModel):
 
 def openapi_path(url: str) -> str:
     return _CONVERTER.sub(r"{\1}", url)
+
+
+def enum_var_name(value: str, index: int) -> str:
+    """A constant name for an enum value that generators can use as is (``Etc/GMT+1`` is
+    ``ETC_GMT_PLUS_1``), so that ``GMT0``, ``GMT+0`` and ``GMT-0`` stay three names."""
+    name = re.sub(r"-(?=\d)", "_MINUS_", re.sub(r"\+(?=\d)", "_PLUS_", value))
+    name = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
+    if not name:
+        return f"VALUE_{index}"
+    return name if name[0].isalpha() else f"VALUE_{name}"
+
+
+def _allows_null(schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    return any(_allows_null(option) for option in schema.get("anyOf", []) + schema.get("oneOf", []))
+
+
+def tidy_schema(schema: Any) -> Any:
+    """The schema as validators and generators take it: a ``default: null`` the schema itself
+    refuses is dropped (the field is optional all the same), and string enums whose values are
+    not plain names get ``x-enum-varnames``."""
+    if isinstance(schema, list):
+        return [tidy_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    tidy = {key: tidy_schema(value) for key, value in schema.items()}
+    if "default" in tidy and tidy["default"] is None and not _allows_null(tidy):
+        del tidy["default"]
+    values = tidy.get("enum")
+    if isinstance(values, list) and any(
+        isinstance(value, str) and not _IDENTIFIER.fullmatch(value) for value in values
+    ):
+        names: list[str] = []
+        for index, value in enumerate(values):
+            name = enum_var_name(str(value), index)
+            names.append(name if name not in names else f"{name}_{index}")
+        tidy["x-enum-varnames"] = names
+    return tidy
+
+
+def sent_headers(handler: Any) -> set[str]:
+    """The response headers a handler adds itself, read from its source: the header's name
+    written in it, or a helper of ``HEADER_HELPERS`` called."""
+    try:
+        source = inspect.getsource(handler)
+    except (OSError, TypeError):
+        return set()
+    found = {name for name in RESPONSE_HEADERS if f'"{name}"' in source}
+    for name, value in getattr(handler, "__globals__", {}).items():
+        # By whatever name the handler's module imported the helper.
+        if callable(value) and value in HEADER_HELPERS and f"{name}(" in source:
+            found.add(HEADER_HELPERS[value])
+    return found
+
+
+def _headers(names: set[str]) -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in sorted(names | {"X-Request-ID"})}
 
 
 def routes_of(service_cls: type) -> list[tuple[str, str, RouteSpec | None, str]]:
@@ -107,7 +184,7 @@ def build_document(service_cls: type, version: str = "0.1.0") -> dict[str, Any]:
             "operationId": name,
             "summary": spec.summary,
             "tags": [spec.tag],
-            "parameters": _parameters(url, spec, components),
+            "parameters": tidy_schema(_parameters(url, spec, components)),
             "responses": {},
         }
         if spec.body is not None or spec.raw_body:
@@ -117,11 +194,17 @@ def build_document(service_cls: type, version: str = "0.1.0") -> dict[str, Any]:
                 "required": spec.body_required,
                 "content": {spec.request_media_type: {"schema": body}},
             }
-        success: dict[str, Any] = {"description": "Success"}
+        sent = sent_headers(getattr(service_cls, name))
+        if spec.response is not None and "version" in spec.response.model_fields:
+            sent.add("ETag")  # json_response tags a record that has a version
+        success: dict[str, Any] = {"description": "Success", "headers": _headers(sent)}
         if spec.response is not None:
             success["content"] = {
                 spec.response_media_type: {"schema": components.ref(spec.response, "serialization")}
             }
+        elif spec.response_media_type == "*/*":
+            # Any media type (a document's own); generators read it as bytes.
+            success["content"] = {"*/*": {"schema": _BYTES}, "application/octet-stream": {"schema": _BYTES}}
         elif spec.response_media_type != "application/json":
             success["content"] = {spec.response_media_type: {"schema": _TEXT}}
         operation["responses"][str(spec.status)] = success
@@ -146,6 +229,7 @@ def build_document(service_cls: type, version: str = "0.1.0") -> dict[str, Any]:
         for status in sorted(statuses):
             operation["responses"][str(status)] = {
                 "description": STATUS_TEXT.get(status, "Error"),
+                "headers": _headers({"Retry-After"} if status == 429 else set()),
                 "content": {"application/problem+json": {"schema": problem_ref}},
             }
         if not spec.auth:
@@ -162,7 +246,8 @@ def build_document(service_cls: type, version: str = "0.1.0") -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "schemas": components.schemas,
+            "schemas": tidy_schema(components.schemas),
+            "headers": RESPONSE_HEADERS,
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

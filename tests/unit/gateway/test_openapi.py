@@ -10,13 +10,14 @@ from unittest.mock import MagicMock
 import pytest
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.testing.services import worker_factory
+from openapi_spec_validator import validate
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from crm.auth import Caller
 from crm.errors import Forbidden
 from services.gateway.http import ApiRoute
-from services.gateway.openapi import build_document, openapi_path
+from services.gateway.openapi import build_document, enum_var_name, openapi_path, tidy_schema
 from services.gateway.service import GatewayService
 
 PUBLIC_PREFIXES = ("/api/",)
@@ -179,3 +180,66 @@ def test_every_operation_that_can_answer_403_documents_it(document):
 
 def test_idempotent_replay_of_a_user_create_is_documented(document):
     assert "200" in document["paths"]["/api/v1/users"]["post"]["responses"]
+
+
+def test_the_document_passes_openapi_spec_validator(document):
+    validate(document)
+
+
+def test_a_default_the_schema_refuses_is_left_out(document):
+    name = document["components"]["schemas"]["DocumentUploadForm"]["properties"]["name"]
+
+    assert name["type"] == "string"
+    assert "default" not in name
+
+
+def test_a_nullable_field_keeps_its_null_default():
+    assert tidy_schema({"anyOf": [{"type": "string"}, {"type": "null"}], "default": None})["default"] is None
+
+
+def test_time_zones_that_differ_only_by_sign_get_distinct_enum_names(document):
+    time_zone = document["components"]["schemas"]["UserCreate"]["properties"]["time_zone"]
+    names = dict(zip(time_zone["enum"], time_zone["x-enum-varnames"], strict=True))
+
+    assert [names["GMT0"], names["GMT+0"], names["GMT-0"]] == ["GMT0", "GMT_PLUS_0", "GMT_MINUS_0"]
+    assert names["America/Port-au-Prince"] == "AMERICA_PORT_AU_PRINCE"
+    assert len(set(names.values())) == len(names)
+
+
+@pytest.mark.parametrize(
+    ("value", "name"), [("Etc/GMT+1", "ETC_GMT_PLUS_1"), ("3.0", "VALUE_3_0"), (";", "VALUE_4")]
+)
+def test_enum_var_name_is_a_constant_name(value, name):
+    assert enum_var_name(value, 4) == name
+
+
+def test_every_response_documents_x_request_id(document):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                assert "X-Request-ID" in response["headers"], f"{method.upper()} {path} {status}"
+
+
+def test_creates_document_location_and_rate_limits_retry_after(document):
+    create_contact = document["paths"]["/api/v1/contacts"]["post"]["responses"]
+    login = document["paths"]["/api/v1/auth/login"]["post"]["responses"]
+
+    assert "Location" in create_contact["201"]["headers"]
+    assert "Location" in document["paths"]["/api/v1/imports"]["post"]["responses"]["202"]["headers"]
+    assert "Location" not in document["paths"]["/api/v1/me"]["get"]["responses"]["200"]["headers"]
+    assert "Retry-After" in login["429"]["headers"]
+    assert set(document["components"]["headers"]) >= {"Location", "Retry-After", "ETag", "X-Request-ID"}
+
+
+def test_reads_of_a_versioned_record_document_its_etag(document):
+    responses = document["paths"]["/api/v1/contacts/{contact_id}"]
+
+    assert "ETag" in responses["get"]["responses"]["200"]["headers"]
+    assert "ETag" in responses["patch"]["responses"]["200"]["headers"]
+    assert "ETag" not in document["paths"]["/api/v1/contacts"]["get"]["responses"]["200"]["headers"]
+
+
+def test_a_download_of_any_media_type_is_also_described_as_bytes(document):
+    download = document["paths"]["/api/v1/documents/{document_id}/content"]["get"]["responses"]["200"]
+
+    assert set(download["content"]) == {"*/*", "application/octet-stream"}
