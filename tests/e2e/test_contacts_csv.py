@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.e2e.conftest import create_user, unique
 
@@ -151,6 +152,22 @@ def test_a_second_import_updates_by_email_and_leaves_the_rest_unchanged(org):
 
     assert (job["rows_updated"], job["rows_unchanged"], job["rows_created"]) == (1, 1, 0)
     assert _contacts(api, tag)["Martin"]["address"]["city"] == "Lyon"
+
+
+def test_an_outlook_export_is_recognised_in_the_dry_run_and_imported_again_without_duplicates(org):
+    api = org["admin"]
+    outlook = (Path(__file__).parents[1] / "fixtures" / "csv" / "outlook_contacts.csv").read_bytes()
+
+    dry = _finished(api, _upload(api, outlook, file_name="contacts.CSV", dry_run=True))
+    first = _import(api, outlook)
+    again = _import(api, outlook)
+
+    columns = {column["column"]: column["field"] for column in dry["columns"]}
+    assert (dry["preset"], dry["encoding"], len(columns)) == ("outlook", "windows-1252", 92)
+    assert (columns["Title"], columns["Job Title"], columns["Web Page"]) == (None, "function", None)
+    assert (first["rows_created"], first["rows_failed"]) == (2, 0)
+    assert (again["rows_created"], again["rows_unchanged"]) == (0, 2)
+    assert _contacts(api, "Lefèvre")["Lefèvre"]["address"]["city"] == "Lyon"
 
 
 def test_a_file_the_gateway_alone_would_refuse_as_too_large_goes_through_the_import_route(org):
