@@ -51,6 +51,7 @@ def service_class(name: str) -> type:
 
 
 @click.group()
+@click.version_option(package_name="crm-backend", prog_name="crm")
 @click.option("--config", "-c", envvar="CRM_CONFIG", help="YAML configuration file.")
 @click.pass_context
 def main(ctx: click.Context, config: str | None) -> None:

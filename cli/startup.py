@@ -11,7 +11,7 @@ from crm.settings import Settings, SettingsError, load_settings
 
 
 class Unreachable(click.ClickException):
-    """A server we need is down: one line saying what and how to start it."""
+    """A server we need is down or refuses us: one line saying what and what to do."""
 
     def show(self, file: Any = None) -> None:
         click.echo(f"crm: {self.message}", err=True)
@@ -24,11 +24,36 @@ def check_broker(settings: Settings) -> None:
         with Connection(settings.amqp_uri, connect_timeout=3) as connection:
             connection.ensure_connection(max_retries=1)
     except Exception as exc:
+        refusal = broker_refusal(exc, settings.amqp_uri)
+        if refusal is not None:
+            raise Unreachable(refusal) from None
         raise Unreachable(
             f"cannot reach RabbitMQ at {safe_url(settings.amqp_uri)} ({exc}). "
             "Start it with `rabbitmq-server -detached` or `docker compose up -d rabbitmq`, "
             "or point AMQP_URI at a running broker."
         ) from None
+
+
+def broker_refusal(exc: Exception, amqp_uri: str) -> str | None:
+    """What to say when RabbitMQ runs but refuses us (a wrong user or password, a missing
+    vhost): telling the operator to start it would send them the wrong way."""
+    from amqp.exceptions import AccessRefused, NotAllowed
+    from kombu import Connection
+
+    url = safe_url(amqp_uri)
+    if isinstance(exc, AccessRefused):
+        return (
+            f"RabbitMQ at {url} refused the user name or password. "
+            "Check the credentials in AMQP_URI (amqp_uri), or create the user with `rabbitmqctl add_user`."
+        )
+    if isinstance(exc, NotAllowed):
+        vhost = Connection(amqp_uri).virtual_host
+        return (
+            f"RabbitMQ at {url} refused the vhost {vhost!r} ({exc.reply_text}). "
+            f"Create it with `rabbitmqctl add_vhost {vhost}` and grant the user access with "
+            f"`rabbitmqctl set_permissions -p {vhost} <user> '.*' '.*' '.*'`, or fix AMQP_URI."
+        )
+    return None
 
 
 def check_database(settings: Settings, service: str) -> None:

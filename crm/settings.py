@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pycountry
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CONFIG_ENV_VAR = "CRM_CONFIG"
 ALL_SERVICES = (
@@ -81,6 +81,18 @@ class DatabaseSettings(_Section):
     # prefer sequential scans over the trigram indexes that search relies on.
     postgres_random_page_cost: float = Field(default=1.1, gt=0, le=100)
     echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        # postgres:// is the spelling Heroku, Docker images and psql print; SQLAlchemy wants postgresql://.
+        url = re.sub(r"^postgres(?=[+:])", "postgresql", url.strip())
+        scheme = url.partition(":")[0].partition("+")[0].lower()
+        if scheme not in {"sqlite", "postgresql"}:
+            raise ValueError(
+                f"{scheme or 'this'} databases are not supported: use a postgresql:// or sqlite:/// URL"
+            )
+        return url
 
 
 class AuthSettings(_Section):
@@ -285,8 +297,17 @@ def parse_settings(text: str, environ: dict[str, str] | None = None) -> Settings
     document = _substitute_values(document, environ)
     try:
         return Settings.model_validate(document)
-    except ValueError as exc:
-        raise SettingsError(f"configuration has bad values: {exc}") from exc
+    except ValidationError as exc:
+        raise SettingsError(f"configuration has bad values: {_on_one_line(exc)}") from exc
+
+
+def _on_one_line(exc: ValidationError) -> str:
+    """Each bad value as ``key: why``, all on the one line the CLI prints (without the value,
+    which may be a URL with its password)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg'].removeprefix('Value error, ')}"
+        for error in exc.errors()
+    )
 
 
 def load_settings(path: str | Path | None = None) -> Settings:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
+
+from tests.broker import with_vhost
 
 
 def _crm(tmp_path, document: dict, *args: str) -> subprocess.CompletedProcess:
@@ -54,3 +57,46 @@ def test_bad_configuration_names_the_key(tmp_path):
     result = _crm(tmp_path, {"gateway": {"port": "huit mille"}}, "migrate")
     assert result.returncode == 1
     assert "gateway.port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_version_is_printed(tmp_path):
+    result = _crm(tmp_path, {}, "--version")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "crm, version 0.1.0"
+
+
+def _broker_line(tmp_path, amqp_uri: str) -> str:
+    result = _crm(tmp_path, {"amqp_uri": amqp_uri, "data_dir": str(tmp_path)}, "serve", "accounts")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_a_wrong_rabbitmq_password_is_reported_as_refused_not_as_down(tmp_path, settings):
+    parts = urlsplit(settings.amqp_uri)
+    wrong = urlunsplit(
+        parts._replace(netloc=f"{parts.username}:pas-le-bon@{parts.hostname}:{parts.port or 5672}")
+    )
+    line = _broker_line(tmp_path, wrong)
+
+    assert "refused the user name or password" in line
+    assert "pas-le-bon" not in line and "rabbitmq-server -detached" not in line
+
+
+def test_a_missing_rabbitmq_vhost_is_reported_naming_it(tmp_path, settings):
+    line = _broker_line(tmp_path, with_vhost(settings.amqp_uri, "crm-pas-de-vhost"))
+
+    assert "refused the vhost 'crm-pas-de-vhost'" in line
+    assert "rabbitmqctl add_vhost crm-pas-de-vhost" in line
+
+
+def test_a_mysql_database_url_is_refused_on_one_line(tmp_path):
+    result = _crm(tmp_path, {"database": {"url": "mysql://root:secret@localhost/crm"}}, "migrate")
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: configuration has bad values: database.url: mysql databases are not supported: "
+        "use a postgresql:// or sqlite:/// URL"
+    ]

@@ -216,3 +216,18 @@ def test_crm_config_variable_names_the_file(no_configuration, monkeypatch):
 def test_missing_file_is_an_error_naming_it(no_configuration):
     with pytest.raises(SettingsError, match="absent.yaml"):
         load_settings(no_configuration / "absent.yaml")
+
+
+def test_a_postgres_url_is_taken_as_postgresql():
+    settings = parse_settings('database:\n  url: "postgres://crm:secret@db:5432/crm"\n')
+
+    assert settings.database.url == "postgresql://crm:secret@db:5432/crm"
+
+
+def test_a_mysql_url_is_refused_on_one_line_naming_the_key_without_the_password():
+    with pytest.raises(SettingsError) as refused:
+        parse_settings('database:\n  url: "mysql://root:secret@localhost/crm"\n')
+
+    message = str(refused.value)
+    assert message.startswith("configuration has bad values: database.url: mysql databases are not supported")
+    assert "\n" not in message and "secret" not in message
