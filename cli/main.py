@@ -13,6 +13,7 @@ from eventlet.event import Event  # noqa: E402
 
 eventlet.monkey_patch()  # before anything opens a socket or starts a thread
 
+import errno  # noqa: E402
 import gc  # noqa: E402
 import importlib  # noqa: E402
 import os  # noqa: E402
@@ -27,6 +28,7 @@ import click  # noqa: E402
 from cli.admin import admin  # noqa: E402
 from cli.contacts import contacts  # noqa: E402
 from cli.startup import (  # noqa: E402
+    Unreachable,
     check_broker,
     check_database,
     configure_logging,
@@ -86,7 +88,16 @@ def sandbox(config: str | None) -> None:
     settings = settings_from(config)
     configure_logging(settings, "sandbox")
     emulation = sandbox_for(settings)
-    url = emulation.serve("127.0.0.1", settings.messaging.sandbox_port)
+    port = settings.messaging.sandbox_port
+    try:
+        url = emulation.serve("127.0.0.1", port)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise Unreachable(
+            f"port {port} (messaging.sandbox_port) is already in use, perhaps by another `crm run`; "
+            "give each system on this machine its own messaging.sandbox_port"
+        ) from None
     click.echo(
         f"provider SANDBOX at {url}: Twilio, SendGrid and Mailjet emulations; nothing leaves this machine"
     )

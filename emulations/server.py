@@ -119,7 +119,8 @@ class ProviderSandbox:
         if self._listener is not None:
             raise RuntimeError("the sandbox is already serving")
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._listener = eventlet.listen((host, port), family=family)
+        # Not eventlet's SO_REUSEPORT: a second system on the same port must fail, not share it.
+        self._listener = eventlet.listen((host, port), family=family, reuse_port=False)
         self._server_thread = eventlet.spawn(
             eventlet.wsgi.server, self._listener, self, log_output=False, socket_timeout=60
         )

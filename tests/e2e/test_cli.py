@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from urllib.parse import urlsplit, urlunsplit
@@ -99,4 +100,20 @@ def test_a_mysql_database_url_is_refused_on_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "Error: configuration has bad values: database.url: mysql databases are not supported: "
         "use a postgresql:// or sqlite:/// URL"
+    ]
+
+
+def test_a_taken_sandbox_port_is_one_line_naming_the_setting(tmp_path):
+    with socket.socket() as taken:
+        # As another system's sandbox holds it (eventlet sets SO_REUSEPORT by default).
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _crm(tmp_path, {"data_dir": str(tmp_path), "messaging": {"sandbox_port": port}}, "sandbox")
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"crm: port {port} (messaging.sandbox_port) is already in use, perhaps by another `crm run`; "
+        "give each system on this machine its own messaging.sandbox_port"
     ]
