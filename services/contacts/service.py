@@ -387,13 +387,24 @@ class ContactsService(Pingable):
         direction: str = "asc",
         language: str = "fr",
         cursor: str | None = None,
+        layout: str = "crm",
+        delimiter: str | None = None,
     ) -> dict[str, Any]:
         """The contacts ``search_contacts`` finds for ``q``, in its order, as CSV text with French
-        (or English) headers an import reads back: one slice per call, ``{csv, next_cursor}``."""
+        (or English) headers an import reads back, or in Google's or Outlook's ``layout``: one slice
+        per call, ``{csv, next_cursor}``."""
         caller = self.caller.user()
         request = validate(
             ContactExport,
-            {"q": q, "sort": sort, "direction": direction, "language": language, "cursor": cursor},
+            {
+                "q": q,
+                "sort": sort,
+                "direction": direction,
+                "language": language,
+                "cursor": cursor,
+                "layout": layout,
+                "delimiter": delimiter,
+            },
         )
         with self.db.read() as session:
             return csv_export.export_page(session, caller, request, self.region)

@@ -14,7 +14,7 @@ import base64
 import binascii
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from werkzeug.wrappers import Request, Response
 
@@ -22,6 +22,14 @@ from crm.errors import invalid
 from services.contacts.csv import schemas as imports_api
 from services.gateway.http import attachment_response, json_response, read_body, read_query, route
 from services.gateway.schemas import ContactCsvExportQuery, ImportPageQuery
+
+
+class ContactCsvLayoutQuery(ContactCsvExportQuery):
+    """The export's query, with the layout (the CRM's, Google's or Outlook's) and the delimiter."""
+
+    layout: imports_api.ExportLayout = "crm"
+    delimiter: Literal[";", ",", "\t"] | None = None
+
 
 V1 = "/api/v1"
 CSV = "text/csv"
@@ -148,17 +156,19 @@ class ImportsRoutes:
     @route(
         "GET",
         f"{V1}/contacts-export.csv",
-        summary="Every contact a search finds, in its order, as a CSV download (UTF-8 with BOM, `;`)",
+        summary="Every contact a search finds, in its order, as a CSV download (UTF-8 with BOM, `;`; "
+        "or `layout=google`/`outlook`, `,`)",
         tag="contacts",
-        query=ContactCsvExportQuery,
+        query=ContactCsvLayoutQuery,
         response_media_type=CSV,
     )
     def export_contacts_csv(self, request: Request) -> Response:
         self.auth.caller()
-        query = read_query(request, ContactCsvExportQuery)
+        query = read_query(request, ContactCsvLayoutQuery)
+        options = {"layout": query.layout, "delimiter": query.delimiter}
         return _csv_download(
             lambda cursor: self.contacts.export_contacts_csv(
-                query.q, query.sort, query.direction, query.language, cursor
+                query.q, query.sort, query.direction, query.language, cursor, **options
             ),
             "contacts.csv",
         )

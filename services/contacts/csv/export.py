@@ -3,6 +3,10 @@
 Columns carry the headers an import recognises (French or English), so an
 exported file imports back as it was. A contact's row shows its first current
 employment (by company name); interests are listed by name.
+
+``layout`` "google" and "outlook" write the columns those tools import (and
+the presets of ``presets`` read back): Google's ``* myContacts ::: Clients``
+labels, Outlook's ``Categories``; their delimiter is ``,`` unless asked.
 """
 
 from __future__ import annotations
@@ -28,8 +32,77 @@ EXTRA_LABELS = {
 }
 
 
-def header(language: str) -> list[str]:
+# Outlook's own headers, "Title" (the honorific) and "Business Street" empty; Categories joined by ";".
+OUTLOOK_COLUMNS = (
+    ("Title", None),
+    ("First Name", "first_name"),
+    ("Last Name", "last_name"),
+    ("Company", "company"),
+    ("Job Title", "function"),
+    ("Business Street", None),
+    ("Business Phone", "work_phone"),
+    ("Home Street", "street"),
+    ("Home City", "city"),
+    ("Home Postal Code", "postal_code"),
+    ("Home Country/Region", "country"),
+    ("Home Phone", "phone"),
+    ("Mobile Phone", "mobile"),
+    ("E-mail Address", "email"),
+    ("E-mail 2 Address", "work_email"),
+    ("Categories", "interests"),
+    ("Notes", "note"),
+)
+# Google Contacts' current import headers: names, then each value behind the label saying what it is.
+_GOOGLE_NAMES = (
+    ("First Name", "first_name"),
+    ("Last Name", "last_name"),
+    ("Organization Name", "company"),
+    ("Organization Title", "function"),
+    ("Notes", "note"),
+    ("Labels", "interests"),
+)
+_GOOGLE_VALUES = (
+    ("E-mail 1", "* Home", "email"),
+    ("E-mail 2", "Work", "work_email"),
+    ("Phone 1", "Home", "phone"),
+    ("Phone 2", "Mobile", "mobile"),
+    ("Phone 3", "Work", "work_phone"),
+)
+_GOOGLE_ADDRESS = (
+    ("Address 1 - Street", "street"),
+    ("Address 1 - City", "city"),
+    ("Address 1 - Postal Code", "postal_code"),
+    ("Address 1 - Country", "country"),
+)
+GOOGLE_HEADER = (
+    [name for name, _ in _GOOGLE_NAMES]
+    + [f"{name} - {part}" for name, _, _ in _GOOGLE_VALUES for part in ("Label", "Value")]
+    + ["Address 1 - Label"]
+    + [name for name, _ in _GOOGLE_ADDRESS]
+)
+
+
+def header(language: str, layout: str = "crm") -> list[str]:
+    if layout == "outlook":
+        return [name for name, _ in OUTLOOK_COLUMNS]
+    if layout == "google":
+        return list(GOOGLE_HEADER)
     return [LABELS[language][field] for field in FIELDS] + list(EXTRA_LABELS[language])
+
+
+def _laid_out(row: list[str], layout: str) -> list[str]:
+    """A row of the CRM's columns in Outlook's or Google's."""
+    values = dict(zip(FIELDS, row, strict=False))
+    interests = [name.strip() for name in values["interests"].split(",") if name.strip()]
+    if layout == "outlook":
+        values["interests"] = ";".join(interests)
+        return [values[field] if field else "" for _, field in OUTLOOK_COLUMNS]
+    values["interests"] = " ::: ".join(["* myContacts", *interests])
+    cells = [values[field] for _, field in _GOOGLE_NAMES]
+    for _, label, field in _GOOGLE_VALUES:
+        cells += [label if values[field] else "", values[field]]
+    address = [values[field] for _, field in _GOOGLE_ADDRESS]
+    return [*cells, "Home" if any(address) else "", *address]
 
 
 def export_page(session: Session, caller: Caller, request: ContactExport, region: str) -> dict[str, Any]:
@@ -51,9 +124,13 @@ def export_page(session: Session, caller: Caller, request: ContactExport, region
             )
         ).all()
     )
-    rows = [] if request.cursor else [header(request.language)]
-    rows += [_row(item, current[item["id"]], names) for item in items]
-    return {"csv": csv_format.write_rows(rows), "next_cursor": page["next_cursor"]}
+    rows = [_row(item, current[item["id"]], names) for item in items]
+    if request.layout != "crm":
+        rows = [_laid_out(row, request.layout) for row in rows]
+    if not request.cursor:
+        rows.insert(0, header(request.language, request.layout))
+    delimiter = request.delimiter or ("," if request.layout != "crm" else csv_format.EXPORT_DELIMITER)
+    return {"csv": csv_format.write_rows(rows, delimiter), "next_cursor": page["next_cursor"]}
 
 
 def _row(

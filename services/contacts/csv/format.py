@@ -311,10 +311,10 @@ def unescape_formula(cell: str) -> str:
     return cell
 
 
-def write_rows(rows: Iterable[list[str]]) -> str:
-    """Rows as CSV text for spreadsheets: ``;`` between fields, quotes where needed, CRLF."""
+def write_rows(rows: Iterable[list[str]], delimiter: str = EXPORT_DELIMITER) -> str:
+    """Rows as CSV text for spreadsheets: ``;`` (or ``delimiter``) between fields, CRLF line ends."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=EXPORT_DELIMITER, lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     for row in rows:
         writer.writerow([escape_formula(cell) for cell in row])
     return out.getvalue()

@@ -20,6 +20,7 @@ from services.contacts.schemas import ContactSort, Cursor, Direction, Id, Limit,
 ImportField = Literal[FIELDS]
 ImportStatus = Literal["queued", "running", "done", "failed"]
 Language = Literal["fr", "en"]
+ExportLayout = Literal["crm", "google", "outlook"]
 
 FileName = Annotated[
     str,
@@ -64,6 +65,10 @@ class ContactExport(StrictInput):
     sort: ContactSort = "last_name"
     direction: Direction = "asc"
     language: Language = "fr"
+    layout: ExportLayout = "crm"
+    delimiter: Literal[";", ",", "\t"] | None = Field(
+        default=None, description="`;` for the CRM's layout, `,` for Google's and Outlook's when not given"
+    )
     cursor: Cursor | None = None
 
 

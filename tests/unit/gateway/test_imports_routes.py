@@ -78,7 +78,14 @@ def test_the_document_describes_the_import_and_the_csv_downloads(document):
     assert "content_base64" in document["components"]["schemas"]["ImportRequest"]["properties"]
     assert export["responses"]["200"]["content"] == {"text/csv": {"schema": {"type": "string"}}}
     assert "text/csv" in report["responses"]["200"]["content"]
-    assert {p["name"] for p in export["parameters"]} == {"q", "sort", "direction", "language"}
+    assert {p["name"] for p in export["parameters"]} == {
+        "q",
+        "sort",
+        "direction",
+        "language",
+        "layout",
+        "delimiter",
+    }
 
 
 def test_a_read_only_member_is_refused_an_import(document):
@@ -134,6 +141,17 @@ def test_the_contact_export_joins_every_slice_behind_a_bom_for_excel():
         ("pomme", "last_name", "asc", "en", None),
         ("pomme", "last_name", "asc", "en", "suite"),
     ]
+
+
+def test_the_contact_export_passes_its_layout_and_delimiter():
+    contacts = MagicMock()
+    contacts.export_contacts_csv.return_value = {"csv": "First Name\r\n", "next_cursor": None}
+
+    _gateway(contacts).export_contacts_csv(
+        _request("GET", "/api/v1/contacts-export.csv", query_string={"layout": "outlook", "delimiter": ";"})
+    )
+
+    assert contacts.export_contacts_csv.call_args.kwargs == {"layout": "outlook", "delimiter": ";"}
 
 
 def test_the_error_report_is_named_after_the_imported_file():

@@ -116,3 +116,54 @@ def test_an_exported_file_imports_back_without_a_change(contacts, jeanne_at_the_
     )
     ignored = [column["column"] for column in job["columns"] if column["field"] is None]
     assert ignored == ["Identifiant", "Créé le", "Modifié le"]
+
+
+# -- Google's and Outlook's layouts ----------------------------------------------------
+
+
+def test_the_export_takes_another_delimiter(contacts, jeanne_at_the_shop):
+    text = _export(contacts.as_user(BOB), delimiter=",")
+
+    assert text.splitlines()[0].startswith("Prénom,Nom,Email,")
+
+
+def test_the_outlook_layout_has_outlook_headers_commas_and_categories(contacts, jeanne_at_the_shop):
+    text = _export(contacts.as_user(BOB), layout="outlook")
+
+    header, jeanne = list(csv.reader(io.StringIO(text, newline="")))
+    row = dict(zip(header, jeanne, strict=True))
+    assert (row["Title"], row["First Name"], row["Job Title"]) == ("", "Jeanne", "Gérante")
+    assert (row["Company"], row["Home City"], row["Categories"]) == (
+        "Pomme Magasin",
+        "Lyon",
+        "Comptable;Libre",
+    )
+    assert row["E-mail 2 Address"] == "j.dupont@pomme.fr"
+
+
+def test_the_google_layout_labels_each_value_and_lists_interests_as_labels(contacts, jeanne_at_the_shop):
+    text = _export(contacts.as_user(BOB), layout="google")
+
+    header, jeanne = list(csv.reader(io.StringIO(text, newline="")))
+    row = dict(zip(header, jeanne, strict=True))
+    assert row["Labels"] == "* myContacts ::: Comptable ::: Libre"
+    assert (row["E-mail 1 - Label"], row["E-mail 1 - Value"]) == ("* Home", "jeanne.dupont@exemple.fr")
+    assert (row["Phone 1 - Label"], row["Phone 1 - Value"]) == ("Home", "01 45 67 89 10")
+    assert (row["Phone 3 - Label"], row["Phone 3 - Value"]) == ("", "")
+    assert (row["Organization Name"], row["Address 1 - Postal Code"]) == ("Pomme Magasin", "69001")
+
+
+@pytest.mark.parametrize(("layout", "preset"), [("google", "google"), ("outlook", "outlook")])
+def test_a_google_or_outlook_export_imports_back_by_its_preset_unchanged(
+    contacts, jeanne_at_the_shop, layout, preset
+):
+    text = _export(contacts.as_user(BOB), layout=layout)
+
+    job = imported(contacts, BOB, text)
+
+    assert (job["preset"], job["rows_unchanged"], job["rows_created"], job["rows_failed"]) == (
+        preset,
+        1,
+        0,
+        0,
+    )
