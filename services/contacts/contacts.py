@@ -57,6 +57,8 @@ def _values(fields: ContactFields, region: str, prefix: str) -> dict[str, Any]:
         "email": fields.email,
         **columns.address_columns(fields.address),
         "note": fields.note,
+        "birthday": fields.birthday,
+        "website": fields.website,
         "social": columns.social_value(fields.social),
     }
 
@@ -119,7 +121,7 @@ def update(
     given = request.model_dump(exclude_unset=True, exclude={"version"})
     # Compared with what callers see, not with session state: a query here autoflushes.
     before = shapes.contact_out(contact, [])
-    for name in ("first_name", "last_name", "note"):
+    for name in ("first_name", "last_name", "note", "birthday", "website"):
         if name in given:
             setattr(contact, name, given[name])
     _check_names(contact.first_name, contact.last_name)

@@ -42,7 +42,7 @@ def list_all(session: Session, org_id: str) -> list[dict[str, Any]]:
     return [interest_out(interest) for interest in found]
 
 
-def _by_name(session: Session, org_id: str, name: str) -> Interest | None:
+def by_name(session: Session, org_id: str, name: str) -> Interest | None:
     return session.scalars(
         select(Interest).where(
             Interest.org_id == org_id, Interest.name_key == name_key(name), Interest.deleted_at.is_(None)
@@ -58,7 +58,7 @@ def create(uow: UnitOfWork, caller: Caller, request: InterestCreate) -> tuple[di
     )
     if existing is not None:
         return interest_out(existing), False
-    same_name = _by_name(session, caller.org_id, request.name)
+    same_name = by_name(session, caller.org_id, request.name)
     if same_name is not None:
         raise DuplicateInterest(
             f"name: the interest {same_name.name!r} already exists ({same_name.id})",

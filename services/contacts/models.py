@@ -88,6 +88,8 @@ class Contact(Base):
     address_city: Mapped[str | None] = mapped_column(String(200), nullable=True)
     address_country: Mapped[str | None] = mapped_column(String(200), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    birthday: Mapped[date | None] = mapped_column(Date, nullable=True)
+    website: Mapped[str | None] = mapped_column(String(500), nullable=True)
     social: Mapped[dict] = mapped_column(JSON, default=dict)
     search_text: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)

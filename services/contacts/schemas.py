@@ -66,6 +66,7 @@ OptionalEmail = blankable(Email)
 OptionalPhone = blankable(PhoneText)
 OptionalPostalCode = blankable(PostalCode)
 OptionalWebsite = blankable(Website)
+OptionalDay = blankable(Day)
 OptionalLongText = blankable(LongText)
 
 Direction = Literal["asc", "desc"]
@@ -162,6 +163,8 @@ class ContactFields(StrictInput):
     email: OptionalEmail = None
     address: Address | None = None
     note: OptionalLongText = None
+    birthday: OptionalDay = None
+    website: OptionalWebsite = None
     social: Social | None = None
     interests: Annotated[list[Id], Field(max_length=100)] = []
 
@@ -180,6 +183,8 @@ class ContactUpdate(StrictInput):
     email: OptionalEmail = None
     address: Address | None = None
     note: OptionalLongText = None
+    birthday: OptionalDay = None
+    website: OptionalWebsite = None
     social: Social | None = None
     interests: Annotated[list[Id], Field(max_length=100)] | None = None
     version: Version | None = None
@@ -311,6 +316,8 @@ class ContactOut(BaseModel):
     email: str | None
     address: AddressOut
     note: str | None
+    birthday: date | None
+    website: str | None
     social: SocialOut
     interests: list[str] = Field(description="Interest ids")
     version: int

@@ -106,6 +106,8 @@ def contact_out(contact: Contact, interests: list[str]) -> dict[str, Any]:
         "email": contact.email,
         "address": _address(contact),
         "note": contact.note,
+        "birthday": contact.birthday.isoformat() if contact.birthday else None,
+        "website": contact.website,
         "social": _social(contact),
         "interests": sorted(interests),
         "version": contact.version,

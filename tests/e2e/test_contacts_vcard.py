@@ -157,7 +157,14 @@ def test_reimporting_a_download_changes_nothing(org):
     for version in ("3.0", "4.0"):
         exported = api.get(f"{V1}/contacts-export.vcf", params={"version": version}).content.decode("utf-8")
         report = _report(_import(api, exported))
-        assert report == {"created": 0, "updated": 0, "unchanged": 2, "failed": 0, "errors": []}
+        assert report == {
+            "created": 0,
+            "updated": 0,
+            "unchanged": 2,
+            "failed": 0,
+            "errors": [],
+            "not_kept": [],
+        }
 
 
 def test_an_import_updates_the_contact_holding_the_email(org):
@@ -232,3 +239,17 @@ def test_a_vcard_in_a_charset_that_can_hide_markup_stays_refused(org):
 
     assert named.status_code == 415
     assert unnamed.status_code == 422 and "can hide markup" in unnamed.text
+
+
+def test_an_apple_card_keeps_birthday_website_and_categories_and_reports_the_rest(org):
+    api = org["admin"]
+    raw = (FIXTURES / "apple_3.0.vcf").read_bytes()
+
+    report = _report(api.post(f"{V1}/contacts-import.vcf", data=raw, headers={"Content-Type": "text/vcard"}))
+
+    assert {"card": 1, "property": "item1.EMAIL (Compta)", "value": "compta@pomme.fr"} in report["not_kept"]
+    [found] = api.get(f"{V1}/contacts", params={"q": "Martin"}).json()["items"]
+    jeanne = api.get(f"{V1}/contacts/{found['id']}").json()
+    assert (jeanne["birthday"], jeanne["website"]) == ("1985-06-21", "https://jeanne-martin.example")
+    exported = api.get(f"{V1}/contacts/{jeanne['id']}/vcard").text
+    assert "BDAY:1985-06-21" in exported and "CATEGORIES:Clients,Salon Lyon 2026" in exported

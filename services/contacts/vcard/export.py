@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from crm.auth import Caller
 from crm.times import aware
 from services.contacts import lookups, search
-from services.contacts.models import Contact
+from services.contacts.models import Contact, ContactInterest, Interest
 from services.contacts.schemas import ContactSearch
 from services.contacts.vcard import writer as vcard_writer
 from services.contacts.vcard.schemas import VCardExport
@@ -52,8 +52,26 @@ def export_search(session: Session, caller: Caller, request: VCardExport, region
 
 
 def _cards(session: Session, contacts: Sequence[Contact], version: str) -> str:
-    jobs = _jobs(session, [contact.id for contact in contacts])
-    return "".join(vcard_writer.write_card(contact, jobs[contact.id], version) for contact in contacts)
+    ids = [contact.id for contact in contacts]
+    jobs, categories = _jobs(session, ids), _interest_names(session, ids)
+    return "".join(
+        vcard_writer.write_card(contact, jobs[contact.id], version, categories[contact.id])
+        for contact in contacts
+    )
+
+
+def _interest_names(session: Session, contact_ids: list[str]) -> dict[str, list[str]]:
+    """Each contact's interests by name (CATEGORIES), in alphabetical order."""
+    found: dict[str, list[str]] = defaultdict(list)
+    rows = session.execute(
+        select(ContactInterest.contact_id, Interest.name)
+        .join(Interest, Interest.id == ContactInterest.interest_id)
+        .where(ContactInterest.contact_id.in_(contact_ids), Interest.deleted_at.is_(None))
+        .order_by(Interest.name_key)
+    )
+    for contact_id, name in rows:
+        found[contact_id].append(name)
+    return found
 
 
 def _jobs(session: Session, contact_ids: list[str]) -> dict[str, list[vcard_writer.Job]]:

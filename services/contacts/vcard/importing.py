@@ -40,12 +40,13 @@ from services.contacts import (
     companies,
     contacts,
     employments,
+    interests,
     lookups,
     phones,
     search_text,
 )
 from services.contacts.models import Company, Contact, Employment
-from services.contacts.schemas import CompanyCreate, ContactUpdate
+from services.contacts.schemas import CompanyCreate, ContactUpdate, InterestCreate
 from services.contacts.vcard import limits as vcard_limits
 from services.contacts.vcard import reader as vcard_reader
 from services.contacts.vcard.limits import VCardLimits
@@ -72,6 +73,7 @@ class ImportReport:
     unchanged: int = 0
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    not_kept: list[dict[str, Any]] = field(default_factory=list)
 
     def count(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
@@ -87,6 +89,7 @@ class ImportReport:
             "unchanged": self.unchanged,
             "failed": self.failed,
             "errors": self.errors,
+            "not_kept": self.not_kept,
         }
 
 
@@ -139,6 +142,7 @@ def import_vcards(
         if email and outcome == CREATED:
             new_emails.add(email)
         report.count(outcome)
+        report.not_kept += [{"card": piece.number, **left} for left in card.not_kept]
     return report.as_dict()
 
 
@@ -164,6 +168,7 @@ def import_card(uow: UnitOfWork, caller: Caller, card: vcard_reader.Card, region
     session = uow.session
     wanted = validate(CardContact, card.payload())
     contact = _matching_contact(uow, caller.org_id, card.uid, wanted)
+    categories = _interests_named(uow, caller, card.categories)
     events_before = uow.events_recorded
     planned = []
     for index, job in enumerate(wanted.jobs):
@@ -171,7 +176,7 @@ def import_card(uow: UnitOfWork, caller: Caller, card: vcard_reader.Card, region
         prefix = f"jobs.{index}.employment."
         planned.append(employments.plan(session, caller, job.employment, company.id, region, prefix))
     if contact is None:
-        contacts.create(uow, caller, wanted, planned, region)
+        contacts.create(uow, caller, wanted.model_copy(update={"interests": categories}), planned, region)
         return CREATED
     given_by_job = [set(job["employment"]) for job in card.jobs]
     jobs_changed = False
@@ -184,6 +189,10 @@ def import_card(uow: UnitOfWork, caller: Caller, card: vcard_reader.Card, region
             contact, f"{name}_e164"
         ):
             given.discard(name)
+    held = lookups.interest_ids(session, [contact.id])[contact.id]
+    if set(categories) - set(held):  # CATEGORIES add interests; they take none away
+        wanted = wanted.model_copy(update={"interests": [*held, *categories]})
+        given.add("interests")
     recorded = uow.events_recorded
     changed = validate(ContactUpdate, wanted.model_dump(mode="json", include=given))
     contacts.update(uow, caller, contact.id, changed, region)
@@ -212,6 +221,17 @@ def _matching_contact(uow: UnitOfWork, org_id: str, uid: str | None, wanted: Car
     )
     employed = session.scalars(select(Contact).where(*live, Contact.id.in_(employed_ids))).all()
     return employed[0] if len(employed) == 1 else None
+
+
+def _interests_named(uow: UnitOfWork, caller: Caller, names: list[str]) -> list[str]:
+    """The ids of the organisation's interests of these names, whatever their case; missing ones
+    are created."""
+    ids = []
+    for name in names:
+        request = validate(InterestCreate, {"name": name[:100]})
+        held = interests.by_name(uow.session, caller.org_id, request.name)
+        ids.append(held.id if held is not None else interests.create(uow, caller, request)[0]["id"])
+    return list(dict.fromkeys(ids))
 
 
 def _company_named(uow: UnitOfWork, caller: Caller, job: CardJob, region: str, prefix: str) -> Company:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from vobject.base import textLineToContentLine
 
 from crm.errors import CrmError, invalid
+from services.contacts.vcard import extras
 from services.contacts.vcard.limits import logical_lines, refuse_hiding_charset
 
 SOCIAL_TYPES = {"linkedin": "linkedin", "facebook": "facebook", "twitter": "x", "x": "x", "viadeo": "viadeo"}
@@ -51,6 +52,7 @@ _STRUCTURED = ("N", "ADR", "ORG")
 # Far more than a name, an address or a company needs (each of their fields keeps 200 characters).
 _MAX_STRUCTURED = 10_000
 _ESCAPED = re.compile(r"\\(.)")
+_EXTENSION = re.compile(r";ext=([0-9]{1,10})(?:;|$)", re.IGNORECASE)
 _ESCAPES = {"\\": "\\", ",": ",", ";": ";", ":": ":", "n": "\n", "N": "\n"}
 
 
@@ -101,6 +103,9 @@ class Card:
     contact: dict[str, Any] = field(default_factory=dict)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    categories: list[str] = field(default_factory=list)  # CATEGORIES: interests of those names
+    not_kept: list[dict[str, str]] = field(default_factory=list)  # what the CRM has no place for
+    kept: set[int] = field(default_factory=set)  # the content lines read into the contact
 
     def payload(self) -> dict[str, Any]:
         return {**self.contact, "jobs": self.jobs}
@@ -124,6 +129,7 @@ class _Property:
     group: str | None
     types: frozenset[str]
     value: Any
+    line: Any = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -146,6 +152,7 @@ def read_card(piece: CardText) -> Card:
     card = Card(piece.number, uid=_uid(_first_text(lines, "UID")))
     _read_names(lines, card)
     _read_jobs(lines, card)
+    extras.read_extras(lines, card)
     if not (card.contact.get("first_name") or card.contact.get("last_name") or _any_email(card)):
         raise invalid("N", "a card needs a name (N or FN) or an e-mail address (EMAIL)")
     return card
@@ -177,7 +184,7 @@ def _properties(lines: dict[str, list[Any]], name: str, preferred_first: bool = 
         if name in _STRUCTURED and len(raw) > _MAX_STRUCTURED:  # cut char by char below
             raise invalid(line.name, f"holds {len(raw)} characters; at most {_MAX_STRUCTURED}")
         value = [_unescape(part) for part in _split(raw, ";")] if name in _STRUCTURED else _unescape(raw)
-        found.append(_Property(name, line.group, frozenset(types - {""}), value))
+        found.append(_Property(name, line.group, frozenset(types - {""}), value, line))
     if preferred_first:
         found.sort(key=lambda prop: "pref" not in prop.types)
     return found
@@ -222,15 +229,21 @@ def _put(target: dict[str, Any], key: str, value: Any, card: Card, path: str, pr
     if value and key not in target:
         target[key] = value
         card.sources[path] = prop.label
+        card.kept.add(id(prop.line))
 
 
 def _read_names(lines: dict[str, list[Any]], card: Card) -> None:
     names = _properties(lines, "N")
     if names:
-        family, given, additional = (_one_line(part) for part in [*names[0].value, "", "", ""][:3])
-        first = " ".join(part for part in (given, additional) if part)
-        _put(card.contact, "first_name", first, card, "first_name", names[0])
+        family, given, additional, prefix, suffix = (
+            _one_line(part) for part in [*names[0].value, "", "", "", "", ""][:5]
+        )
+        _put(card.contact, "first_name", given, card, "first_name", names[0])
         _put(card.contact, "last_name", family, card, "last_name", names[0])
+        card.kept.add(id(names[0].line))
+        for what, text in (("middle name", additional), ("prefix", prefix), ("suffix", suffix)):
+            if text:
+                card.not_kept.append({"property": f"N ({what})", "value": text})
     if "first_name" in card.contact or "last_name" in card.contact:
         return
     # Without N (4.0 asks only for FN): the first word is the first name, the rest the last name.
@@ -250,6 +263,10 @@ def _read_jobs(lines: dict[str, list[Any]], card: Card) -> None:
     for index, org in enumerate(orgs):
         card.jobs.append({"company": _company_name(org.value), "employment": {}})
         card.sources[f"jobs.{index}"] = org.label
+        card.kept.add(id(org.line))
+        units = ", ".join(_one_line(unit) for unit in org.value[1:] if unit.strip())
+        if units:
+            card.not_kept.append({"property": f"{org.label} (unit)", "value": units})
 
     def job_of(prop: _Property, loose_too: bool) -> int | None:
         if prop.group is not None and prop.group in groups:
@@ -289,6 +306,7 @@ def _read_jobs(lines: dict[str, list[Any]], card: Card) -> None:
     if any(notes):
         card.contact["note"] = "\n\n".join(note for note in notes if note)
         card.sources["note"] = "NOTE"
+        card.kept.update(id(line) for line in lines.get("NOTE", []))
     _read_social(lines, card)
 
 
@@ -303,10 +321,14 @@ def _one_line(text: str) -> str:
 
 
 def _phone_text(text: str) -> str:
+    """The number as typed; an extension (``;ext=102``, a tel: URI's ``;ext=102``) as " ext. 102",
+    which the phone parser reads as the extension."""
     text = text.strip()
     if text.lower().startswith("tel:"):
-        text = text[len("tel:") :].split(";")[0]  # a tel: URI may carry ;ext= and other parameters
-    return text
+        text = text[len("tel:") :]
+    number, _, rest = text.partition(";")
+    extension = _EXTENSION.search(f";{rest}") if rest else None
+    return f"{number.strip()} ext. {extension.group(1)}" if extension else number.strip()
 
 
 def _email_text(text: str) -> str:

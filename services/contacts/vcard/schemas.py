@@ -70,9 +70,19 @@ class VCardImportError(BaseModel):
     reason: str
 
 
+class VCardNotKept(BaseModel):
+    card: int = Field(description="The card's number in the file, from 1")
+    property: str = Field(description='As written, with its label: "NICKNAME", "item1.EMAIL (Compta)"')
+    value: str = Field(description="What it held (a photo by its size)")
+
+
 class VCardImportOut(BaseModel):
     created: int
     updated: int = Field(description="Cards that changed the contact they matched (by UID or e-mail)")
     unchanged: int = Field(description="Cards that matched a contact and changed nothing")
     failed: int = Field(description="Cards refused; each reason is in errors")
     errors: list[VCardImportError]
+    not_kept: list[VCardNotKept] = Field(
+        description="What imported cards hold that the CRM has no place for (NICKNAME, PHOTO, ORG units, "
+        "a middle name, a third e-mail, Apple labels...), per card"
+    )

@@ -45,8 +45,9 @@ def full_name(contact: Contact) -> str:
     return " ".join(name for name in (contact.first_name, contact.last_name) if name)
 
 
-def write_card(contact: Contact, jobs: Sequence[Job], version: str) -> str:
-    """The contact as one vCard of ``version`` ("3.0" or "4.0"), lines ending in CRLF."""
+def write_card(contact: Contact, jobs: Sequence[Job], version: str, categories: Sequence[str] = ()) -> str:
+    """The contact as one vCard of ``version`` ("3.0" or "4.0"), lines ending in CRLF; its
+    interests, by name, are its CATEGORIES."""
     card = vobject.vCard()
     _add(card, "version", version)
     _add(card, "prodid", PRODID)
@@ -71,6 +72,16 @@ def write_card(contact: Contact, jobs: Sequence[Job], version: str) -> str:
             _add_address(card, job.company, "work", group)
     if contact.note:
         _add(card, "note", contact.note)
+    if contact.birthday:
+        _add(
+            card,
+            "bday",
+            contact.birthday.isoformat() if version == "3.0" else contact.birthday.strftime("%Y%m%d"),
+        )
+    if contact.website:
+        _add(card, "url", contact.website)
+    if categories:
+        _add(card, "categories", list(categories))
     for key, value in sorted((contact.social or {}).items()):
         if value and key in SOCIAL_TYPES:
             _add(card, "x-socialprofile", value, TYPE=[SOCIAL_TYPES[key]])

@@ -51,7 +51,7 @@ def test_each_card_creates_a_contact_employed_at_the_company_its_org_names(conta
 
     report = bob.import_vcards(FRANCOIS_CARD + ZOE_CARD)
 
-    assert report == {"created": 2, "updated": 0, "unchanged": 0, "failed": 0, "errors": []}
+    assert report == {"created": 2, "updated": 0, "unchanged": 0, "failed": 0, "errors": [], "not_kept": []}
     people = _contacts_by_last_name(bob)
     francois, zoe = people["Lefèvre"], people["Martin"]
     assert (francois["first_name"], francois["email"], francois["mobile_e164"]) == (
@@ -168,7 +168,16 @@ def test_reimporting_an_export_changes_nothing(contacts):
             ],
         }
     )
-    bob.create_contact({**FRANCOIS, "social": {"x": "@flefevre", "viadeo": "https://viadeo.com/p/fl"}})
+    clients = bob.create_interest({"name": "Clients"})
+    bob.create_contact(
+        {
+            **FRANCOIS,
+            "social": {"x": "@flefevre", "viadeo": "https://viadeo.com/p/fl"},
+            "birthday": "1978-03-14",
+            "website": "https://francois.example/a;b,c",
+            "interests": [clients["id"]],
+        }
+    )
     # Every character vCard gives a meaning to, in every kind of value.
     cie = bob.create_company({"name": "Pomme, Poire & Cie; SA", "address": {"street": "1 rue A, bis; cour"}})
     bob.create_contact(
@@ -186,7 +195,14 @@ def test_reimporting_an_export_changes_nothing(contacts):
 
         report = bob.import_vcards(exported)
 
-        assert report == {"created": 0, "updated": 0, "unchanged": 3, "failed": 0, "errors": []}
+        assert report == {
+            "created": 0,
+            "updated": 0,
+            "unchanged": 3,
+            "failed": 0,
+            "errors": [],
+            "not_kept": [],
+        }
         assert (contacts.footprint(), len(contacts.events())) == (footprint, events)
 
 

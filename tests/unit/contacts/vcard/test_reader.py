@@ -158,7 +158,7 @@ def test_a_version_4_card_gives_its_name_from_fn_and_values_from_uris():
 
     assert card.uid == "0190f1e2-7c3a-7b4d-9e8f-123456789abc"
     assert (card.contact["first_name"], card.contact["last_name"]) == ("Jean", "de La Fontaine")
-    assert card.contact["phone"] == "+33-1-42-68-53-00"
+    assert card.contact["phone"] == "+33-1-42-68-53-00 ext. 12"
     assert card.contact["email"] == "jean@fables.fr"
 
 
