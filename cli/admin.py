@@ -7,6 +7,7 @@ place that knows the accounts and messaging modules (the composition root).
 from __future__ import annotations
 
 import getpass
+import sys
 
 import click
 
@@ -48,6 +49,11 @@ def bootstrap(
     from services.accounts.schemas import Bootstrap
 
     settings = settings_from(config)
+    if password is None and not sys.stdin.isatty():
+        raise click.UsageError(
+            "no terminal to ask the password on: give --password or set CRM_ADMIN_PASSWORD "
+            "(10 characters or more)"
+        )
     if password is None:
         password = getpass.getpass("Password for the admin (10 characters or more): ")
     migrate_databases(settings, ["accounts"])

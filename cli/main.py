@@ -17,10 +17,12 @@ import errno  # noqa: E402
 import gc  # noqa: E402
 import importlib  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import click  # noqa: E402
@@ -32,6 +34,7 @@ from cli.startup import (  # noqa: E402
     check_broker,
     check_database,
     configure_logging,
+    crm_command,
     migrate_databases,
     settings_from,
 )
@@ -180,7 +183,9 @@ def run(config: str | None) -> None:
             f"  SANDBOX  SMS and e-mail go to the local provider emulation at {sandbox} "
             f"(nothing leaves this machine; sent messages: {sandbox}/_sandbox/messages)"
         )
-    click.echo("  First admin:  crm admin bootstrap --org 'My Company' --email you@example.com")
+    script = Path(sys.executable).parent / "crm"
+    crm = crm_command(shutil.which("crm"), script, Path.cwd()) if script.exists() else "python -m cli"
+    click.echo(f"  First admin:  {crm} admin bootstrap --org 'My Company' --email you@example.com")
     click.echo(
         f"  Log in:       curl -X POST {url}/api/v1/auth/login -H 'Content-Type: application/json' "
         '-d \'{"email": "you@example.com", "password": "..."}\''

@@ -3,6 +3,7 @@ the databases answer (one line saying how to start them when they do not), migra
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -85,6 +86,17 @@ def safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url.split("@")[-1]
+
+
+def crm_command(on_path: str | None, script: Path, cwd: Path) -> str:
+    """How to type this ``crm`` here: ``crm`` when the PATH finds this one, else its path
+    (``.venv/bin/crm`` from the project folder)."""
+    if on_path is not None and Path(on_path).resolve() == script.resolve():
+        return "crm"
+    try:
+        return str(script.relative_to(cwd))
+    except ValueError:
+        return str(script)
 
 
 def settings_from(config: str | None) -> Settings:

@@ -117,3 +117,23 @@ def test_a_taken_sandbox_port_is_one_line_naming_the_setting(tmp_path):
         f"crm: port {port} (messaging.sandbox_port) is already in use, perhaps by another `crm run`; "
         "give each system on this machine its own messaging.sandbox_port"
     ]
+
+
+def test_bootstrap_without_a_terminal_asks_for_the_password_option_instead_of_aborting(tmp_path):
+    config = tmp_path / "crm.yaml"
+    config.write_text(yaml.safe_dump({"data_dir": str(tmp_path)}))
+    env = {name: value for name, value in os.environ.items() if name != "CRM_ADMIN_PASSWORD"}
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "--config", str(config), "admin", "bootstrap", "--org", "Pomme"]
+        + ["--email", "alice@pomme.fr"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+    assert result.returncode == 2
+    assert "no terminal to ask the password on: give --password or set CRM_ADMIN_PASSWORD" in result.stderr
+    assert "Aborted" not in result.stderr
+    assert not list(tmp_path.glob("*.db"))
