@@ -116,7 +116,7 @@ GOOGLE_VALUES = " ::: "
 def first_or_all(field_name: str, cell: str) -> str:
     """A Google multi-value cell as one value: every interest but Google's own groups, else the first.
 
-    The values after the first have no place on a contact (one e-mail, one phone per column).
+    The values after the first go where the contact has room (``place_extras``).
     """
     if GOOGLE_VALUES not in cell:
         return cell
@@ -124,6 +124,34 @@ def first_or_all(field_name: str, cell: str) -> str:
     if field_name == "interests":
         return "\n".join(value for value in values if value and not value.startswith("* "))
     return values[0]
+
+
+# Where a second value of a multi-value cell has room when its own field is taken; an employment
+# field only on a row with a company.
+_ROOM_FOR_MORE = {
+    "email": ("work_email",),
+    "phone": ("mobile", "work_phone"),
+    "mobile": ("phone", "work_mobile"),
+    "work_phone": ("work_mobile",),
+}
+
+
+def place_extras(raw: dict[str, str], field_name: str, cell: str) -> list[str]:
+    """Put the values of a multi-value cell after the first in the free fields that have room;
+    returns those fields.
+
+    Values for which no field has room are not kept (the contact has one e-mail, two phones).
+    """
+    placed: list[str] = []
+    if field_name == "interests" or GOOGLE_VALUES not in cell:
+        return placed
+    for value in [value.strip() for value in cell.split(GOOGLE_VALUES)][1:]:
+        for room in _ROOM_FOR_MORE.get(field_name, ()):
+            if value and not raw.get(room) and (room not in EMPLOYMENT_FIELDS or raw.get("company")):
+                raw[room] = value
+                placed.append(room)
+                break
+    return placed
 
 
 def _reason(field_name: str, error: dict[str, Any]) -> str:
@@ -163,6 +191,7 @@ class RowChecker:
             ]
         problems: list[RowProblem] = []
         raw: dict[str, str] = {}
+        several: dict[str, str] = {}
         for column in self.columns:
             cell = record.cells[column.index] if column.index < len(record.cells) else ""
             if _SURROGATES.search(cell):
@@ -183,8 +212,11 @@ class RowChecker:
                     )
                 )
                 continue
-            cell = first_or_all(column.field, unicodedata.normalize("NFC", unescape_formula(cell)))
-            raw[column.field] = _one_line(column.field, cell)
+            cell = unicodedata.normalize("NFC", unescape_formula(cell))
+            if GOOGLE_VALUES in cell:
+                several[column.field] = cell
+            raw[column.field] = _one_line(column.field, first_or_all(column.field, cell))
+        placed = [room for name, cell in several.items() for room in place_extras(raw, name, cell)]
         if any(cell.strip() for cell in record.cells[self.width :]):
             problems.append(
                 RowProblem(
@@ -198,6 +230,10 @@ class RowChecker:
             )
         values = self._values(record, raw, problems)
         e164 = self._phones(record, values, problems)
+        for problem in [problem for problem in problems if problem.field in placed]:
+            # A second value that does not pass is not kept; the row goes on with the first.
+            problems.remove(problem)
+            values[problem.field] = None
         if not values["company"]:
             given = [name for name in EMPLOYMENT_FIELDS if values[name]]
             if given:

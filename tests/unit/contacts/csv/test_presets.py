@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.contacts.csv.presets import preset_for
-from services.contacts.csv.rows import first_or_all
+from services.contacts.csv.rows import first_or_all, place_extras
 from tests.people import BOB
 from tests.unit.contacts.csv.imports import by_last_name, csv_text, errors, imported, upload
 
@@ -58,14 +58,16 @@ def test_outlook_title_is_the_honorific_and_job_title_the_function(contacts):
     assert record["note"] == "Préfère être appelé le matin – café noir."
 
 
-def test_google_legacy_multi_value_cells_keep_the_first_value_and_the_groups_as_interests(contacts):
+def test_google_legacy_multi_value_cells_fill_the_free_fields_and_the_groups_become_interests(contacts):
     job = imported(contacts, BOB, _file("google_contacts_legacy.csv"))
 
     assert (job["rows_created"], job["rows_failed"]) == (2, 0)
     found = by_last_name(contacts, BOB)
     assert found["Lefèvre"]["email"] == "francois.lefevre@exemple.fr"
+    francois = contacts.as_user(BOB).get_contact(found["Lefèvre"]["id"])
+    assert francois["employments"][0]["email"] == "f.lefevre@pomme.fr"
     assert _interests(contacts, found["Lefèvre"]) == ["Clients"]
-    assert found["Bérénice"]["mobile"] is None and found["Bérénice"]["phone"] == "06 98 76 54 32"
+    assert (found["Bérénice"]["phone"], found["Bérénice"]["mobile"]) == ("06 98 76 54 32", "07 81 22 33 44")
     assert _interests(contacts, found["Bérénice"]) == ["Amis", "Clients"]
 
 
@@ -74,6 +76,8 @@ def test_google_current_layout_keeps_emails_phones_address_and_organisation(cont
 
     assert (job["rows_created"], job["rows_failed"]) == (2, 0)
     assert _mapped(job)["E-mail 1 - Value"] == "email"
+    # Zoé's second phone, 07 11 22 33 44, is no phone number: not kept, and her row imported.
+    assert by_last_name(contacts, BOB)["Bérénice"]["mobile"] is None
     francois = contacts.as_user(BOB).get_contact(by_last_name(contacts, BOB)["Lefèvre"]["id"])
     assert (francois["email"], francois["address"]["postal_code"]) == ("francois.lefevre@exemple.fr", "69001")
     assert francois["employments"][0]["company"]["name"] == "Pomme Siège Central"
@@ -107,6 +111,28 @@ def test_excel_sep_line_is_skipped_and_gives_the_delimiter(contacts):
 )
 def test_google_multi_value_cells(field, cell, kept):
     assert first_or_all(field, cell) == kept
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "cell", "placed"),
+    [
+        ({"email": "a@exemple.fr"}, "email", "a@exemple.fr ::: b@exemple.fr", {}),
+        (
+            {"email": "a@exemple.fr", "company": "Chambre 404"},
+            "email",
+            "a@exemple.fr ::: b@exemple.fr",
+            {"work_email": "b@exemple.fr"},
+        ),
+        ({"phone": "01", "mobile": ""}, "phone", "01 ::: 06 ::: 07", {"mobile": "06"}),
+        ({"phone": "01", "mobile": "06"}, "phone", "01 ::: 07", {}),
+    ],
+)
+def test_the_values_after_the_first_go_where_the_contact_has_room(raw, field, cell, placed):
+    before = dict(raw)
+
+    place_extras(raw, field, cell)
+
+    assert {name: value for name, value in raw.items() if before.get(name) != value} == placed
 
 
 def test_a_file_of_another_layout_has_no_preset():
