@@ -7,11 +7,26 @@ place that knows the accounts and messaging modules (the composition root).
 from __future__ import annotations
 
 import getpass
+import os
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 
 import click
 
 from cli.startup import migrate_databases, settings_from
+
+
+def unplaced_database(config_found: bool, environ: Mapping[str, str], database_url: str) -> Path | None:
+    """The SQLite file a command would create here although nothing said where the data is
+    (no configuration file, no CRM_DATA_DIR or CRM_DATABASE_URL): run from another folder
+    than ``crm run``, it would otherwise write to a database the system never reads."""
+    if config_found or "CRM_DATA_DIR" in environ or "CRM_DATABASE_URL" in environ:
+        return None
+    if not database_url.startswith("sqlite:///"):
+        return None
+    path = Path(database_url.removeprefix("sqlite:///"))
+    return None if path.exists() else path
 
 
 @click.group()
@@ -49,6 +64,14 @@ def bootstrap(
     from services.accounts.schemas import Bootstrap
 
     settings = settings_from(config)
+    missing = unplaced_database(
+        bool(config) or Path("crm.yaml").exists(), os.environ, settings.database_url("accounts")
+    )
+    if missing is not None:
+        raise click.UsageError(
+            f"no crm.yaml here and no accounts database at {missing}: run this from the folder "
+            "where `crm run` runs, or give --config (`crm migrate` creates a new database here)"
+        )
     if password is None and not sys.stdin.isatty():
         raise click.UsageError(
             "no terminal to ask the password on: give --password or set CRM_ADMIN_PASSWORD "

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
@@ -137,3 +138,21 @@ def test_bootstrap_without_a_terminal_asks_for_the_password_option_instead_of_ab
     assert "no terminal to ask the password on: give --password or set CRM_ADMIN_PASSWORD" in result.stderr
     assert "Aborted" not in result.stderr
     assert not list(tmp_path.glob("*.db"))
+
+
+def test_bootstrap_from_a_folder_without_configuration_or_data_refuses_instead_of_creating_one(tmp_path):
+    unset = {"CRM_CONFIG", "CRM_DATA_DIR", "CRM_DATABASE_URL"}
+    env = {name: value for name, value in os.environ.items() if name not in unset}
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "admin", "bootstrap", "--org", "Pomme", "--email", "alice@pomme.fr"]
+        + ["--password", "Pomme-2026-secret"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+
+    assert result.returncode == 2
+    assert "no crm.yaml here and no accounts database at var/accounts.db" in result.stderr
+    assert not (tmp_path / "var").exists()
