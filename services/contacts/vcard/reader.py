@@ -350,8 +350,10 @@ def _address(components: list[str]) -> dict[str, str | None] | None:
 
 def _read_social(lines: dict[str, list[Any]], card: Card) -> None:
     social = card.contact.get("social", {})
-    for prop in _properties(lines, "X-SOCIALPROFILE"):
-        kinds = [SOCIAL_TYPES[kind] for kind in sorted(prop.types) if kind in SOCIAL_TYPES]
+    profiles = _properties(lines, "SOCIALPROFILE") + _properties(lines, "X-SOCIALPROFILE")
+    for prop in profiles:  # RFC 9554's SOCIALPROFILE names its site in SERVICE-TYPE
+        services = {kind.lower() for kind in prop.line.params.get("SERVICE-TYPE", [])}
+        kinds = [SOCIAL_TYPES[kind] for kind in sorted(prop.types | services) if kind in SOCIAL_TYPES]
         key = kinds[0] if kinds else _social_site(prop.value.strip())
         if key:
             _put(social, key, prop.value.strip(), card, f"social.{key}", prop)

@@ -12,6 +12,7 @@ and function.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ PRODID = "-//crm-backend//Contacts//FR"
 MAX_LINE_OCTETS = 75
 # Our social profiles and the TYPE of X-SOCIALPROFILE that names them (Apple's words).
 SOCIAL_TYPES = {"linkedin": "linkedin", "facebook": "facebook", "x": "twitter", "viadeo": "viadeo"}
+URI_PROPERTIES = {"URL", "X-SOCIALPROFILE", "SOCIALPROFILE"}
+# Properties whose value is one text (or a text list): "\\;" is no escape in RFC 6350.
+TEXT_PROPERTIES = {"FN", "NOTE", "TITLE", "CATEGORIES"}
+_ESCAPE = re.compile(r"\\(.)")
 
 
 @dataclass(frozen=True)
@@ -83,10 +88,28 @@ def write_card(contact: Contact, jobs: Sequence[Job], version: str, categories: 
     if categories:
         _add(card, "categories", list(categories))
     for key, value in sorted((contact.social or {}).items()):
-        if value and key in SOCIAL_TYPES:
+        if value and key in SOCIAL_TYPES and version == "3.0":
             _add(card, "x-socialprofile", value, TYPE=[SOCIAL_TYPES[key]])
+        elif value and key in SOCIAL_TYPES:  # RFC 9554
+            _add(card, "socialprofile", value, **{"SERVICE-TYPE": [SOCIAL_TYPES[key]]})
     _add(card, "rev", _timestamp(contact.updated_at))
-    return fold_lines(card.serialize())
+    unfolded = card.serialize().replace("\r\n ", "")  # vobject folds; lines are respelled, then folded
+    return fold_lines("\r\n".join(_respelled(line, version) for line in unfolded.split("\r\n")))
+
+
+def _respelled(line: str, version: str) -> str:
+    """vobject escapes every value as vCard 3.0 text. A URI is not text (RFC 2426, RFC 6350):
+    written as it is. In 4.0 a semicolon is escaped only in structured values (N, ADR, ORG);
+    RFC 6350's text has no ``\\;``, which readers such as ical.js then show as typed."""
+    head, colon, value = line.partition(":")
+    name = head.split(";")[0].rpartition(".")[2].upper()
+    if name in URI_PROPERTIES:
+        value = _ESCAPE.sub(
+            lambda found: found.group(1) if found.group(1) in "\\;,:" else found.group(0), value
+        )
+    elif version == "4.0" and name in TEXT_PROPERTIES:
+        value = _ESCAPE.sub(lambda found: ";" if found.group(1) == ";" else found.group(0), value)
+    return f"{head}{colon}{value}"
 
 
 def _add(card: Any, name: str, value: Any, group: str | None = None, **params: list[str]) -> None:

@@ -254,3 +254,16 @@ def test_a_card_with_only_an_email_is_read():
     card = read_card(_card("EMAIL:jeanne.dupont@exemple.fr"))
 
     assert card.contact == {"email": "jeanne.dupont@exemple.fr"}
+
+
+def test_rfc_9554_socialprofile_is_read_by_its_service_type_as_apples_x_socialprofile_is():
+    card = read_card(
+        _card(
+            "FN:Zoé Martin",
+            "SOCIALPROFILE;SERVICE-TYPE=LinkedIn:https://www.linkedin.com/in/zoe",
+            "X-SOCIALPROFILE;TYPE=twitter:https://x.com/zoe",
+            version="4.0",
+        )
+    )
+
+    assert card.contact["social"] == {"linkedin": "https://www.linkedin.com/in/zoe", "x": "https://x.com/zoe"}

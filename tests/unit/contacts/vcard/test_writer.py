@@ -13,7 +13,14 @@ NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 def _contact(**fields) -> Contact:
-    return Contact(id="client-42", first_name="Zoé", last_name="Martin", social={}, updated_at=NOW, **fields)
+    defaults = {
+        "id": "client-42",
+        "first_name": "Zoé",
+        "last_name": "Martin",
+        "social": {},
+        "updated_at": NOW,
+    }
+    return Contact(**{**defaults, **fields})
 
 
 def _job(name: str, function: str, current: bool, **fields) -> Job:
@@ -62,3 +69,30 @@ def test_each_version_says_so_first_and_dates_the_card_in_utc():
         assert lines[:3] == ["BEGIN:VCARD", f"VERSION:{version}", "PRODID:-//crm-backend//Contacts//FR"]
         assert "REV:20260302T093000Z" in lines
         assert lines[-2:] == ["END:VCARD", ""]
+
+
+def test_version_4_escapes_semicolons_only_in_structured_values_and_never_in_uris():
+    contact = _contact(
+        last_name="Dupont; dit Dupond",
+        note="Remise: 5 %; à 30 jours",
+        website="https://pomme.example/a;b,c",
+        social={"linkedin": "https://www.linkedin.com/in/jeanne;x"},
+    )
+
+    lines = write_card(contact, [], "4.0", ["Salon; Lyon"]).replace("\r\n ", "").split("\r\n")
+
+    assert "FN:Zoé Dupont; dit Dupond" in lines
+    assert "N:Dupont\\; dit Dupond;Zoé;;;" in lines
+    assert "NOTE:Remise: 5 %; à 30 jours" in lines
+    assert "CATEGORIES:Salon; Lyon" in lines
+    assert "URL:https://pomme.example/a;b,c" in lines
+    assert "SOCIALPROFILE;SERVICE-TYPE=linkedin:https://www.linkedin.com/in/jeanne;x" in lines
+
+
+def test_version_3_keeps_apples_x_socialprofile_and_escapes_text_semicolons():
+    contact = _contact(last_name="Dupont; dit Dupond", social={"linkedin": "https://www.linkedin.com/in/j"})
+
+    lines = write_card(contact, [], "3.0").split("\r\n")
+
+    assert "FN:Zoé Dupont\\; dit Dupond" in lines
+    assert "X-SOCIALPROFILE;TYPE=linkedin:https://www.linkedin.com/in/j" in lines
