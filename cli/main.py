@@ -66,15 +66,38 @@ def main(ctx: click.Context, config: str | None) -> None:
 
 @main.command()
 @click.argument("services", nargs=-1)
+@click.option(
+    "--check", is_flag=True, help="Only say whether each database is behind the code (exit 1 if so)."
+)
 @click.pass_obj
-def migrate(config: str | None, services: tuple[str, ...]) -> None:
+def migrate(config: str | None, services: tuple[str, ...], check: bool) -> None:
     """Apply database migrations (all services, or the ones named)."""
     settings = settings_from(config)
     from crm.migrations import has_migrations
 
     chosen = [s for s in (list(services) or settings.services) if has_migrations(s)]
+    if check:
+        check_migrations(settings, chosen)
+        return
     migrate_databases(settings, chosen)
     click.echo(f"migrated: {', '.join(chosen) or 'nothing to migrate'}")
+
+
+def check_migrations(settings: Any, services: list[str]) -> None:
+    from crm.migrations import revisions
+
+    behind = []
+    for service in services:
+        check_database(settings, service)
+        current, head = revisions(settings, service)
+        if current == head:
+            click.echo(f"{service}: up to date ({head})")
+        else:
+            behind.append(service)
+            click.echo(f"{service}: behind (database at {current or 'nothing'}, code at {head})")
+    if behind:
+        click.echo(f"crm: run `crm migrate` to bring {', '.join(behind)} up to date", err=True)
+        sys.exit(1)
 
 
 @main.command()

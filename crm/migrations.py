@@ -43,6 +43,20 @@ def upgrade(settings: Settings, service: str, revision: str = "head") -> None:
         engine.dispose()
 
 
+def revisions(settings: Settings, service: str) -> tuple[str | None, str]:
+    """(the revision ``service``'s database is at, None before any; the code's latest one)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    (head,) = ScriptDirectory.from_config(alembic_config(service)).get_heads()
+    engine = create_service_engine(settings, service)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision(), head
+    finally:
+        engine.dispose()
+
+
 def run_migrations(metadata: MetaData) -> None:
     """Body of every service's ``env.py``: migrate on the connection we were given."""
     connection = context.config.attributes.get("connection")

@@ -156,3 +156,31 @@ def test_bootstrap_from_a_folder_without_configuration_or_data_refuses_instead_o
     assert result.returncode == 2
     assert "no crm.yaml here and no accounts database at var/accounts.db" in result.stderr
     assert not (tmp_path / "var").exists()
+
+
+def test_migrate_check_says_which_databases_are_behind_and_changes_nothing(tmp_path):
+    document = {"data_dir": str(tmp_path), "services": ["accounts", "notifier"]}
+
+    behind = _crm(tmp_path, document, "migrate", "--check")
+    _crm(tmp_path, document, "migrate")
+    current = _crm(tmp_path, document, "migrate", "--check")
+
+    assert behind.returncode == 1
+    assert behind.stdout.startswith("accounts: behind (database at nothing, code at ")
+    assert behind.stderr.strip() == "crm: run `crm migrate` to bring accounts, notifier up to date"
+    assert current.returncode == 0, current.stderr
+    assert [line.split(":")[0] for line in current.stdout.splitlines()] == ["accounts", "notifier"]
+    assert all(": up to date (" in line for line in current.stdout.splitlines())
+
+
+def test_migrate_check_reads_each_service_s_own_database_or_postgresql_schema(tmp_path, migrated):
+    document = {
+        "amqp_uri": migrated.amqp_uri,
+        "data_dir": migrated.data_dir,
+        "database": {"url": migrated.database.url},
+    }
+
+    result = _crm(tmp_path, document, "migrate", "--check")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "behind" not in result.stdout
