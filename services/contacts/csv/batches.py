@@ -227,6 +227,8 @@ class _BatchWriter:
             address_city=values["city"],
             address_country=values["country"],
             note=values["note"],
+            birthday=values["birthday"],
+            website=values["website"],
             social={name: values[name] for name in SOCIAL_FIELDS if values[name]},
             search_text="",
         )
@@ -250,6 +252,8 @@ class _BatchWriter:
             "last_name": values["last_name"],
             "note": values["note"],
             "email": values["email"],  # found by name without one, it gets the row's
+            "birthday": values["birthday"],
+            "website": values["website"],
             **{f"address_{name}": values[name] for name in ADDRESS_FIELDS},
         }
         for name in ("phone", "mobile"):

@@ -51,6 +51,8 @@ OUTLOOK_COLUMNS = (
     ("E-mail 2 Address", "work_email"),
     ("Categories", "interests"),
     ("Notes", "note"),
+    ("Birthday", "birthday"),
+    ("Web Page", "website"),
 )
 # Google Contacts' current import headers: names, then each value behind the label saying what it is.
 _GOOGLE_NAMES = (
@@ -60,6 +62,7 @@ _GOOGLE_NAMES = (
     ("Organization Title", "function"),
     ("Notes", "note"),
     ("Labels", "interests"),
+    ("Birthday", "birthday"),
 )
 _GOOGLE_VALUES = (
     ("E-mail 1", "* Home", "email"),
@@ -67,6 +70,7 @@ _GOOGLE_VALUES = (
     ("Phone 1", "Home", "phone"),
     ("Phone 2", "Mobile", "mobile"),
     ("Phone 3", "Work", "work_phone"),
+    ("Website 1", "Homepage", "website"),
 )
 _GOOGLE_ADDRESS = (
     ("Address 1 - Street", "street"),
@@ -156,6 +160,8 @@ def _row(
         "work_phone": employment.phone if employment else None,
         "work_mobile": employment.mobile if employment else None,
         **{name: social[name] for name in ("linkedin", "facebook", "x", "viadeo")},
+        "birthday": contact["birthday"],
+        "website": contact["website"],
     }
     extra = [contact["id"], contact["created_at"], contact["updated_at"]]
     return [values[field] or "" for field in FIELDS] + extra

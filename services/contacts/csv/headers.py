@@ -39,6 +39,8 @@ FIELDS = (
     "facebook",
     "x",
     "viadeo",
+    "birthday",
+    "website",
 )
 # At least one of these must be a column: a contact is found by e-mail or created with a name.
 IDENTIFYING_FIELDS = ("first_name", "last_name", "email", "work_email")
@@ -67,6 +69,8 @@ LABELS: dict[str, dict[str, str]] = {
         "facebook": "Facebook",
         "x": "X",
         "viadeo": "Viadeo",
+        "birthday": "Date de naissance",
+        "website": "Site web",
     },
     "en": {
         "first_name": "First name",
@@ -90,6 +94,8 @@ LABELS: dict[str, dict[str, str]] = {
         "facebook": "Facebook",
         "x": "X",
         "viadeo": "Viadeo",
+        "birthday": "Birthday",
+        "website": "Website",
     },
 }
 
@@ -164,6 +170,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "work_mobile": ("Mobile professionnel", "Portable pro", "Business mobile", "Professional mobile"),
     "x": ("Twitter",),
+    "birthday": ("Anniversaire", "Date d'anniversaire", "Naissance", "Birth date", "Date of birth"),
+    "website": ("Site internet", "Site Web", "Web", "Web page", "Web site", "URL"),
 }
 
 

@@ -5,6 +5,7 @@ recognised layout that is not in its preset feeds nothing and is listed as
 ignored (``field: null``) in the job's columns. Only the first of several
 e-mails, phones or addresses has a place on a contact: the others are listed
 as ignored rather than guessed into the employment, which needs a company.
+Birthdays are read as Outlook (its short date) and Google (ISO) write them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ _GOOGLE = {
     "Organization Title": "function",
     "Notes": "note",
     "Labels": "interests",
+    "Birthday": "birthday",
+    "Website 1 - Value": "website",
     "E-mail 1 - Value": "email",
     "Phone 1 - Value": "phone",
     "Phone 2 - Value": "mobile",
@@ -33,6 +36,8 @@ _GOOGLE_LEGACY = {
     "Organization 1 - Title": "function",
     "Notes": "note",
     "Group Membership": "interests",
+    "Birthday": "birthday",
+    "Website 1 - Value": "website",
     "E-mail 1 - Value": "email",
     "Phone 1 - Value": "phone",
     "Phone 2 - Value": "mobile",
@@ -56,6 +61,8 @@ _OUTLOOK = {
     "E-mail Address": "email",
     "Categories": "interests",
     "Notes": "note",
+    "Birthday": "birthday",
+    "Web Page": "website",
 }
 # LinkedIn's Connections.csv (data export).
 _LINKEDIN = {

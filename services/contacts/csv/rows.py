@@ -21,11 +21,13 @@ from services.contacts.csv.format import Record, unescape_formula
 from services.contacts.csv.headers import Column
 from services.contacts.schemas import (
     InterestName,
+    OptionalDay,
     OptionalEmail,
     OptionalLongText,
     OptionalPhone,
     OptionalPostalCode,
     OptionalText,
+    OptionalWebsite,
 )
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,8 @@ _RULES: dict[str, Any] = {
     "facebook": OptionalText,
     "x": OptionalText,
     "viadeo": OptionalText,
+    "birthday": OptionalDay,
+    "website": OptionalWebsite,
 }
 _ADAPTERS = {name: TypeAdapter(rule) for name, rule in _RULES.items()}
 PHONE_FIELDS = ("phone", "mobile", "work_phone", "work_mobile")
@@ -154,6 +158,28 @@ def place_extras(raw: dict[str, str], field_name: str, cell: str) -> list[str]:
     return placed
 
 
+# Outlook writes the day in the machine's short date format, "0/0/00" for none; Google writes ISO.
+_SLASHED_DAY = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
+_MONTH_FIRST_REGIONS = ("US", "CA", "PH")
+
+
+def day_text(cell: str, region: str) -> str:
+    """A birthday as YYYY-MM-DD: "14/07/1975" (month first in the US, or when the day is over 12).
+
+    Outlook's "0/0/00" and Google's days without a year ("--07-14") have no place: empty.
+    """
+    cell = cell.strip()
+    if cell in ("0/0/00", "0/0/0000") or cell.startswith("--"):
+        return ""
+    found = _SLASHED_DAY.match(cell)
+    if found is None:
+        return cell
+    first, second, year = (int(part) for part in found.groups())
+    month_first = second > 12 or (first <= 12 and region in _MONTH_FIRST_REGIONS)
+    day, month = (second, first) if month_first else (first, second)
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
 def _reason(field_name: str, error: dict[str, Any]) -> str:
     kind, message = error["type"], error["msg"]
     if kind == "string_pattern_mismatch":
@@ -216,6 +242,8 @@ class RowChecker:
             if GOOGLE_VALUES in cell:
                 several[column.field] = cell
             raw[column.field] = _one_line(column.field, first_or_all(column.field, cell))
+            if column.field == "birthday":
+                raw["birthday"] = day_text(raw["birthday"], self.region)
         placed = [room for name, cell in several.items() for room in place_extras(raw, name, cell)]
         if any(cell.strip() for cell in record.cells[self.width :]):
             problems.append(

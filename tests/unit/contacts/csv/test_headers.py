@@ -38,6 +38,8 @@ def _fields(headers: list[str], mapping: dict | None = None) -> list[str | None]
         ("Job title", "function"),
         ("Zip code", "postal_code"),
         ("Twitter", "x"),
+        ("Date de naissance", "birthday"),
+        ("Site web", "website"),
     ],
 )
 def test_french_and_english_headers_are_recognised_whatever_their_case_and_accents(header, field):
@@ -50,7 +52,7 @@ def test_every_export_label_reads_back_as_its_field():
 
 
 def test_unknown_columns_are_ignored():
-    assert _fields(["Nom", "Date de naissance", ""]) == ["last_name", None, None]
+    assert _fields(["Nom", "Numéro client", ""]) == ["last_name", None, None]
 
 
 def test_the_header_key_keeps_letters_and_digits_only():

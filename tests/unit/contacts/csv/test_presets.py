@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.contacts.csv.presets import preset_for
-from services.contacts.csv.rows import first_or_all, place_extras
+from services.contacts.csv.rows import day_text, first_or_all, place_extras
 from tests.people import BOB
 from tests.unit.contacts.csv.imports import by_last_name, csv_text, errors, imported, upload
 
@@ -56,6 +56,8 @@ def test_outlook_title_is_the_honorific_and_job_title_the_function(contacts):
     assert (record["address"]["city"], record["mobile_e164"]) == ("Lyon", "+33612345678")
     assert _interests(contacts, record) == ["Clients", "Salon 2024"]
     assert record["note"] == "Préfère être appelé le matin – café noir."
+    assert (record["birthday"], record["website"]) == ("1975-07-14", "https://pomme.example/")
+    assert by_last_name(contacts, BOB)["Bérénice"]["birthday"] is None  # Outlook's "0/0/00"
 
 
 def test_google_legacy_multi_value_cells_fill_the_free_fields_and_the_groups_become_interests(contacts):
@@ -133,6 +135,22 @@ def test_the_values_after_the_first_go_where_the_contact_has_room(raw, field, ce
     place_extras(raw, field, cell)
 
     assert {name: value for name, value in raw.items() if before.get(name) != value} == placed
+
+
+@pytest.mark.parametrize(
+    ("cell", "region", "day"),
+    [
+        ("14/07/1975", "FR", "1975-07-14"),
+        ("7/14/1975", "US", "1975-07-14"),
+        ("7/4/1975", "US", "1975-07-04"),
+        ("7/4/1975", "FR", "1975-04-07"),
+        ("0/0/00", "FR", ""),
+        ("--07-14", "FR", ""),
+        ("1975-07-14", "FR", "1975-07-14"),
+    ],
+)
+def test_birthdays_as_outlook_and_google_write_them(cell, region, day):
+    assert day_text(cell, region) == day
 
 
 def test_a_file_of_another_layout_has_no_preset():
