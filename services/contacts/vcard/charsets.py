@@ -6,7 +6,8 @@ writes vCard 2.1 in Windows-1252, saying so in each property
 a byte order mark decides; else UTF-8 if the bytes are UTF-8; else each card
 is read in the CHARSET it names, or in Windows-1252 (what Outlook and Windows
 tools write) when it names none. A charset that can hide markup in plain
-letters (UTF-7, the ISO-2022 family) is never used: the file is refused.
+letters (UTF-7, the ISO-2022 family), or one unknown, is never used: the card
+is read byte for byte and the reader refuses it alone, naming its CHARSET.
 """
 
 from __future__ import annotations
@@ -54,7 +55,21 @@ def _decode_card(piece: bytes, number: int) -> str:
     try:
         return piece.decode("utf-8")
     except UnicodeDecodeError:
-        return _decode(piece, card_charset(piece), f"card {number}")
+        pass
+    charset = card_charset(piece)
+    if hides_markup(charset) or not _known(charset):
+        # Never decoded in that charset: read byte for byte, the card is refused on its own,
+        # naming its CHARSET, while the others are imported.
+        return piece.decode("latin-1")
+    return _decode(piece, charset, f"card {number}")
+
+
+def _known(charset: str) -> bool:
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return False
+    return True
 
 
 def _decode(raw: bytes, charset: str, where: str, marked: bool = False) -> str:

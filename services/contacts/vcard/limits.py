@@ -113,6 +113,10 @@ def refuse_hiding_charset(name: str, params: dict[str, list[str]]) -> None:
             try:
                 codec = codecs.lookup(value.strip()).name
             except LookupError:
+                if param == "CHARSET":
+                    raise invalid(
+                        name, f"CHARSET={value} is not a charset we know; send the card as UTF-8"
+                    ) from None
                 continue  # not a charset (ENCODING=b, 8BIT): vobject does not decode with it
             if not _reads_ascii_as_ascii(codec):
                 raise invalid(

@@ -48,19 +48,34 @@ def test_a_byte_order_mark_says_the_charset(bom):
 
 
 @pytest.mark.parametrize("charset", ["UTF-7", "ISO-2022-JP", "HZ-GB-2312", "UTF-16"])
-def test_a_card_in_a_charset_that_can_hide_markup_is_refused(charset):
-    raw = f"BEGIN:VCARD\r\nN;CHARSET={charset}:Zoé\r\nEND:VCARD\r\n".encode("latin-1")
+def test_a_card_in_a_charset_that_can_hide_markup_is_refused_alone(charset):
+    raw = (
+        b"BEGIN:VCARD\r\nN:Ok;Zo\xe9\r\nEND:VCARD\r\n"
+        + f"BEGIN:VCARD\r\nN;CHARSET={charset}:Zo\xe9\r\nEND:VCARD\r\n".encode("latin-1")
+    )
 
+    first, second = split_cards(decode_vcf(raw))
+
+    assert read_card(first).contact["first_name"] == "Zoé"
     with pytest.raises(InvalidInput) as refused:
-        decode_vcf(raw)
+        read_card(second)
+    assert f"CHARSET={charset} is refused" in refused.value.detail
 
-    assert f"card 1: CHARSET={charset} can hide markup" in refused.value.detail
 
-
-def test_a_card_in_an_unknown_charset_is_refused_naming_the_card():
+def test_a_card_in_an_unknown_charset_is_refused_alone_naming_it():
     raw = b"BEGIN:VCARD\r\nN:Ok\r\nEND:VCARD\r\nBEGIN:VCARD\r\nN;CHARSET=klingon:Z\xe9\r\nEND:VCARD\r\n"
 
+    first, second = split_cards(decode_vcf(raw))
+
+    with pytest.raises(InvalidInput) as refused:
+        read_card(second)
+    assert "CHARSET=klingon is not a charset we know" in refused.value.detail
+
+
+def test_bytes_that_are_not_of_the_charset_a_card_names_are_refused_naming_the_card():
+    raw = b"BEGIN:VCARD\r\nN:Ok\r\nEND:VCARD\r\nBEGIN:VCARD\r\nN;CHARSET=ascii:Z\xe9\r\nEND:VCARD\r\n"
+
     with pytest.raises(InvalidInput) as refused:
         decode_vcf(raw)
 
-    assert "card 2: unknown charset klingon" in refused.value.detail
+    assert "card 2: byte" in refused.value.detail

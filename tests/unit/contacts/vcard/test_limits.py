@@ -92,3 +92,10 @@ def test_a_charset_that_can_hide_markup_is_refused_naming_the_property(charset):
 )
 def test_ordinary_charsets_and_transfer_encodings_pass(params):
     refuse_hiding_charset("PHOTO", params)
+
+
+def test_a_charset_nobody_knows_is_refused_naming_the_property():
+    with pytest.raises(InvalidInput) as raised:
+        refuse_hiding_charset("FN", {"CHARSET": ["klingon"], "ENCODING": ["8BIT"]})
+
+    assert raised.value.errors[0]["field"] == "FN"
