@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from crm.errors import IdAlreadyUsed, NotFound, StaleVersion, field_error
+from crm.errors import IdAlreadyUsed, InvalidInput, NotFound, StaleVersion, field_error
 
 Record = TypeVar("Record")
 
@@ -97,3 +97,17 @@ def check_version(record: Any, expected: int | None, kind: str) -> None:
             f"version: {kind} {record.id} is at version {record.version}, not {expected}",
             [field_error("version", f"stale; current version is {record.version}")],
         )
+
+
+def cursor_row(session: Session, model: type[Record], org_id: str, cursor: str) -> Record:
+    """The row a keyset cursor names (the last row of the previous page), else ``InvalidInput``.
+
+    A list must not answer its first page to a cursor it cannot read: the caller would
+    page through the same rows forever.
+    """
+    row = session.get(model, cursor)
+    if row is None or row.org_id != org_id:
+        raise InvalidInput(
+            "cursor: not a cursor of this list", [field_error("cursor", "not a cursor of this list")]
+        )
+    return row

@@ -25,14 +25,21 @@ from werkzeug.wrappers import Request, Response
 
 from crm import json_depth, logs
 from crm.auth import ACCESS_TOKEN_KEY
-from crm.errors import CrmError, MalformedRequest, UnsupportedMediaType, field_error
+from crm.errors import (
+    CrmError,
+    MalformedRequest,
+    StaleVersion,
+    UnsupportedMediaType,
+    field_error,
+)
 from crm.rpc import CachedSignatureCheck
 from crm.validation import Model, validate
-from services.gateway import metrics
+from services.gateway import metrics, preconditions
 from services.gateway.problems import problem_from_exception, problem_response, with_request_id
+from services.gateway.query_parameters import refuse_unknown_query
 
 URL_LENGTH_LIMIT = 65536
-CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID"
+CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-ID"
 CORS_ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 
 
@@ -125,7 +132,7 @@ class GatewayApp(WsgiApp):
             return
         response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
         response.headers["Vary"] = "Origin"
-        response.headers["Access-Control-Expose-Headers"] = "Retry-After, Location, X-Request-ID"
+        response.headers["Access-Control-Expose-Headers"] = "ETag, Retry-After, Location, X-Request-ID"
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = CORS_ALLOWED_METHODS
             response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
@@ -192,6 +199,17 @@ class ApiRoute(CachedSignatureCheck, HttpRequestHandler):
                 return problem_response(
                     411, "Length required", "send the body with a Content-Length header", "length-required"
                 )
+            # Without the token a route needs, its handler answers 401 before anything else.
+            checked = self.spec is not None and (not self.spec.auth or bearer_token(request) is not None)
+            if checked:
+                refuse_unknown_query(request.args, self.spec.query)
+            if checked and self.method.upper() in preconditions.CONDITIONAL_METHODS:
+                request.expected_versions = preconditions.if_match(
+                    request.headers.get(preconditions.IF_MATCH)
+                )
+                refused = self._precondition_refused(request) if request.expected_versions else None
+                if refused is not None:
+                    return refused
             context_data = getattr(request, "context_data", {})
             context_data[ACCESS_TOKEN_KEY] = bearer_token(request)
             args, kwargs = self.get_entrypoint_parameters(request)
@@ -208,12 +226,40 @@ class ApiRoute(CachedSignatureCheck, HttpRequestHandler):
             return problem_from_exception(exc)
         try:
             result = event.wait()
+        except StaleVersion as exc:
+            if getattr(request, "expected_versions", None) is None:
+                return problem_from_exception(exc, logged=True)
+            current = exc.errors[0]["message"] if exc.errors else ""
+            return problem_from_exception(preconditions.stale_from(current), logged=True)
         except Exception as exc:  # raised by the worker, whose container logged it
             return problem_from_exception(exc, logged=True)
         try:
             return self.response_from_result(result)
         except Exception as exc:
             return problem_from_exception(exc)
+
+    def _precondition_refused(self, request: Request) -> Response | None:
+        """Check ``If-Match`` against the record as the route's read answers it: that
+        answer (a 404...) when it is not 200, a 412 problem when the version differs."""
+        read = next(
+            (
+                entrypoint
+                for entrypoint in self.container.entrypoints
+                if isinstance(entrypoint, ApiRoute)
+                and entrypoint.url == self.url
+                and "GET" in entrypoint.method.upper().split(",")
+            ),
+            None,
+        )
+        current = read._answer(request) if read is not None else None
+        if current is not None and current.status_code != 200:
+            return current
+        record = json.loads(current.get_data()) if current is not None else None
+        try:
+            preconditions.check_if_match(request.expected_versions, record)
+        except preconditions.PreconditionFailed as exc:
+            return problem_from_exception(exc)
+        return None
 
     def response_from_exception(self, exc: Exception) -> Response:
         return problem_from_exception(exc)
@@ -222,11 +268,23 @@ class ApiRoute(CachedSignatureCheck, HttpRequestHandler):
 def route(method: str, url: str, **spec: Any) -> Any:
     """Declare an HTTP route with its OpenAPI description."""
     documented = spec.pop("documented", True)
-    return ApiRoute.decorator(method, url, spec=RouteSpec(documented=documented, **spec) if spec else None)
+    if not spec:
+        return ApiRoute.decorator(method, url, spec=None)
+    # Every route refuses unknown query parameters (422); a change of one record takes If-Match.
+    spec["errors"] = (*spec.get("errors", ()), 422)
+    if method in preconditions.CONDITIONAL_METHODS and "<" in url:
+        spec["headers"] = {**spec.get("headers", {}), preconditions.IF_MATCH: preconditions.IF_MATCH_SCHEMA}
+        spec["errors"] = (*spec["errors"], 412)
+    return ApiRoute.decorator(method, url, spec=RouteSpec(documented=documented, **spec))
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(payload), status=status, mimetype="application/json", headers=headers or {})
+    """``payload`` as JSON; a record with a version gets its ``ETag``."""
+    headers = dict(headers or {})
+    tag = preconditions.etag_of(payload)
+    if tag is not None:
+        headers.setdefault("ETag", tag)
+    return Response(json.dumps(payload), status=status, mimetype="application/json", headers=headers)
 
 
 def created_response(result: dict[str, Any], location: str) -> Response:
@@ -279,11 +337,13 @@ def read_json(request: Request, required: bool = True) -> Any:
 
 def read_body(request: Request, schema: type[Model], required: bool = True) -> Model:
     """The JSON body validated against ``schema`` (errors name each field)."""
-    return validate(schema, read_json(request, required))
+    data = read_json(request, required)
+    data = preconditions.with_expected_version(data, schema, getattr(request, "expected_versions", None))
+    return validate(schema, data)
 
 
 def read_query(request: Request, schema: type[Model]) -> Model:
-    """Query parameters validated against ``schema``; unknown parameters are ignored."""
+    """Query parameters validated against ``schema`` (the route refused unknown ones)."""
     known = {name: request.args.get(name) for name in schema.model_fields if name in request.args}
     return validate(schema, known)
 

@@ -23,6 +23,7 @@ from crm.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
+from services.gateway.preconditions import PreconditionFailed
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int, str]] = [
     (InsufficientCredits, 402, "insufficient-credits"),
     (Forbidden, 403, "forbidden"),
     (NotFound, 404, "not-found"),
+    (PreconditionFailed, 412, "precondition-failed"),
     (Conflict, 409, "conflict"),
     (RateLimited, 429, "rate-limited"),
     (ServiceUnavailable, 503, "service-unavailable"),
@@ -54,6 +56,7 @@ PROBLEM_KINDS: list[tuple[int, str, str]] = [
     (405, "method-not-allowed", "the route exists; the Allow header lists its methods"),
     (409, "conflict", "clashes with the current state: duplicate, stale version, last admin"),
     (411, "length-required", "send the body with a Content-Length header (no chunked bodies)"),
+    (412, "precondition-failed", "If-Match names another version than the record's; read it again"),
     (413, "too-large", "the body is over gateway.max_body_bytes, or over the limit of its route"),
     (415, "unsupported-media-type", "send Content-Type: application/json"),
     (422, "invalid-input", "a field holds a value we cannot accept; errors[] names each one"),

@@ -107,3 +107,8 @@ class WebhookAnswer(BaseModel):
     received: int
     stored: int
     duplicates: int
+
+
+class TwilioStatusQuery(QueryInput):
+    # Our SMS's id, which the status callback URL we gave Twilio carries.
+    message_id: Annotated[str, StringConstraints(max_length=100)] | None = None

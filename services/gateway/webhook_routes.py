@@ -35,7 +35,7 @@ from providers.twilio_webhooks import (
     verify_twilio_signature,
 )
 from services.gateway.http import json_response, route
-from services.gateway.schemas import WebhookAnswer
+from services.gateway.schemas import TwilioStatusQuery, WebhookAnswer
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ class WebhookRoutes:
         summary="Twilio SMS status callback (signed with X-Twilio-Signature)",
         tag="webhooks",
         auth=False,
+        query=TwilioStatusQuery,
         response=WebhookAnswer,
         errors=(400, 403),
         max_body_bytes=_webhook_max_bytes,

@@ -157,7 +157,9 @@ def documents_of_record(session: Session, caller: Caller, query: Any) -> dict[st
             Interaction.deleted_at.is_(None),
         )
     )
-    page, next_cursor = newest_first_page(session, statement, Document.id, query.limit, query.cursor)
+    page, next_cursor = newest_first_page(
+        session, caller.org_id, statement, Document.id, query.limit, query.cursor
+    )
     return {"items": [document_out(row) for row in page], "next_cursor": next_cursor}
 
 

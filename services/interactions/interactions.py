@@ -19,7 +19,7 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.records import check_version, record_of, replayed
+from crm.records import check_version, cursor_row, record_of, replayed
 from crm.times import aware, iso, utcnow
 from crm.validation import money_out
 from services.interactions import catalogue
@@ -211,7 +211,9 @@ def list_interactions(session: Session, caller: Caller, query: InteractionListQu
     for kind, target in (("contact", query.contact_id), ("company", query.company_id)):
         if target is not None:
             statement = statement.where(Interaction.id.in_(linked_to(caller.org_id, kind, target)))
-    page, next_cursor = newest_first_page(session, statement, Interaction.id, query.limit, query.cursor)
+    page, next_cursor = newest_first_page(
+        session, caller.org_id, statement, Interaction.id, query.limit, query.cursor
+    )
     return {"items": interactions_out(session, page), "next_cursor": next_cursor}
 
 
@@ -225,11 +227,13 @@ def linked_to(org_id: str, kind: str, target_id: str) -> Any:
 
 
 def newest_first_page(
-    session: Session, statement: Any, id_column: Any, limit: int, cursor: str | None
+    session: Session, org_id: str, statement: Any, id_column: Any, limit: int, cursor: str | None
 ) -> tuple[list[Any], str | None]:
-    """One page of ``statement`` by time-ordered id, newest first, and the cursor to the next."""
+    """One page of ``statement`` by time-ordered id, newest first, and the cursor to the next
+    (an id of ``org_id`` that names no row is refused)."""
     if cursor:
-        statement = statement.where(id_column < cursor)
+        last = cursor_row(session, id_column.class_, org_id, cursor)
+        statement = statement.where(id_column < last.id)
     rows = session.scalars(statement.order_by(id_column.desc()).limit(limit + 1)).all()
     page = list(rows[:limit])
     return page, page[-1].id if len(rows) > limit else None

@@ -19,7 +19,7 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.records import record_of, replayed
+from crm.records import cursor_row, record_of, replayed
 from crm.times import iso, utcnow
 from services.interactions.exceptions import ProjectNotFound
 from services.interactions.interactions import interactions_out
@@ -124,7 +124,7 @@ def list_projects(session: Session, org_id: str, query: ProjectListQuery) -> dic
             )
             statement = statement.where(Project.id.in_(linked))
     if query.cursor:
-        statement = statement.where(Project.id < query.cursor)
+        statement = statement.where(Project.id < cursor_row(session, Project, org_id, query.cursor).id)
     rows = session.scalars(statement.order_by(Project.id.desc()).limit(query.limit + 1)).all()
     page = rows[: query.limit]
     return {

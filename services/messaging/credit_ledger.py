@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from crm.auth import Caller
 from crm.database import insert_ignoring_duplicates
 from crm.ids import new_id
+from crm.records import cursor_row
 from crm.times import aware, utcnow
 from services.messaging.exceptions import InsufficientCredits, PurchaseReferenceUsed
 from services.messaging.models import CreditAccount, CreditEntry
@@ -157,7 +158,7 @@ def entries_page(session: Session, org_id: str, limit: int, cursor: str | None) 
     """The balance and the ledger, newest first (ids are time-ordered), ``limit`` entries per page."""
     query = select(CreditEntry).where(CreditEntry.org_id == org_id)
     if cursor:
-        query = query.where(CreditEntry.id < cursor)
+        query = query.where(CreditEntry.id < cursor_row(session, CreditEntry, org_id, cursor).id)
     rows = session.scalars(query.order_by(CreditEntry.id.desc()).limit(limit + 1)).all()
     page = rows[:limit]
     return {

@@ -22,6 +22,7 @@ from crm.database import DatabaseAccess, UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
 from crm.inbox import first_delivery
+from crm.records import cursor_row
 from crm.times import iso, utcnow
 from services.notifier import preferences
 from services.notifier.exceptions import NotificationNotFound
@@ -104,7 +105,8 @@ def page(session: Session, caller: Caller, query: NotificationQuery) -> dict[str
     if query.unread_only:
         statement = statement.where(Notification.read_at.is_(None))
     if query.cursor is not None:
-        statement = statement.where(Notification.id < query.cursor)
+        last = cursor_row(session, Notification, caller.org_id, query.cursor)
+        statement = statement.where(Notification.id < last.id)
     rows = session.scalars(statement.order_by(Notification.id.desc()).limit(query.limit + 1)).all()
     served = rows[: query.limit]
     return {

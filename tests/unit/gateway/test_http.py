@@ -10,9 +10,16 @@ from werkzeug.routing import Map
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Request
 
-from crm.errors import MalformedRequest
+from crm.errors import InvalidInput, MalformedRequest
 from crm.settings import Settings
-from services.gateway.http import GatewayApp, attachment_response, read_json, showable_file_name
+from services.gateway.http import (
+    GatewayApp,
+    attachment_response,
+    read_json,
+    showable_file_name,
+)
+from services.gateway.query_parameters import refuse_unknown_query
+from services.gateway.schemas import ContactListQuery
 
 
 def _request(body: bytes) -> Request:
@@ -87,3 +94,29 @@ def test_an_odd_request_id_is_replaced_in_the_answer():
     _, headers, problem = _call(GatewayApp(_Server(True)), {"X-Request-ID": "a" * 129})
 
     assert headers["X-Request-ID"] == problem["request_id"] != "a" * 129
+
+
+def _query_request(query: str) -> Request:
+    return Request(EnvironBuilder(method="GET", query_string=query).get_environ())
+
+
+def test_an_unknown_query_parameter_is_refused_naming_it():
+    request = _query_request("email=alice@pomme.fr&q=Pomme&updated_sinse=2026")
+
+    with pytest.raises(InvalidInput) as refused:
+        refuse_unknown_query(request.args, ContactListQuery)
+
+    assert refused.value.errors == [
+        {"field": "email", "message": "unknown query parameter"},
+        {"field": "updated_sinse", "message": "unknown query parameter"},
+    ]
+    assert refused.value.detail == "unknown query parameters: email, updated_sinse"
+
+
+def test_the_query_parameters_a_route_declares_are_accepted():
+    refuse_unknown_query(_query_request("q=Pomme&sort=email&limit=5&cursor=abc").args, ContactListQuery)
+
+
+def test_a_route_without_a_query_model_refuses_any_parameter():
+    with pytest.raises(InvalidInput, match="unknown query parameter: verbose"):
+        refuse_unknown_query(_query_request("verbose=1").args, None)

@@ -81,3 +81,13 @@ def test_an_update_cannot_empty_a_field_an_interaction_needs(interactions, field
     with pytest.raises(InvalidInput) as refused:
         interactions.as_user(ALICE).update_interaction(created["id"], {field: None})
     assert [error["field"] for error in refused.value.errors] == [field]
+
+
+def test_the_list_pages_on_and_refuses_a_cursor_it_never_issued(interactions):
+    older, newer = create(interactions), create(interactions)
+    first = interactions.as_user(BOB).list_interactions({"limit": 1})
+    rest = interactions.as_user(BOB).list_interactions({"limit": 1, "cursor": first["next_cursor"]})
+    assert [first["items"][0]["id"], rest["items"][0]["id"]] == [newer["id"], older["id"]]
+    with pytest.raises(InvalidInput) as refused:
+        interactions.as_user(BOB).list_interactions({"cursor": "zzzz"})
+    assert refused.value.errors == [{"field": "cursor", "message": "not a cursor of this list"}]

@@ -159,3 +159,12 @@ def test_a_project_planning_lists_its_interactions(interactions):
     assert [item["id"] for item in plan["interactions"]] == [visite["id"], chantier["id"]]
     assert plan["interactions"][0]["subject"] == "Visite de chantier"
     assert plan["interactions"][0]["project_id"] == project["id"]
+
+
+def test_a_cursor_that_names_no_project_is_refused_not_the_first_page(interactions):
+    create(interactions)
+    with pytest.raises(InvalidInput) as refused:
+        interactions.as_user(BOB).list_projects({"cursor": "zzzz"})
+    assert refused.value.errors[0]["field"] == "cursor"
+    with pytest.raises(InvalidInput):  # a project of another organisation
+        interactions.as_user(DIANE).list_projects({"cursor": create(interactions)["id"]})

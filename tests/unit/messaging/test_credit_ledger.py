@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.errors import AdminOnly, ReadOnlyUser
+from crm.errors import AdminOnly, InvalidInput, ReadOnlyUser
 from services.messaging.exceptions import PurchaseReferenceUsed
 from tests.people import ALICE, BOB, CLAIRE
 
@@ -41,3 +41,11 @@ def test_the_ledger_pages_newest_first(messaging):
     second = messaging.as_user(ALICE).get_credits(limit=3, cursor=first["next_cursor"])
     assert [entry["credits"] for entry in first["entries"] + second["entries"]] == [14, 13, 12, 11, 10]
     assert second["next_cursor"] is None
+
+
+@pytest.mark.parametrize("cursor", ["zzzz", "0000"])
+def test_a_cursor_the_ledger_never_issued_is_refused_not_the_first_page(messaging, cursor):
+    buy(messaging, 10, "FAC-1")
+    with pytest.raises(InvalidInput) as refused:
+        messaging.as_user(ALICE).get_credits(cursor=cursor)
+    assert refused.value.errors == [{"field": "cursor", "message": "not a cursor of this list"}]

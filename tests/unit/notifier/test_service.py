@@ -183,7 +183,12 @@ def test_a_notification_id_must_be_text(notifier):
 
 @pytest.mark.parametrize(
     ("arguments", "field"),
-    [({"limit": 0}, "limit"), ({"limit": 201}, "limit"), ({"cursor": "x' OR 1=1"}, "cursor")],
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 201}, "limit"),
+        ({"cursor": "x' OR 1=1"}, "cursor"),
+        ({"cursor": "zzzz"}, "cursor"),  # well formed, but names no notification: not the first page
+    ],
 )
 def test_bad_list_arguments_name_the_field(notifier, arguments, field):
     with pytest.raises(InvalidInput) as refused:

@@ -1,0 +1,75 @@
+"""The conventions integrators expect: unknown query parameters and unreadable cursors are
+refused, naming them, instead of answering the whole list or its first page."""
+
+from __future__ import annotations
+
+import pytest
+
+V1 = "/api/v1"
+
+
+def _refused(response, field: str) -> dict:
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert field in [error["field"] for error in problem["errors"]], problem
+    return problem
+
+
+def test_an_unknown_query_parameter_on_a_list_is_refused_naming_it(org):
+    response = org["admin"].get(f"{V1}/contacts", params={"email": "alice@pomme.fr"})
+    assert _refused(response, "email")["detail"] == "unknown query parameter: email"
+
+
+def test_an_unknown_query_parameter_on_a_read_is_refused_too(org):
+    _refused(org["admin"].get(f"{V1}/me", params={"expand": "all"}), "expand")
+
+
+@pytest.mark.parametrize("path", ["/interactions", "/notifications", "/sms/credits", "/projects"])
+def test_an_unreadable_cursor_is_refused_not_answered_with_the_first_page(org, path):
+    _refused(org["admin"].get(f"{V1}{path}", params={"cursor": "zzzz"}), "cursor")
+
+
+def _company(api, name: str = "Pomme Siège Central") -> dict:
+    response = api.post(f"{V1}/companies", json={"name": name})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_a_record_read_carries_its_version_as_etag(org):
+    company = _company(org["admin"])
+    read = org["admin"].get(f"{V1}/companies/{company['id']}")
+    assert read.headers["ETag"] == f'"{read.json()["version"]}"'
+
+
+def test_an_update_with_a_stale_if_match_is_412_and_changes_nothing(org):
+    api = org["admin"]
+    company = _company(api)
+    path = f"{V1}/companies/{company['id']}"
+
+    refused = api.patch(path, json={"name": "Chambre 404"}, headers={"If-Match": '"999"'})
+
+    assert refused.status_code == 412, refused.text
+    assert refused.json()["errors"][0]["field"] == "If-Match"
+    assert api.get(path).json()["name"] == "Pomme Siège Central"
+    etag = api.get(path).headers["ETag"]
+    changed = api.patch(path, json={"name": "Chambre 404"}, headers={"If-Match": etag})
+    assert changed.status_code == 200, changed.text
+    assert changed.headers["ETag"] != etag
+    assert api.patch(path, json={"name": "Chambre 405"}, headers={"If-Match": etag}).status_code == 412
+
+
+def test_a_delete_with_a_stale_if_match_is_412_and_deletes_nothing(org):
+    api = org["admin"]
+    company = _company(api)
+    path = f"{V1}/companies/{company['id']}"
+    assert api.delete(path, headers={"If-Match": '"999"'}).status_code == 412
+    assert api.get(path).status_code == 200
+    assert api.delete(path, headers={"If-Match": api.get(path).headers["ETag"]}).status_code == 204
+
+
+def test_an_if_match_that_is_not_an_etag_is_refused_naming_it(org):
+    company = _company(org["admin"])
+    response = org["admin"].patch(
+        f"{V1}/companies/{company['id']}", json={"name": "x"}, headers={"If-Match": "version 3"}
+    )
+    _refused(response, "If-Match")
