@@ -27,6 +27,7 @@ from crm import json_depth, logs
 from crm.auth import ACCESS_TOKEN_KEY
 from crm.errors import (
     CrmError,
+    IdAlreadyUsed,
     MalformedRequest,
     StaleVersion,
     UnsupportedMediaType,
@@ -34,7 +35,7 @@ from crm.errors import (
 )
 from crm.rpc import CachedSignatureCheck
 from crm.validation import Model, validate
-from services.gateway import metrics, preconditions
+from services.gateway import idempotency, metrics, preconditions
 from services.gateway.problems import problem_from_exception, problem_response, with_request_id
 from services.gateway.query_parameters import refuse_unknown_query
 
@@ -69,6 +70,8 @@ class RouteSpec:
     response_media_type: str = "application/json"
     # The route's own body limit, from settings, when gateway.max_body_bytes does not fit it.
     max_body_bytes: Callable[[Any], int] | None = None
+    # Set by ``route``: an Idempotency-Key names the new record's id (``idempotency``).
+    idempotent_ids: bool = False
 
     @property
     def raw_body(self) -> bool:
@@ -203,6 +206,9 @@ class ApiRoute(CachedSignatureCheck, HttpRequestHandler):
             checked = self.spec is not None and (not self.spec.auth or bearer_token(request) is not None)
             if checked:
                 refuse_unknown_query(request.args, self.spec.query)
+            if checked and self.spec.idempotent_ids and (key := idempotency.key_of(request.headers)):
+                scope = idempotency.caller_scope(bearer_token(request))
+                request.idempotent_id = idempotency.record_id(scope, request.path, key)
             if checked and self.method.upper() in preconditions.CONDITIONAL_METHODS:
                 request.expected_versions = preconditions.if_match(
                     request.headers.get(preconditions.IF_MATCH)
@@ -226,6 +232,9 @@ class ApiRoute(CachedSignatureCheck, HttpRequestHandler):
             return problem_from_exception(exc)
         try:
             result = event.wait()
+        except IdAlreadyUsed as exc:
+            reused = getattr(request, "idempotent_id", None) is not None
+            return problem_from_exception(idempotency.key_reused() if reused else exc, logged=True)
         except StaleVersion as exc:
             if getattr(request, "expected_versions", None) is None:
                 return problem_from_exception(exc, logged=True)
@@ -275,6 +284,8 @@ def route(method: str, url: str, **spec: Any) -> Any:
     if method in preconditions.CONDITIONAL_METHODS and "<" in url:
         spec["headers"] = {**spec.get("headers", {}), preconditions.IF_MATCH: preconditions.IF_MATCH_SCHEMA}
         spec["errors"] = (*spec["errors"], 412)
+    if method == "POST":
+        idempotency.declare(spec)
     return ApiRoute.decorator(method, url, spec=RouteSpec(documented=documented, **spec))
 
 
@@ -339,6 +350,7 @@ def read_body(request: Request, schema: type[Model], required: bool = True) -> M
     """The JSON body validated against ``schema`` (errors name each field)."""
     data = read_json(request, required)
     data = preconditions.with_expected_version(data, schema, getattr(request, "expected_versions", None))
+    data = idempotency.with_record_id(data, schema, getattr(request, "idempotent_id", None))
     return validate(schema, data)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.conftest import create_user
+
 V1 = "/api/v1"
 
 
@@ -73,3 +75,38 @@ def test_an_if_match_that_is_not_an_etag_is_refused_naming_it(org):
         f"{V1}/companies/{company['id']}", json={"name": "x"}, headers={"If-Match": "version 3"}
     )
     _refused(response, "If-Match")
+
+
+def test_a_create_retried_with_its_idempotency_key_makes_one_contact(org):
+    api = org["admin"]
+    body = {"first_name": "Zoé", "last_name": "Lefèvre"}
+    key = {"Idempotency-Key": "b1c9-contact-zoe"}
+
+    first = api.post(f"{V1}/contacts", json=body, headers=key)
+    again = api.post(f"{V1}/contacts", json=body, headers=key)
+
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.json()["id"] == first.json()["id"]
+    found = api.get(f"{V1}/contacts", params={"q": "Lefèvre"}).json()["items"]
+    assert [contact["id"] for contact in found] == [first.json()["id"]]
+
+
+def test_the_same_idempotency_key_with_another_body_is_refused_naming_the_key(org):
+    api = org["admin"]
+    key = {"Idempotency-Key": "b1c9-company"}
+    assert api.post(f"{V1}/companies", json={"name": "Pomme Siège Central"}, headers=key).status_code == 201
+
+    refused = api.post(f"{V1}/companies", json={"name": "Chambre 404"}, headers=key)
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_another_user_may_use_the_same_idempotency_key(system, org):
+    api = org["admin"]
+    member = system.login(create_user(api)["email"])
+    key = {"Idempotency-Key": "b1c9-shared"}
+    mine = api.post(f"{V1}/companies", json={"name": "Pomme"}, headers=key)
+    other = member.post(f"{V1}/companies", json={"name": "Poire"}, headers=key)
+    assert (mine.status_code, other.status_code) == (201, 201), other.text
+    assert mine.json()["id"] != other.json()["id"]
