@@ -109,6 +109,8 @@ def problem_from_exception(exc: BaseException, logged: bool = False) -> Response
                 headers = {}
                 if isinstance(exc, RateLimited):
                     headers["Retry-After"] = str(exc.retry_after)
+                    # IETF RateLimit fields: nothing left of the quota until the window resets.
+                    headers["RateLimit"] = f'"default";r=0;t={exc.retry_after}'
                 if isinstance(exc, Unauthenticated):
                     headers["WWW-Authenticate"] = 'Bearer realm="crm"'
                 return problem_response(status, exc.title, exc.detail, slug, exc.errors, headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import create_user
+from tests.e2e.conftest import Api, create_user
 
 V1 = "/api/v1"
 
@@ -110,3 +110,14 @@ def test_another_user_may_use_the_same_idempotency_key(system, org):
     other = member.post(f"{V1}/companies", json={"name": "Poire"}, headers=key)
     assert (mine.status_code, other.status_code) == (201, 201), other.text
     assert mine.json()["id"] != other.json()["id"]
+
+
+def test_a_throttled_login_says_in_the_ietf_ratelimit_field_when_the_window_resets(system, org):
+    email = create_user(org["admin"])["email"]
+    for attempt in range(system.settings.auth.login_failures_per_account):
+        Api(system.base_url).post(f"{V1}/auth/login", json={"email": email, "password": f"mauvais-{attempt}"})
+
+    blocked = Api(system.base_url).post(f"{V1}/auth/login", json={"email": email, "password": "encore-faux"})
+
+    assert blocked.status_code == 429
+    assert blocked.headers["RateLimit"] == f'"default";r=0;t={blocked.headers["Retry-After"]}'

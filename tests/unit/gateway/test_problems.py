@@ -97,6 +97,7 @@ def test_rate_limited_answer_says_when_to_retry():
     _, _, headers = _problem(RateLimited("too many failed logins", retry_after=900))
 
     assert headers["Retry-After"] == "900"
+    assert headers["RateLimit"] == '"default";r=0;t=900'
 
 
 def test_errors_from_a_service_keep_their_status_after_crossing_rpc():
