@@ -208,6 +208,8 @@ def list_interactions(session: Session, caller: Caller, query: InteractionListQu
         statement = statement.where(Interaction.status_key == query.status)
     if query.project_id is not None:
         statement = statement.where(Interaction.project_id == query.project_id)
+    if query.updated_since is not None:
+        statement = statement.where(Interaction.updated_at >= query.updated_since)
     for kind, target in (("contact", query.contact_id), ("company", query.company_id)):
         if target is not None:
             statement = statement.where(Interaction.id.in_(linked_to(caller.org_id, kind, target)))

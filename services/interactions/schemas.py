@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import BeforeValidator, Field, StringConstraints, field_validator
 
 from crm.validation import AwareDateTime, Day, Id, Money, QueryInput, StrictInput, blankable, whole_number
 
@@ -72,6 +73,13 @@ class AgendaQuery(QueryInput):
     until: Day
 
 
+def _date_time_text(value: object) -> object:
+    # A query string is text: "0" is not the epoch, and a date alone is not an instant.
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ].+", value):
+        return value
+    raise ValueError("send a date-time with its offset, such as 2026-12-01T09:00:00Z")
+
+
 class InteractionListQuery(QueryInput):
     user_id: Id | None = None
     type: Key | None = None
@@ -79,6 +87,8 @@ class InteractionListQuery(QueryInput):
     project_id: Id | None = None
     contact_id: Id | None = None
     company_id: Id | None = None
+    # For integrators who poll: only those changed (or created) at or after this instant.
+    updated_since: Annotated[AwareDateTime, BeforeValidator(_date_time_text)] | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[str, StringConstraints(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] | None = None
 

@@ -121,3 +121,11 @@ def test_a_throttled_login_says_in_the_ietf_ratelimit_field_when_the_window_rese
 
     assert blocked.status_code == 429
     assert blocked.headers["RateLimit"] == f'"default";r=0;t={blocked.headers["Retry-After"]}'
+
+
+def test_interactions_can_be_polled_by_updated_since(org):
+    api = org["admin"]
+    future = api.get(f"{V1}/interactions", params={"updated_since": "2999-01-01T00:00:00Z"})
+    assert (future.status_code, future.json()["items"]) == (200, [])
+    for unreadable in ("hier", "0", "2026-12-01"):
+        _refused(api.get(f"{V1}/interactions", params={"updated_since": unreadable}), "updated_since")

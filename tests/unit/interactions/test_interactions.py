@@ -91,3 +91,18 @@ def test_the_list_pages_on_and_refuses_a_cursor_it_never_issued(interactions):
     with pytest.raises(InvalidInput) as refused:
         interactions.as_user(BOB).list_interactions({"cursor": "zzzz"})
     assert refused.value.errors == [{"field": "cursor", "message": "not a cursor of this list"}]
+
+
+def test_updated_since_keeps_only_the_interactions_changed_since(interactions):
+    older = create(interactions)
+    interactions.as_user(BOB).update_interaction(older["id"], {"version": older["version"], "status": "done"})
+    changed = interactions.as_user(BOB).get_interaction(older["id"])["updated_at"]
+    create(interactions)
+
+    since = interactions.as_user(BOB).list_interactions({"updated_since": changed})["items"]
+    later = interactions.as_user(BOB).list_interactions({"updated_since": "2999-01-01T00:00:00Z"})["items"]
+
+    assert older["id"] in [item["id"] for item in since]
+    assert later == []
+    with pytest.raises(InvalidInput):
+        interactions.as_user(BOB).list_interactions({"updated_since": "2026-12-01T09:00:00"})
