@@ -47,6 +47,7 @@ SERVICE_CLASSES = {
     "messaging": "services.messaging.service:MessagingService",
     "interactions": "services.interactions.service:InteractionsService",
     "notifier": "services.notifier.service:NotifierService",
+    "mailin": "services.mailin.service:MailinService",
 }
 
 

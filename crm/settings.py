@@ -27,7 +27,7 @@ ALL_SERVICES = (
     "sync",
 )
 # Services that exist as running code today; the others are packages only.
-RUNNABLE_SERVICES = ("accounts", "gateway", "contacts", "messaging", "interactions", "notifier")
+RUNNABLE_SERVICES = ("accounts", "gateway", "contacts", "messaging", "interactions", "notifier", "mailin")
 
 _ENV_REFERENCE = re.compile(
     r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>(?:[^{}]|\{[^{}]*\})*))?\}"

@@ -1,0 +1,5 @@
+"""IMAP mailbox entrypoints (see mailboxes.py)."""
+
+
+class MailboxesMixin:
+    """IMAP mailbox entrypoints (see mailboxes.py)."""
