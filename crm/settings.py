@@ -127,6 +127,54 @@ class MailSettings(_Section):
     ingest_domain: str = "in.crm.localhost"
 
 
+class MailinSettings(_Section):
+    # The SMTP ingest listener (its own process: `crm serve mailin-smtp`). 2525 runs without root.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=2525, ge=0, le=65535)
+    # The name in the greeting and EHLO answer; empty: mail.ingest_domain.
+    smtp_hostname: str = ""
+    # Advertised with SIZE; a bigger message is refused (552) and nothing is stored.
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+    max_recipients: int = Field(default=50, ge=1, le=1000)
+    # Open connections from one client address; one more is answered 421 and closed.
+    max_connections_per_client: int = Field(default=25, ge=1, le=10_000)
+    # Waiting for the next command, and for a whole message once DATA began.
+    command_timeout_seconds: float = Field(default=120, gt=0, le=3600)
+    data_timeout_seconds: float = Field(default=600, gt=0, le=7200)
+    # Plain delivery is accepted from these networks only (scanners and mail servers of the office).
+    trusted_networks: list[str] = Field(
+        default_factory=lambda: [
+            "127.0.0.0/8",
+            "::1/128",
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "fc00::/7",
+        ]
+    )
+    # STARTTLS is offered when both are set (PEM files).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # Threads the listener stores messages and looks recipients up with (its database pool too).
+    database_threads: int = Field(default=8, ge=1, le=64)
+    # How often the mailin service looks for stored messages not processed yet.
+    poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    # Deliveries processed at once by one mailin process.
+    processing_concurrency: int = Field(default=4, ge=1, le=64)
+
+    @field_validator("trusted_networks")
+    @classmethod
+    def _networks(cls, networks: list[str]) -> list[str]:
+        import ipaddress
+
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network such as 192.168.0.0/16") from None
+        return networks
+
+
 class BusSettings(_Section):
     # Concurrent workers per service process; RabbitMQ prefetch follows it.
     max_workers: int = Field(default=64, ge=1, le=1000)
@@ -249,6 +297,7 @@ class Settings(_Section):
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     interactions: InteractionsSettings = Field(default_factory=InteractionsSettings)
     blobs: BlobSettings = Field(default_factory=BlobSettings)
+    mailin: MailinSettings = Field(default_factory=MailinSettings)
 
     @field_validator("log_level")
     @classmethod

@@ -77,6 +77,8 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(12), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # After a failed attempt, not tried again before this (backing off, never given up).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     message_key: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # True when the user had already received this message: processed without an event.
     duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
