@@ -151,11 +151,20 @@ def quiet_collector() -> None:
     gc.set_threshold(20_000, 20, 50)
 
 
+# Processes that are not nameko services: run as their own module in a fresh interpreter.
+OTHER_PROCESSES = {"mailin-smtp": "services.mailin.smtp"}
+
+
 @main.command()
-@click.argument("service", type=click.Choice(sorted(SERVICE_CLASSES)))
+@click.argument("service", type=click.Choice(sorted([*SERVICE_CLASSES, *OTHER_PROCESSES])))
 @click.pass_obj
 def serve(config: str | None, service: str) -> None:
-    """Run one service (several processes of a service share its queue)."""
+    """Run one service (several processes of a service share its queue), or the SMTP listener
+    (mailin-smtp)."""
+    if service in OTHER_PROCESSES:
+        # asyncio, not eventlet: this process has patched its sockets, a fresh one has not.
+        arguments = ["-m", OTHER_PROCESSES[service], *(["--config", config] if config else [])]
+        os.execv(sys.executable, [sys.executable, *arguments])
     from nameko.runners import ServiceRunner
 
     settings = settings_from(config)
@@ -196,11 +205,19 @@ def run(config: str | None) -> None:
     children = {
         name: subprocess.Popen([sys.executable, "-m", "cli", "serve", name], env=env) for name in services
     }
+    if "mailin" in services:
+        listener = [sys.executable, "-m", "cli", "serve", "mailin-smtp"]
+        children["mailin-smtp"] = subprocess.Popen(listener, env=env)
     if "messaging" in services and settings.messaging.sandbox:
         children["sandbox"] = subprocess.Popen([sys.executable, "-m", "cli", "sandbox"], env=env)
     url = settings.gateway.public_url or f"http://{settings.gateway.host}:{settings.gateway.port}"
     click.echo(f"CRM running: {', '.join(services)}")
     click.echo(f"  API      {url}/api/v1   (docs: {url}/docs, ready: {url}/readyz)")
+    if "mailin" in services:
+        click.echo(
+            f"  MAIL IN  SMTP on {settings.mailin.smtp_host}:{settings.mailin.smtp_port} "
+            f"for <ingest address>@{settings.mail.ingest_domain}"
+        )
     if "messaging" in services and settings.messaging.sandbox:
         sandbox = f"http://127.0.0.1:{settings.messaging.sandbox_port}"
         click.echo(

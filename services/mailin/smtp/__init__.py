@@ -1,0 +1,1 @@
+"""The SMTP ingest listener: its own asyncio process (see ``server.py``)."""

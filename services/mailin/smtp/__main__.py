@@ -1,0 +1,39 @@
+"""``python -m services.mailin.smtp [--config FILE]``: run the SMTP ingest listener.
+
+``crm serve mailin-smtp`` starts this in a fresh interpreter: the crm command
+patches sockets for eventlet, and asyncio must run on the standard ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from cli.startup import Unreachable, check_database, configure_logging
+from crm.settings import SettingsError, load_settings
+from services.mailin.smtp.server import serve
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="crm serve mailin-smtp")
+    parser.add_argument("--config", "-c", help="YAML configuration file (default: $CRM_CONFIG, ./crm.yaml)")
+    arguments = parser.parse_args(argv)
+    try:
+        settings = load_settings(arguments.config)
+    except SettingsError as exc:
+        sys.exit(f"crm: {exc}")
+    configure_logging(settings, "mailin-smtp")
+    try:
+        check_database(settings, "mailin")
+    except Unreachable as exc:
+        sys.exit(f"crm: {exc.message}")
+    try:
+        asyncio.run(serve(settings))
+    except OSError as exc:
+        where = f"{settings.mailin.smtp_host}:{settings.mailin.smtp_port}"
+        sys.exit(f"crm: the SMTP listener cannot listen on {where} (mailin.smtp_host, smtp_port): {exc}")
+
+
+if __name__ == "__main__":
+    main()

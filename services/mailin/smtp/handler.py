@@ -1,0 +1,166 @@
+"""The SMTP conversation: who may send, which recipients are taken, and 250 once stored.
+
+The handler parses nothing of the message: it checks the client's network at
+``MAIL``, each recipient at ``RCPT`` (mailin's own table of ingest addresses),
+and at the end of ``DATA`` stores the bytes once for every accepted user
+(``store.store_message``) before it answers 250. Blocking work (the lookup,
+the fsync and the commit) runs on a small thread pool, never on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ipaddress
+import logging
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import Engine
+
+from crm.blobs import BlobStore
+from crm.settings import MailinSettings
+from services.mailin import recipients
+from services.mailin.store import store_message
+
+log = logging.getLogger(__name__)
+
+
+def is_trusted(peer: Any, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    """Whether the client's address (``session.peer``) is in one of the trusted networks."""
+    try:
+        address = ipaddress.ip_address(peer[0] if isinstance(peer, tuple) else peer)
+    except (ValueError, TypeError, IndexError):
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
+class IngestHandler:
+    """aiosmtpd hooks for the ingest listener."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        blobs: BlobStore,
+        executor: Executor,
+        ingest_domain: str,
+        settings: MailinSettings,
+        on_stored: Callable[[str], None] | None = None,
+    ):
+        self.engine = engine
+        self.blobs = blobs
+        self.executor = executor
+        self.ingest_domain = ingest_domain
+        self.max_recipients = settings.max_recipients
+        self.trusted_networks = [ipaddress.ip_network(n, strict=False) for n in settings.trusted_networks]
+        self.on_stored = on_stored
+
+    async def _blocking(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        call = functools.partial(function, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if not is_trusted(session.peer, self.trusted_networks) and not session.authenticated:
+            log.info("smtp refused: %s is not in a trusted network", session.peer[0])
+            return "530 5.7.0 Authentication required: plain delivery is for the office network only"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        envelope.ingest_users = []  # (org_id, user_id) accepted so far
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if len(envelope.rcpt_tos) >= self.max_recipients:
+            return f"452 4.5.3 Too many recipients: at most {self.max_recipients} per message"
+        user = None
+        if recipients.is_ingest_domain(address, self.ingest_domain):
+            local_part = recipients.split_address(address)[0]
+            user = await self._blocking(self._find, local_part)
+        verdict = recipients.judge(address, self.ingest_domain, user)
+        if verdict.user is None:
+            log.info("smtp recipient refused: %s", verdict.reply[:9])
+            return verdict.reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        envelope.ingest_users.append((verdict.user.org_id, verdict.user.user_id))
+        return verdict.reply
+
+    def _find(self, local_part: str) -> recipients.IngestUser | None:
+        with self.engine.connect() as connection:
+            return recipients.find_ingest_user(connection, local_part)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        users = list(dict.fromkeys(envelope.ingest_users))
+        try:
+            raw_message_id = await self._blocking(
+                store_message,
+                self.engine,
+                self.blobs,
+                envelope.original_content,
+                users,
+                source="smtp",
+                envelope_from=envelope.mail_from or None,
+                client_address=session.peer[0] if isinstance(session.peer, tuple) else None,
+            )
+        except Exception:
+            log.exception("smtp message not stored; the client was told to try again")
+            return "451 4.3.0 Could not store the message; try again later"
+        if self.on_stored is not None:
+            self.on_stored(raw_message_id)
+        return f"250 2.0.0 OK stored {raw_message_id} for {len(users)} recipient(s)"
+
+
+class ConnectionCounter:
+    """Open connections per client address, so one client cannot take every slot."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.open: Counter[str] = Counter()
+
+    def take(self, address: str) -> bool:
+        if self.open[address] >= self.limit:
+            return False
+        self.open[address] += 1
+        return True
+
+    def give_back(self, address: str) -> None:
+        self.open[address] -= 1
+        if self.open[address] <= 0:
+            del self.open[address]
+
+
+class IngestSMTP(SMTP):
+    """aiosmtpd's SMTP with a per-client connection limit and a deadline for a whole DATA."""
+
+    def __init__(
+        self, handler: IngestHandler, *, counter: ConnectionCounter, data_timeout: float, **kwargs: Any
+    ):
+        super().__init__(handler, **kwargs)
+        self.counter = counter
+        self.data_timeout = data_timeout
+
+    async def _handle_client(self) -> None:
+        address = str(self.session.peer[0]) if isinstance(self.session.peer, tuple) else "?"
+        if not self.counter.take(address):
+            log.info("smtp refused: too many connections from %s", address)
+            await self.push(f"421 4.7.0 Too many connections from {address}; try again later")
+            self.transport.close()
+            return
+        try:
+            await super()._handle_client()
+        finally:
+            self.counter.give_back(address)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        # The command timeout was just restarted for this command; a message gets longer.
+        self._reset_timeout(self.data_timeout)
+        await super().smtp_DATA(arg)
