@@ -94,11 +94,13 @@ def announce_contact(
     *,
     now: datetime | None = None,
     today: date | None = None,
+    stamped: bool = False,
 ) -> dict[str, Any]:
-    """Stamp ``contact``, refresh its search text and announce it with its interests and its
-    employments (``history``); returns its record."""
+    """Stamp ``contact`` (unless already ``stamped``), refresh its search text and announce it
+    with its interests and its employments (``history``); returns its record."""
     history = list(history)
-    _stamp(contact, event_type, now)
+    if not stamped:
+        _stamp(contact, event_type, now)
     contact.search_text = contact_search_text(contact, history, today or lookups.today())
     record = shapes.contact_record(contact, list(interest_ids), history)
     uow.emit(event_type, org_id=contact.org_id, actor_id=actor_id, record=record)
@@ -114,10 +116,12 @@ def company_changed(uow: UnitOfWork, company: Company, actor_id: str, event_type
 def contact_changed(uow: UnitOfWork, contact: Contact, actor_id: str, event_type: str) -> dict[str, Any]:
     """Announce ``contact`` with its interests and employments (``contact_created``, ...)."""
     session = uow.session
+    # Stamped before the flush, so the change and its new version are one UPDATE.
+    _stamp(contact, event_type, None)
     session.flush()
     history = lookups.employment_pairs(session, [contact.id])[contact.id]
     interest_ids = lookups.interest_ids(session, [contact.id])[contact.id]
-    record = announce_contact(uow, contact, interest_ids, history, actor_id, event_type)
+    record = announce_contact(uow, contact, interest_ids, history, actor_id, event_type, stamped=True)
     session.flush()
     return record
 

@@ -95,11 +95,15 @@ def create(
     ensure_email_free(session, caller.org_id, fields.email, None, f"{prefix}email")
     contact = changes.new_record(Contact, utcnow(), id=fields.id or new_id(), org_id=caller.org_id, **values)
     session.add(contact)
+    interests.add_to_new_contact(session, contact, interest_ids)
+    # What was just built is the record: announced (search text included) before the one
+    # flush that inserts it, rather than inserted, read back and updated.
+    history = [
+        (employments.write(uow, caller, contact, plan, flush=False)[0], plan.company) for plan in planned
+    ]
+    record = changes.announce_contact(uow, contact, interest_ids, history, caller.user_id, "contact_created")
     session.flush()
-    interests.set_for_contact(session, contact, interest_ids)
-    for plan in planned:
-        employments.write(uow, caller, contact, plan)
-    return changes.contact_changed(uow, contact, caller.user_id, "contact_created"), True
+    return record, True
 
 
 def create_with_employments(

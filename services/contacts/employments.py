@@ -71,8 +71,13 @@ def plan(
     return Planned(fields.id, company, values, prefix)
 
 
-def write(uow: UnitOfWork, caller: Caller, contact: Contact, planned: Planned) -> tuple[Employment, bool]:
-    """Write a planned employment; the same id with the same content returns the existing one."""
+def write(
+    uow: UnitOfWork, caller: Caller, contact: Contact, planned: Planned, *, flush: bool = True
+) -> tuple[Employment, bool]:
+    """Write a planned employment; the same id with the same content returns the existing one.
+
+    ``flush=False`` leaves the INSERT to the caller's next flush (a contact being created
+    writes itself and its employments in one)."""
     existing = replayed(
         uow.session,
         Employment,
@@ -93,7 +98,8 @@ def write(uow: UnitOfWork, caller: Caller, contact: Contact, planned: Planned) -
         **planned.values,
     )
     uow.session.add(employment)
-    uow.session.flush()
+    if flush:
+        uow.session.flush()
     return employment, True
 
 

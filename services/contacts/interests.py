@@ -98,6 +98,8 @@ def delete_interest(uow: UnitOfWork, caller: Caller, interest_id: str) -> None:
 def checked_ids(session: Session, org_id: str, ids: Iterable[str], field: str) -> list[str]:
     """``ids`` without repeats, each an interest of ``org_id``; others are named in the error."""
     wanted = list(dict.fromkeys(ids))
+    if not wanted:  # most contacts are created without interests: no query for them
+        return wanted
     known = set(
         session.scalars(
             select(Interest.id).where(
@@ -113,6 +115,12 @@ def checked_ids(session: Session, org_id: str, ids: Iterable[str], field: str) -
     if unknown:
         raise InvalidInput("; ".join(f"{e['field']}: {e['message']}" for e in unknown), unknown)
     return wanted
+
+
+def add_to_new_contact(session: Session, contact: Contact, interest_ids: list[str]) -> None:
+    """Give a contact being created its interests (it has none yet: nothing to read first)."""
+    for interest_id in sorted(set(interest_ids)):
+        session.add(ContactInterest(contact_id=contact.id, interest_id=interest_id, org_id=contact.org_id))
 
 
 def set_for_contact(session: Session, contact: Contact, interest_ids: list[str]) -> bool:

@@ -22,6 +22,7 @@ from services.contacts import (
     contacts,
     employments,
     interests,
+    references,
     search,
 )
 from services.contacts.csv import export as csv_export
@@ -102,6 +103,15 @@ class ContactsService(VCardEntrypoints, Pingable):
         caller = self.caller.user()
         with self.db.read() as session:
             return companies.refs(session, caller, company_ids)
+
+    @rpc
+    def live_ids(self, contact_ids: list[str], company_ids: list[str]) -> dict[str, list[str]]:
+        """Which of ``contact_ids`` and ``company_ids`` (at most 1000 each) are contacts and
+        companies of the caller's organisation that are not deleted: ``{contact_ids, company_ids}``.
+        One call checks every contact and company a record of another service names."""
+        caller = self.caller.user()
+        with self.db.read() as session:
+            return references.live_ids(session, caller, contact_ids, company_ids)
 
     @rpc
     def delete_company(self, company_id: str) -> None:
@@ -246,12 +256,13 @@ class ContactsService(VCardEntrypoints, Pingable):
         direction: str = "asc",
         limit: int = 50,
         cursor: str | None = None,
+        updated_since: str | None = None,
     ) -> dict[str, Any]:
-        """Contacts whose names, e-mails, phones or current companies match ``q``, a page at a time."""
+        """Contacts whose names, e-mails, phones or current companies match ``q``, a page at a time;
+        with ``updated_since``, only those changed at or after that date-time (for polling)."""
         caller = self.caller.user()
-        request = validate(
-            ContactSearch, {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
-        )
+        asked = {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
+        request = validate(ContactSearch, {**asked, "updated_since": updated_since})
         with self.db.read() as session:
             return search.search_contacts(session, caller, request, self.region)
 
@@ -263,12 +274,13 @@ class ContactsService(VCardEntrypoints, Pingable):
         direction: str = "asc",
         limit: int = 50,
         cursor: str | None = None,
+        updated_since: str | None = None,
     ) -> dict[str, Any]:
-        """Companies whose name, group, e-mail or phone match ``q``, a page at a time."""
+        """Companies whose name, group, e-mail or phone match ``q``, a page at a time; with
+        ``updated_since``, only those changed at or after that date-time (for polling)."""
         caller = self.caller.user()
-        request = validate(
-            CompanySearch, {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
-        )
+        asked = {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
+        request = validate(CompanySearch, {**asked, "updated_since": updated_since})
         with self.db.read() as session:
             return search.search_companies(session, caller, request, self.region)
 

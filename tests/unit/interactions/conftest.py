@@ -84,6 +84,13 @@ class Contacts:
             return {SIEGE: {"id": SIEGE, "name": "Pomme Siège Central", "group": "Pomme", "deleted": False}}
         return {}
 
+    def live_ids(self, contact_ids: list[str], company_ids: list[str]) -> dict[str, list[str]]:
+        ours = self.caller_org == POMME
+        return {
+            "contact_ids": [i for i in contact_ids if ours and i == JEANNE],
+            "company_ids": [i for i in company_ids if ours and i == SIEGE],
+        }
+
     def get_contact(self, contact_id: str) -> dict[str, Any]:
         if contact_id == JEANNE and self.caller_org == POMME:
             return {"id": JEANNE, "first_name": "Jeanne", "last_name": "Dupont"}
