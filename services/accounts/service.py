@@ -120,6 +120,13 @@ class AccountsService(Pingable):
             return {"user_id": row.user_id, "org_id": row.org_id} if row else None
 
     @rpc
+    def get_ingest_addresses(self) -> list[dict[str, Any]]:
+        """Every user's ingest address and active flag, as ``ingest_address_changed`` carries them:
+        what mailin loads at start (after binding its queue) to answer RCPT from its own table."""
+        with self.db.read() as session:
+            return user_secrets.all_ingest_addresses(session)
+
+    @rpc
     def resolve_calendar_token(self, token: str) -> dict[str, str] | None:
         """Which user a calendar feed token belongs to, or None."""
         with self.db.read() as session:
@@ -271,6 +278,8 @@ class AccountsService(Pingable):
             if kind == "ingest_address":
                 local_part = user_secrets.rotate_ingest_address(uow.session, caller.user_id)
                 value = f"{local_part}@{self.settings.mail.ingest_domain}"
+                user = users.get_user(uow.session, caller.org_id, caller.user_id)
+                user_secrets.emit_ingest_address(uow, user, caller.user_id)
             else:
                 value = user_secrets.rotate_calendar_token(uow.session, caller.user_id)
             return {"kind": kind, "value": value}

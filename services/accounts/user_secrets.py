@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import secrets
 import string
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm.database import UnitOfWork
 from crm.errors import NotFound
-from crm.times import utcnow
+from crm.times import iso, utcnow
 from services.accounts.login_sessions import token_hash
 from services.accounts.models import User, UserSecrets
 
 _LOCAL_PART_ALPHABET = string.ascii_lowercase + string.digits
+INGEST_ADDRESS_CHANGED = "ingest_address_changed"
 
 
 def new_ingest_local_part() -> str:
@@ -30,6 +33,33 @@ def create_for(session: Session, user: User) -> UserSecrets:
     )
     session.add(row)
     return row
+
+
+def ingest_address_record(row: UserSecrets, user: User) -> dict[str, Any]:
+    """What ``ingest_address_changed`` (and ``get_ingest_addresses``) say of one user's address:
+    ``changed_at`` orders the address, the user's ``version`` orders the active flag."""
+    return {
+        "user_id": row.user_id,
+        "org_id": row.org_id,
+        "local_part": row.ingest_local_part,
+        "active": user.active,
+        "changed_at": iso(row.rotated_at),
+        "version": user.version,
+    }
+
+
+def emit_ingest_address(uow: UnitOfWork, user: User, actor_id: str | None) -> None:
+    """Announce the user's ingest address as it is now (made, rotated, user (de)activated)."""
+    uow.session.flush()
+    row = of_user(uow.session, user.id)
+    record = ingest_address_record(row, user)
+    uow.emit(INGEST_ADDRESS_CHANGED, org_id=user.org_id, actor_id=actor_id, record=record)
+
+
+def all_ingest_addresses(session: Session) -> list[dict[str, Any]]:
+    """Every user's ingest address with the user's active flag (mailin's start-up snapshot)."""
+    rows = session.execute(select(UserSecrets, User).join(User, User.id == UserSecrets.user_id)).all()
+    return [ingest_address_record(secrets_row, user) for secrets_row, user in rows]
 
 
 def of_user(session: Session, user_id: str) -> UserSecrets:

@@ -122,6 +122,7 @@ def bootstrap(uow: UnitOfWork, request: Bootstrap) -> tuple[Organisation, User]:
         record={"id": org.id, "name": org.name},
     )
     _emit(uow, "user_created", user, None)
+    user_secrets.emit_ingest_address(uow, user, None)
     return org, user
 
 
@@ -181,6 +182,7 @@ def create_user(uow: UnitOfWork, admin: Caller, request: UserCreate) -> tuple[Us
     generated = None if request.password else generate_password()
     user = _new_user(session, admin.org_id, request, request.password or generated)
     _emit(uow, "user_created", user, admin.user_id)
+    user_secrets.emit_ingest_address(uow, user, admin.user_id)
     return user, generated, True
 
 
@@ -250,6 +252,7 @@ def set_active(uow: UnitOfWork, admin: Caller, user_id: str, active: bool) -> Us
         login_sessions.revoke_all_sessions(uow, user.id, admin.user_id)
     session.flush()
     _emit(uow, "user_deactivated" if not active else "user_reactivated", user, admin.user_id)
+    user_secrets.emit_ingest_address(uow, user, admin.user_id)
     return user
 
 

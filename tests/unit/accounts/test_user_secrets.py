@@ -95,3 +95,20 @@ def test_secrets_of_a_deactivated_user_resolve_to_nobody(accounts, people):
 
     assert accounts.worker().resolve_ingest_address(_local_part(address)) is None
     assert accounts.worker().resolve_calendar_token(calendar_token) is None
+
+
+def test_mailin_hears_of_each_ingest_address_change_and_can_load_them_all(accounts, people):
+    bob = accounts.as_user(people.bob)
+    old = _local_part(bob.get_my_secrets()["ingest_address"])
+    new = _local_part(bob.rotate_my_secret("ingest_address")["value"])
+    accounts.as_user(people.alice).set_user_active(people.bob, False)
+
+    changes = [
+        e["record"] for e in accounts.events("ingest_address_changed") if e["record"]["user_id"] == people.bob
+    ]
+    assert [(c["local_part"], c["active"]) for c in changes][-2:] == [(new, True), (new, False)]
+    assert old not in [c["local_part"] for c in changes[-2:]]
+    assert changes[-1]["version"] > changes[-2]["version"]
+    snapshot = {r["user_id"]: r for r in accounts.worker().get_ingest_addresses()}
+    assert snapshot[people.bob] == changes[-1]
+    assert snapshot[people.alice]["active"] is True and snapshot[people.alice]["org_id"] == people.pomme_org

@@ -1,0 +1,193 @@
+"""Stored messages become ``mail_received``, each once per user, from the stored copy.
+
+A pending delivery is taken in a transaction that locks its row (``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL, so several mailin processes never take the same
+one; SQLite has one writer at a time anyway). In that transaction the stored
+bytes are read (``parsing.read_message``, which never raises), the HTML and
+attachments are put in the blob store (content-addressed: doing it again after
+a crash stores nothing twice), the user's copy is recorded in ``ingested``
+(org, user, message key) and ``mail_received`` is written to the outbox with the
+delivery marked processed. A kill at any point leaves the delivery pending,
+and the next pass does it again; the commit is the one moment it happens.
+
+A message the user already has (the same Message-ID by SMTP and IMAP, or
+forwarded twice) is marked processed as a duplicate, with no event. When the
+work fails (the blob store or the contacts lookup away), the delivery stays
+pending with its error and is tried again later, backing off; it is never
+given up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from crm.blobs import BlobStore
+from crm.database import DatabaseAccess, UnitOfWork, insert_ignoring_duplicates
+from crm.times import iso, utcnow
+from services.mailin.models import PENDING, PROCESSED, Delivery, Ingested, RawMessage
+from services.mailin.parsing import ParsedMail, read_message
+
+log = logging.getLogger(__name__)
+
+MAIL_RECEIVED = "mail_received"
+RAW_NAME = "message.eml"
+MAX_KEY_CHARS = 500
+# Seconds before the n-th retry of a delivery that failed: 2, 4, 8, ... up to 10 minutes.
+BACKOFF_CAP_SECONDS = 600
+
+# (org_id, addresses to try in order) -> {"contact_id", "company_id"} or None
+FindContact = Callable[[str, list[str]], dict[str, Any] | None]
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_CAP_SECONDS, 2 ** min(attempts, 20)))
+
+
+def message_key_of(parsed: ParsedMail) -> str:
+    """The key a user's copy is known by: the Message-ID, hashed when it is too long to index."""
+    key = parsed.message_key
+    if len(key) <= MAX_KEY_CHARS:
+        return key
+    return "long-" + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _take_pending(session: Session, now: datetime) -> Any:
+    query = (
+        select(Delivery, RawMessage)
+        .join(RawMessage, RawMessage.id == Delivery.raw_message_id)
+        .where(
+            Delivery.status == PENDING,
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        )
+        .order_by(Delivery.id)
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Delivery)
+    return session.execute(query).first()
+
+
+def process_next(db: DatabaseAccess, blobs: BlobStore, find_contact: FindContact | None) -> bool:
+    """Process one pending delivery; False when there was none to take."""
+    with db.transaction() as uow:
+        found = _take_pending(uow.session, utcnow())
+        if found is None:
+            return False
+        delivery, raw_message = found
+        mark = uow.events_mark()
+        try:
+            with uow.session.begin_nested():
+                deliver(uow, blobs, find_contact, delivery, raw_message)
+        except Exception as exc:  # the savepoint is gone; keep why, and try again later
+            uow.drop_events_since(mark)
+            _note_failure(uow.session, delivery.id, delivery.attempts + 1, exc)
+    return True
+
+
+def _note_failure(session: Session, delivery_id: str, attempts: int, exc: Exception) -> None:
+    log.warning("mail delivery %s failed (attempt %d), tried again later: %s", delivery_id, attempts, exc)
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(
+            attempts=attempts,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            next_attempt_at=utcnow() + retry_delay(attempts),
+        )
+    )
+
+
+def deliver(
+    uow: UnitOfWork,
+    blobs: BlobStore,
+    find_contact: FindContact | None,
+    delivery: Delivery,
+    raw_message: RawMessage,
+) -> None:
+    """Turn one taken delivery into ``mail_received`` (or a duplicate) in ``uow``."""
+    raw = blobs.get(raw_message.blob_hash)
+    parsed = read_message(raw)
+    key = message_key_of(parsed)
+    now = utcnow()
+    first = uow.session.execute(
+        insert_ignoring_duplicates(uow.session, Ingested.__table__).values(
+            org_id=delivery.org_id,
+            user_id=delivery.user_id,
+            message_key=key,
+            delivery_id=delivery.id,
+            created_at=now,
+        )
+    )
+    delivery.message_key = key
+    delivery.status = PROCESSED
+    delivery.processed_at = now
+    delivery.attempts += 1
+    delivery.last_error = None
+    if first.rowcount == 0:
+        delivery.duplicate = True
+        log.info("mail delivery %s: the user already has message %s", delivery.id, key[:80])
+        return
+    links = _find_links(find_contact, delivery.org_id, parsed)
+    record = mail_received_record(delivery, raw_message, parsed, key, blobs, links)
+    uow.emit(MAIL_RECEIVED, org_id=delivery.org_id, actor_id=delivery.user_id, record=record)
+
+
+def _find_links(find_contact: FindContact | None, org_id: str, parsed: ParsedMail) -> dict[str, Any]:
+    """The contact (and company) of the original sender of a forward, else of the sender."""
+    addresses = [a.address for a in (parsed.original_sender, parsed.sender) if a is not None and a.address]
+    found = find_contact(org_id, addresses) if (find_contact and addresses) else None
+    return found or {}
+
+
+def _address(address: Any) -> dict[str, str] | None:
+    return None if address is None else {"address": address.address, "name": address.name}
+
+
+def mail_received_record(
+    delivery: Delivery,
+    raw_message: RawMessage,
+    parsed: ParsedMail,
+    message_key: str,
+    blobs: BlobStore,
+    links: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``mail_received`` record (see docs/rpc-and-events.md); puts the HTML and files in the store."""
+    html = None
+    if parsed.html is not None:
+        html_bytes = parsed.html.encode("utf-8")
+        html = {"blob_hash": blobs.put(html_bytes), "size": len(html_bytes)}
+    attachments = [
+        {
+            "name": attachment.name,
+            "content_type": attachment.content_type,
+            "size": len(attachment.data),
+            "blob_hash": blobs.put(attachment.data),
+            "inline": attachment.inline,
+        }
+        for attachment in parsed.attachments
+    ]
+    return {
+        "delivery_id": delivery.id,
+        "user_id": delivery.user_id,
+        "message_key": message_key,
+        "subject": parsed.subject,
+        "sender": _address(parsed.sender),
+        "original_sender": _address(parsed.original_sender),
+        "received_at": iso(raw_message.received_at),
+        "sent_at": iso(parsed.sent_at),
+        "text": parsed.text,
+        "html": html,
+        "attachments": attachments,
+        "raw": {"blob_hash": raw_message.blob_hash, "size": raw_message.size, "name": RAW_NAME},
+        "contact_id": links.get("contact_id"),
+        "company_id": links.get("company_id"),
+        "problems": list(parsed.problems),
+        "source": raw_message.source,
+    }

@@ -1,0 +1,109 @@
+"""The mailin service on the real broker and database: stored mail becomes ``mail_received``,
+once per user and Message-ID, with its files in the blob store."""
+
+from __future__ import annotations
+
+import time
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import select
+
+from crm.blobs import open_blob_store
+from crm.database import create_service_engine
+from services.mailin.models import Delivery, outbox
+from services.mailin.service import MailinService
+from services.mailin.store import store_message
+from tests.mailin_listener import add_ingest_address
+
+
+class MailinUnderTest(MailinService):
+    """The real service, without the start-up load of addresses from accounts (not running here)."""
+
+    def load_ingest_addresses(self) -> None:  # not an entrypoint here
+        pass
+
+
+@pytest.fixture
+def engine(migrated):
+    engine = create_service_engine(migrated, "mailin")
+    yield engine
+    engine.dispose()
+
+
+def invoice(message_id: str | None = "<facture-2026-118@pomme-siege-central.fr>") -> bytes:
+    message = EmailMessage()
+    message["From"] = "Claire Martin <claire@pomme-siege-central.fr>"
+    message["To"] = "uclaire@in.crm.test"
+    message["Subject"] = "Facture 2026-118"
+    message["Date"] = "Fri, 04 Dec 2026 09:30:00 +0100"
+    if message_id:
+        message["Message-ID"] = message_id
+    message.set_content("Bonjour,\nveuillez trouver la facture.\n")
+    message.add_alternative("<p>Bonjour,<br>veuillez trouver la <b>facture</b>.</p>", subtype="html")
+    message.add_attachment(b"%PDF-1.4 facture", maintype="application", subtype="pdf", filename="facture.pdf")
+    return message.as_bytes()
+
+
+def wait_processed(engine, delivery_ids: set[str], timeout: float = 20.0) -> dict[str, Delivery]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            rows = connection.execute(select(Delivery).where(Delivery.id.in_(delivery_ids))).all()
+        if rows and all(row.status == "processed" for row in rows):
+            return {row.id: row for row in rows}
+        time.sleep(0.2)
+    raise AssertionError(f"not processed in {timeout}s: {[(r.id, r.status, r.last_error) for r in rows]}")
+
+
+def deliveries_of(engine, raw_message_id: str) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.scalars(select(Delivery.id).where(Delivery.raw_message_id == raw_message_id)))
+
+
+def events_for(engine, delivery_ids: set[str]) -> list[dict]:
+    with engine.connect() as connection:
+        payloads = connection.scalars(select(outbox.c.payload).where(outbox.c.event_type == "mail_received"))
+        return [p for p in payloads if p["record"]["delivery_id"] in delivery_ids]
+
+
+def test_a_stored_message_becomes_mail_received_once_per_user_and_message_id(
+    container_factory, migrated, engine
+):
+    blobs = open_blob_store(migrated)
+    org_id, claire = add_ingest_address(engine, "uclaireproc00001")
+    _, bruno = add_ingest_address(engine, "ubrunoproc000001", org_id=org_id)
+    raw = invoice()
+    first = store_message(engine, blobs, raw, [(org_id, claire), (org_id, bruno)], source="smtp")
+    # The same mail again for Claire (fetched by IMAP this time): she has it already.
+    again = store_message(engine, blobs, invoice(), [(org_id, claire)], source="imap", mailbox_id="mbx-1")
+    # No Message-ID: a key is derived from the content.
+    bare = store_message(engine, blobs, invoice(message_id=None), [(org_id, claire)], source="smtp")
+    ids = {*deliveries_of(engine, first), *deliveries_of(engine, again), *deliveries_of(engine, bare)}
+
+    container = container_factory(MailinUnderTest, migrated.nameko_config())
+    container.start()
+    processed = wait_processed(engine, ids)
+
+    events = events_for(engine, ids)
+    assert len(events) == 3  # Claire twice (two different keys), Bruno once
+    duplicates = [row for row in processed.values() if row.duplicate]
+    assert [row.id for row in duplicates] == deliveries_of(engine, again)
+    for event in events:
+        assert event["org_id"] == org_id and event["actor_id"] == event["record"]["user_id"]
+    record = next(e["record"] for e in events if e["record"]["user_id"] == bruno)
+    assert record["message_key"] == "facture-2026-118@pomme-siege-central.fr"
+    assert record["subject"] == "Facture 2026-118"
+    assert record["sender"] == {"address": "claire@pomme-siege-central.fr", "name": "Claire Martin"}
+    assert record["sent_at"] == "2026-12-04T08:30:00+00:00"
+    assert "veuillez trouver la facture" in record["text"]
+    assert record["source"] == "smtp" and record["problems"] == []
+    assert record["contact_id"] is None or isinstance(record["contact_id"], str)
+    (attachment,) = record["attachments"]
+    assert attachment["name"] == "facture.pdf" and attachment["content_type"] == "application/pdf"
+    assert blobs.get(attachment["blob_hash"]) == b"%PDF-1.4 facture"
+    assert b"<b>facture</b>" in blobs.get(record["html"]["blob_hash"])
+    assert record["raw"]["name"] == "message.eml"
+    assert blobs.get(record["raw"]["blob_hash"]) == raw
+    derived = next(e["record"] for e in events if e["record"]["delivery_id"] in deliveries_of(engine, bare))
+    assert derived["message_key"].startswith("derived-")
