@@ -145,6 +145,9 @@ def system(migrated: Settings, tmp_path_factory, smtp_relay: SmtpRelay) -> Syste
             "rpc_timeout_seconds": 10,
         },
         "auth": {"api_token_cache_seconds": 0},
+        # The SMTP ingest listener of this system, on a port of its own.
+        "mail": {"ingest_domain": "in.pomme.test"},
+        "mailin": {"smtp_port": free_port()},
         # Providers are the sandbox, which posts its delivery events back to this gateway.
         "messaging": {
             "sandbox": True,
