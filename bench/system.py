@@ -98,6 +98,7 @@ def running_system(
             "database": {"url": DATABASE},
             "gateway": {"port": port},
             "messaging": {"sandbox_port": _free_port()},
+            "mailin": {"smtp_port": _free_port()},
         },
         settings or {},
     )
