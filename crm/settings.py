@@ -161,6 +161,23 @@ class MailinSettings(_Section):
     poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
     # Deliveries processed at once by one mailin process.
     processing_concurrency: int = Field(default=4, ge=1, le=64)
+    # Encrypts IMAP mailbox passwords at rest: a Fernet key, or any passphrase (a key is derived
+    # from it). Empty: a key is made once in {data_dir}/mailin-secret.key (a warning says so);
+    # every mailin process must share it, so set it wherever mailin runs on several machines.
+    secret_key: str = ""
+    # Each mailbox is checked this often (and when its user asks, "check now").
+    imap_check_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    # A check that has not finished after this long is taken to have died, and may be taken over.
+    imap_check_stale_seconds: int = Field(default=900, ge=60, le=86400)
+    # Messages fetched per round trip, and at most per check (the rest waits for the next check).
+    imap_batch_size: int = Field(default=20, ge=1, le=1000)
+    imap_max_messages_per_check: int = Field(default=500, ge=1, le=100_000)
+    # A larger message (RFC822.SIZE, asked before its body) is skipped and named on the mailbox.
+    imap_max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+    # Connect, and each read, give up after this long.
+    imap_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # A PEM file of certificate authorities trusted beside the system's (a company's own CA).
+    imap_ca_file: str = ""
 
     @field_validator("trusted_networks")
     @classmethod
@@ -389,4 +406,6 @@ auth:
   key_passphrase: "${CRM_KEY_PASSPHRASE:-}"
 mail:
   ingest_domain: ${CRM_INGEST_DOMAIN:-in.crm.localhost}
+mailin:
+  secret_key: "${CRM_MAILIN_SECRET_KEY:-}"
 """
