@@ -71,6 +71,7 @@ def test_health_readiness_docs_and_metrics(system):
             "messaging": "ok",
             "interactions": "ok",
             "notifier": "ok",
+            "mailin": "ok",
         },
     }
     docs = api.get("/docs")
@@ -118,7 +119,7 @@ def test_settings_defaults_and_admin_change(system, org):
 def test_user_secrets_rotate(system, org):
     admin = org["admin"]
     secrets = admin.get("/api/v1/me/secrets").json()
-    assert secrets["ingest_address"].endswith("@in.crm.localhost")
+    assert secrets["ingest_address"].endswith("@in.pomme.test")
     assert secrets["calendar_feed_token_set"] is False
     rotated = admin.post("/api/v1/me/secrets/ingest_address/rotate").json()
     assert rotated["value"] != secrets["ingest_address"]
