@@ -1,4 +1,4 @@
-"""The clock and UTC time: ``utcnow``, ``aware``, ``iso`` and the ``UtcDateTime`` column type.
+"""The clock and UTC time: ``utcnow``, ``aware``, ``iso``, range bounds and the ``UtcDateTime`` column type.
 
 Every stored and sent time is UTC (ISO 8601 with ``+00:00``). SQLite keeps no
 offset and hands datetimes back naive; ``UtcDateTime`` columns and ``aware``
@@ -7,7 +7,7 @@ put the offset back.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime
@@ -38,6 +38,19 @@ def as_utc(moment: datetime) -> datetime:
 def iso(moment: datetime | None) -> str | None:
     """ISO 8601 in UTC (``+00:00``), whatever offset ``moment`` carries."""
     return None if moment is None else as_utc(moment).isoformat()
+
+
+def range_start(since: date) -> datetime:
+    """Where a range given by ``since`` begins: a day at its 00:00 UTC, a date-time at that instant."""
+    return as_utc(since) if isinstance(since, datetime) else datetime.combine(since, time.min, UTC)
+
+
+def range_end(until: date) -> datetime:
+    """Where a range given by ``until`` ends (excluded): a day is included whole (up to the next
+    day's 00:00 UTC), a date-time is that instant."""
+    if isinstance(until, datetime):
+        return as_utc(until)
+    return datetime.combine(until + timedelta(days=1), time.min, UTC)
 
 
 class UtcDateTime(TypeDecorator):

@@ -245,7 +245,68 @@ def _day_text(value: object) -> object:
     return value
 
 
+_DATE_TIME_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ].+")
+
+
+def _date_time_or_none(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE_TIME_TEXT.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _date_time_text(value: object) -> datetime:
+    # A query string is text: "0" is not the epoch, and a date alone is not an instant.
+    moment = _date_time_or_none(value)
+    if moment is None:
+        raise ValueError("send a date-time with its offset, such as 2026-12-01T09:00:00Z")
+    return moment
+
+
+def _day_or_date_time_text(value: object) -> date:
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return date.fromisoformat(value)
+    moment = _date_time_or_none(value)
+    if moment is not None:
+        return moment
+    if isinstance(value, date):
+        return value
+    raise ValueError("send a day (2026-12-01) or a date-time with its offset (2026-12-01T09:00:00+01:00)")
+
+
+def _day_or_aware(moment: date) -> date:
+    return _aware(moment) if isinstance(moment, datetime) else _day_in_range(moment)
+
+
 # A time with its offset, in a body or a query string.
 AwareDateTime = Annotated[datetime, AfterValidator(_aware)]
+# A time with its offset in a query string (``updated_since``): a bare number or a day is refused.
+QueryDateTime = Annotated[
+    AwareDateTime,
+    BeforeValidator(_date_time_text),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "A date-time with its offset (not a day alone)",
+        }
+    ),
+]
 # A calendar day written YYYY-MM-DD, in a body or a query string.
 Day = Annotated[date, Strict(False), BeforeValidator(_day_text), AfterValidator(_day_in_range)]
+# A range bound: a whole day (YYYY-MM-DD, UTC) or an instant with its offset (see crm.times.range_of).
+DayOrDateTime = Annotated[
+    datetime | date,
+    BeforeValidator(_day_or_date_time_text),
+    AfterValidator(_day_or_aware),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+            "description": "A day (YYYY-MM-DD, UTC) or a date-time with its offset",
+        }
+    ),
+]

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
 
-from crm.validation import Day, Id, ShortText, StrictInput, blankable, whole_number
+from crm.validation import Day, Id, QueryDateTime, ShortText, StrictInput, blankable, whole_number
 
 
 def _lower(value: str) -> str:
@@ -223,6 +223,7 @@ class ContactSearch(StrictInput):
     direction: Direction = "asc"
     limit: Limit = 50
     cursor: Cursor | None = None
+    updated_since: QueryDateTime | None = None
 
 
 class CompanySearch(StrictInput):
@@ -231,6 +232,7 @@ class CompanySearch(StrictInput):
     direction: Direction = "asc"
     limit: Limit = 50
     cursor: Cursor | None = None
+    updated_since: QueryDateTime | None = None
 
 
 # Outputs: documented for the OpenAPI document; the service returns plain dicts.

@@ -7,6 +7,7 @@ these LIKE matches on PostgreSQL.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -48,6 +49,10 @@ def _matching(query: Select, column: Any, text: str | None, region: str) -> Sele
     return query
 
 
+def _changed_since(query: Select, column: Any, since: datetime | None) -> Select:
+    return query if since is None else query.where(column >= since)
+
+
 def _contact_page(session: Session, query: Select, keyset: Keyset, limit: int, cursor: str | None) -> dict:
     rows = list(session.scalars(keyset.select_page(query, limit, cursor)))
     served, next_cursor = keyset.page(rows, limit)
@@ -57,6 +62,7 @@ def _contact_page(session: Session, query: Select, keyset: Keyset, limit: int, c
 def search_contacts(session: Session, caller: Caller, request: ContactSearch, region: str) -> dict[str, Any]:
     query = select(Contact).where(Contact.org_id == caller.org_id, Contact.deleted_at.is_(None))
     query = _matching(query, Contact.search_text, request.q, region)
+    query = _changed_since(query, Contact.updated_at, request.updated_since)
     return _contact_page(
         session, query, _contacts_keyset(request.sort, request.direction), request.limit, request.cursor
     )
@@ -65,6 +71,7 @@ def search_contacts(session: Session, caller: Caller, request: ContactSearch, re
 def search_companies(session: Session, caller: Caller, request: CompanySearch, region: str) -> dict[str, Any]:
     query = select(Company).where(Company.org_id == caller.org_id, Company.deleted_at.is_(None))
     query = _matching(query, Company.search_text, request.q, region)
+    query = _changed_since(query, Company.updated_at, request.updated_since)
     keyset = _companies_keyset(request.sort, request.direction)
     rows = list(session.scalars(keyset.select_page(query, request.limit, request.cursor)))
     served, next_cursor = keyset.page(rows, request.limit)

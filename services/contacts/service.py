@@ -256,12 +256,13 @@ class ContactsService(VCardEntrypoints, Pingable):
         direction: str = "asc",
         limit: int = 50,
         cursor: str | None = None,
+        updated_since: str | None = None,
     ) -> dict[str, Any]:
-        """Contacts whose names, e-mails, phones or current companies match ``q``, a page at a time."""
+        """Contacts whose names, e-mails, phones or current companies match ``q``, a page at a time;
+        with ``updated_since``, only those changed at or after that date-time (for polling)."""
         caller = self.caller.user()
-        request = validate(
-            ContactSearch, {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
-        )
+        asked = {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
+        request = validate(ContactSearch, {**asked, "updated_since": updated_since})
         with self.db.read() as session:
             return search.search_contacts(session, caller, request, self.region)
 
@@ -273,12 +274,13 @@ class ContactsService(VCardEntrypoints, Pingable):
         direction: str = "asc",
         limit: int = 50,
         cursor: str | None = None,
+        updated_since: str | None = None,
     ) -> dict[str, Any]:
-        """Companies whose name, group, e-mail or phone match ``q``, a page at a time."""
+        """Companies whose name, group, e-mail or phone match ``q``, a page at a time; with
+        ``updated_since``, only those changed at or after that date-time (for polling)."""
         caller = self.caller.user()
-        request = validate(
-            CompanySearch, {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
-        )
+        asked = {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
+        request = validate(CompanySearch, {**asked, "updated_since": updated_since})
         with self.db.read() as session:
             return search.search_companies(session, caller, request, self.region)
 

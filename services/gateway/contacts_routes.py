@@ -60,7 +60,9 @@ class ContactsRoutes:
     def search_companies(self, request: Request) -> Response:
         self.auth.caller()
         query = read_query(request, CompanyListQuery)
-        return json_response(self.contacts.search_companies(**query.model_dump()))
+        return json_response(
+            self.contacts.search_companies(**query.model_dump(mode="json", exclude_none=True))
+        )
 
     @route(
         "POST",
@@ -147,7 +149,9 @@ class ContactsRoutes:
     def search_contacts(self, request: Request) -> Response:
         self.auth.caller()
         query = read_query(request, ContactListQuery)
-        return json_response(self.contacts.search_contacts(**query.model_dump()))
+        return json_response(
+            self.contacts.search_contacts(**query.model_dump(mode="json", exclude_none=True))
+        )
 
     @route(
         "POST",

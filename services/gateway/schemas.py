@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from crm.validation import QueryInput
+from crm.validation import QueryDateTime, QueryInput
 
 
 class UserListQuery(QueryInput):
@@ -39,6 +39,8 @@ class ContactListQuery(QueryInput):
     direction: Literal["asc", "desc"] = "asc"
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+    # For integrators who poll: only those changed (or created) at or after this instant.
+    updated_since: QueryDateTime | None = None
 
 
 class CompanyListQuery(QueryInput):
@@ -47,6 +49,8 @@ class CompanyListQuery(QueryInput):
     direction: Literal["asc", "desc"] = "asc"
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+    # For integrators who poll: only those changed (or created) at or after this instant.
+    updated_since: QueryDateTime | None = None
 
 
 class InterestMatchQuery(QueryInput):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from crm.validation import Day, Id, QueryInput, ShortText, StrictInput, blankable
+from crm.validation import Day, DayOrDateTime, Id, QueryInput, ShortText, StrictInput, blankable
 from services.interactions.schemas import Ids, LongText
 
 ResourceKind = Literal["room", "vehicle", "hotel_room", "other"]
@@ -42,9 +42,9 @@ class ResourceListQuery(QueryInput):
 
 
 class PlanningQuery(QueryInput):
-    # Days in UTC, both included.
-    since: Day
-    until: Day
+    # Days in UTC, both included, or date-times with their offsets (until excluded).
+    since: DayOrDateTime
+    until: DayOrDateTime
 
 
 class ResourceOut(BaseModel):

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from crm.validation import AwareDateTime, Day, Id, Money, QueryInput, StrictInput, blankable, whole_number
+from crm.validation import (
+    AwareDateTime,
+    DayOrDateTime,
+    Id,
+    Money,
+    QueryDateTime,
+    QueryInput,
+    StrictInput,
+    blankable,
+    whole_number,
+)
 
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 Key = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9_]+$")]
@@ -69,15 +78,9 @@ class ParticipantAdd(StrictInput):
 class AgendaQuery(QueryInput):
     # Comma-separated user ids; the caller's own agenda when absent.
     user_ids: Annotated[str, StringConstraints(max_length=2000, pattern=r"^[A-Za-z0-9,-]*$")] | None = None
-    since: Day
-    until: Day
-
-
-def _date_time_text(value: object) -> object:
-    # A query string is text: "0" is not the epoch, and a date alone is not an instant.
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ].+", value):
-        return value
-    raise ValueError("send a date-time with its offset, such as 2026-12-01T09:00:00Z")
+    # Days in UTC, both included, or date-times with their offsets (until excluded).
+    since: DayOrDateTime
+    until: DayOrDateTime
 
 
 class InteractionListQuery(QueryInput):
@@ -88,7 +91,7 @@ class InteractionListQuery(QueryInput):
     contact_id: Id | None = None
     company_id: Id | None = None
     # For integrators who poll: only those changed (or created) at or after this instant.
-    updated_since: Annotated[AwareDateTime, BeforeValidator(_date_time_text)] | None = None
+    updated_since: QueryDateTime | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[str, StringConstraints(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] | None = None
 

@@ -6,11 +6,11 @@ resource bookings and the projects alike, so none of them imports another for it
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from crm.errors import invalid
-from crm.times import aware
+from crm.times import aware, range_end, range_start
 
 # The longest range of days an agenda or a planning covers.
 MAX_DAYS = 366
@@ -40,10 +40,11 @@ def span(row: Any) -> tuple[datetime, datetime]:
 
 
 def day_window(since: date, until: date) -> tuple[datetime, datetime]:
-    """The UTC times from ``since`` to the end of ``until`` (both days included), at most
-    ``MAX_DAYS`` days."""
-    if until < since:
-        raise invalid("until", "is before since")
-    if (until - since).days >= MAX_DAYS:
+    """The UTC times from ``since`` to ``until``, at most ``MAX_DAYS`` days: a day is included
+    whole, a date-time is that instant (``crm.times.range_start`` and ``range_end``)."""
+    start, end = range_start(since), range_end(until)
+    if end <= start:
+        raise invalid("until", "is not after since")
+    if end - start > timedelta(days=MAX_DAYS):
         raise invalid("until", f"the range may cover at most {MAX_DAYS} days")
-    return datetime.combine(since, time.min, UTC), datetime.combine(until + timedelta(days=1), time.min, UTC)
+    return start, end

@@ -8,7 +8,7 @@ Rates are over the messages sent. Members see their own figures only.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from crm.auth import Caller
 from crm.errors import invalid
+from crm.times import range_end, range_start
 from services.messaging.models import EmailMessage, SmsMessage
 from services.messaging.schemas import ReportQuery
 
@@ -23,10 +24,11 @@ MILESTONES = ("delivered", "opened", "clicked", "bounced", "complained")
 
 
 def _range(query: ReportQuery) -> tuple[datetime | None, datetime | None]:
-    if query.since and query.until and query.until < query.since:
-        raise invalid("until", "is before since")
-    start = datetime.combine(query.since, time.min, UTC) if query.since else None
-    end = datetime.combine(query.until + timedelta(days=1), time.min, UTC) if query.until else None
+    # A day is included whole; a date-time is that instant (until excluded).
+    start = range_start(query.since) if query.since else None
+    end = range_end(query.until) if query.until else None
+    if start and end and end <= start:
+        raise invalid("until", "is not after since")
     return start, end
 
 

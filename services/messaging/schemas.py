@@ -16,7 +16,16 @@ from pydantic import (
     field_validator,
 )
 
-from crm.validation import AwareDateTime, Day, Id, QueryInput, ShortText, StrictInput, blankable, whole_number
+from crm.validation import (
+    AwareDateTime,
+    DayOrDateTime,
+    Id,
+    QueryInput,
+    ShortText,
+    StrictInput,
+    blankable,
+    whole_number,
+)
 
 
 def _lower(value: str) -> str:
@@ -201,9 +210,9 @@ class SuppressionOut(BaseModel):
 
 
 class ReportQuery(QueryInput):
-    # Days in UTC, both included.
-    since: Day | None = None
-    until: Day | None = None
+    # Days in UTC, both included, or date-times with their offsets (until excluded).
+    since: DayOrDateTime | None = None
+    until: DayOrDateTime | None = None
     user_id: Id | None = None
     provider: EmailProvider | None = None
 

@@ -129,3 +129,75 @@ def test_interactions_can_be_polled_by_updated_since(org):
     assert (future.status_code, future.json()["items"]) == (200, [])
     for unreadable in ("hier", "0", "2026-12-01"):
         _refused(api.get(f"{V1}/interactions", params={"updated_since": unreadable}), "updated_since")
+
+
+@pytest.mark.parametrize("path", ["/contacts", "/companies"])
+def test_contacts_and_companies_can_be_polled_by_updated_since(org, path):
+    api = org["admin"]
+    company = _company(api, "Pomme Magasin Nantes")
+    contact = api.post(f"{V1}/contacts", json={"first_name": "Jeanne", "last_name": "Martin"}).json()
+    changed = {"/contacts": contact, "/companies": company}[path]["updated_at"]
+
+    since = api.get(f"{V1}{path}", params={"updated_since": changed})
+    future = api.get(f"{V1}{path}", params={"updated_since": "2999-01-01T00:00:00+01:00"})
+
+    assert since.status_code == 200, since.text
+    assert {"/contacts": contact, "/companies": company}[path]["id"] in [
+        item["id"] for item in since.json()["items"]
+    ]
+    assert (future.status_code, future.json()["items"]) == (200, [])
+    for unreadable in ("hier", "0", "2026-12-01", "2026-12-01T09:00:00"):
+        _refused(api.get(f"{V1}{path}", params={"updated_since": unreadable}), "updated_since")
+
+
+def test_the_agenda_takes_a_day_or_a_date_time_with_its_offset(org):
+    api = org["admin"]
+    meeting = api.post(
+        f"{V1}/interactions",
+        json={"type": "meeting", "subject": "Réunion Chambre 404", "start_at": "2026-12-02T15:00:00+01:00"},
+    )
+    assert meeting.status_code == 201, meeting.text
+
+    def agenda(since: str, until: str) -> list[str]:
+        response = api.get(f"{V1}/agenda", params={"since": since, "until": until})
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    assert meeting.json()["id"] in agenda("2026-12-02", "2026-12-02")
+    assert meeting.json()["id"] in agenda("2026-12-02T12:00:00+01:00", "2026-12-02T18:00:00+01:00")
+    assert meeting.json()["id"] not in agenda("2026-12-02T00:00:00+01:00", "2026-12-02T12:00:00+01:00")
+    for since in ("0", "02/12/2026", "2026-12-02T09:00:00"):
+        _refused(api.get(f"{V1}/agenda", params={"since": since, "until": "2026-12-31"}), "since")
+    _refused(
+        api.get(f"{V1}/agenda", params={"since": "2026-12-03T12:00:00Z", "until": "2026-12-02"}), "until"
+    )
+
+
+@pytest.mark.parametrize("path", ["/reports/emails", "/reports/sms"])
+def test_the_reports_take_a_day_or_a_date_time_with_its_offset(org, path):
+    api = org["admin"]
+    for since, until in (("2026-12-01", "2026-12-31"), ("2026-12-01T00:00:00+01:00", "2026-12-31T23:59:59Z")):
+        response = api.get(f"{V1}{path}", params={"since": since, "until": until})
+        assert response.status_code == 200, response.text
+    _refused(api.get(f"{V1}{path}", params={"since": "1733000000"}), "since")
+
+
+def test_the_openapi_document_says_which_range_bounds_and_poll_times_are_taken(system):
+    document = Api(system.base_url).get(f"{V1}/openapi.json").json()
+
+    def parameter(path: str, name: str) -> dict:
+        return next(p for p in document["paths"][path]["get"]["parameters"] if p["name"] == name)["schema"]
+
+    for path in ("/api/v1/agenda", "/api/v1/reports/emails", "/api/v1/reports/sms"):
+        assert {"format": "date", "type": "string"} in _any_of(parameter(path, "since"))
+        assert {"format": "date-time", "type": "string"} in _any_of(parameter(path, "until"))
+    for path in ("/api/v1/contacts", "/api/v1/companies", "/api/v1/interactions"):
+        formats = [option.get("format") for option in _any_of(parameter(path, "updated_since"))]
+        assert "date-time" in formats and "date" not in formats
+
+
+def _any_of(schema: dict) -> list[dict]:
+    options = []
+    for option in schema.get("anyOf", [schema]):
+        options.extend(_any_of(option) if "anyOf" in option else [option])
+    return [{k: v for k, v in option.items() if k in ("type", "format")} for option in options]

@@ -292,3 +292,31 @@ def test_bad_company_sort_is_refused_naming_it(contacts):
         contacts.as_user(BOB).search_companies(sort="last_name")
 
     assert _fields(raised.value) == ["sort"]
+
+
+# -- polling by updated_since --------------------------------------------------------------
+
+
+def test_updated_since_keeps_only_the_contacts_and_companies_changed_since(pomme):
+    bob, sites, jeanne, francois = pomme
+    siege = sites["Pomme Siège Central"]
+    bob.update_contact(jeanne["id"], {"version": jeanne["version"], "note": "Rappeler lundi"})
+    bob.update_company(siege["id"], {"version": siege["version"], "notes": "Nouveau standard"})
+    contact_changed = bob.get_contact(jeanne["id"])["updated_at"]
+    company_changed = bob.get_company(siege["id"])["updated_at"]
+
+    contacts_since = [c["id"] for c in bob.search_contacts(updated_since=contact_changed)["items"]]
+    companies_since = [c["id"] for c in bob.search_companies(updated_since=company_changed)["items"]]
+
+    assert jeanne["id"] in contacts_since and francois["id"] not in contacts_since
+    assert siege["id"] in companies_since and sites["Cabinet Dupuis"]["id"] not in companies_since
+    assert bob.search_contacts(updated_since="2999-01-01T00:00:00Z")["items"] == []
+    assert bob.search_companies(updated_since="2999-01-01T00:00:00+01:00")["items"] == []
+
+
+@pytest.mark.parametrize("since", ["0", "1733000000", "2026-12-01", "2026-12-01T09:00:00", "hier"])
+def test_updated_since_without_an_offset_or_a_time_is_refused_naming_it(contacts, since):
+    for search in (contacts.as_user(BOB).search_contacts, contacts.as_user(BOB).search_companies):
+        with pytest.raises(InvalidInput) as raised:
+            search(updated_since=since)
+        assert _fields(raised.value) == ["updated_since"]

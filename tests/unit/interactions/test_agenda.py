@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from crm.errors import InvalidInput
 from tests.people import ALICE, BOB
 from tests.unit.interactions.meetings import create
 
@@ -61,3 +64,24 @@ def test_the_agenda_shows_interactions_that_began_long_before_the_range_and_stil
     )
     agenda = interactions.as_user(BOB).get_agenda({"since": "2026-12-01", "until": "2026-12-31"})
     assert [item["id"] for item in agenda] == [chantier["id"], formation["id"]]
+
+
+def test_the_agenda_takes_date_times_with_their_offsets_as_well_as_days(interactions):
+    morning = create(interactions, person=BOB, start_at="2026-12-02T09:00:00+01:00", end_at=None)
+    afternoon = create(interactions, person=BOB, start_at="2026-12-02T15:00:00+01:00", end_at=None)
+    bob = interactions.as_user(BOB)
+
+    until_noon = bob.get_agenda({"since": "2026-12-02T00:00:00+01:00", "until": "2026-12-02T12:00:00+01:00"})
+    from_noon = bob.get_agenda({"since": "2026-12-02T12:00:00+01:00", "until": "2026-12-03"})
+
+    assert [item["id"] for item in until_noon] == [morning["id"]]
+    assert [item["id"] for item in from_noon] == [afternoon["id"]]
+
+
+@pytest.mark.parametrize("since", ["0", "2026-12-02T09:00:00", "02/12/2026", "demain"])
+def test_an_agenda_bound_that_is_neither_a_day_nor_a_date_time_with_offset_is_refused_naming_it(
+    interactions, since
+):
+    with pytest.raises(InvalidInput) as refused:
+        interactions.as_user(BOB).get_agenda({"since": since, "until": "2026-12-31"})
+    assert [error["field"] for error in refused.value.errors] == ["since"]

@@ -47,3 +47,21 @@ def test_a_range_that_ends_before_it_starts_or_is_too_long_is_refused_naming_unt
     with pytest.raises(InvalidInput) as refused:
         day_window(date(2026, 12, 1), until)
     assert refused.value.errors[0]["field"] == "until"
+
+
+def test_a_range_of_date_times_runs_from_the_first_instant_to_the_second_in_utc():
+    assert day_window(datetime(2026, 12, 1, 8, tzinfo=PARIS), datetime(2026, 12, 1, 18, tzinfo=PARIS)) == (
+        datetime(2026, 12, 1, 7, tzinfo=UTC),
+        datetime(2026, 12, 1, 17, tzinfo=UTC),
+    )
+    assert day_window(date(2026, 12, 1), datetime(2026, 12, 1, 12, tzinfo=UTC)) == (
+        datetime(2026, 12, 1, tzinfo=UTC),
+        datetime(2026, 12, 1, 12, tzinfo=UTC),
+    )
+
+
+def test_a_range_of_date_times_that_ends_where_it_starts_is_refused_naming_until():
+    moment = datetime(2026, 12, 1, 9, tzinfo=PARIS)
+    with pytest.raises(InvalidInput) as refused:
+        day_window(moment, moment)
+    assert refused.value.errors[0]["field"] == "until"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import yaml
@@ -188,6 +188,14 @@ def test_the_deliverability_report_counts_milestones_and_rates_by_domain(messagi
     assert mine["totals"]["sent"] == 3
     assert messaging.as_user(ALICE).email_report({"user_id": ALICE.user_id})["totals"]["sent"] == 1
     assert messaging.as_user(ALICE).email_report({"since": "2030-01-01"})["totals"]["sent"] == 0
+    # Date-times with their offsets bound the range to the instant, days to whole UTC days.
+    paris = timezone(timedelta(hours=1))
+    hour_ago, in_a_minute = (
+        datetime.now(paris) + delta for delta in (timedelta(hours=-1), timedelta(minutes=1))
+    )
+    last_hour = {"since": hour_ago.isoformat(), "until": in_a_minute.isoformat()}
+    assert messaging.as_user(ALICE).email_report(last_hour)["totals"]["sent"] == 4
+    assert messaging.as_user(ALICE).email_report({"since": in_a_minute.isoformat()})["totals"]["sent"] == 0
 
 
 def test_concurrent_batches_sharing_events_store_each_event_once(messaging):
