@@ -11,14 +11,14 @@ import re
 from datetime import UTC, datetime
 from email.header import decode_header
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
+from services.mailin.parsing.addresses import first_address
 from services.mailin.parsing.shapes import Address
 from services.mailin.parsing.text import decode_text, one_line, repair_surrogates
 
 MAX_MESSAGE_ID_CHARS = 250
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
-_ADDRESS = re.compile(r"[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:]+")
 _KEY_HEADERS = ("from", "to", "cc", "date", "subject")
 
 
@@ -89,24 +89,6 @@ def derived_key(message: Message | None, body: bytes) -> str:
 def subject(message: Message) -> str:
     """The subject on one line."""
     return header_text(message, "subject")
-
-
-def first_address(value: str) -> Address | None:
-    """The first mailbox of an address header (``Name <a@b>``, ``a@b (Name)``), lower-cased."""
-    if not value:
-        return None
-    try:
-        pairs = getaddresses([value])
-    except Exception:
-        pairs = []
-    for name, address in pairs:
-        address = address.strip().lower()
-        if _ADDRESS.fullmatch(address):
-            return Address(address=address, name=" ".join(name.split()).strip("'\" "))
-    match = _ADDRESS.search(value)
-    if match is None:
-        return None
-    return Address(address=match.group(0).lower(), name="")
 
 
 def sender(message: Message) -> Address | None:
