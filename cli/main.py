@@ -202,16 +202,25 @@ def run(config: str | None) -> None:
     env = dict(os.environ)
     if config:
         env["CRM_CONFIG"] = config
-    children = {
-        name: subprocess.Popen([sys.executable, "-m", "cli", "serve", name], env=env) for name in services
-    }
+    # run.processes: several processes of a service are competing consumers of its queue; those
+    # of the gateway each bind its port with SO_REUSEPORT (eventlet's listen sets it), and the
+    # kernel spreads new connections over them.
+    children = [
+        (name, subprocess.Popen([sys.executable, "-m", "cli", "serve", name], env=env))
+        for name in services
+        for _ in range(settings.processes_of(name))
+    ]
     if "mailin" in services:
         listener = [sys.executable, "-m", "cli", "serve", "mailin-smtp"]
-        children["mailin-smtp"] = subprocess.Popen(listener, env=env)
+        children.append(("mailin-smtp", subprocess.Popen(listener, env=env)))
     if "messaging" in services and settings.messaging.sandbox:
-        children["sandbox"] = subprocess.Popen([sys.executable, "-m", "cli", "sandbox"], env=env)
+        children.append(("sandbox", subprocess.Popen([sys.executable, "-m", "cli", "sandbox"], env=env)))
     url = settings.gateway.public_url or f"http://{settings.gateway.host}:{settings.gateway.port}"
-    click.echo(f"CRM running: {', '.join(services)}")
+    shown = [
+        f"{name} x{settings.processes_of(name)}" if settings.processes_of(name) > 1 else name
+        for name in services
+    ]
+    click.echo(f"CRM running: {', '.join(shown)}")
     click.echo(f"  API      {url}/api/v1   (docs: {url}/docs, ready: {url}/readyz)")
     if "mailin" in services:
         click.echo(
@@ -242,21 +251,21 @@ def run(config: str | None) -> None:
     signal.signal(signal.SIGINT, stop)
     try:
         while not stopping:
-            for name, child in children.items():
+            for name, child in children:
                 if child.poll() is not None:
                     click.echo(f"crm: service {name} exited with status {child.returncode}", err=True)
                     stopping = True
             time.sleep(0.5)
     finally:
-        for child in children.values():
+        for _, child in children:
             if child.poll() is None:
                 child.terminate()
-        for child in children.values():
+        for _, child in children:
             try:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
-    if any(child.returncode not in (0, -signal.SIGTERM) for child in children.values()):
+    if any(child.returncode not in (0, -signal.SIGTERM) for _, child in children):
         sys.exit(1)
 
 

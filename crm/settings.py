@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pycountry
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_ENV_VAR = "CRM_CONFIG"
 ALL_SERVICES = (
@@ -292,6 +292,24 @@ class InteractionsSettings(_Section):
     document_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
 
 
+class RunSettings(_Section):
+    # Processes `crm run` starts for a service; one for a service not named. Several processes of
+    # a service share its queue (and, on PostgreSQL, its outbox); gateway processes share its port
+    # (SO_REUSEPORT: the kernel spreads new connections over them).
+    processes: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("processes")
+    @classmethod
+    def _counts(cls, processes: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(processes) - set(RUNNABLE_SERVICES))
+        if unknown:
+            raise ValueError(f"unknown service(s): {', '.join(unknown)}")
+        for service, count in processes.items():
+            if not 1 <= count <= 32:
+                raise ValueError(f"{service}: a count from 1 to 32")
+        return processes
+
+
 class BlobSettings(_Section):
     # Where document bytes are kept, by content hash ({data_dir} is filled in).
     folder: str = "{data_dir}/blobs"
@@ -315,6 +333,7 @@ class Settings(_Section):
     interactions: InteractionsSettings = Field(default_factory=InteractionsSettings)
     blobs: BlobSettings = Field(default_factory=BlobSettings)
     mailin: MailinSettings = Field(default_factory=MailinSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
 
     @field_validator("log_level")
     @classmethod
@@ -330,6 +349,20 @@ class Settings(_Section):
         if unknown:
             raise ValueError(f"unknown service(s): {', '.join(unknown)}")
         return services
+
+    @model_validator(mode="after")
+    def _several_processes_need_postgresql(self) -> Settings:
+        several = sorted(name for name, count in self.run.processes.items() if count > 1)
+        # SQLite files are written by one process at a time and its outbox has no SKIP LOCKED.
+        if [name for name in several if name != "gateway"] and not self.database.url.startswith("postgresql"):
+            raise ValueError("run.processes: several processes of a service need PostgreSQL (database.url)")
+        if "gateway" in several and self.gateway.port == 0:
+            raise ValueError("run.processes: several gateway processes need a fixed gateway.port, not 0")
+        return self
+
+    def processes_of(self, service: str) -> int:
+        """How many processes of ``service`` `crm run` starts."""
+        return self.run.processes.get(service, 1)
 
     def database_url(self, service: str) -> str:
         return self.database.url.format(service=service, data_dir=self.data_dir)
@@ -371,7 +404,10 @@ def _on_one_line(exc: ValidationError) -> str:
     """Each bad value as ``key: why``, all on the one line the CLI prints (without the value,
     which may be a URL with its password)."""
     return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg'].removeprefix('Value error, ')}"
+        # A check across keys (a model validator) has no location: its message names the keys.
+        ".".join(str(part) for part in error["loc"])
+        + (": " if error["loc"] else "")
+        + error["msg"].removeprefix("Value error, ")
         for error in exc.errors()
     )
 

@@ -9,9 +9,14 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import pytest
+import requests
 import yaml
+from sqlalchemy import create_engine, text
 
-from tests.broker import with_vhost
+from crm.settings import parse_settings
+from tests.broker import ensure_vhost, vhost_of, with_vhost
+from tests.e2e.conftest import PASSWORD, System, _wait_ready, free_port
 
 
 def _crm(tmp_path, document: dict, *args: str) -> subprocess.CompletedProcess:
@@ -184,3 +189,106 @@ def test_migrate_check_reads_each_service_s_own_database_or_postgresql_schema(tm
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "behind" not in result.stdout
+
+
+def _fresh_database(url: str, suffix: str) -> str:
+    """An empty PostgreSQL database next to ``url``'s, named after it with ``suffix``."""
+    base, name = url.rsplit("/", 1)
+    fresh = f"{name}_{suffix}"
+    engine = create_engine(
+        f"{base}/postgres".replace("postgresql://", "postgresql+psycopg2://", 1), isolation_level="AUTOCOMMIT"
+    )
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{fresh}"'))
+    engine.dispose()
+    return f"{base}/{fresh}"
+
+
+def _children(pid: int) -> dict[int, list[str]]:
+    """The processes ``pid`` started, with their command lines (from /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == pid:
+                found[int(entry.name)] = (entry / "cmdline").read_text().split("\0")
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return found
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User plus system time of ``pid`` so far, in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_run_processes_starts_that_many_processes_of_a_service_and_they_share_its_work(tmp_path, migrated):
+    if not migrated.database.url.startswith("postgresql"):
+        pytest.skip("several processes of a service need PostgreSQL (TEST_DATABASE_URL)")
+    # A broker vhost and a database of its own: no other system of the tests' takes its calls or
+    # relays its outbox.
+    amqp_uri = ensure_vhost(with_vhost(migrated.amqp_uri, vhost_of(migrated.amqp_uri) + "-processes"))
+    database_url = _fresh_database(migrated.database.url, "processes")
+    port = free_port()
+    document = {
+        "amqp_uri": amqp_uri,
+        "data_dir": str(tmp_path / "var"),
+        "log_level": "WARNING",
+        "database": {"url": database_url},
+        "services": ["accounts", "gateway", "contacts"],
+        "gateway": {"host": "127.0.0.1", "port": port, "rpc_timeout_seconds": 10},
+        "run": {"processes": {"contacts": 2, "gateway": 2}},
+    }
+    config = tmp_path / "crm.yaml"
+    config.write_text(yaml.safe_dump(document))
+    log = tmp_path / "crm-run.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli", "--config", str(config), "run"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+        )
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}/readyz", process, log)
+        system = System(f"http://127.0.0.1:{port}", config, parse_settings(config.read_text()))
+        _, email = system.bootstrap_org()
+        token = system.login(email, PASSWORD).token
+        children = _children(process.pid)
+        by_service: dict[str, list[int]] = {}
+        for pid, command in children.items():
+            by_service.setdefault(command[command.index("serve") + 1], []).append(pid)
+        assert {name: len(pids) for name, pids in by_service.items()} == {
+            "accounts": 1,
+            "gateway": 2,
+            "contacts": 2,
+        }
+        assert "CRM running: accounts, gateway x2, contacts x2" in log.read_text()
+
+        before = {pid: _cpu_ticks(pid) for pid in by_service["gateway"] + by_service["contacts"]}
+        for n in range(150):
+            # A new connection each time: the kernel spreads them over the gateway processes.
+            response = requests.post(
+                f"http://127.0.0.1:{port}/api/v1/contacts",
+                json={"first_name": "Léa", "last_name": f"Moreau {n}", "email": f"lea.{n}@pomme.fr"},
+                headers={"Authorization": f"Bearer {token}", "Connection": "close"},
+                timeout=30,
+            )
+            assert response.status_code == 201, response.text
+        spent = {pid: _cpu_ticks(pid) - ticks for pid, ticks in before.items()}
+        for service in ("gateway", "contacts"):
+            first, second = (spent[pid] for pid in by_service[service])
+            # One process idle while the other did everything would be well under a fifth.
+            assert min(first, second) >= (first + second) / 5, (service, first, second)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    assert process.returncode == 0, log.read_text()
+    assert "Traceback" not in log.read_text()

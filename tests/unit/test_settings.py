@@ -231,3 +231,50 @@ def test_a_mysql_url_is_refused_on_one_line_naming_the_key_without_the_password(
     message = str(refused.value)
     assert message.startswith("configuration has bad values: database.url: mysql databases are not supported")
     assert "\n" not in message and "secret" not in message
+
+
+# -- run.processes --------------------------------------------------------------------
+
+
+def test_run_processes_default_to_one_per_service():
+    settings = parse_settings("")
+
+    assert [settings.processes_of(name) for name in ("contacts", "gateway")] == [1, 1]
+
+
+def test_run_processes_are_read_per_service_on_postgresql():
+    settings = parse_settings(
+        'database:\n  url: "postgresql://crm@db/crm"\nrun:\n  processes: {contacts: 2, gateway: 3}\n'
+    )
+
+    assert (settings.processes_of("contacts"), settings.processes_of("gateway")) == (2, 3)
+    assert settings.processes_of("accounts") == 1
+
+
+def test_run_processes_of_an_unknown_service_are_refused_naming_it():
+    with pytest.raises(SettingsError, match=r"run\.processes: unknown service\(s\): facturation"):
+        parse_settings('database:\n  url: "postgresql://crm@db/crm"\nrun:\n  processes: {facturation: 2}\n')
+
+
+@pytest.mark.parametrize("count", [0, 33, -1])
+def test_run_processes_outside_1_to_32_are_refused_naming_the_service(count):
+    with pytest.raises(SettingsError, match="run.processes: contacts: a count from 1 to 32"):
+        parse_settings(
+            f'database:\n  url: "postgresql://crm@db/crm"\nrun:\n  processes: {{contacts: {count}}}\n'
+        )
+
+
+def test_several_processes_of_a_service_on_sqlite_are_refused_on_one_line():
+    with pytest.raises(SettingsError) as refused:
+        parse_settings("run:\n  processes: {contacts: 2}\n")
+
+    assert str(refused.value) == (
+        "configuration has bad values: "
+        "run.processes: several processes of a service need PostgreSQL (database.url)"
+    )
+
+
+def test_several_gateway_processes_on_sqlite_are_allowed_but_not_on_port_0():
+    assert parse_settings("run:\n  processes: {gateway: 2}\n").processes_of("gateway") == 2
+    with pytest.raises(SettingsError, match="several gateway processes need a fixed gateway.port"):
+        parse_settings("gateway:\n  port: 0\nrun:\n  processes: {gateway: 2}\n")
