@@ -1,62 +1,229 @@
-"""Pending e-mails: mail that reached a user's ingest address becomes an interaction to process."""
+"""Pending e-mails: ``mail_received`` (from mailin) becomes an interaction for its user to process.
+
+The interaction is of type ``pending_email`` (status "to process"), owned by the user the mail
+reached, dated when it was sent (else received), linked to the contact and company mailin found
+for its sender (or a forward's original sender). Its documents are the attachments, the HTML
+body (``message.html``) and the raw message (``message.eml``), all already in the blob store.
+What could not be read of the mail is said in a note.
+
+Once per event (the inbox) and once per user and message key: the interaction's id is derived
+from (organisation, owner, message key), so a second ``mail_received`` for a mail the user
+already has (redelivered, or sent again with the same Message-ID) finds it and adds nothing,
+even when the first was deleted since.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+import uuid
+from datetime import datetime
 from typing import Any
 
-from crm.database import UnitOfWork
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from crm.database import DatabaseAccess, UnitOfWork
 from crm.ids import new_id
+from crm.inbox import first_delivery
 from crm.times import utcnow
 from services.interactions import catalogue
+from services.interactions.documents import document_out
 from services.interactions.interactions import interaction_out
-from services.interactions.models import Document, Interaction
-from services.interactions.schemas import PendingEmail
+from services.interactions.mail_schemas import MailAddress, MailReceived, MailReceivedEvent
+from services.interactions.models import Document, Interaction, InteractionLink, Note
+from services.interactions.notes import note_out, stamp
+
+log = logging.getLogger(__name__)
 
 PENDING_EMAIL = "pending_email"
+CONSUMER = "interactions.mail_received"
+ATTACHMENT = "email_attachment"
+BODY = "email_body"
+MESSAGE = "email_message"
+HTML_NAME = "message.html"
+RAW_CONTENT_TYPE = "message/rfc822"
+NO_SUBJECT = "(no subject)"
+# As much of the text as an interaction's description takes through the API; the rest is in the .eml.
+MAX_DESCRIPTION = 20_000
+NOTE_AUTHOR = "Mail ingestion"
+_NAMESPACE = uuid.UUID("6d1c1f0e-5a47-4a8e-9a1e-0c5e7a3f2b10")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def create(uow: UnitOfWork, request: PendingEmail) -> dict[str, Any]:
-    """The interaction (type pending e-mail, owned by the recipient) and one document per attachment."""
+def interaction_id_for(org_id: str, owner_id: str, message_key: str) -> str:
+    """The pending e-mail's id: the same mail for the same user is the same interaction."""
+    return str(uuid.uuid5(_NAMESPACE, f"{org_id}\n{owner_id}\n{message_key}"))
+
+
+def receive(db: DatabaseAccess, payload: Any) -> dict[str, Any] | None:
+    """Apply one ``mail_received`` event; returns the interaction it made, if it made one.
+
+    A malformed event is logged and dropped (redelivering cannot mend it). A redelivery racing
+    the first one fails on a primary key and is dropped: the first one's effects count.
+    """
+    try:
+        event = MailReceivedEvent.model_validate(payload)
+    except ValidationError as exc:
+        event_id = payload.get("event_id") if isinstance(payload, dict) else None
+        log.warning("dropping malformed mail_received event %s: %s", event_id, exc)
+        return None
+    try:
+        with db.transaction() as uow:
+            if not first_delivery(uow.session, event.event_id, CONSUMER):
+                return None
+            return create(uow, event.org_id, event.record)
+    except IntegrityError:
+        log.info("mail_received event %s was applied by a concurrent delivery", event.event_id)
+        return None
+
+
+def create(uow: UnitOfWork, org_id: str, mail: MailReceived) -> dict[str, Any] | None:
+    """The pending e-mail of ``mail`` in ``uow``; None when the user already has it."""
     session = uow.session
-    kind = catalogue.type_of(session, request.org_id, PENDING_EMAIL)
+    interaction_id = interaction_id_for(org_id, mail.user_id, mail.message_key)
+    if session.get(Interaction, interaction_id) is not None:
+        log.info(
+            "mail %s: user %s already has it as interaction %s",
+            mail.message_key[:80],
+            mail.user_id,
+            interaction_id,
+        )
+        return None
+    kind = catalogue.type_of(session, org_id, PENDING_EMAIL)
     now = utcnow()
-    subject = request.subject.strip() or "(no subject)"
     row = Interaction(
-        id=new_id(),
-        org_id=request.org_id,
-        subject=subject[:500],
+        id=interaction_id,
+        org_id=org_id,
+        subject=_clean(mail.subject).strip()[:500] or NO_SUBJECT,
         type_key=kind.key,
         status_key=catalogue.check_status(kind, None),
-        start_at=request.received_at,
+        start_at=mail.sent_at or mail.received_at,
         end_at=None,
         all_day=False,
-        owner_id=request.owner_id,
-        description="\n\n".join(
-            part for part in (f"From: {request.sender}" if request.sender else "", request.text or "") if part
-        )
-        or None,
+        owner_id=mail.user_id,
+        description=description(mail),
         version=1,
-        created_by=request.owner_id,
+        created_by=mail.user_id,
         created_at=now,
         updated_at=now,
     )
     session.add(row)
-    for attachment in request.attachments:
-        session.add(
-            Document(
-                id=new_id(),
-                org_id=request.org_id,
-                interaction_id=row.id,
-                name=attachment.name,
-                document_type="email_attachment",
-                blob_hash=attachment.blob_hash,
-                size=attachment.size,
-                content_type=attachment.content_type,
-                created_by=request.owner_id,
-                created_at=now,
+    for kind_name, target_id in (("contact", mail.contact_id), ("company", mail.company_id)):
+        if target_id:
+            session.add(
+                InteractionLink(interaction_id=row.id, kind=kind_name, target_id=target_id, org_id=org_id)
             )
-        )
+    documents = [_document(row, now, **fields) for fields in _documents_of(mail)]
+    session.add_all(documents)
+    note = _problems_note(row, now, mail.problems)
+    if note is not None:
+        session.add(note)
     session.flush()
     record = interaction_out(session, row)
-    uow.emit("interaction_created", org_id=row.org_id, actor_id=None, record=record)
+    uow.emit("interaction_created", org_id=org_id, actor_id=None, record=record)
+    for document in documents:
+        uow.emit("interaction_document_added", org_id=org_id, actor_id=None, record=document_out(document))
+    if note is not None:
+        uow.emit("interaction_note_added", org_id=org_id, actor_id=None, record=note_out(note))
     return record
+
+
+def _clean(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
+def _who(address: MailAddress) -> str:
+    name = _clean(address.name).strip()
+    return f"{name} <{address.address}>" if name else address.address
+
+
+def description(mail: MailReceived) -> str | None:
+    """Who sent it (and who wrote it first, for a forward), then the text."""
+    lines = []
+    if mail.sender is not None:
+        lines.append(f"From: {_who(mail.sender)}")
+    if mail.original_sender is not None and mail.original_sender != mail.sender:
+        lines.append(f"Originally from: {_who(mail.original_sender)}")
+    head = "\n".join(lines)
+    text = _clean(mail.text).strip()
+    room = MAX_DESCRIPTION - len(head) - 2
+    if len(text) > room:
+        cut = "\n\n[… the rest of the text is in message.eml]"
+        text = text[: max(0, room - len(cut))].rstrip() + cut
+    return "\n\n".join(part for part in (head, text) if part) or None
+
+
+def _documents_of(mail: MailReceived) -> list[dict[str, Any]]:
+    found = [
+        {
+            "name": attachment.name,
+            "document_type": ATTACHMENT,
+            "blob_hash": attachment.blob_hash,
+            "size": attachment.size,
+            "content_type": attachment.content_type,
+        }
+        for attachment in mail.attachments
+    ]
+    if mail.html is not None:
+        found.append(
+            {
+                "name": HTML_NAME,
+                "document_type": BODY,
+                "blob_hash": mail.html.blob_hash,
+                "size": mail.html.size,
+                "content_type": "text/html",
+            }
+        )
+    found.append(
+        {
+            "name": mail.raw.name,
+            "document_type": MESSAGE,
+            "blob_hash": mail.raw.blob_hash,
+            "size": mail.raw.size,
+            "content_type": RAW_CONTENT_TYPE,
+        }
+    )
+    return found
+
+
+def _document(
+    row: Interaction,
+    now: datetime,
+    *,
+    name: str,
+    document_type: str,
+    blob_hash: str,
+    size: int,
+    content_type: str,
+) -> Document:
+    return Document(
+        id=new_id(),
+        org_id=row.org_id,
+        interaction_id=row.id,
+        name=_clean(name).strip()[:255] or "attachment",
+        document_type=document_type,
+        blob_hash=blob_hash,
+        size=size,
+        content_type=(content_type or "application/octet-stream")[:100],
+        created_by=row.owner_id,
+        created_at=now,
+    )
+
+
+def _problems_note(row: Interaction, now: datetime, problems: list[str]) -> Note | None:
+    said = [_clean(problem).strip() for problem in problems if problem.strip()]
+    if not said:
+        return None
+    text = "This mail could not be read completely; the message as it came is in message.eml.\n" + "\n".join(
+        f"- {problem}" for problem in dict.fromkeys(said)
+    )
+    return Note(
+        id=new_id(),
+        org_id=row.org_id,
+        interaction_id=row.id,
+        author_id=row.owner_id,
+        stamp=stamp(NOTE_AUTHOR, now, None),
+        text=text[:MAX_DESCRIPTION],
+        written_at=now,
+    )

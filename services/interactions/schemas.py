@@ -115,25 +115,3 @@ class StatusIn(StrictInput):
 
 
 TypeUpdate.model_rebuild()
-
-
-class PendingEmail(StrictInput):
-    """What mail ingestion hands over: a mail for a user, with its attachments already stored."""
-
-    org_id: Id
-    owner_id: Id
-    subject: Annotated[str, StringConstraints(max_length=500)]
-    received_at: AwareDateTime
-    sender: Annotated[str, StringConstraints(max_length=500)] | None = None
-    text: LongText | None = None
-    attachments: Annotated[list[StoredAttachment], Field(max_length=100)] = Field(default_factory=list)
-
-
-class StoredAttachment(StrictInput):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    blob_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-    size: whole_number(ge=0)
-    content_type: Annotated[str, StringConstraints(max_length=100)] = "application/octet-stream"
-
-
-PendingEmail.model_rebuild()

@@ -8,9 +8,12 @@ the services that own them (``accounts``, ``contacts``), with the caller's token
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import eventlet
 from nameko.dependency_providers import Config
+from nameko.events import event_handler
 
 from crm.auth import Caller, CallerProvider
 from crm.database import Database
@@ -36,7 +39,6 @@ from services.interactions.schemas import (
     InteractionListQuery,
     InteractionUpdate,
     ParticipantAdd,
-    PendingEmail,
     PipelineQuery,
     TypeUpdate,
 )
@@ -49,6 +51,12 @@ from services.interactions.service_timers import TimerEntrypoints
 
 import services.accounts.exceptions  # noqa: F401, E402  isort: skip  (their errors cross RPC as themselves)
 import services.contacts.exceptions  # noqa: F401, E402  isort: skip
+
+MAILIN = "mailin"
+# A mail_received that failed waits this long before it goes back to the queue.
+MAIL_RETRY_PAUSE_SECONDS = 2
+
+log = logging.getLogger(__name__)
 
 
 class InteractionsService(
@@ -217,10 +225,15 @@ class InteractionsService(
 
     # -- mail ingestion -------------------------------------------------------------------------
 
-    @rpc
-    def create_pending_email(self, data: dict[str, Any]) -> dict[str, Any]:
-        """For mail ingestion (no caller token): a "pending e-mail" interaction owned by the
-        recipient user, with the mail's attachments (already in the blob store) as documents."""
-        request = validate(PendingEmail, data)
-        with self.db.transaction() as uow:
-            return pending_email.create(uow, request)
+    @event_handler(MAILIN, "mail_received", requeue_on_error=True)
+    def on_mail_received(self, payload: dict[str, Any]) -> None:
+        """A mail reached a user: it becomes their pending e-mail interaction, with its links,
+        documents and a note on what could not be read (once per event and per user and
+        message key). A failure (the database away) puts the event back, after a pause, so
+        the mail is not lost; a malformed event is logged and dropped."""
+        try:
+            pending_email.receive(self.db, payload)
+        except Exception as exc:
+            log.warning("mail_received not applied yet, put back to be tried again: %s", exc)
+            eventlet.sleep(MAIL_RETRY_PAUSE_SECONDS)
+            raise

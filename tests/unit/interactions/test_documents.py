@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from crm.blobs import open_blob_store
 from crm.errors import InvalidInput, ReadOnlyUser
 from services.interactions.exceptions import DocumentNotFound, InteractionNotFound
 from tests.people import ALICE, BOB, CLAIRE, DIANE
@@ -114,25 +113,6 @@ def test_documents_of_another_org_are_not_found_and_nothing_is_stored_for_them(i
     with pytest.raises(DocumentNotFound):
         interactions.as_user(DIANE).get_document_content(document["id"])
     assert len(stored_files(interactions)) == 1
-
-
-def test_a_mail_attachment_is_downloaded_like_an_upload(interactions):
-    """Mail ingestion stores the bytes first, then hands over their hash."""
-    blob_hash = open_blob_store(interactions.settings).put(b"%PDF-1.7 scan")
-    created = interactions.system().create_pending_email(
-        {
-            "org_id": BOB.org_id,
-            "owner_id": BOB.user_id,
-            "subject": "Scan facture",
-            "received_at": "2026-11-22T10:00:00+00:00",
-            "attachments": [
-                {"name": "scan.pdf", "blob_hash": blob_hash, "size": 13, "content_type": "application/pdf"}
-            ],
-        }
-    )
-    [document] = interactions.as_user(BOB).list_documents(created["id"])
-    content = interactions.as_user(BOB).get_document_content(document["id"])
-    assert base64.b64decode(content["content_base64"]) == b"%PDF-1.7 scan"
 
 
 def test_the_documents_of_a_deleted_interaction_go_with_it(interactions, reunion):
