@@ -43,7 +43,11 @@ def _read(raw: bytes, limits: ParseLimits) -> ParsedMail:
     if not raw.strip():
         return ParsedMail(message_key=headers.derived_key(None, raw), problems=["the message is empty"])
     message = BytesParser(policy=policy.default).parsebytes(raw)
-    _, body = split_raw(raw)
+    head, body = split_raw(raw)
+    if not head.isascii() and not _is_utf8(head):
+        problems.append(
+            "some headers carry 8-bit characters that are not UTF-8; they were read as Windows-1252"
+        )
     if not message.keys():
         problems.append("the message has no headers (no sender, subject or date could be read)")
         body = raw
@@ -59,6 +63,14 @@ def _read(raw: bytes, limits: ParseLimits) -> ParsedMail:
     problems.extend(_defects(message))
     parsed.problems = list(dict.fromkeys(problems))
     return parsed
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class _Bodies:
@@ -107,6 +119,11 @@ def _read_part(
             return []
         payload = part.get_payload()
         return list(payload) if isinstance(payload, list) else []
+    if part.get_content_maintype() == "multipart":
+        # Parts announced but none found (no boundary, or one never used): the body is shown as
+        # text, boundary lines and all, rather than hidden in an attachment (the .eml is kept).
+        bodies.texts.append(_decoded_text(part, parsed))
+        return []
     disposition = _disposition(part)
     name = _file_name(part)
     if content_type in ("text/plain", "text/html") and disposition != "attachment" and not name:

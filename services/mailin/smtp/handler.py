@@ -139,11 +139,19 @@ class ConnectionCounter:
 
 
 class IngestSMTP(SMTP):
-    """aiosmtpd's SMTP with a per-client connection limit and a deadline for a whole DATA."""
+    """aiosmtpd's SMTP with a per-client connection limit and a deadline for a whole DATA.
+
+    Lines of the message may be as long as the message may be: RFC 5321 asks senders for lines of
+    at most 1,000 octets, but mail clients and scanners break it (a whole HTML body on one line),
+    and refusing them (aiosmtpd's ``500 Line too long``) would bounce a user's mail. Commands keep
+    aiosmtpd's own size limits; the message size limit (552) still bounds what is held.
+    """
 
     def __init__(
         self, handler: IngestHandler, *, counter: ConnectionCounter, data_timeout: float, **kwargs: Any
     ):
+        if kwargs.get("data_size_limit"):  # read by SMTP.__init__ for its StreamReader's limit
+            self.line_length_limit = kwargs["data_size_limit"] + 2
         super().__init__(handler, **kwargs)
         self.counter = counter
         self.data_timeout = data_timeout
