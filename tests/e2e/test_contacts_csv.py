@@ -165,6 +165,11 @@ def test_an_outlook_export_is_recognised_in_the_dry_run_and_imported_again_witho
     columns = {column["column"]: column["field"] for column in dry["columns"]}
     assert (dry["preset"], dry["encoding"], len(columns)) == ("outlook", "windows-1252", 92)
     assert (columns["Title"], columns["Job Title"], columns["Web Page"]) == (None, "function", "website")
+    assert (columns["E-mail 2 Address"], columns["Business Phone"], columns["Business Street"]) == (
+        "work_email",
+        "work_phone",
+        "street",
+    )
     assert (first["rows_created"], first["rows_failed"]) == (2, 0)
     assert (again["rows_created"], again["rows_unchanged"]) == (0, 2)
     assert _contacts(api, "Lefèvre")["Lefèvre"]["address"]["city"] == "Lyon"

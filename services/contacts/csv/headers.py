@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from crm.errors import InvalidInput, field_error
-from services.contacts.csv.presets import preset_fields, preset_for
+from services.contacts.csv.presets import alternatives, preset_fields, preset_for
 
 # The fields an import can fill, in the order exports write them.
 FIELDS = (
@@ -211,7 +212,8 @@ def resolve_columns(headers: list[str], mapping: dict[str, str | None] | None = 
     ``mapping`` keys are headers as written in the file (or differing only in
     case and accents); a value of None ignores the column. A file in a known
     layout (Google, Outlook, LinkedIn) is read by its preset: its other columns
-    are ignored, not guessed from their names. A mapping naming no
+    are ignored, not guessed from their names, and the columns it feeds one
+    field from (Outlook's Home and Business addresses) may share it. A mapping naming no
     column, two columns feeding one field, or no column to find or name a
     contact by is ``InvalidInput``.
     """
@@ -244,23 +246,27 @@ def resolve_columns(headers: list[str], mapping: dict[str, str | None] | None = 
         Column(index, header, chosen[index] if index in chosen else guessed[index])
         for index, header in enumerate(headers)
     ]
-    _check_columns(columns)
+    shared = alternatives(preset)
+    _check_columns(
+        columns,
+        lambda column: column.index not in chosen and column.header.strip() in shared.get(column.field, ()),
+    )
     return columns
 
 
-def _check_columns(columns: list[Column]) -> None:
-    feeding: dict[str, list[str]] = {}
+def _check_columns(columns: list[Column], may_share: Callable[[Column], bool]) -> None:
+    feeding: dict[str, list[Column]] = {}
     for column in columns:
         if column.field is not None:
-            feeding.setdefault(column.field, []).append(column.header)
+            feeding.setdefault(column.field, []).append(column)
     errors = [
         field_error(
             "columns",
-            f"the columns {' and '.join(repr(h) for h in headers)} both feed {field}; "
+            f"the columns {' and '.join(repr(c.header) for c in sharing)} both feed {field}; "
             "map one of them to null in the mapping",
         )
-        for field, headers in feeding.items()
-        if len(headers) > 1
+        for field, sharing in feeding.items()
+        if len(sharing) > 1 and not all(may_share(column) for column in sharing)
     ]
     if not any(field in feeding for field in IDENTIFYING_FIELDS):
         found = ", ".join(repr(column.header) for column in columns) or "none"

@@ -2,10 +2,16 @@
 
 Each preset maps the source's column names onto our fields; a column of a
 recognised layout that is not in its preset feeds nothing and is listed as
-ignored (``field: null``) in the job's columns. Only the first of several
-e-mails, phones or addresses has a place on a contact: the others are listed
-as ignored rather than guessed into the employment, which needs a company.
-Birthdays are read as Outlook (its short date) and Google (ISO) write them.
+ignored (``field: null``) in the job's columns. A contact has one personal
+e-mail, phone, mobile and address, and its employment (on a row with a company)
+one e-mail and phone: a second e-mail or a business phone feeds the
+employment, and on a row without a company the contact's own field when it is
+empty. Where a preset feeds one field from several columns (``alternatives``),
+the first column that has a value wins and the others' values go where the
+contact has room, as the values after the first of a Google ``" ::: "`` cell;
+the address is taken whole from the first block that has a part (Outlook's
+Home address, else its Business one). Birthdays are read as Outlook (its short
+date) and Google (ISO) write them.
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ _GOOGLE = {
     "Birthday": "birthday",
     "Website 1 - Value": "website",
     "E-mail 1 - Value": "email",
+    "E-mail 2 - Value": "work_email",
     "Phone 1 - Value": "phone",
     "Phone 2 - Value": "mobile",
+    "Phone 3 - Value": "work_phone",
     "Address 1 - Street": "street",
     "Address 1 - City": "city",
     "Address 1 - Postal Code": "postal_code",
@@ -39,8 +47,10 @@ _GOOGLE_LEGACY = {
     "Birthday": "birthday",
     "Website 1 - Value": "website",
     "E-mail 1 - Value": "email",
+    "E-mail 2 - Value": "work_email",
     "Phone 1 - Value": "phone",
     "Phone 2 - Value": "mobile",
+    "Phone 3 - Value": "work_phone",
     "Address 1 - Street": "street",
     "Address 1 - City": "city",
     "Address 1 - Postal Code": "postal_code",
@@ -56,9 +66,16 @@ _OUTLOOK = {
     "Home City": "city",
     "Home Postal Code": "postal_code",
     "Home Country/Region": "country",
+    "Business Street": "street",
+    "Business City": "city",
+    "Business Postal Code": "postal_code",
+    "Business Country/Region": "country",
     "Home Phone": "phone",
     "Mobile Phone": "mobile",
+    "Business Phone": "work_phone",
     "E-mail Address": "email",
+    "E-mail 2 Address": "work_email",
+    "E-mail 3 Address": "work_email",
     "Categories": "interests",
     "Notes": "note",
     "Birthday": "birthday",
@@ -96,6 +113,14 @@ def preset_for(headers: list[str]) -> str | None:
         if present.issuperset(signature):
             return name
     return None
+
+
+def alternatives(name: str | None) -> dict[str, list[str]]:
+    """The fields preset ``name`` feeds from several columns: field -> its headers, first preferred."""
+    feeding: dict[str, list[str]] = {}
+    for header, field in PRESETS.get(name or "", {}).items():
+        feeding.setdefault(field, []).append(header)
+    return {field: headers for field, headers in feeding.items() if len(headers) > 1}
 
 
 def preset_fields(name: str, headers: list[str]) -> list[str | None]:

@@ -19,6 +19,7 @@ from crm.errors import InvalidInput
 from services.contacts import phones
 from services.contacts.csv.format import Record, unescape_formula
 from services.contacts.csv.headers import Column
+from services.contacts.csv.presets import alternatives, preset_for
 from services.contacts.schemas import (
     InterestName,
     OptionalDay,
@@ -137,7 +138,11 @@ _ROOM_FOR_MORE = {
     "phone": ("mobile", "work_phone"),
     "mobile": ("phone", "work_mobile"),
     "work_phone": ("work_mobile",),
+    "work_email": ("email",),
 }
+# On a row without a company, the employment's values of a preset's file go to the contact's own
+# field when it is empty (Outlook's E-mail 2 Address, Business Phone), else they are not kept.
+_OWN_FIELD = {"work_email": "email", "work_phone": "phone", "work_mobile": "mobile"}
 
 
 def place_extras(raw: dict[str, str], field_name: str, cell: str) -> list[str]:
@@ -191,13 +196,58 @@ def _reason(field_name: str, error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def merged(cells: dict[str, list[tuple[int, str]]]) -> dict[str, str]:
+    """One cell per field from the (rank, cell) of each column feeding it.
+
+    The address is taken whole from the first block (rank) that has a part, so a street is never
+    paired with another block's city; the cells of other fields are joined, first rank first, by
+    ``" ::: "``, so the values after the first go where the contact has room (``place_extras``).
+    """
+    ranked = {
+        name: [cell for _, cell in sorted(found, key=lambda pair: pair[0])] for name, found in cells.items()
+    }
+    blocks = max((len(ranked.get(name, ())) for name in ADDRESS_FIELDS), default=0)
+    if blocks > 1:
+        chosen = next(
+            (
+                block
+                for block in range(blocks)
+                if any(
+                    block < len(ranked.get(name, ())) and ranked[name][block].strip()
+                    for name in ADDRESS_FIELDS
+                )
+            ),
+            0,
+        )
+        for name in ADDRESS_FIELDS:
+            if name in ranked:
+                ranked[name] = [ranked[name][chosen] if chosen < len(ranked[name]) else ""]
+    return {
+        name: GOOGLE_VALUES.join(cell.strip() for cell in found if cell.strip())
+        if len(found) > 1
+        else found[0]
+        for name, found in ranked.items()
+    }
+
+
 class RowChecker:
     """Checks the records of one file against the columns its header maps."""
 
     def __init__(self, columns: list[Column], region: str, encoding: str):
         self.width = len(columns)
+        self.preset = preset_for([column.header for column in columns])
+        shared = alternatives(self.preset)
         self.columns = [column for column in columns if column.field is not None]
-        self.header_of = {column.field: column.header for column in self.columns}
+        # Among the columns a preset feeds one field from, the first it names is preferred (rank 0).
+        self.rank = {
+            column.index: shared[column.field].index(column.header.strip())
+            if column.header.strip() in shared.get(column.field, ())
+            else 0
+            for column in self.columns
+        }
+        self.header_of: dict[str, str] = {}
+        for column in sorted(self.columns, key=lambda column: self.rank[column.index]):
+            self.header_of.setdefault(column.field, column.header)
         self.region = region
         self.encoding = encoding
 
@@ -218,6 +268,7 @@ class RowChecker:
         problems: list[RowProblem] = []
         raw: dict[str, str] = {}
         several: dict[str, str] = {}
+        cells: dict[str, list[tuple[int, str]]] = {}
         for column in self.columns:
             cell = record.cells[column.index] if column.index < len(record.cells) else ""
             if _SURROGATES.search(cell):
@@ -239,12 +290,21 @@ class RowChecker:
                 )
                 continue
             cell = unicodedata.normalize("NFC", unescape_formula(cell))
+            cells.setdefault(column.field, []).append((self.rank[column.index], cell))
+        for field_name, cell in merged(cells).items():
             if GOOGLE_VALUES in cell:
-                several[column.field] = cell
-            raw[column.field] = _one_line(column.field, first_or_all(column.field, cell))
-            if column.field == "birthday":
+                several[field_name] = cell
+            raw[field_name] = _one_line(field_name, first_or_all(field_name, cell))
+            if field_name == "birthday":
                 raw["birthday"] = day_text(raw["birthday"], self.region)
-        placed = [room for name, cell in several.items() for room in place_extras(raw, name, cell)]
+        placed: list[str] = []
+        if self.preset is not None and not raw.get("company", "").strip():
+            for work, own in _OWN_FIELD.items():
+                value = raw.pop(work, "")
+                if value.strip() and not raw.get(own, "").strip():
+                    raw[own] = value
+                    placed.append(own)
+        placed += [room for name, cell in several.items() for room in place_extras(raw, name, cell)]
         if any(cell.strip() for cell in record.cells[self.width :]):
             problems.append(
                 RowProblem(

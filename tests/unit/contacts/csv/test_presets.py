@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from crm.errors import InvalidInput
 from services.contacts.csv.presets import preset_for
-from services.contacts.csv.rows import day_text, first_or_all, place_extras
+from services.contacts.csv.rows import day_text, first_or_all, merged, place_extras
 from tests.people import BOB
 from tests.unit.contacts.csv.imports import by_last_name, csv_text, errors, imported, upload
 
@@ -60,6 +61,72 @@ def test_outlook_title_is_the_honorific_and_job_title_the_function(contacts):
     assert by_last_name(contacts, BOB)["Bérénice"]["birthday"] is None  # Outlook's "0/0/00"
 
 
+def test_outlook_second_emails_business_phone_and_business_address_have_their_place(contacts):
+    job = imported(contacts, BOB, _file("outlook_contacts.csv"))
+
+    assert (job["rows_created"], job["rows_failed"]) == (2, 0)
+    mapped = _mapped(job)
+    assert [mapped[name] for name in ("E-mail 2 Address", "E-mail 3 Address", "Business Phone")] == [
+        "work_email",
+        "work_email",
+        "work_phone",
+    ]
+    assert [mapped[name] for name in ("Business Street", "Business City", "Business Postal Code")] == [
+        "street",
+        "city",
+        "postal_code",
+    ]
+    found = by_last_name(contacts, BOB)
+    francois = contacts.as_user(BOB).get_contact(found["Lefèvre"]["id"])
+    # At Pomme Siège Central: E-mail 2 and the business phone are the employment's; his third
+    # e-mail has no room. His Home address is the contact's, not his Business one.
+    employment = francois["employments"][0]
+    assert (employment["email"], employment["phone_e164"]) == ("f.lefevre@pomme.fr", "+33142685300")
+    assert francois["email"] == "francois.lefevre@exemple.fr"
+    assert (francois["address"]["street"], francois["address"]["city"]) == ("3 place du Marché", "Lyon")
+    # Zoé has no company: her business phone is her phone, her E-mail 2 has no room (she has an
+    # e-mail), and with no Home address her Business address is taken whole.
+    zoe = contacts.as_user(BOB).get_contact(found["Bérénice"]["id"])
+    assert (zoe["email"], zoe["phone_e164"], zoe["employments"]) == (
+        "zoe.berenice@exemple.fr",
+        "+33235714002",
+        [],
+    )
+    assert zoe["address"] == {
+        "street": "8 quai Saint-Éloi",
+        "postal_code": "76000",
+        "city": "Rouen",
+        "country": "France",
+    }
+
+
+@pytest.mark.parametrize(
+    ("cells", "one"),
+    [
+        # Home (rank 0) wins as a whole over Business (rank 1), even where it lacks a part.
+        (
+            {"street": [(1, "12 rue de la Paix"), (0, "3 place du Marché")], "city": [(1, "Paris"), (0, "")]},
+            {"street": "3 place du Marché", "city": ""},
+        ),
+        (
+            {"street": [(0, ""), (1, "8 quai")], "city": [(0, ""), (1, "Rouen")]},
+            {"street": "8 quai", "city": "Rouen"},
+        ),
+        # Other fields: every value, the preferred column's first.
+        ({"work_email": [(1, "c@x.fr"), (0, "b@x.fr")]}, {"work_email": "b@x.fr ::: c@x.fr"}),
+        ({"work_email": [(0, ""), (1, "c@x.fr")]}, {"work_email": "c@x.fr"}),
+        ({"email": [(0, "a@x.fr ::: b@x.fr")]}, {"email": "a@x.fr ::: b@x.fr"}),
+    ],
+)
+def test_the_columns_a_preset_feeds_one_field_from_make_one_cell(cells, one):
+    assert merged(cells) == one
+
+
+def test_a_file_of_no_known_layout_still_may_not_feed_one_field_from_two_columns(contacts):
+    with pytest.raises(InvalidInput, match="both feed street"):
+        upload(contacts.as_user(BOB), csv_text("Nom;Adresse;Rue", "Zola;1 rue A;2 rue B"), dry_run=True)
+
+
 def test_google_legacy_multi_value_cells_fill_the_free_fields_and_the_groups_become_interests(contacts):
     job = imported(contacts, BOB, _file("google_contacts_legacy.csv"))
 
@@ -83,6 +150,10 @@ def test_google_current_layout_keeps_emails_phones_address_and_organisation(cont
     francois = contacts.as_user(BOB).get_contact(by_last_name(contacts, BOB)["Lefèvre"]["id"])
     assert (francois["email"], francois["address"]["postal_code"]) == ("francois.lefevre@exemple.fr", "69001")
     assert francois["employments"][0]["company"]["name"] == "Pomme Siège Central"
+    assert (_mapped(job)["E-mail 2 - Value"], francois["employments"][0]["email"]) == (
+        "work_email",
+        "f.lefevre@pomme.fr",
+    )
 
 
 def test_linkedin_notes_before_the_header_are_skipped_and_url_is_the_profile(contacts):
