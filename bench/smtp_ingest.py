@@ -1,0 +1,392 @@
+"""SMTP ingest: messages accepted per second by the real listener, and how soon mailin processes them.
+
+Same setup as ``contacts_search`` (database ``crm_bench``, vhost ``crm_bench``;
+``BENCH_DATABASE_URL`` and ``BENCH_VHOST`` to change them). ``crm run`` starts
+the system, whose SMTP ingest listener (its own process) listens on a free port
+and whose mailin service processes what it stored. The admin's ingest address is
+read from ``GET /api/v1/me/secrets``.
+
+The client: 20 connections (``BENCH_CONNECTIONS``), each an OS thread with
+``smtplib`` in a process of its own (no eventlet), each sending one message after
+the other on its connection (MAIL, RCPT, DATA). Messages are about 10 KB of
+text; one in ten (``BENCH_PDF_EVERY``) also carries a 200 KB PDF, base64, made
+different for each message so the blob store cannot share it. Each has its own
+Message-ID. For each message the client times the 250: from the end of DATA
+(the final dot sent) to the reply.
+
+Rows, in one run:
+
+- **sink**: the same client against aiosmtpd's own ``Sink`` handler (``python -m
+  aiosmtpd -c aiosmtpd.handlers.Sink``, its own process): what an SMTP server
+  that keeps nothing answers, on this machine, to this client;
+- **listener, as fast as it goes**: the closed loop against the listener
+  (durable before 250: blob fsynced, rows committed);
+- **listener, paced at 200/s** (``BENCH_RATE``): the same client sending at the
+  target rate (each connection waits for its turn), the rate the 5 s lag
+  target is stated at.
+
+For the listener rows the processing lag of each accepted message is read from
+mailin's tables: ``deliveries.processed_at`` minus ``raw_messages.received_at``
+(stamped by the listener just before its commit, that is just before the 250).
+Targets: at least 200 messages/s accepted, and every accepted message processed
+within 5 s of its 250 at that rate.
+
+``BENCH_MESSAGES`` (default 3,000 per row) sets the size.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+MESSAGES = int(os.environ.get("BENCH_MESSAGES", "3000"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "20"))
+PDF_EVERY = int(os.environ.get("BENCH_PDF_EVERY", "10"))
+RATE = float(os.environ.get("BENCH_RATE", "200"))
+LAG_TARGET_SECONDS = 5.0
+RATE_TARGET = 200.0
+SENDER = "scanner@pomme.fr"
+
+_WORDS = (
+    "Bonjour Claire, suite à notre échange de ce matin je vous envoie la proposition "
+    "commerciale révisée pour le renouvellement du contrat de maintenance des sites "
+    "de Lyon et de Grenoble, avec les remises convenues et le calendrier des visites. "
+)
+
+
+def _pdf(size: int = 200 * 1024) -> bytes:
+    """A well-formed one-page PDF of about ``size`` bytes (a page and an uncompressed stream)."""
+    filler = ("0 0 m 1 1 l S\n" * (size // 14)).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(filler) + filler + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+_PDF = _pdf()
+
+
+def _wrap(data: bytes) -> bytes:
+    encoded = base64.b64encode(data)
+    return b"\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+
+
+def message(tag: str, number: int, with_pdf: bool) -> bytes:
+    """About 10 KB of text (plus a 200 KB PDF of its own when ``with_pdf``), with its own Message-ID."""
+    text = (f"Message {tag}-{number}.\r\n" + (_WORDS + "\r\n") * 40).encode("utf-8")
+    headers = (
+        f"From: Scanner Accueil <{SENDER}>\r\n"
+        f"To: ingest\r\n"
+        f"Subject: Proposition {tag} {number}\r\n"
+        f"Date: Sun, 06 Dec 2026 10:00:00 +0100\r\n"
+        f"Message-ID: <bench-{tag}-{number}-{time.time_ns()}@pomme.fr>\r\n"
+        f"MIME-Version: 1.0\r\n"
+    ).encode()
+    if not with_pdf:
+        return (
+            headers
+            + b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+            + text
+        )
+    # A comment line after the header makes each PDF's bytes (and hash) its own.
+    pdf = _PDF[:15] + f"%{tag}-{number}-{time.time_ns()}\n".encode() + _PDF[15:]
+    boundary = f"=_bench_{tag}_{number}"
+    return (
+        headers
+        + f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'.encode()
+        + f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n".encode()
+        + text
+        + f'\r\n--{boundary}\r\nContent-Type: application/pdf; name="proposition-{number}.pdf"\r\n'
+        f'Content-Disposition: attachment; filename="proposition-{number}.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n".encode()
+        + _wrap(pdf)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+
+# -- the client (run in a process of its own: `python -m bench.smtp_ingest client ...`) ----------
+
+
+def _send_one(client: smtplib.SMTP, recipient: str, data: bytes) -> tuple[float, str]:
+    """MAIL, RCPT, DATA; returns (ms from the final dot sent to the reply, the reply's text)."""
+    code, reply = client.mail(SENDER)
+    if code != 250:
+        raise smtplib.SMTPResponseException(code, reply)
+    code, reply = client.rcpt(recipient)
+    if code != 250:
+        raise smtplib.SMTPResponseException(code, reply)
+    client.putcmd("data")
+    code, reply = client.getreply()
+    if code != 354:
+        raise smtplib.SMTPResponseException(code, reply)
+    quoted = smtplib._quote_periods(data)  # as smtplib.data() sends bytes (already CRLF)
+    if not quoted.endswith(b"\r\n"):
+        quoted += b"\r\n"
+    client.send(quoted + b".\r\n")
+    started = time.perf_counter()
+    code, reply = client.getreply()
+    elapsed = (time.perf_counter() - started) * 1000
+    if code != 250:
+        raise smtplib.SMTPResponseException(code, reply)
+    return elapsed, reply.decode("ascii", "replace")
+
+
+def run_client(port: int, recipient: str, count: int, connections: int, rate: float, tag: str) -> dict:
+    """Send ``count`` messages over ``connections`` threads; ``rate`` > 0 paces them (messages/s)."""
+    lock = threading.Lock()
+    next_number = [0]
+    answers: list[tuple[float, str]] = []
+    errors: list[str] = []
+    started = time.perf_counter()
+
+    def take() -> int | None:
+        with lock:
+            if next_number[0] >= count:
+                return None
+            next_number[0] += 1
+            return next_number[0] - 1
+
+    def connection() -> None:
+        client = smtplib.SMTP("127.0.0.1", port, timeout=60)
+        client.ehlo("bench.pomme.fr")
+        while (number := take()) is not None:
+            if rate > 0:
+                delay = started + number / rate - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+            data = message(tag, number, PDF_EVERY > 0 and number % PDF_EVERY == 0)
+            try:
+                answer = _send_one(client, recipient, data)
+            except Exception as exc:  # counted as an error; the connection starts again
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {exc}"[:200])
+                client.close()
+                client = smtplib.SMTP("127.0.0.1", port, timeout=60)
+                client.ehlo("bench.pomme.fr")
+                continue
+            with lock:
+                answers.append(answer)
+        client.quit()
+
+    threads = [threading.Thread(target=connection) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "latencies": [latency for latency, _ in answers],
+        "replies": [reply for _, reply in answers],
+        "errors": errors,
+    }
+
+
+# -- the benchmark -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    name: str
+    sent: int
+    seconds: float
+    latencies: list[float]
+    errors: list[str]
+    lags: list[float] = field(default_factory=list)  # seconds, one per accepted message
+    unprocessed: int = 0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def _client(port: int, recipient: str, count: int, rate: float, tag: str) -> dict:
+    """``run_client`` in a fresh interpreter: real threads, no eventlet, no share of our GIL."""
+    arguments = [str(port), recipient, str(count), str(CONNECTIONS), str(rate), tag]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.smtp_ingest", "client", *arguments],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def sink_row(count: int) -> Row:
+    port = _free_port()
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("aiosmtpd's Sink did not start") from None
+                time.sleep(0.1)
+        result = _client(port, "anyone@in.pomme.test", count, 0, "sink")
+    finally:
+        sink.terminate()
+        sink.wait(10)
+    return Row(
+        "aiosmtpd Sink (keeps nothing)", count, result["seconds"], result["latencies"], result["errors"]
+    )
+
+
+def _stored_ids(replies: list[str]) -> list[str]:
+    # "2.0.0 OK stored <raw message id> for 1 recipient(s)"
+    return [reply.split("stored ", 1)[1].split()[0] for reply in replies if "stored " in reply]
+
+
+def _lags(database: str, raw_ids: list[str], timeout: float = 300) -> tuple[list[float], int]:
+    """Seconds from each message's storing to its delivery processed; waits for them all."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database.replace("postgresql://", "postgresql+psycopg2://", 1))
+    query = text(
+        "SELECT EXTRACT(EPOCH FROM d.processed_at - r.received_at) FROM mailin.deliveries d "
+        "JOIN mailin.raw_messages r ON r.id = d.raw_message_id "
+        "WHERE d.raw_message_id = ANY(:ids) AND d.status = 'processed'"
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as connection:
+                lags = [float(lag) for lag in connection.execute(query, {"ids": raw_ids}).scalars()]
+            if len(lags) >= len(raw_ids) or time.monotonic() > deadline:
+                return lags, len(raw_ids) - len(lags)
+            time.sleep(1)
+    finally:
+        engine.dispose()
+
+
+def listener_row(system, database: str, recipient: str, name: str, count: int, rate: float, tag: str) -> Row:
+    port = system.settings["mailin"]["smtp_port"]
+    result = _client(port, recipient, count, rate, tag)
+    row = Row(name, count, result["seconds"], result["latencies"], result["errors"])
+    row.lags, row.unprocessed = _lags(database, _stored_ids(result["replies"]))
+    return row
+
+
+def _wait_for_address(port: int, recipient: str, timeout: float = 60) -> None:
+    """mailin loads the ingest addresses from accounts at start: wait until the RCPT is taken."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
+                client.ehlo()
+                client.mail(SENDER)
+                if client.rcpt(recipient)[0] == 250:
+                    return
+        except (smtplib.SMTPException, OSError):
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the listener never took {recipient}")
+
+
+def format_table(rows: list[Row], baseline: Row) -> str:
+    lines = [
+        "| row | sent | accepted | errors | msg/s accepted | ratio to Sink | 250 p50 ms | 250 p99 ms "
+        "| lag p50 s | lag p99 s | lag max s | over 5 s | not processed |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lag = (
+            f"{_percentile(row.lags, 50):.2f} | {_percentile(row.lags, 99):.2f} | {max(row.lags):.2f} "
+            f"| {sum(1 for value in row.lags if value > LAG_TARGET_SECONDS)} | {row.unprocessed}"
+            if row.lags
+            else "– | – | – | – | –"
+        )
+        lines.append(
+            f"| {row.name} | {row.sent} | {len(row.latencies)} | {len(row.errors)} | {row.rate:,.0f} "
+            f"| {row.rate / baseline.rate:.0%} | {_percentile(row.latencies, 50):.1f} "
+            f"| {_percentile(row.latencies, 99):.1f} | {lag} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    from bench.system import DATABASE, running_system  # patches eventlet: not in the client
+
+    baseline = sink_row(MESSAGES)
+    with running_system("smtp_ingest") as system:
+        import requests
+
+        token = system.admin_token()
+        secrets = requests.get(
+            f"{system.base_url}/api/v1/me/secrets", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        secrets.raise_for_status()
+        recipient = secrets.json()["ingest_address"]
+        _wait_for_address(system.settings["mailin"]["smtp_port"], recipient)
+        rows = [
+            listener_row(system, DATABASE, recipient, "listener, as fast as it goes", MESSAGES, 0, "max"),
+            listener_row(
+                system, DATABASE, recipient, f"listener, paced at {RATE:.0f}/s", MESSAGES, RATE, "paced"
+            ),
+        ]
+        data_dir = system.settings["data_dir"]
+    shutil.rmtree(data_dir, ignore_errors=True)  # the blobs: about 100 MB per 1,000 messages
+    print(
+        f"{MESSAGES} messages per row, {CONNECTIONS} connections, 1 in {PDF_EVERY} with a 200 KB PDF; "
+        f"targets: >= {RATE_TARGET:.0f} msg/s accepted, "
+        f"every message processed within {LAG_TARGET_SECONDS:.0f} s"
+    )
+    print(format_table([baseline, *rows], baseline))
+    for row in [baseline, *rows]:
+        for error in sorted(set(row.errors))[:3]:
+            print(f"{row.name}: {error}")
+    fastest = rows[0]
+    paced = rows[1]
+    met = (
+        fastest.rate >= RATE_TARGET
+        and paced.unprocessed == 0
+        and max(paced.lags or [0]) <= LAG_TARGET_SECONDS
+    )
+    print(f"target {'met' if met else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "client":
+        port, recipient, count, connections, rate, tag = sys.argv[2:8]
+        print(json.dumps(run_client(int(port), recipient, int(count), int(connections), float(rate), tag)))
+    else:
+        main()
