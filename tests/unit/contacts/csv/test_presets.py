@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
 
 import pytest
 
 from crm.errors import InvalidInput
-from services.contacts.csv.presets import preset_for
+from services.contacts.csv.presets import preset_fields, preset_for
 from services.contacts.csv.rows import day_text, first_or_all, merged, place_extras
 from tests.people import BOB
 from tests.unit.contacts.csv.imports import by_last_name, csv_text, errors, imported, upload
@@ -271,3 +274,57 @@ def test_a_namesake_at_another_company_or_with_another_email_is_another_contact(
     )
 
     assert again["rows_created"] == 2
+
+
+# -- Google's " ::: " cells in every column that can hold several values ---------------
+
+_TWO_VALUES = {
+    "first_name": "Zoé ::: Zozo",
+    "last_name": "Bérénice ::: B.",
+    "company": "Chambre 404 ::: Pomme Siège Central",
+    "function": "Gérante ::: Associée",
+    "note": "Vue au salon ::: Rappeler",
+    "interests": "* myContacts ::: Amis ::: Clients",
+    "birthday": "1980-02-03 ::: 1981-01-01",
+    "website": "https://chambre404.example ::: https://zoe.example",
+    "email": "zoe@perso.example ::: zoe@autre.example",
+    "work_email": "zoe@chambre404.example ::: contact@chambre404.example",
+    "phone": "01 42 68 53 00 ::: 06 12 34 56 78",
+    "mobile": "07 81 22 33 44 ::: 06 98 76 54 32",
+    "work_phone": "+33 1 42 68 53 01 ::: +33 1 42 68 53 02",
+    "street": "8 quai Saint-Éloi ::: 3 place du Marché",
+    "city": "Rouen ::: Lyon",
+    "postal_code": "76000 ::: 69001",
+    "country": "France ::: Belgique",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "preset"), [("google_contacts.csv", "google"), ("google_contacts_legacy.csv", "google_legacy")]
+)
+def test_every_google_multi_value_cell_is_split_in_both_layouts(contacts, name, preset):
+    header = next(csv.reader(io.StringIO(_file(name).decode("utf-8-sig"))))
+    fields = dict(zip(header, preset_fields(preset, header), strict=True))
+    # Every column the preset reads gets two values (a KeyError names one this test lacks).
+    row = [_TWO_VALUES[fields[column]] if fields[column] else "" for column in header]
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\r\n").writerows([header, row])
+
+    job = imported(contacts, BOB, text.getvalue())
+
+    assert (job["preset"], job["rows_created"], job["rows_failed"]) == (preset, 1, 0)
+    (found,) = by_last_name(contacts, BOB).values()
+    zoe = contacts.as_user(BOB).get_contact(found["id"])
+    assert ":::" not in json.dumps(zoe, default=str)
+    assert (zoe["first_name"], zoe["last_name"], zoe["email"]) == ("Zoé", "Bérénice", "zoe@perso.example")
+    assert (zoe["phone"], zoe["mobile"], zoe["birthday"]) == (
+        "01 42 68 53 00",
+        "07 81 22 33 44",
+        "1980-02-03",
+    )
+    assert (zoe["address"]["street"], zoe["address"]["city"]) == ("8 quai Saint-Éloi", "Rouen")
+    (employment,) = zoe["employments"]
+    assert (employment["company"]["name"], employment["function"]) == ("Chambre 404", "Gérante")
+    # The second e-mail has no room: the work e-mail has its own column.
+    assert employment["email"] == "zoe@chambre404.example"
+    assert _interests(contacts, zoe) == ["Amis", "Clients"]
