@@ -104,7 +104,7 @@ class Ingested(Base):
 
 
 class Mailbox(Base):
-    """An IMAP inbox a user lets the CRM read (see ``mailboxes.py``)."""
+    """An IMAP inbox a user lets the CRM read (``mailboxes.py``; checked by ``checks.py``)."""
 
     __tablename__ = "mailboxes"
 
@@ -128,7 +128,12 @@ class Mailbox(Base):
     last_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # One of services.mailin.imap.errors.CODES, beside last_error's words.
+    last_error_code: Mapped[str | None] = mapped_column(String(30), nullable=True)
     messages_imported: Mapped[int] = mapped_column(Integer, default=0)
+    # Over mailin.imap_max_message_bytes: left on the server, counted, the last one named.
+    messages_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_skipped: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Set while a check runs (one at a time per mailbox); a stale one is taken over.
     checking_since: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -96,17 +96,18 @@ def require_folder(client: IMAPClient, folder: str, what: str = "folder") -> Non
         raise ImapFailure(FOLDER_MISSING, f"the server has no {what} {folder!r}")
 
 
-def select(client: IMAPClient, folder: str) -> SelectedFolder:
+def select_folder(client: IMAPClient, folder: str) -> SelectedFolder:
     """Select ``folder`` read-write; a missing one is ``folder_missing``."""
     require_folder(client, folder)
     answer = client.select_folder(folder)
     return SelectedFolder(uid_validity=int(answer[b"UIDVALIDITY"]), messages=int(answer.get(b"EXISTS", 0)))
 
 
-def test_account(account: ImapAccount, options: ImapOptions, move_to: str | None = None) -> dict[str, object]:
-    """Log in, select the folder (and check the folder to move to): what a user sees before saving."""
+def try_account(account: ImapAccount, options: ImapOptions, move_to: str | None = None) -> int:
+    """Log in, select the folder (and look for the folder to move to): what a user checks before
+    relying on the mailbox. The number of messages in the folder."""
     with logged_in(account, options) as client:
-        selected = select(client, account.folder)
+        selected = select_folder(client, account.folder)
         if move_to:
             require_folder(client, move_to, "folder to move to")
-    return {"ok": True, "folder": account.folder, "messages": selected.messages}
+    return selected.messages
