@@ -1,5 +1,6 @@
 """Which contacts and companies other services' records may name: the live ones of the caller's
-organisation, checked for many ids in one call (an interaction names several)."""
+organisation, checked for many ids in one call (an interaction names several); and the contact
+a received mail comes from, found by its e-mail address."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from sqlalchemy.orm import Session
 
 from crm.auth import Caller
 from crm.errors import invalid
+from services.contacts import lookups
 from services.contacts.models import Company, Contact
 
 MAX_IDS = 1000
+MAX_EMAILS = 20
 
 
 def _ids(value: Any, field: str) -> list[str]:
@@ -40,3 +43,32 @@ def live_ids(session: Session, caller: Caller, contact_ids: Any, company_ids: An
             )
         found[field] = [record_id for record_id in dict.fromkeys(given) if record_id in live]
     return found
+
+
+def _emails(value: Any) -> list[str]:
+    if not isinstance(value, list) or len(value) > MAX_EMAILS or not all(isinstance(e, str) for e in value):
+        raise invalid("emails", f"a list of at most {MAX_EMAILS} e-mail addresses")
+    return [email.strip().lower() for email in value if email.strip()]
+
+
+def find_by_emails(session: Session, org_id: str, emails: Any) -> dict[str, Any] | None:
+    """``{"contact_id", "company_id"}`` of the live contact of ``org_id`` whose e-mail is the first
+    of ``emails`` (in the order given) that one has, or None. ``company_id`` is the contact's
+    current company (the first by name when there are several; None when there is none)."""
+    if not isinstance(org_id, str):
+        raise invalid("org_id", "an organisation id")
+    wanted = list(dict.fromkeys(_emails(emails)))
+    if not wanted:
+        return None
+    found = dict(
+        session.execute(
+            select(Contact.email, Contact.id).where(
+                Contact.org_id == org_id, Contact.email.in_(wanted), Contact.deleted_at.is_(None)
+            )
+        ).all()
+    )
+    contact_id = next((found[email] for email in wanted if email in found), None)
+    if contact_id is None:
+        return None
+    current = lookups.current_employments(session, [contact_id]).get(contact_id, [])
+    return {"contact_id": contact_id, "company_id": current[0][1].id if current else None}

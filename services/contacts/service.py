@@ -114,6 +114,15 @@ class ContactsService(VCardEntrypoints, Pingable):
             return references.live_ids(session, caller, contact_ids, company_ids)
 
     @rpc
+    def find_by_emails(self, org_id: str, emails: list[str]) -> dict[str, Any] | None:
+        """Internal, for mail ingestion (no caller token): ``{contact_id, company_id}`` of the live
+        contact of ``org_id`` whose e-mail is the first of ``emails`` (at most 20, in the order
+        given) that one has, with its current company (the first by name; None without one);
+        None when no address is a contact's."""
+        with self.db.read() as session:
+            return references.find_by_emails(session, org_id, emails)
+
+    @rpc
     def delete_company(self, company_id: str) -> None:
         """Delete the company; its current employments end today, its contacts stay."""
         caller = self.caller.writer()

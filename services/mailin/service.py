@@ -22,7 +22,7 @@ from crm.database import Database, once_more_on_conflict
 from crm.health import Pingable
 from crm.inbox import first_delivery
 from crm.rpc import RpcClient
-from services.mailin import ingest_addresses, processing
+from services.mailin import ingest_addresses, linking, processing
 from services.mailin.dependencies import configured_timer
 from services.mailin.models import Base
 from services.mailin.service_mailboxes import MailboxesMixin
@@ -65,12 +65,8 @@ class MailinService(Pingable, MailboxesMixin):
             pool.spawn_n(drain)
         pool.waitall()
 
-    def _contact_finder(self) -> processing.FindContact | None:
-        try:
-            from services.mailin.linking import find_contact
-        except ImportError:  # the contacts lookup is not there yet: no links
-            return None
-        return lambda org_id, addresses: find_contact(self.contacts, org_id, addresses)
+    def _contact_finder(self) -> processing.FindContact:
+        return lambda org_id, addresses: linking.find_contact(self.contacts, org_id, addresses)
 
     # -- ingest addresses, from accounts ------------------------------------------
 

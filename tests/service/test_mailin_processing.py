@@ -11,6 +11,10 @@ from sqlalchemy import select
 
 from crm.blobs import open_blob_store
 from crm.database import create_service_engine
+from crm.ids import new_id
+from crm.times import utcnow
+from services.contacts.models import Contact
+from services.contacts.service import ContactsService
 from services.mailin.models import Delivery, outbox
 from services.mailin.service import MailinService
 from services.mailin.store import store_message
@@ -29,6 +33,28 @@ def engine(migrated):
     engine = create_service_engine(migrated, "mailin")
     yield engine
     engine.dispose()
+
+
+def add_contact(settings, org_id: str, email: str) -> str:
+    """A contact of ``org_id`` with ``email``, as contacts keeps it."""
+    engine = create_service_engine(settings, "contacts")
+    now, contact_id = utcnow(), new_id()
+    with engine.begin() as connection:
+        connection.execute(
+            Contact.__table__.insert().values(
+                id=contact_id,
+                org_id=org_id,
+                last_name="Martin",
+                email=email,
+                social={},
+                search_text="",
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    engine.dispose()
+    return contact_id
 
 
 def invoice(message_id: str | None = "<facture-2026-118@pomme-siege-central.fr>") -> bytes:
@@ -81,14 +107,20 @@ def test_a_stored_message_becomes_mail_received_once_per_user_and_message_id(
     bare = store_message(engine, blobs, invoice(message_id=None), [(org_id, claire)], source="smtp")
     ids = {*deliveries_of(engine, first), *deliveries_of(engine, again), *deliveries_of(engine, bare)}
 
+    claire_martin = add_contact(migrated, org_id, "claire@pomme-siege-central.fr")
+    container_factory(ContactsService, migrated.nameko_config()).start()
     container = container_factory(MailinUnderTest, migrated.nameko_config())
     container.start()
     processed = wait_processed(engine, ids)
 
     events = events_for(engine, ids)
     assert len(events) == 3  # Claire twice (two different keys), Bruno once
+    # Claire's two copies of one Message-ID (by SMTP, then IMAP): whichever came second is the duplicate.
     duplicates = [row for row in processed.values() if row.duplicate]
-    assert [row.id for row in duplicates] == deliveries_of(engine, again)
+    claire_copies = {
+        row.id for row in processed.values() if row.user_id == claire and row.raw_message_id in (first, again)
+    }
+    assert len(duplicates) == 1 and duplicates[0].id in claire_copies
     for event in events:
         assert event["org_id"] == org_id and event["actor_id"] == event["record"]["user_id"]
     record = next(e["record"] for e in events if e["record"]["user_id"] == bruno)
@@ -98,7 +130,7 @@ def test_a_stored_message_becomes_mail_received_once_per_user_and_message_id(
     assert record["sent_at"] == "2026-12-04T08:30:00+00:00"
     assert "veuillez trouver la facture" in record["text"]
     assert record["source"] == "smtp" and record["problems"] == []
-    assert record["contact_id"] is None or isinstance(record["contact_id"], str)
+    assert (record["contact_id"], record["company_id"]) == (claire_martin, None)  # the sender's contact
     (attachment,) = record["attachments"]
     assert attachment["name"] == "facture.pdf" and attachment["content_type"] == "application/pdf"
     assert blobs.get(attachment["blob_hash"]) == b"%PDF-1.4 facture"
@@ -107,3 +139,30 @@ def test_a_stored_message_becomes_mail_received_once_per_user_and_message_id(
     assert blobs.get(record["raw"]["blob_hash"]) == raw
     derived = next(e["record"] for e in events if e["record"]["delivery_id"] in deliveries_of(engine, bare))
     assert derived["message_key"].startswith("derived-")
+
+
+def test_while_contacts_is_away_a_mail_waits_pending_with_its_error_and_is_linked_once_it_is_back(
+    container_factory, migrated, engine
+):
+    blobs = open_blob_store(migrated)
+    org_id, paul = add_ingest_address(engine, "upaulproc0000001")
+    claire_martin = add_contact(migrated, org_id, "claire@pomme-siege-central.fr")
+    stored = store_message(
+        engine, blobs, invoice("<relance-7@pomme-siege-central.fr>"), [(org_id, paul)], source="smtp"
+    )
+    ids = set(deliveries_of(engine, stored))
+    container_factory(MailinUnderTest, migrated.nameko_config()).start()
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            (row,) = connection.execute(select(Delivery).where(Delivery.id.in_(ids))).all()
+        if row.attempts:
+            break
+        time.sleep(0.2)
+    assert row.status == "pending" and "contacts" in row.last_error and events_for(engine, ids) == []
+
+    container_factory(ContactsService, migrated.nameko_config()).start()
+    wait_processed(engine, ids, timeout=30)
+    (event,) = events_for(engine, ids)
+    assert event["record"]["contact_id"] == claire_martin

@@ -24,3 +24,50 @@ def test_live_ids_keeps_the_callers_live_contacts_and_companies_in_the_order_giv
 def test_live_ids_refuses_what_is_not_a_list_of_ids(contacts):
     with pytest.raises(InvalidInput, match="contact_ids"):
         contacts.as_user(BOB).live_ids("jeanne", [])
+
+
+def _jeanne_at(pomme, *companies_ended):
+    """Jeanne, employed now at Pomme Siège Central and Cabinet Dupuis, and before at the others."""
+    siege = pomme.create_company({"name": "Pomme Siège Central"})["id"]
+    cabinet = pomme.create_company({"name": "Cabinet Dupuis"})["id"]
+    jeanne = pomme.create_contact({"first_name": "Jeanne", "last_name": "Dupont", "email": "Jeanne@Pomme.fr"})
+    for company in (siege, cabinet):
+        pomme.add_employment(jeanne["id"], {"company_id": company})
+    for name in companies_ended:
+        ended = pomme.create_company({"name": name})["id"]
+        pomme.add_employment(jeanne["id"], {"company_id": ended, "end_date": "2020-01-31"})
+    return jeanne["id"], cabinet
+
+
+def test_find_by_emails_answers_the_first_address_that_is_a_contacts_with_its_current_company(contacts):
+    pomme = contacts.as_user(BOB)
+    jeanne, cabinet = _jeanne_at(pomme, "Anciens Établissements Abel")
+    paul = pomme.create_contact({"last_name": "Martin", "email": "paul@pomme.fr"})["id"]
+    system = contacts.worker()  # no caller token: an internal call
+
+    assert system.find_by_emails(BOB.org_id, ["inconnu@ailleurs.fr", "JEANNE@pomme.fr", "paul@pomme.fr"]) == {
+        "contact_id": jeanne,
+        "company_id": cabinet,  # current ones by name: Cabinet Dupuis before Pomme Siège Central
+    }
+    assert system.find_by_emails(BOB.org_id, ["paul@pomme.fr", "jeanne@pomme.fr"]) == {
+        "contact_id": paul,
+        "company_id": None,
+    }
+
+
+def test_find_by_emails_finds_nothing_among_deleted_contacts_or_another_organisations(contacts):
+    pomme = contacts.as_user(BOB)
+    gone = pomme.create_contact({"last_name": "Parti", "email": "parti@pomme.fr"})["id"]
+    pomme.delete_contact(gone)
+    contacts.as_user(DIANE).create_contact({"last_name": "Roux", "email": "roux@poire.fr"})
+    system = contacts.worker()
+
+    assert system.find_by_emails(BOB.org_id, ["parti@pomme.fr", "roux@poire.fr"]) is None
+    assert system.find_by_emails(BOB.org_id, []) is None
+
+
+def test_find_by_emails_refuses_what_is_not_a_short_list_of_addresses(contacts):
+    with pytest.raises(InvalidInput, match="emails"):
+        contacts.worker().find_by_emails(BOB.org_id, "jeanne@pomme.fr")
+    with pytest.raises(InvalidInput, match="emails"):
+        contacts.worker().find_by_emails(BOB.org_id, [f"a{n}@pomme.fr" for n in range(21)])
