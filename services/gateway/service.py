@@ -19,6 +19,7 @@ from services.gateway.documents_routes import DocumentsRoutes
 from services.gateway.http import json_response, route
 from services.gateway.imports_routes import ImportsRoutes
 from services.gateway.interactions_routes import InteractionsRoutes
+from services.gateway.mailboxes_routes import MailboxesRoutes
 from services.gateway.messaging_routes import MessagingRoutes
 from services.gateway.notes_routes import NotesRoutes
 from services.gateway.notifications_routes import NotificationsRoutes
@@ -37,6 +38,7 @@ import services.contacts.exceptions  # noqa: F401, E402  isort: skip
 import services.messaging.exceptions  # noqa: F401, E402  isort: skip
 import services.interactions.exceptions  # noqa: F401, E402  isort: skip
 import services.notifier.exceptions  # noqa: F401, E402  isort: skip
+import services.mailin.exceptions  # noqa: F401, E402  isort: skip
 
 V1 = "/api/v1"
 
@@ -53,6 +55,7 @@ class GatewayService(
     TimersRoutes,
     NotesRoutes,
     DocumentsRoutes,
+    MailboxesRoutes,
     WebhookRoutes,
     Pingable,
 ):
@@ -65,6 +68,7 @@ class GatewayService(
     messaging = RpcClient("messaging")
     interactions = RpcClient("interactions")
     notifier = RpcClient("notifier")
+    mailin = RpcClient("mailin")
 
     @property
     def settings(self) -> Any:
