@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.database import create_service_engine
+from services.contacts.service import ContactsService
 from services.mailin.models import Delivery, outbox
 from tests.mailin_listener import INGEST_DOMAIN, ListenerProcess, add_ingest_address, write_config
 
@@ -69,8 +70,9 @@ def message(number: int, sender: int) -> EmailMessage:
 
 
 def test_kill_9_of_listener_and_service_mid_stream_loses_nothing_and_duplicates_nothing(
-    migrated, engine, tmp_path
+    migrated, engine, tmp_path, container_factory
 ):
+    container_factory(ContactsService, migrated.nameko_config()).start()  # mailin links senders with it
     org_id, claire = add_ingest_address(engine, "uclairecrash0001")
     _, bruno = add_ingest_address(engine, "ubrunocrash00001", org_id=org_id)
     to = [f"uclairecrash0001@{INGEST_DOMAIN}", f"ubrunocrash00001@{INGEST_DOMAIN}"]
