@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from cryptography.fernet import Fernet
 from sqlalchemy.orm import Session
 
 from crm.database import UnitOfWork, create_service_engine
@@ -147,7 +148,13 @@ def system(migrated: Settings, tmp_path_factory, smtp_relay: SmtpRelay) -> Syste
         "auth": {"api_token_cache_seconds": 0},
         # The SMTP ingest listener of this system, on a port of its own.
         "mail": {"ingest_domain": "in.pomme.test"},
-        "mailin": {"smtp_port": free_port()},
+        # IMAP mailboxes: passwords encrypted with a key of this run; the IMAP tests put their
+        # server's certificate at imap_ca_file (read at each connection).
+        "mailin": {
+            "smtp_port": free_port(),
+            "secret_key": Fernet.generate_key().decode(),
+            "imap_ca_file": str(folder / "imap-ca.pem"),
+        },
         # Providers are the sandbox, which posts its delivery events back to this gateway.
         "messaging": {
             "sandbox": True,
