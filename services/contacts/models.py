@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -36,6 +37,20 @@ class Base(DeclarativeBase):
 # Partial indexes hold only the records that are not deleted (SQLite and PostgreSQL alike).
 _LIVE = text("deleted_at IS NULL")
 _LIVE_WITH_EMAIL = text("deleted_at IS NULL AND email IS NOT NULL")
+_LIVE_WITH_POSITION = text("deleted_at IS NULL AND latitude IS NOT NULL")
+
+
+def _position_index(table: str) -> Index:
+    """Serves the bounding box a nearest-first list starts from (``nearby.py``): a latitude range
+    read from the index, the longitude checked there too."""
+    return Index(
+        f"ix_{table}_org_id_latitude_longitude",
+        "org_id",
+        "latitude",
+        "longitude",
+        sqlite_where=_LIVE_WITH_POSITION,
+        postgresql_where=_LIVE_WITH_POSITION,
+    )
 
 
 class Company(Base):
@@ -51,6 +66,11 @@ class Company(Base):
     address_postal_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     address_city: Mapped[str | None] = mapped_column(String(200), nullable=True)
     address_country: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The address's position (WGS84 degrees) and where it came from: typed, phone_gps or import.
+    # Both or neither; no geocoding fills them.
+    latitude: Mapped[float | None] = mapped_column(Double, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Double, nullable=True)
+    position_source: Mapped[str | None] = mapped_column(String(10), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
     phone_e164: Mapped[str | None] = mapped_column(String(20), nullable=True)
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
@@ -67,6 +87,7 @@ class Company(Base):
     __table_args__ = (
         Index("ix_companies_org_id_name_id", "org_id", "name", "id"),
         Index("ix_companies_org_id_updated_at", "org_id", "updated_at"),
+        _position_index("companies"),
     )
 
 
@@ -87,6 +108,11 @@ class Contact(Base):
     address_postal_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     address_city: Mapped[str | None] = mapped_column(String(200), nullable=True)
     address_country: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The address's position (WGS84 degrees) and where it came from: typed, phone_gps or import.
+    # Both or neither; no geocoding fills them.
+    latitude: Mapped[float | None] = mapped_column(Double, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Double, nullable=True)
+    position_source: Mapped[str | None] = mapped_column(String(10), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     birthday: Mapped[date | None] = mapped_column(Date, nullable=True)
     website: Mapped[str | None] = mapped_column(String(500), nullable=True)
@@ -100,6 +126,7 @@ class Contact(Base):
     __table_args__ = (
         Index("ix_contacts_org_id_last_name_id", "org_id", "last_name", "id"),
         Index("ix_contacts_org_id_updated_at", "org_id", "updated_at"),
+        _position_index("contacts"),
         Index(
             "uq_contacts_org_id_email",
             "org_id",

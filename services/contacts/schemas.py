@@ -71,8 +71,19 @@ OptionalLongText = blankable(LongText)
 
 Direction = Literal["asc", "desc"]
 Match = Literal["all", "any"]
+PositionSource = Literal["typed", "phone_gps", "import"]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="WGS84 degrees")]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="WGS84 degrees")]
 ContactSort = Literal["last_name", "first_name", "email", "created_at", "updated_at"]
 CompanySort = Literal["name", "group", "city", "created_at", "updated_at"]
+
+
+class Position(StrictInput):
+    """Where the address is, in WGS84 degrees (numbers, not text), and how it was obtained."""
+
+    latitude: Latitude
+    longitude: Longitude
+    source: PositionSource = Field(default="typed", description="typed, phone_gps or import")
 
 
 class Address(StrictInput):
@@ -80,6 +91,9 @@ class Address(StrictInput):
     postal_code: OptionalPostalCode = None
     city: OptionalText = None
     country: OptionalText = None
+    position: Position | None = Field(
+        default=None, description="Null clears it; in an update it is replaced whole, not merged"
+    )
 
 
 class Social(StrictInput):
@@ -238,11 +252,18 @@ class CompanySearch(StrictInput):
 # Outputs: documented for the OpenAPI document; the service returns plain dicts.
 
 
+class PositionOut(BaseModel):
+    latitude: float
+    longitude: float
+    source: PositionSource
+
+
 class AddressOut(BaseModel):
     street: str | None
     postal_code: str | None
     city: str | None
     country: str | None
+    position: PositionOut | None
 
 
 class SocialOut(BaseModel):

@@ -31,8 +31,15 @@ def _iso(moment: datetime | date | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def _address(record: Any) -> dict[str, str | None]:
-    return {key: getattr(record, f"address_{key}") for key in ADDRESS_KEYS}
+def position_out(record: Any) -> dict[str, Any] | None:
+    if record.latitude is None or record.longitude is None:
+        return None
+    return {"latitude": record.latitude, "longitude": record.longitude, "source": record.position_source}
+
+
+def _address(record: Any) -> dict[str, Any]:
+    parts = {key: getattr(record, f"address_{key}") for key in ADDRESS_KEYS}
+    return {**parts, "position": position_out(record)}
 
 
 def _social(record: Any) -> dict[str, str | None]:

@@ -24,7 +24,7 @@ def test_company_is_created_with_every_field_as_given(contacts):
 
     assert siege["created"] is True
     assert (siege["org_id"], siege["name"], siege["group"]) == ("org-pomme", "Pomme Siège Central", "Pomme")
-    assert siege["address"] == SIEGE["address"]
+    assert siege["address"] == {**SIEGE["address"], "position": None}
     assert (siege["phone"], siege["phone_e164"]) == ("01 42 68 53 00", "+33142685300")
     assert siege["email"] == "accueil@pomme.fr"
     assert siege["social"] == {
@@ -142,7 +142,7 @@ def test_update_changes_only_the_fields_given_and_bumps_the_version(contacts):
 
     assert updated["version"] == 2
     assert (updated["phone"], updated["phone_e164"]) == ("+33 1 42 68 53 01", "+33142685301")
-    assert updated["address"] == {**SIEGE["address"], "city": "Boulogne"}
+    assert updated["address"] == {**SIEGE["address"], "city": "Boulogne", "position": None}
     assert (updated["name"], updated["email"], updated["tags"]) == (
         siege["name"],
         siege["email"],
@@ -165,7 +165,13 @@ def test_null_clears_a_field_and_social_profiles_merge(contacts):
         "x": None,
         "viadeo": "pomme-sa",
     }
-    assert updated["address"] == {"street": None, "postal_code": None, "city": None, "country": None}
+    assert updated["address"] == {
+        "street": None,
+        "postal_code": None,
+        "city": None,
+        "country": None,
+        "position": None,
+    }
 
 
 def test_name_cannot_be_cleared(contacts):

@@ -208,7 +208,7 @@ def test_update_changes_the_fields_given_and_emits_contact_updated(contacts):
         "+33798765432",
         2,
     )
-    assert updated["address"] == {**JEANNE["address"], "city": "Villeurbanne"}
+    assert updated["address"] == {**JEANNE["address"], "city": "Villeurbanne", "position": None}
     (event,) = contacts.events("contact_updated")
     assert (event["actor_id"], event["record"]) == ("user-bob", updated)
 

@@ -100,6 +100,7 @@ def test_outlook_second_emails_business_phone_and_business_address_have_their_pl
         "postal_code": "76000",
         "city": "Rouen",
         "country": "France",
+        "position": None,
     }
 
 

@@ -39,6 +39,7 @@ def test_a_french_file_creates_contacts_with_company_employment_and_interests(co
         "postal_code": "69001",
         "city": "Lyon",
         "country": "France",
+        "position": None,
     }
     (employment,) = francois["employments"]
     assert employment["company"]["name"] == "Pomme Siège Central"
