@@ -104,14 +104,36 @@ class IdAlreadyUsed(Conflict):
 
 
 class RateLimited(CrmError):
+    """A limit is reached; ``retry_after`` seconds until it resets.
+
+    When the limit is a quota of ``quota`` units per ``window`` seconds, ``policy`` names it, so
+    the gateway can describe it in the IETF ``RateLimit-Policy`` field (a limit on what runs at
+    once has no window and no policy).
+    """
+
     title = "Too many requests"
 
-    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None, retry_after: int = 60):
-        Exception.__init__(self, detail, list(errors or []), retry_after)
+    def __init__(
+        self,
+        detail: str,
+        errors: list[dict[str, Any]] | None = None,
+        retry_after: int = 60,
+        policy: str = "",
+        quota: int = 0,
+        window: int = 0,
+    ):
+        Exception.__init__(self, detail, list(errors or []), retry_after, policy, quota, window)
 
     @property
     def retry_after(self) -> int:
         return int(self.args[2])  # crossing RPC turns it into a string
+
+    @property
+    def policy(self) -> tuple[str, int, int] | None:
+        """(name, quota, window in seconds) of the quota reached, if it is one."""
+        if len(self.args) < 6 or not self.args[3]:
+            return None
+        return str(self.args[3]), int(self.args[4]), int(self.args[5])
 
 
 class InsufficientCredits(CrmError):

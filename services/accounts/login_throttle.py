@@ -29,6 +29,9 @@ def check_allowed(session: Session, email: str, address: str | None, auth: AuthS
         raise RateLimited(
             "too many failed logins for this account; wait before trying again",
             retry_after=auth.login_window_seconds,
+            policy="login-account",
+            quota=auth.login_failures_per_account,
+            window=auth.login_window_seconds,
         )
     by_address = session.scalar(
         select(func.count()).where(
@@ -40,6 +43,9 @@ def check_allowed(session: Session, email: str, address: str | None, auth: AuthS
         raise RateLimited(
             "too many failed logins from this address; wait before trying again",
             retry_after=auth.login_window_seconds,
+            policy="login-address",
+            quota=auth.login_failures_per_address,
+            window=auth.login_window_seconds,
         )
 
 

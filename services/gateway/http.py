@@ -135,7 +135,9 @@ class GatewayApp(WsgiApp):
             return
         response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
         response.headers["Vary"] = "Origin"
-        response.headers["Access-Control-Expose-Headers"] = "ETag, Retry-After, Location, X-Request-ID"
+        response.headers["Access-Control-Expose-Headers"] = (
+            "ETag, Retry-After, RateLimit, RateLimit-Policy, Location, X-Request-ID"
+        )
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = CORS_ALLOWED_METHODS
             response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS

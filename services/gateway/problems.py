@@ -109,8 +109,12 @@ def problem_from_exception(exc: BaseException, logged: bool = False) -> Response
                 headers = {}
                 if isinstance(exc, RateLimited):
                     headers["Retry-After"] = str(exc.retry_after)
-                    # IETF RateLimit fields: nothing left of the quota until the window resets.
-                    headers["RateLimit"] = f'"default";r=0;t={exc.retry_after}'
+                    # IETF RateLimit fields: nothing left of the quota until the window resets,
+                    # and the quota itself when the service said which it is.
+                    name = exc.policy[0] if exc.policy else "default"
+                    headers["RateLimit"] = f'"{name}";r=0;t={exc.retry_after}'
+                    if exc.policy:
+                        headers["RateLimit-Policy"] = f'"{name}";q={exc.policy[1]};w={exc.policy[2]}'
                 if isinstance(exc, Unauthenticated):
                     headers["WWW-Authenticate"] = 'Bearer realm="crm"'
                 return problem_response(status, exc.title, exc.detail, slug, exc.errors, headers)

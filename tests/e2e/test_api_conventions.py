@@ -112,7 +112,9 @@ def test_another_user_may_use_the_same_idempotency_key(system, org):
     assert mine.json()["id"] != other.json()["id"]
 
 
-def test_a_throttled_login_says_in_the_ietf_ratelimit_field_when_the_window_resets(system, org):
+def test_a_throttled_login_says_in_the_ietf_ratelimit_fields_its_quota_and_when_the_window_resets(
+    system, org
+):
     email = create_user(org["admin"])["email"]
     for attempt in range(system.settings.auth.login_failures_per_account):
         Api(system.base_url).post(f"{V1}/auth/login", json={"email": email, "password": f"mauvais-{attempt}"})
@@ -120,7 +122,11 @@ def test_a_throttled_login_says_in_the_ietf_ratelimit_field_when_the_window_rese
     blocked = Api(system.base_url).post(f"{V1}/auth/login", json={"email": email, "password": "encore-faux"})
 
     assert blocked.status_code == 429
-    assert blocked.headers["RateLimit"] == f'"default";r=0;t={blocked.headers["Retry-After"]}'
+    auth = system.settings.auth
+    assert blocked.headers["RateLimit"] == f'"login-account";r=0;t={blocked.headers["Retry-After"]}'
+    assert blocked.headers["RateLimit-Policy"] == (
+        f'"login-account";q={auth.login_failures_per_account};w={auth.login_window_seconds}'
+    )
 
 
 def test_interactions_can_be_polled_by_updated_since(org):

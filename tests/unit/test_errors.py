@@ -76,6 +76,15 @@ def test_rate_limited_retry_after_stays_a_number_after_crossing_rpc():
     assert back.retry_after == 900
 
 
+def test_rate_limited_keeps_its_quota_after_crossing_rpc():
+    back = _across_rpc(
+        RateLimited("too many failed logins", retry_after=900, policy="login-account", quota=5, window=900)
+    )
+
+    assert back.policy == ("login-account", 5, 900)
+    assert _across_rpc(RateLimited("one import at a time", retry_after=5)).policy is None
+
+
 def test_rate_limited_defaults_to_a_one_minute_wait():
     assert RateLimited("slow down").retry_after == 60
 

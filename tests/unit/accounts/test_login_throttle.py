@@ -28,6 +28,11 @@ def test_account_is_rate_limited_after_too_many_failures_even_with_the_right_pas
         accounts.worker().login({"email": "bob@pomme.fr", "password": BOB_PASSWORD}, "192.0.2.99")
 
     assert raised.value.retry_after == auth.login_window_seconds
+    assert raised.value.policy == (
+        "login-account",
+        auth.login_failures_per_account,
+        auth.login_window_seconds,
+    )
 
 
 def test_failures_just_under_the_limit_still_let_the_right_password_in(accounts, people):

@@ -98,6 +98,18 @@ def test_rate_limited_answer_says_when_to_retry():
 
     assert headers["Retry-After"] == "900"
     assert headers["RateLimit"] == '"default";r=0;t=900'
+    assert "RateLimit-Policy" not in headers  # no quota named: a limit on what runs at once
+
+
+def test_rate_limited_answer_describes_the_quota_it_reached():
+    limited = RateLimited(
+        "too many failed logins", retry_after=900, policy="login-address", quota=30, window=900
+    )
+
+    _, _, headers = _problem(deserialize(serialize(limited)))
+
+    assert headers["RateLimit"] == '"login-address";r=0;t=900'
+    assert headers["RateLimit-Policy"] == '"login-address";q=30;w=900'
 
 
 def test_errors_from_a_service_keep_their_status_after_crossing_rpc():
