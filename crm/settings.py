@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import string
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,6 +109,26 @@ class AuthSettings(_Section):
     api_token_cache_seconds: int = Field(default=30, ge=0, le=300)
 
 
+# The records a QR code can point at, by their name in the API's paths.
+RecordKind = Literal["companies", "contacts", "projects", "interactions"]
+RECORD_URL_FIELDS = ("public_url", "kind", "id")
+
+
+def _checked_record_url_template(template: str) -> str:
+    """A record address template holds ``{id}`` and no other field than ``RECORD_URL_FIELDS``."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ValueError(f"{template!r} is not a template: {exc}") from None
+    unknown = sorted(fields - set(RECORD_URL_FIELDS))
+    if unknown:
+        known = ", ".join(f"{{{name}}}" for name in RECORD_URL_FIELDS)
+        raise ValueError(f"{template!r}: unknown field {{{unknown[0]}}}, use {known}")
+    if "id" not in fields:
+        raise ValueError(f"{template!r} has no {{id}}: every record would get the same address")
+    return template
+
+
 class GatewaySettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -120,6 +141,24 @@ class GatewaySettings(_Section):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # One line per HTTP request: method, route template, status, duration, request id.
     access_log: bool = True
+    # The web address a record's QR code opens (services/gateway/qr_codes.py); per-kind templates
+    # (companies, contacts, projects, interactions) replace it for their kind.
+    record_url_template: str = "{public_url}/{kind}/{id}"
+    record_url_templates: dict[RecordKind, str] = Field(default_factory=dict)
+
+    @field_validator("record_url_template")
+    @classmethod
+    def _record_url_template(cls, template: str) -> str:
+        return _checked_record_url_template(template)
+
+    @field_validator("record_url_templates")
+    @classmethod
+    def _record_url_templates(cls, templates: dict[str, str]) -> dict[str, str]:
+        return {kind: _checked_record_url_template(template) for kind, template in templates.items()}
+
+    def public_address(self) -> str:
+        """The gateway as the world reaches it: ``public_url``, else ``http://host:port``."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 class MailSettings(_Section):
