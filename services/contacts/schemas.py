@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
 
 from crm.validation import Day, Id, QueryDateTime, ShortText, StrictInput, blankable, whole_number
+from services.contacts import geo
 
 
 def _lower(value: str) -> str:
@@ -74,6 +75,22 @@ Match = Literal["all", "any"]
 PositionSource = Literal["typed", "phone_gps", "import"]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="WGS84 degrees")]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="WGS84 degrees")]
+
+
+def _near_point(value: str) -> str:
+    geo.parse_point(value)
+    return value
+
+
+# "lat,lon" in WGS84 degrees: the position a list is sorted around, nearest first.
+NearPoint = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=60),
+    AfterValidator(_near_point),
+    Field(examples=["48.8566,2.3522"]),
+]
+# Metres, more than 0, at most half the Earth's circumference.
+WithinMetres = Annotated[float, Field(gt=0, le=20_015_115, allow_inf_nan=False)]
 ContactSort = Literal["last_name", "first_name", "email", "created_at", "updated_at"]
 CompanySort = Literal["name", "group", "city", "created_at", "updated_at"]
 
@@ -238,6 +255,8 @@ class ContactSearch(StrictInput):
     limit: Limit = 50
     cursor: Cursor | None = None
     updated_since: QueryDateTime | None = None
+    near: NearPoint | None = None
+    within_m: WithinMetres | None = None
 
 
 class CompanySearch(StrictInput):
@@ -247,6 +266,8 @@ class CompanySearch(StrictInput):
     limit: Limit = 50
     cursor: Cursor | None = None
     updated_since: QueryDateTime | None = None
+    near: NearPoint | None = None
+    within_m: WithinMetres | None = None
 
 
 # Outputs: documented for the OpenAPI document; the service returns plain dicts.
@@ -367,11 +388,17 @@ class CompanyWithEmployeesOut(CompanyOut):
 
 class ContactListItem(ContactOut):
     current_companies: list[CurrentCompany]
+    distance_m: int | None = Field(
+        default=None, description="With near: metres from that position (great circle), rounded"
+    )
 
 
 class CompanyListItem(CompanyOut):
     matching_contacts: list[Employee] | None = Field(
         default=None, description="In interest queries: the current employees who match"
+    )
+    distance_m: int | None = Field(
+        default=None, description="With near: metres from that position (great circle), rounded"
     )
 
 

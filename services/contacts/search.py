@@ -2,7 +2,8 @@
 
 Free text matches the folded ``search_text`` (names, groups, e-mails, phone
 digits), every word of the query having to appear; a trigram index serves
-these LIKE matches on PostgreSQL.
+these LIKE matches on PostgreSQL. Given ``near``, a list is the records with a
+position, nearest first, each with its ``distance_m`` (``nearby.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
-from services.contacts import interests, lookups, search_text, shapes
+from crm.errors import invalid
+from services.contacts import geo, interests, lookups, nearby, search_text, shapes
 from services.contacts.models import Company, Contact, ContactInterest, Employment
 from services.contacts.pages import Keyset, SortColumn
 from services.contacts.schemas import CompanySearch, ContactSearch, InterestQuery
@@ -59,10 +61,28 @@ def _contact_page(session: Session, query: Select, keyset: Keyset, limit: int, c
     return {"items": shapes.contact_list_items(session, served), "next_cursor": next_cursor}
 
 
+def _near(request: ContactSearch | CompanySearch) -> nearby.Near | None:
+    if request.near is None:
+        if request.within_m is not None:
+            raise invalid("within_m", "only with near=latitude,longitude: the distance is from that position")
+        return None
+    latitude, longitude = geo.parse_point(request.near)
+    return nearby.Near(latitude, longitude, request.within_m)
+
+
 def search_contacts(session: Session, caller: Caller, request: ContactSearch, region: str) -> dict[str, Any]:
     query = select(Contact).where(Contact.org_id == caller.org_id, Contact.deleted_at.is_(None))
     query = _matching(query, Contact.search_text, request.q, region)
     query = _changed_since(query, Contact.updated_at, request.updated_since)
+    near = _near(request)
+    if near is not None:
+        found, next_cursor = nearby.nearest(
+            session, query, Contact, "contacts", near, request.limit, request.cursor
+        )
+        items = shapes.contact_list_items(session, [contact for contact, _ in found])
+        for item, (_, distance) in zip(items, found, strict=True):
+            item["distance_m"] = distance
+        return {"items": items, "next_cursor": next_cursor}
     return _contact_page(
         session, query, _contacts_keyset(request.sort, request.direction), request.limit, request.cursor
     )
@@ -72,6 +92,13 @@ def search_companies(session: Session, caller: Caller, request: CompanySearch, r
     query = select(Company).where(Company.org_id == caller.org_id, Company.deleted_at.is_(None))
     query = _matching(query, Company.search_text, request.q, region)
     query = _changed_since(query, Company.updated_at, request.updated_since)
+    near = _near(request)
+    if near is not None:
+        found, next_cursor = nearby.nearest(
+            session, query, Company, "companies", near, request.limit, request.cursor
+        )
+        items = [{**shapes.company_out(company), "distance_m": distance} for company, distance in found]
+        return {"items": items, "next_cursor": next_cursor}
     keyset = _companies_keyset(request.sort, request.direction)
     rows = list(session.scalars(keyset.select_page(query, request.limit, request.cursor)))
     served, next_cursor = keyset.page(rows, request.limit)

@@ -266,12 +266,17 @@ class ContactsService(VCardEntrypoints, Pingable):
         limit: int = 50,
         cursor: str | None = None,
         updated_since: str | None = None,
+        near: str | None = None,
+        within_m: float | None = None,
     ) -> dict[str, Any]:
         """Contacts whose names, e-mails, phones or current companies match ``q``, a page at a time;
-        with ``updated_since``, only those changed at or after that date-time (for polling)."""
+        with ``updated_since``, only those changed at or after that date-time (for polling); with
+        ``near`` ("lat,lon"), those with a position, nearest first with ``distance_m`` (within
+        ``within_m`` metres if given) instead of ``sort``."""
         caller = self.caller.user()
         asked = {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
-        request = validate(ContactSearch, {**asked, "updated_since": updated_since})
+        around = {"near": near, "within_m": within_m}
+        request = validate(ContactSearch, {**asked, "updated_since": updated_since, **around})
         with self.db.read() as session:
             return search.search_contacts(session, caller, request, self.region)
 
@@ -284,12 +289,17 @@ class ContactsService(VCardEntrypoints, Pingable):
         limit: int = 50,
         cursor: str | None = None,
         updated_since: str | None = None,
+        near: str | None = None,
+        within_m: float | None = None,
     ) -> dict[str, Any]:
         """Companies whose name, group, e-mail or phone match ``q``, a page at a time; with
-        ``updated_since``, only those changed at or after that date-time (for polling)."""
+        ``updated_since``, only those changed at or after that date-time (for polling); with
+        ``near`` ("lat,lon"), those with a position, nearest first with ``distance_m`` (within
+        ``within_m`` metres if given) instead of ``sort``."""
         caller = self.caller.user()
         asked = {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
-        request = validate(CompanySearch, {**asked, "updated_since": updated_since})
+        around = {"near": near, "within_m": within_m}
+        request = validate(CompanySearch, {**asked, "updated_since": updated_since, **around})
         with self.db.read() as session:
             return search.search_companies(session, caller, request, self.region)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from crm.validation import QueryDateTime, QueryInput
+from services.contacts.schemas import NearPoint, WithinMetres
 
 
 class UserListQuery(QueryInput):
@@ -41,6 +42,10 @@ class ContactListQuery(QueryInput):
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
     # For integrators who poll: only those changed (or created) at or after this instant.
     updated_since: QueryDateTime | None = None
+    # "lat,lon": those with a position, nearest first with their distance_m, instead of sort.
+    near: NearPoint | None = None
+    # Only with near: those at most this many metres away.
+    within_m: WithinMetres | None = None
 
 
 class CompanyListQuery(QueryInput):
@@ -51,6 +56,10 @@ class CompanyListQuery(QueryInput):
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
     # For integrators who poll: only those changed (or created) at or after this instant.
     updated_since: QueryDateTime | None = None
+    # "lat,lon": those with a position, nearest first with their distance_m, instead of sort.
+    near: NearPoint | None = None
+    # Only with near: those at most this many metres away.
+    within_m: WithinMetres | None = None
 
 
 class InterestMatchQuery(QueryInput):
