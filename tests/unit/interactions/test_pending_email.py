@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+from nameko.testing.services import worker_factory
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
+
 from crm.blobs import open_blob_store
+from crm.database import DatabaseAccess
 from crm.outbox import new_event
+from services.interactions import service as interactions_service
 from tests.people import BOB
 from tests.unit.interactions.conftest import JEANNE, SIEGE
 
@@ -135,3 +142,19 @@ def test_a_malformed_event_is_dropped_without_an_interaction(interactions):
     del event["record"]["raw"]
     interactions.system().on_mail_received(event)
     assert pending_emails(interactions) == []
+
+
+def test_while_the_database_is_away_the_event_is_put_back_and_applied_once_it_is_back(
+    interactions, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(interactions_service, "MAIL_RETRY_PAUSE_SECONDS", 0)
+    away = DatabaseAccess(create_engine(f"sqlite:///{tmp_path}/no-such-folder/interactions.db"), relay=None)
+    event = mail_received(interactions)
+    worker = worker_factory(
+        interactions_service.InteractionsService, db=away, config={"CRM": interactions.settings}
+    )
+    with pytest.raises(OperationalError):  # raised: nameko puts the event back on the queue
+        worker.on_mail_received(event)
+
+    interactions.system().on_mail_received(event)  # delivered again, the database back
+    assert len(pending_emails(interactions)) == 1
