@@ -389,7 +389,7 @@ class CompanyWithEmployeesOut(CompanyOut):
 class ContactListItem(ContactOut):
     current_companies: list[CurrentCompany]
     distance_m: int | None = Field(
-        default=None, description="With near: metres from that position (great circle), rounded"
+        default=None, description="With near: metres from that position (great circle), rounded; else null"
     )
 
 
@@ -398,7 +398,7 @@ class CompanyListItem(CompanyOut):
         default=None, description="In interest queries: the current employees who match"
     )
     distance_m: int | None = Field(
-        default=None, description="With near: metres from that position (great circle), rounded"
+        default=None, description="With near: metres from that position (great circle), rounded; else null"
     )
 
 

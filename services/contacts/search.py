@@ -102,7 +102,8 @@ def search_companies(session: Session, caller: Caller, request: CompanySearch, r
     keyset = _companies_keyset(request.sort, request.direction)
     rows = list(session.scalars(keyset.select_page(query, request.limit, request.cursor)))
     served, next_cursor = keyset.page(rows, request.limit)
-    return {"items": [shapes.company_out(company) for company in served], "next_cursor": next_cursor}
+    items = [{**shapes.company_out(company), "distance_m": None} for company in served]
+    return {"items": items, "next_cursor": next_cursor}
 
 
 def _having_interests(interest_ids: list[str], match: str) -> Select:

@@ -170,6 +170,7 @@ def contact_list_items(session: Session, contacts: list[Contact]) -> list[dict[s
         {
             **contact_out(contact, interests[contact.id]),
             "current_companies": [current_company_out(e, c) for e, c in current[contact.id]],
+            "distance_m": None,  # set by a nearest-first list
         }
         for contact in contacts
     ]

@@ -33,6 +33,13 @@ from services.contacts.models import Company, Contact, ContactInterest, Employme
 log = logging.getLogger(__name__)
 
 
+def _position(values: dict[str, Any]) -> dict[str, Any]:
+    """A row's latitude and longitude (both, or neither: the rows checked it), from an import."""
+    if values["latitude"] is None:
+        return {}
+    return {"latitude": values["latitude"], "longitude": values["longitude"], "position_source": "import"}
+
+
 @dataclass
 class _ContactState:
     contact: Contact
@@ -230,6 +237,7 @@ class _BatchWriter:
             birthday=values["birthday"],
             website=values["website"],
             social={name: values[name] for name in SOCIAL_FIELDS if values[name]},
+            **_position(values),
             search_text="",
         )
         state = _ContactState(contact, set(), [])
@@ -247,6 +255,7 @@ class _BatchWriter:
     def _update_contact(self, state: _ContactState, plan: RowPlan) -> bool:
         contact, values = state.contact, plan.values
         changed = False
+        moved_from = (contact.latitude, contact.longitude)
         given = {
             "first_name": values["first_name"],
             "last_name": values["last_name"],
@@ -255,6 +264,8 @@ class _BatchWriter:
             "birthday": values["birthday"],
             "website": values["website"],
             **{f"address_{name}": values[name] for name in ADDRESS_FIELDS},
+            # A position read back as it is keeps its source (an export's file re-imported).
+            **(_position(values) if (values["latitude"], values["longitude"]) != moved_from else {}),
         }
         for name in ("phone", "mobile"):
             if values[name] is not None:

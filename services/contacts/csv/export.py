@@ -137,6 +137,12 @@ def export_page(session: Session, caller: Caller, request: ContactExport, region
     return {"csv": csv_format.write_rows(rows, delimiter), "next_cursor": page["next_cursor"]}
 
 
+def _position_cells(position: dict[str, Any] | None) -> dict[str, str | None]:
+    if position is None:
+        return {"latitude": None, "longitude": None}
+    return {"latitude": repr(position["latitude"]), "longitude": repr(position["longitude"])}
+
+
 def _row(
     contact: dict[str, Any], current: list[tuple[Any, Any]], interest_names: dict[str, str]
 ) -> list[str]:
@@ -162,6 +168,7 @@ def _row(
         **{name: social[name] for name in ("linkedin", "facebook", "x", "viadeo")},
         "birthday": contact["birthday"],
         "website": contact["website"],
+        **_position_cells(address["position"]),
     }
     extra = [contact["id"], contact["created_at"], contact["updated_at"]]
     return [values[field] or "" for field in FIELDS] + extra

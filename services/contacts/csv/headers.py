@@ -42,6 +42,8 @@ FIELDS = (
     "viadeo",
     "birthday",
     "website",
+    "latitude",
+    "longitude",
 )
 # At least one of these must be a column: a contact is found by e-mail or created with a name.
 IDENTIFYING_FIELDS = ("first_name", "last_name", "email", "work_email")
@@ -72,6 +74,8 @@ LABELS: dict[str, dict[str, str]] = {
         "viadeo": "Viadeo",
         "birthday": "Date de naissance",
         "website": "Site web",
+        "latitude": "Latitude",
+        "longitude": "Longitude",
     },
     "en": {
         "first_name": "First name",
@@ -97,6 +101,8 @@ LABELS: dict[str, dict[str, str]] = {
         "viadeo": "Viadeo",
         "birthday": "Birthday",
         "website": "Website",
+        "latitude": "Latitude",
+        "longitude": "Longitude",
     },
 }
 
@@ -173,6 +179,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "x": ("Twitter",),
     "birthday": ("Anniversaire", "Date d'anniversaire", "Naissance", "Birth date", "Date of birth"),
     "website": ("Site internet", "Site Web", "Web", "Web page", "Web site", "URL"),
+    "latitude": ("Lat",),
+    "longitude": ("Lon", "Lng", "Long"),
 }
 
 

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError
 
 from crm.errors import InvalidInput
 from services.contacts import phones
@@ -22,6 +22,8 @@ from services.contacts.csv.headers import Column
 from services.contacts.csv.presets import alternatives, preset_for
 from services.contacts.schemas import (
     InterestName,
+    Latitude,
+    Longitude,
     OptionalDay,
     OptionalEmail,
     OptionalLongText,
@@ -32,6 +34,17 @@ from services.contacts.schemas import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def _decimal_point(value: Any) -> Any:
+    """A cell's number as French spreadsheets write it too ("48,8566"); blank is no value."""
+    if isinstance(value, str):
+        return value.strip().replace(",", ".") or None
+    return value
+
+
+_CellLatitude = Annotated[Latitude | None, BeforeValidator(_decimal_point)]
+_CellLongitude = Annotated[Longitude | None, BeforeValidator(_decimal_point)]
 
 _RULES: dict[str, Any] = {
     "first_name": OptionalText,
@@ -57,6 +70,8 @@ _RULES: dict[str, Any] = {
     "viadeo": OptionalText,
     "birthday": OptionalDay,
     "website": OptionalWebsite,
+    "latitude": _CellLatitude,
+    "longitude": _CellLongitude,
 }
 _ADAPTERS = {name: TypeAdapter(rule) for name, rule in _RULES.items()}
 PHONE_FIELDS = ("phone", "mobile", "work_phone", "work_mobile")
@@ -322,6 +337,15 @@ class RowChecker:
             # A second value that does not pass is not kept; the row goes on with the first.
             problems.remove(problem)
             values[problem.field] = None
+        if (values["latitude"] is None) != (values["longitude"] is None) and not any(
+            problem.field in ("latitude", "longitude") for problem in problems
+        ):
+            given, missing = (
+                ("latitude", "longitude") if values["longitude"] is None else ("longitude", "latitude")
+            )
+            problems.append(
+                self.problem(record, given, raw[given], f"a position needs a {missing} too, on the same row")
+            )
         if not values["company"]:
             given = [name for name in EMPLOYMENT_FIELDS if values[name]]
             if given:

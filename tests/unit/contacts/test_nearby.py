@@ -62,7 +62,7 @@ def test_without_near_the_usual_order_and_no_distance(sites):
     page = sites.search_companies()
 
     assert _names(page) == sorted(_names(page))
-    assert all("distance_m" not in item for item in page["items"])
+    assert all(item["distance_m"] is None for item in page["items"])
 
 
 def test_within_m_keeps_only_those_close_enough(sites):
