@@ -3,6 +3,7 @@ and database, checks that store each new message once, and errors a user can act
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from crm.blobs import open_blob_store
 from crm.database import create_service_engine
 from crm.errors import InvalidInput, ReadOnlyUser
 from crm.times import utcnow
-from services.mailin import checks
+from services.mailin import checks, service_mailboxes
 from services.mailin.exceptions import CheckRunning, MailboxNotFound
 from services.mailin.imap.fetch import IMPORTED_FLAG
 from services.mailin.models import Delivery, Mailbox, RawMessage
@@ -359,3 +360,53 @@ def test_one_check_at_a_time_and_a_stale_one_is_taken_over(mailin, imap_settings
         assert created["id"] in checks.due_mailboxes(engine, timedelta(0), stale)
         assert cluster.mailin.check_mailbox(created["id"])["imported"] == 1
         assert created["id"] not in checks.due_mailboxes(engine, timedelta(minutes=5), stale)
+
+
+class MailinWithTimer(MailinService):
+    """The real service with its periodic check; tokens verified with this test's key."""
+
+    caller = MailinUnderTest.caller
+
+    def load_ingest_addresses(self) -> None:  # not an entrypoint here
+        pass
+
+
+def test_the_periodic_check_imports_due_mailboxes_and_records_wrong_credentials(
+    container_factory,
+    imap_settings,
+    engine,
+    dovecot,  # noqa: F811
+    monkeypatch,
+):
+    monkeypatch.setattr(service_mailboxes, "DUE_POLL_SECONDS", 0.2)
+    document = imap_settings.model_dump()
+    document["mailin"]["imap_check_minutes"] = 1
+    every_minute = type(imap_settings).model_validate(document)
+    user = dovecot.new_user()
+    dovecot.append(user, message(1), message(2))
+    container_factory(MailinWithTimer, every_minute.nameko_config()).start()
+    with rpc_as(every_minute, BOB) as cluster:
+        good = cluster.mailin.create_mailbox(mailbox_body(dovecot, user))
+        wrong = cluster.mailin.create_mailbox(mailbox_body(dovecot, user, password="pas-le-bon"))
+        recent = cluster.mailin.create_mailbox(mailbox_body(dovecot, user))
+        with engine.begin() as connection:  # added two minutes ago: due
+            connection.execute(
+                update(Mailbox)
+                .where(Mailbox.id.in_([good["id"], wrong["id"]]))
+                .values(created_at=utcnow() - timedelta(minutes=2))
+            )
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            states = {
+                m["id"]: m for m in cluster.mailin.list_mailboxes() if m["id"] in (good["id"], wrong["id"])
+            }
+            if all(state["last_check_at"] for state in states.values()) and len(states) == 2:
+                break
+            time.sleep(0.2)
+        recent_state = cluster.mailin.get_mailbox(recent["id"])
+
+    assert (states[good["id"]]["messages_imported"], states[good["id"]]["last_error"]) == (2, None)
+    assert states[wrong["id"]]["messages_imported"] == 0
+    assert states[wrong["id"]]["last_error_code"] == "auth_failed"
+    assert recent_state["last_check_at"] is None  # its first check comes a minute after it was added
