@@ -236,7 +236,8 @@ def test_a_file_of_another_layout_has_no_preset():
 
 
 @pytest.mark.parametrize(
-    "name", ["linkedin_connections.csv", "outlook_contacts.csv", "google_contacts_legacy.csv"]
+    "name",
+    ["linkedin_connections.csv", "outlook_contacts.csv", "google_contacts_legacy.csv", "google_contacts.csv"],
 )
 def test_importing_the_same_export_again_updates_the_same_contacts(contacts, name):
     imported(contacts, BOB, _file(name))
