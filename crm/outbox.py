@@ -231,7 +231,9 @@ class OutboxRelay:
 
     def publish_pending(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""
-        with Session(self.engine) as session:
+        # A bare connection, not an ORM session: the relay runs after every committed write,
+        # and a session's bookkeeping cost more CPU than its two statements.
+        with self.engine.connect() as connection:
             # The payload as the JSON text stored: published as it is, not decoded and encoded again.
             query = (
                 select(_outbox.c.id, _outbox.c.event_type, cast(_outbox.c.payload, Text).label("body"))
@@ -242,19 +244,19 @@ class OutboxRelay:
             if self.engine.dialect.name == "postgresql":
                 # Several processes of one service share the outbox.
                 query = query.with_for_update(skip_locked=True)
-            rows = session.execute(query).all()
+            rows = connection.execute(query).all()
             if not rows:
-                return 0
+                return 0  # rolled back as the block ends
             publisher = self._get_producer()
             for row in rows:
                 publisher.publish(row.body, routing_key=row.event_type, message_id=row.id)
             publisher.wait_for_confirms(timeout=self.settings.retry_delay_seconds * 5)
-            session.execute(
+            connection.execute(
                 _outbox.update()
                 .where(_outbox.c.id.in_([row.id for row in rows]))
                 .values(published_at=utcnow())
             )
-            session.commit()
+            connection.commit()
             return len(rows)
 
     def _get_producer(self) -> ConfirmedPublisher:

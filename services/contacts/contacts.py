@@ -34,11 +34,18 @@ def ensure_email_free(
     """Refuse an address another contact already has, naming that contact."""
     if email is None:
         return
-    holder = session.scalars(
-        select(Contact.id).where(
-            Contact.org_id == org_id, Contact.email == email, Contact.deleted_at.is_(None)
+    # Rows this transaction added count, as an ORM query's autoflush would have them; the query
+    # itself goes on the session's connection, without the ORM's cost for one id.
+    session.flush()
+    holder = (
+        session.connection()
+        .execute(
+            select(Contact.id).where(
+                Contact.org_id == org_id, Contact.email == email, Contact.deleted_at.is_(None)
+            )
         )
-    ).first()
+        .scalar()
+    )
     if holder is not None and holder != except_id:
         raise DuplicateContactEmail(
             f"{field}: {email} already belongs to contact {holder}",
