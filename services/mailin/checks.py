@@ -25,6 +25,7 @@ again.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +40,7 @@ from services.mailin import passwords
 from services.mailin.imap import fetch
 from services.mailin.imap.errors import SERVER_ERROR, ImapFailure
 from services.mailin.imap.session import ImapAccount, ImapOptions, logged_in, require_folder, select_folder
-from services.mailin.models import Ingested, Mailbox
+from services.mailin.models import IngestAddress, Ingested, Mailbox
 from services.mailin.store import store_message
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class CheckLimits:
     max_messages: int
     max_message_bytes: int
     stale_seconds: int
+    # A check asked for by a user (its answer awaited) starts no batch after this (time.monotonic()).
+    deadline: float | None = None
 
 
 @dataclass
@@ -60,6 +63,8 @@ class CheckOutcome:
     claimed: bool
     imported: int = 0
     skipped: int = 0
+    # Messages remain for the next check (the per-check cap, or a user's check out of time).
+    more: bool = False
     failure: ImapFailure | None = None
 
 
@@ -67,23 +72,34 @@ class ClaimLost(Exception):
     """The mailbox was changed, removed or taken over while this check ran."""
 
 
-def limits_of(settings: Any) -> CheckLimits:
+def limits_of(settings: Any, *, asked: bool = False) -> CheckLimits:
+    """The check's limits; ``asked`` (a user awaits the answer) also gives it a deadline, well
+    within the gateway's RPC timeout: what is left waits for the next check."""
     mailin = settings.mailin
     return CheckLimits(
         mailin.imap_batch_size,
         mailin.imap_max_messages_per_check,
         mailin.imap_max_message_bytes,
         mailin.imap_check_stale_seconds,
+        deadline=time.monotonic() + _answer_within(settings) / 2 if asked else None,
     )
 
 
-def options_of(settings: Any) -> ImapOptions:
-    return ImapOptions(settings.mailin.imap_timeout_seconds, settings.mailin.imap_ca_file)
+def options_of(settings: Any, *, asked: bool = False) -> ImapOptions:
+    """Connection options; when a user awaits the answer, each wait is short enough for it."""
+    timeout = settings.mailin.imap_timeout_seconds
+    if asked:
+        timeout = min(timeout, _answer_within(settings) / 2)
+    return ImapOptions(timeout, settings.mailin.imap_ca_file)
+
+
+def _answer_within(settings: Any) -> float:
+    return settings.gateway.rpc_timeout_seconds
 
 
 def due_mailboxes(engine: Engine, every: timedelta, stale_seconds: int) -> list[str]:
     """Mailboxes whose last check (or, never checked, whose creation) is older than ``every``,
-    and that no live check holds."""
+    that no live check holds, of users not deactivated."""
     now = utcnow()
     due_before = now - every
     with engine.connect() as connection:
@@ -96,6 +112,7 @@ def due_mailboxes(engine: Engine, every: timedelta, stale_seconds: int) -> list[
                         and_(Mailbox.last_check_at.is_(None), Mailbox.created_at <= due_before),
                     ),
                     _free(now, stale_seconds),
+                    ~_user_deactivated(),
                 )
                 .order_by(Mailbox.last_check_at.is_(None).desc(), Mailbox.last_check_at)
             )
@@ -157,11 +174,16 @@ def _import(
     # A new UIDVALIDITY (not a first check): the UIDs kept mean nothing now; Message-IDs decide.
     by_message_id = mailbox.uid_validity is not None and not same_folder
     after_uid = (mailbox.last_uid or 0) if same_folder else 0
-    uids = fetch.new_uids(client, after_uid)[: limits.max_messages]
+    found = fetch.new_uids(client, after_uid)
+    uids = found[: limits.max_messages]
+    outcome.more = len(found) > len(uids)
     if not uids:
         _advance(engine, mailbox.id, claimed_at, selected.uid_validity, after_uid, 0, None, None)
         return
-    for batch in fetch.batches(uids, limits.batch_size):
+    for number, batch in enumerate(fetch.batches(uids, limits.batch_size)):
+        if number and limits.deadline is not None and time.monotonic() > limits.deadline:
+            outcome.more = True
+            return
         sizes = fetch.sizes(client, batch)
         wanted = [uid for uid in batch if sizes.get(uid, 0) <= limits.max_message_bytes]
         too_large = [uid for uid in batch if uid in sizes and sizes[uid] > limits.max_message_bytes]
@@ -228,6 +250,15 @@ def _skipped_words(client: IMAPClient, uid: int, size: int, limits: CheckLimits)
 def _free(now: datetime, stale_seconds: int) -> Any:
     return or_(
         Mailbox.checking_since.is_(None), Mailbox.checking_since < now - timedelta(seconds=stale_seconds)
+    )
+
+
+def _user_deactivated() -> Any:
+    """The mailbox's user is deactivated (as accounts last told mailin): their mail is not read."""
+    return (
+        select(IngestAddress.user_id)
+        .where(IngestAddress.user_id == Mailbox.user_id, IngestAddress.active.is_(False))
+        .exists()
     )
 
 

@@ -110,4 +110,5 @@ class MailboxTestOut(BaseModel):
 class MailboxCheckOut(BaseModel):
     imported: int = Field(description="Messages stored by this check")
     skipped: int = Field(description="Messages left on the server by this check, over the size limit")
+    more: bool = Field(description="New messages remain for the next check (or check again now)")
     mailbox: MailboxOut

@@ -88,7 +88,7 @@ class MailboxesMixin:
             account = ImapAccount(
                 mailbox.host, mailbox.port, mailbox.security, mailbox.username, password, mailbox.folder
             )
-            messages = try_account(account, checks.options_of(self.settings), mailbox.move_to)
+            messages = try_account(account, checks.options_of(self.settings, asked=True), mailbox.move_to)
         except ImapFailure as failure:
             log.info("mailbox %s test: %s", mailbox_id, failure)
             return {"ok": False, "error_code": failure.code, "error": failure.detail, "messages": None}
@@ -96,19 +96,25 @@ class MailboxesMixin:
 
     @rpc
     def check_mailbox(self, mailbox_id: str) -> dict[str, Any]:
-        """Check the mailbox now: store what is new and answer how many, with the mailbox's state.
-        A check already under way is ``CheckRunning`` (one at a time per mailbox)."""
+        """Check the mailbox now: store what is new and answer how many, with the mailbox's state
+        (``more``: what is left, beyond the per-check cap or the time an answer may take, waits for
+        the next check). A check already under way is ``CheckRunning`` (one at a time per mailbox)."""
         caller = self.caller.writer()
         with self.db.read() as session:
             mailboxes.mailbox_of(session, caller, mailbox_id)
-        outcome = self._check(mailbox_id)
+        outcome = self._check(mailbox_id, asked=True)
         if not outcome.claimed:
             raise CheckRunning(
                 f"a check of mailbox {mailbox_id} is under way; its outcome shows on the mailbox"
             )
         with self.db.read() as session:
             mailbox = mailboxes.mailbox_out(mailboxes.mailbox_of(session, caller, mailbox_id))
-        return {"imported": outcome.imported, "skipped": outcome.skipped, "mailbox": mailbox}
+        return {
+            "imported": outcome.imported,
+            "skipped": outcome.skipped,
+            "more": outcome.more,
+            "mailbox": mailbox,
+        }
 
     @configured_timer(interval_of=lambda settings: DUE_POLL_SECONDS)
     def check_due_mailboxes(self) -> None:
@@ -121,14 +127,14 @@ class MailboxesMixin:
             pool.spawn_n(self._check, mailbox_id)
         pool.waitall()
 
-    def _check(self, mailbox_id: str) -> checks.CheckOutcome:
+    def _check(self, mailbox_id: str, asked: bool = False) -> checks.CheckOutcome:
         return checks.check_mailbox(
             self.db.engine,
             open_blob_store(self.settings),
             self._fernet(),
             mailbox_id,
-            checks.options_of(self.settings),
-            checks.limits_of(self.settings),
+            checks.options_of(self.settings, asked=asked),
+            checks.limits_of(self.settings, asked=asked),
         )
 
     def _fernet(self) -> Fernet:

@@ -50,6 +50,9 @@ class MailinUnderTest(MailinService):
 @pytest.fixture
 def imap_settings(migrated, dovecot):  # noqa: F811
     document = migrated.model_dump()
+    # A user's test or check waits at most half the gateway's RPC timeout for each answer of the
+    # server: long enough for a Dovecot on a busy test machine.
+    document["gateway"]["rpc_timeout_seconds"] = 30
     document["mailin"].update(
         secret_key=SECRET_KEY, imap_ca_file=str(dovecot.ca_file), imap_batch_size=2, imap_timeout_seconds=10
     )
@@ -410,3 +413,40 @@ def test_the_periodic_check_imports_due_mailboxes_and_records_wrong_credentials(
     assert states[wrong["id"]]["messages_imported"] == 0
     assert states[wrong["id"]]["last_error_code"] == "auth_failed"
     assert recent_state["last_check_at"] is None  # its first check comes a minute after it was added
+
+
+def test_a_check_takes_at_most_its_cap_and_says_more_remain(container_factory, imap_settings, dovecot):  # noqa: F811
+    document = imap_settings.model_dump()
+    document["mailin"]["imap_max_messages_per_check"] = 2
+    capped = type(imap_settings).model_validate(document)
+    container_factory(MailinUnderTest, capped.nameko_config()).start()
+    user = dovecot.new_user()
+    dovecot.append(user, message(1), message(2), message(3))
+    with rpc_as(capped, BOB) as cluster:
+        created = cluster.mailin.create_mailbox(mailbox_body(dovecot, user))
+
+        first = cluster.mailin.check_mailbox(created["id"])
+        second = cluster.mailin.check_mailbox(created["id"])
+
+    assert (first["imported"], first["more"]) == (2, True)
+    assert (second["imported"], second["more"]) == (1, False)
+
+
+def test_the_mailboxes_of_a_deactivated_user_are_not_read(mailin, imap_settings, engine, dovecot):  # noqa: F811
+    from services.mailin.models import IngestAddress
+
+    user = dovecot.new_user()
+    gone = Person(f"user-parti-{uuid.uuid4().hex[:8]}", BOB.org_id)
+    with rpc_as(imap_settings, gone) as cluster:
+        created = cluster.mailin.create_mailbox(mailbox_body(dovecot, user))
+    stale = imap_settings.mailin.imap_check_stale_seconds
+    assert created["id"] in checks.due_mailboxes(engine, timedelta(0), stale)
+
+    with engine.begin() as connection:  # as accounts' user_deactivated left it
+        connection.execute(
+            IngestAddress.__table__.insert().values(
+                user_id=gone.user_id, org_id=gone.org_id, active=False, user_version=2, updated_at=utcnow()
+            )
+        )
+
+    assert created["id"] not in checks.due_mailboxes(engine, timedelta(0), stale)
