@@ -60,6 +60,10 @@ class Problem(BaseModel):
     request_id: str
 
 
+def _is_binary(media_type: str) -> bool:
+    return media_type.startswith("image/") and not media_type.endswith("+xml")
+
+
 def openapi_path(url: str) -> str:
     return _CONVERTER.sub(r"{\1}", url)
 
@@ -212,7 +216,11 @@ def build_document(service_cls: type, version: str = "0.1.0") -> dict[str, Any]:
             # Any media type (a document's own); generators read it as bytes.
             success["content"] = {"*/*": {"schema": _BYTES}, "application/octet-stream": {"schema": _BYTES}}
         elif spec.response_media_type != "application/json":
-            success["content"] = {spec.response_media_type: {"schema": _TEXT}}
+            # One or several media types, comma-separated (the query chooses); images but SVG are bytes.
+            success["content"] = {
+                media_type: {"schema": _BYTES if _is_binary(media_type) else _TEXT}
+                for media_type in spec.response_media_type.split(",")
+            }
         operation["responses"][str(spec.status)] = success
         if spec.replay_status is not None:
             operation["responses"][str(spec.replay_status)] = {

@@ -25,6 +25,7 @@ from services.gateway.notes_routes import NotesRoutes
 from services.gateway.notifications_routes import NotificationsRoutes
 from services.gateway.openapi import build_document
 from services.gateway.problems import PROBLEM_KINDS
+from services.gateway.qr_routes import QrRoutes
 from services.gateway.resources_routes import ResourcesRoutes
 from services.gateway.schemas import Health, Readiness
 from services.gateway.templates_routes import TemplatesRoutes
@@ -57,6 +58,7 @@ class GatewayService(
     DocumentsRoutes,
     MailboxesRoutes,
     WebhookRoutes,
+    QrRoutes,
     Pingable,
 ):
     name = "gateway"
