@@ -10,7 +10,8 @@ import pytest
 
 from services.mailin.imap.fetch import IMPORTED_FLAG
 from tests.dovecot import dovecot, message  # noqa: F401  (dovecot: the session's server)
-from tests.e2e.conftest import create_user
+from tests.e2e.conftest import create_user, unique
+from tests.e2e.test_mail_pending import pending_with
 
 pytestmark = pytest.mark.e2e
 
@@ -69,7 +70,8 @@ def test_a_user_adds_tests_and_checks_an_imap_mailbox(system, org, trusted_dovec
     assert tested["error"] == "the server has no folder 'Factures'"
     bruno.patch(url, json={"folder": "INBOX"})
 
-    uids = server.append(imap_user, message(1), message(2), message(3))
+    subjects = [f"Scan {number} {unique('imap')}" for number in (1, 2, 3)]
+    uids = server.append(imap_user, *(message(n, subject=subject) for n, subject in enumerate(subjects, 1)))
     checked = bruno.post(f"{url}/check")
     answers.append(checked.text)
     assert checked.status_code == 200, checked.text
@@ -95,6 +97,12 @@ def test_a_user_adds_tests_and_checks_an_imap_mailbox(system, org, trusted_dovec
     assert admin_sees.status_code == 404  # another user's mailbox, even for an admin
     assert all(imap_user.password not in answer for answer in answers)
     assert all("password" not in answer for answer in answers)
+
+    # Processing made each stored message Bruno's pending e-mail, once.
+    for subject in subjects:
+        [pending] = pending_with(bruno, subject)
+        assert pending["type"] == "pending_email"
+    assert all(len(pending_with(bruno, subject)) == 1 for subject in subjects)
 
     assert bruno.delete(url).status_code == 204
     assert bruno.get(url).status_code == 404
