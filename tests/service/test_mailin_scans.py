@@ -10,6 +10,7 @@ import pytest
 
 from crm.blobs import open_blob_store
 from crm.database import create_service_engine
+from services.contacts.service import ContactsService
 from tests.mailin_listener import INGEST_DOMAIN, ListenerProcess, add_ingest_address, write_config
 from tests.service.test_mailin_processing import MailinUnderTest, deliveries_of, events_for, wait_processed
 from tests.unit.mailin.parsing.test_scans import CASES, SCANS
@@ -46,6 +47,8 @@ def test_scans_sent_by_smtp_become_mail_received_with_the_scanned_file(
             raw_ids[file] = reply.decode().split("stored ", 1)[1].split()[0]
     deliveries = {file: deliveries_of(engine, raw_id)[0] for file, raw_id in raw_ids.items()}
 
+    # contacts answers the sender lookup (nobody is found: no links).
+    container_factory(ContactsService, migrated.nameko_config()).start()
     container = container_factory(MailinUnderTest, migrated.nameko_config())
     container.start()
     processed = wait_processed(engine, set(deliveries.values()))

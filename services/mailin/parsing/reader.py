@@ -9,10 +9,12 @@ time or memory.
 
 from __future__ import annotations
 
+import functools
 import logging
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 
 from services.mailin.parsing import forwards, headers, tnef
 from services.mailin.parsing.filetypes import extension_for, real_content_type
@@ -23,6 +25,27 @@ from services.mailin.parsing.text import decode_text, html_to_text, repair_surro
 log = logging.getLogger(__name__)
 
 TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+# Header values longer than this are parsed each time they are read, not remembered.
+_CACHED_HEADER_CHARS = 1_000
+
+
+@functools.lru_cache(maxsize=2048)
+def _parsed_header(name: str, value: str) -> object:
+    return policy.default.header_fetch_parse(name, value)
+
+
+class _ReadingPolicy(EmailPolicy):
+    """The modern policy, remembering the headers it parsed: the parser and the walk read each
+    part's Content-Type several times, and the header registry parses it again each time (half of
+    the time a plain message took). A parsed header is immutable, so sharing one is safe."""
+
+    def header_fetch_parse(self, name: str, value: str) -> object:
+        if hasattr(value, "name") or len(value) > _CACHED_HEADER_CHARS:
+            return super().header_fetch_parse(name, value)
+        return _parsed_header(name, value)
+
+
+_READING = _ReadingPolicy()
 
 
 def read_message(raw: bytes, limits: ParseLimits = ParseLimits()) -> ParsedMail:
@@ -42,7 +65,7 @@ def _read(raw: bytes, limits: ParseLimits) -> ParsedMail:
     raw = bounded_headers(raw, limits, problems)
     if not raw.strip():
         return ParsedMail(message_key=headers.derived_key(None, raw), problems=["the message is empty"])
-    message = BytesParser(policy=policy.default).parsebytes(raw)
+    message = BytesParser(policy=_READING).parsebytes(raw)
     head, body = split_raw(raw)
     if not head.isascii() and not _is_utf8(head):
         problems.append(
