@@ -27,6 +27,16 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string"},
     },
     "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}},
+    "RateLimit": {
+        "description": "IETF RateLimit field: nothing remains of the quota until it resets "
+        '(`"name";r=0;t=<seconds>`)',
+        "schema": {"type": "string"},
+    },
+    "RateLimit-Policy": {
+        "description": "IETF RateLimit-Policy field, when the limit reached is a quota: its name, quota and "
+        'window in seconds (`"login-account";q=5;w=900`)',
+        "schema": {"type": "string"},
+    },
     "ETag": {"description": "The record's version, for If-Match", "schema": {"type": "string"}},
 }
 # Helpers that add a header to the answer of the handler calling them.
@@ -43,7 +53,7 @@ STATUS_TEXT = {
     414: "Query string too long",
     415: "Unsupported content type",
     422: "Invalid input; `errors` names each field",
-    429: "Too many requests; see Retry-After",
+    429: "Too many requests; see Retry-After (and RateLimit, RateLimit-Policy)",
     503: "A service did not answer in time",
 }
 
@@ -243,7 +253,9 @@ def build_document(service_cls: type, version: str = "0.1.0") -> dict[str, Any]:
         for status in sorted(statuses):
             operation["responses"][str(status)] = {
                 "description": STATUS_TEXT.get(status, "Error"),
-                "headers": _headers({"Retry-After"} if status == 429 else set()),
+                "headers": _headers(
+                    {"Retry-After", "RateLimit", "RateLimit-Policy"} if status == 429 else set()
+                ),
                 "content": {"application/problem+json": {"schema": problem_ref}},
             }
         if not spec.auth:
