@@ -96,6 +96,9 @@ def process_next(
                     deliver(uow, blobs, find_contact, delivery, raw_message)
             except Exception as exc:  # the savepoint is gone; keep why, and try again later
                 uow.drop_events_since(mark)
+                # What deliver set on the row (processed, its key) was not flushed before the
+                # failure, so the savepoint's rollback did not undo it: forget it here.
+                uow.session.expire(delivery)
                 _note_failure(uow.session, delivery.id, delivery.attempts + 1, exc)
                 break
     return handled

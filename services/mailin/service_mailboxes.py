@@ -80,7 +80,7 @@ class MailboxesMixin:
     def test_mailbox(self, mailbox_id: str) -> dict[str, Any]:
         """Log in and select the folder (and the folder to move to), changing nothing: ``ok``, or
         ``error_code`` and ``error`` saying what is wrong (wrong password, TLS, host, folder)."""
-        caller = self.caller.user()
+        caller = self.caller.writer()
         with self.db.read() as session:
             mailbox = mailboxes.mailbox_of(session, caller, mailbox_id)
         try:
