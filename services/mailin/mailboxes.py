@@ -39,7 +39,7 @@ def create(session: Session, caller: Caller, request: MailboxCreate, fernet: Fer
         id=new_id(),
         org_id=caller.org_id,
         user_id=caller.user_id,
-        **{**fields, "name": fields["name"] or f"{request.username}@{request.host}"},
+        **{**fields, "name": fields["name"] or f"{request.username}@{request.host}"[:200]},
         password_encrypted=passwords.encrypt(fernet, request.password),
         messages_imported=0,
         messages_skipped=0,
