@@ -1,6 +1,7 @@
 """Which contacts and companies other services' records may name: the live ones of the caller's
-organisation, checked for many ids in one call (an interaction names several); and the contact
-a received mail comes from, found by its e-mail address."""
+organisation, checked for many ids in one call (an interaction names several); where they are
+(a check-in measures the distance to them); and the contact a received mail comes from, found
+by its e-mail address."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from crm.auth import Caller
 from crm.errors import invalid
 from services.contacts import lookups
 from services.contacts.models import Company, Contact
+from services.contacts.shapes import position_out
 
 MAX_IDS = 1000
 MAX_EMAILS = 20
@@ -42,6 +44,32 @@ def live_ids(session: Session, caller: Caller, contact_ids: Any, company_ids: An
                 )
             )
         found[field] = [record_id for record_id in dict.fromkeys(given) if record_id in live]
+    return found
+
+
+def _contact_name(contact: Contact) -> str:
+    return " ".join(part for part in (contact.first_name, contact.last_name) if part) or contact.id
+
+
+def positions(session: Session, caller: Caller, contact_ids: Any, company_ids: Any) -> dict[str, Any]:
+    """``{"contacts": {id: {id, name, position}}, "companies": {...}}`` for the live contacts and
+    companies of the caller's organisation among the given ids; ``position`` is
+    ``{latitude, longitude, source}`` or None when the address has none. Other ids are left out."""
+    found: dict[str, Any] = {"contacts": {}, "companies": {}}
+    for key, model, given, name_of in (
+        ("contacts", Contact, _ids(contact_ids, "contact_ids"), _contact_name),
+        ("companies", Company, _ids(company_ids, "company_ids"), lambda company: company.name),
+    ):
+        if not given:
+            continue
+        rows = session.scalars(
+            select(model).where(
+                model.org_id == caller.org_id, model.id.in_(set(given)), model.deleted_at.is_(None)
+            )
+        )
+        found[key] = {
+            row.id: {"id": row.id, "name": name_of(row), "position": position_out(row)} for row in rows
+        }
     return found
 
 

@@ -114,6 +114,16 @@ class ContactsService(VCardEntrypoints, Pingable):
             return references.live_ids(session, caller, contact_ids, company_ids)
 
     @rpc
+    def positions(self, contact_ids: list[str], company_ids: list[str]) -> dict[str, Any]:
+        """Where the caller's live contacts and companies among ``contact_ids`` and ``company_ids``
+        (at most 1000 each) are: ``{contacts: {id: {id, name, position}}, companies: {...}}``,
+        ``position`` ``{latitude, longitude, source}`` or None; other ids are left out. For
+        interactions' check-ins (the distance to the visited company or contact)."""
+        caller = self.caller.user()
+        with self.db.read() as session:
+            return references.positions(session, caller, contact_ids, company_ids)
+
+    @rpc
     def find_by_emails(self, org_id: str, emails: list[str]) -> dict[str, Any] | None:
         """Internal, for mail ingestion (no caller token): ``{contact_id, company_id}`` of the live
         contact of ``org_id`` whose e-mail is the first of ``emails`` (at most 20, in the order

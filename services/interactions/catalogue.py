@@ -175,7 +175,13 @@ def closed_statuses(kind: InteractionType) -> set[str]:
 
 
 def type_out(row: InteractionType) -> dict[str, Any]:
-    return {"key": row.key, "name": row.name, "statuses": row.statuses, "invoice": row.invoice}
+    return {
+        "key": row.key,
+        "name": row.name,
+        "statuses": row.statuses,
+        "invoice": row.invoice,
+        "checkin_radius_m": row.checkin_radius_m,
+    }
 
 
 def put_type(session: Session, org_id: str, type_key: str, request: Any) -> dict[str, Any]:
@@ -199,5 +205,6 @@ def put_type(session: Session, org_id: str, type_key: str, request: Any) -> dict
     row.name = request.name
     row.statuses = [status.model_dump() for status in request.statuses]
     row.invoice = request.invoice
+    row.checkin_radius_m = request.checkin_radius_m
     session.flush()
     return type_out(row)

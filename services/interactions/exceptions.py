@@ -1,6 +1,6 @@
 """Errors raised by the interactions service."""
 
-from crm.errors import Conflict, Forbidden, NotFound
+from crm.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 # Shared with every service; raised here too, so callers find them with the others.
 from crm.errors import IdAlreadyUsed as IdAlreadyUsed
@@ -55,3 +55,20 @@ class NotOrganiser(Forbidden):
     """Only the organiser (the owner) or an admin may do this."""
 
     title = "Organiser only"
+
+
+class CheckInAlreadyOpen(Conflict):
+    """The caller's visit of this interaction is open: check out first."""
+
+    title = "Already checked in"
+
+
+class NoOpenCheckIn(Conflict):
+    title = "Not checked in"
+
+
+class TooFarToCheckIn(InvalidInput):
+    """The interaction's type requires a check-in within its radius of the client; ``detail`` says
+    how far the user is and the radius allowed."""
+
+    title = "Too far to check in"

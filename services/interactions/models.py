@@ -11,7 +11,20 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Index, Integer, MetaData, Numeric, String, Text, event, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    event,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm.database import NAMING_CONVENTION
@@ -40,6 +53,8 @@ class InteractionType(Base):
     statuses: Mapped[list] = mapped_column(JSON)
     invoice: Mapped[str | None] = mapped_column(String(10), nullable=True)  # "purchase" | "sales"
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Metres: a check-in on an interaction of this type must be this close to the client; null: any.
+    checkin_radius_m: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Interaction(Base):
@@ -278,6 +293,46 @@ class Document(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_documents_interaction_id", "interaction_id"),)
+
+
+class CheckIn(Base):
+    """A visit of a user to an interaction's client: opened by a check-in where the phone was,
+    closed by a check-out. The place measured from (the first linked company, else contact, with a
+    position) is copied with its distance, so later moves of the client leave the visit as it was."""
+
+    __tablename__ = "check_ins"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    interaction_id: Mapped[str] = mapped_column(String(36))
+    user_id: Mapped[str] = mapped_column(String(36))
+    # Where the phone was (WGS84 degrees) and how sure it was of it (metres).
+    latitude: Mapped[float] = mapped_column(Double)
+    longitude: Mapped[float] = mapped_column(Double)
+    accuracy_m: Mapped[float] = mapped_column(Double)
+    # The place measured from ("company" | "contact"), null when none had a position.
+    place_kind: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    place_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    place_name: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    distance_m: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The type's radius when the user checked in (null: none required).
+    radius_m: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    checked_in_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    checked_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __table_args__ = (
+        Index("ix_check_ins_interaction_id_checked_in_at", "interaction_id", "checked_in_at"),
+        # One open visit per user and interaction, even for two check-ins at once.
+        Index(
+            "ix_check_ins_open_interaction_id_user_id",
+            "interaction_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("checked_out_at IS NULL"),
+            postgresql_where=text("checked_out_at IS NULL"),
+        ),
+    )
 
 
 outbox = define_outbox_table(Base.metadata)

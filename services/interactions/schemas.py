@@ -106,6 +106,10 @@ class TypeUpdate(StrictInput):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     statuses: Annotated[list[StatusIn], Field(min_length=1, max_length=50)]
     invoice: Literal["purchase", "sales"] | None = None
+    # A check-in on an interaction of this type must be within this many metres of the client.
+    checkin_radius_m: whole_number(ge=1, le=100_000) | None = Field(
+        default=None, description="Metres from the client within which a check-in is allowed; null: anywhere"
+    )
 
 
 class StatusIn(StrictInput):

@@ -42,6 +42,7 @@ from services.interactions.schemas import (
     PipelineQuery,
     TypeUpdate,
 )
+from services.interactions.service_checkins import CheckInEntrypoints
 from services.interactions.service_documents import DocumentEntrypoints
 from services.interactions.service_notes import NoteEntrypoints
 from services.interactions.service_projects import ProjectEntrypoints
@@ -66,6 +67,7 @@ class InteractionsService(
     TimerEntrypoints,
     NoteEntrypoints,
     DocumentEntrypoints,
+    CheckInEntrypoints,
     Pingable,
 ):
     name = "interactions"

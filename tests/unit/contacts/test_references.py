@@ -1,4 +1,5 @@
-"""contacts.live_ids: which contacts and companies another service's record may name."""
+"""contacts.live_ids and positions: which contacts and companies another service's record may
+name, and where they are."""
 
 from __future__ import annotations
 
@@ -24,6 +25,45 @@ def test_live_ids_keeps_the_callers_live_contacts_and_companies_in_the_order_giv
 def test_live_ids_refuses_what_is_not_a_list_of_ids(contacts):
     with pytest.raises(InvalidInput, match="contact_ids"):
         contacts.as_user(BOB).live_ids("jeanne", [])
+
+
+def test_positions_answers_names_and_positions_of_the_callers_live_records(contacts):
+    pomme = contacts.as_user(BOB)
+    paris = {"latitude": 48.8724, "longitude": 2.3325, "source": "phone_gps"}
+    boulangerie = pomme.create_company({"name": "Boulangerie Dupont Paris", "address": {"position": paris}})
+    siege = pomme.create_company({"name": "Pomme Siège Central"})["id"]
+    jeanne = pomme.create_contact(
+        {
+            "first_name": "Jeanne",
+            "last_name": "Dupont",
+            "address": {"position": {"latitude": 45.764, "longitude": 4.8357}},
+        }
+    )["id"]
+    gone = pomme.create_contact({"last_name": "Parti"})["id"]
+    pomme.delete_contact(gone)
+    poire = contacts.as_user(DIANE).create_company({"name": "Poire Magasin"})["id"]
+
+    found = pomme.positions([jeanne, gone, "no-such-contact"], [boulangerie["id"], siege, poire])
+
+    assert found == {
+        "contacts": {
+            jeanne: {
+                "id": jeanne,
+                "name": "Jeanne Dupont",
+                "position": {"latitude": 45.764, "longitude": 4.8357, "source": "typed"},
+            }
+        },
+        "companies": {
+            boulangerie["id"]: {
+                "id": boulangerie["id"],
+                "name": "Boulangerie Dupont Paris",
+                "position": paris,
+            },
+            siege: {"id": siege, "name": "Pomme Siège Central", "position": None},
+        },
+    }
+    with pytest.raises(InvalidInput, match="company_ids"):
+        pomme.positions([], "siege")
 
 
 def _jeanne_at(pomme, *companies_ended):

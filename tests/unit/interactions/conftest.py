@@ -33,6 +33,16 @@ COSTS = {ALICE: {"amount": "80.00", "currency": "EUR"}, BOB: {"amount": "45.50",
 ZONES = {ALICE: "Europe/Paris", BOB: "America/Montreal", CLAIRE: "Europe/Paris", DIANE: "Europe/Paris"}
 SIEGE = "company-siege"  # a company of Pomme
 JEANNE = "contact-jeanne"  # a contact of Pomme
+BOULANGERIE = "company-boulangerie"  # a company of Pomme, with a position
+# Where contacts has Pomme's contacts and companies: (name, position or None); tests may change it.
+PLACES: dict[str, tuple[str, dict[str, Any] | None]] = {
+    SIEGE: ("Pomme Siège Central", None),
+    JEANNE: ("Jeanne Dupont", None),
+    BOULANGERIE: (
+        "Boulangerie Dupont Paris",
+        {"latitude": 48.8724, "longitude": 2.3325, "source": "phone_gps"},
+    ),
+}
 
 
 def _settings(folder: Path, url: str | None = None) -> Settings:
@@ -88,7 +98,14 @@ class Contacts:
         ours = self.caller_org == POMME
         return {
             "contact_ids": [i for i in contact_ids if ours and i == JEANNE],
-            "company_ids": [i for i in company_ids if ours and i == SIEGE],
+            "company_ids": [i for i in company_ids if ours and i in (SIEGE, BOULANGERIE)],
+        }
+
+    def positions(self, contact_ids: list[str], company_ids: list[str]) -> dict[str, Any]:
+        live = self.live_ids(contact_ids, company_ids)
+        return {
+            key: {i: {"id": i, "name": PLACES[i][0], "position": PLACES[i][1]} for i in live[f"{kind}_ids"]}
+            for key, kind in (("contacts", "contact"), ("companies", "company"))
         }
 
     def get_contact(self, contact_id: str) -> dict[str, Any]:
@@ -142,4 +159,4 @@ def interactions(request, tmp_path, interactions_signing_key) -> Iterator[Intera
     yield from fresh_workers(request, tmp_path, "interactions", "interactions_template", build)
 
 
-__all__ = ["ALICE", "BOB", "CLAIRE", "DIANE", "POIRE", "POMME", "SIEGE", "JEANNE"]
+__all__ = ["ALICE", "BOB", "CLAIRE", "DIANE", "POIRE", "POMME", "SIEGE", "JEANNE", "BOULANGERIE"]
