@@ -13,6 +13,7 @@ from crm.health import Pingable
 from crm.rpc import RpcClient
 from services.gateway import docs, metrics
 from services.gateway.accounts_routes import AccountsRoutes
+from services.gateway.checkins_routes import CheckInsRoutes
 from services.gateway.contacts_routes import ContactsRoutes
 from services.gateway.dependencies import Authenticator
 from services.gateway.documents_routes import DocumentsRoutes
@@ -54,6 +55,7 @@ class GatewayService(
     ResourcesRoutes,
     TemplatesRoutes,
     TimersRoutes,
+    CheckInsRoutes,
     NotesRoutes,
     DocumentsRoutes,
     MailboxesRoutes,
