@@ -20,13 +20,18 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import field_error
 from crm.ids import new_id
-from crm.records import has_values, replayed
+from crm.records import has_values, record_of, replayed
 from crm.times import aware, iso, utcnow
 from services.interactions.checkin_schemas import CheckInRequest
 from services.interactions.distances import distance_m, distance_text, too_far
-from services.interactions.exceptions import CheckInAlreadyOpen, NoOpenCheckIn, TooFarToCheckIn
+from services.interactions.exceptions import (
+    CheckInAlreadyOpen,
+    InteractionNotFound,
+    NoOpenCheckIn,
+    TooFarToCheckIn,
+)
 from services.interactions.interactions import interaction_of
-from services.interactions.models import CheckIn, InteractionLink, InteractionType
+from services.interactions.models import CheckIn, Interaction, InteractionLink, InteractionType
 
 
 @dataclass(frozen=True)
@@ -181,10 +186,22 @@ def check_in(
 
 def check_out(uow: UnitOfWork, caller: Caller, interaction_id: str) -> dict[str, Any]:
     """Close the caller's open visit of the interaction, with its duration in seconds; no open
-    visit is a conflict, and changes nothing."""
+    visit is a conflict, and changes nothing. A visit of an interaction deleted meanwhile is
+    closed all the same (the time was spent)."""
     session = uow.session
-    interaction = interaction_of(session, caller.org_id, interaction_id, lock=True)
+    interaction = record_of(
+        session,
+        Interaction,
+        caller.org_id,
+        interaction_id,
+        InteractionNotFound,
+        "interaction",
+        lock=True,
+        with_deleted=True,
+    )
     row = _open_visit(session, caller, interaction.id)
+    if row is None and interaction.deleted_at is not None:
+        raise InteractionNotFound(f"no interaction {interaction_id}")
     if row is None:
         raise NoOpenCheckIn(
             f"you have no open check-in on interaction {interaction.id}: check in first",

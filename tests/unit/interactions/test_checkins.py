@@ -176,6 +176,21 @@ def test_a_second_check_in_while_one_is_open_is_a_conflict_and_so_is_a_check_out
         interactions.as_user(BOB).check_out(livraison)
 
 
+def test_a_visit_of_an_interaction_deleted_meanwhile_is_still_checked_out(interactions, clock):
+    livraison = delivery(interactions, company_ids=[BOULANGERIE])
+    interactions.as_user(BOB).check_in(livraison, OPERA)
+    interactions.as_user(BOB).delete_interaction(livraison)
+    clock.advance(minutes=10)
+
+    assert interactions.as_user(BOB).check_out(livraison)["duration_seconds"] == 600
+    with pytest.raises(InteractionNotFound):
+        interactions.as_user(BOB).check_out(livraison)  # nothing open any more: the usual 404
+    with pytest.raises(InteractionNotFound):
+        interactions.as_user(BOB).check_in(livraison, OPERA)
+    with pytest.raises(InteractionNotFound):
+        interactions.as_user(DIANE).check_out(livraison)
+
+
 def test_the_same_check_in_id_again_is_a_replay_and_other_content_is_refused(interactions, clock):
     livraison = delivery(interactions, company_ids=[BOULANGERIE])
     first = interactions.as_user(BOB).check_in(livraison, {**OPERA, "id": "visite-boulangerie-1"})
