@@ -48,6 +48,7 @@ SERVICE_CLASSES = {
     "interactions": "services.interactions.service:InteractionsService",
     "notifier": "services.notifier.service:NotifierService",
     "mailin": "services.mailin.service:MailinService",
+    "sync": "services.sync.service:SyncService",
 }
 
 

@@ -28,7 +28,16 @@ ALL_SERVICES = (
     "sync",
 )
 # Services that exist as running code today; the others are packages only.
-RUNNABLE_SERVICES = ("accounts", "gateway", "contacts", "messaging", "interactions", "notifier", "mailin")
+RUNNABLE_SERVICES = (
+    "accounts",
+    "gateway",
+    "contacts",
+    "messaging",
+    "interactions",
+    "notifier",
+    "mailin",
+    "sync",
+)
 
 _ENV_REFERENCE = re.compile(
     r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>(?:[^{}]|\{[^{}]*\})*))?\}"
@@ -354,6 +363,19 @@ class BlobSettings(_Section):
     folder: str = "{data_dir}/blobs"
 
 
+class SyncSettings(_Section):
+    # The scope of a phone (docs/sync.md): interactions from this many days back to this many
+    # ahead, projects younger than project_days, what the user touched on the web in touched_days.
+    interactions_past_days: int = Field(default=90, ge=0, le=3650)
+    interactions_future_days: int = Field(default=30, ge=0, le=3650)
+    project_days: int = Field(default=90, ge=0, le=3650)
+    touched_days: int = Field(default=30, ge=0, le=3650)
+    # Changes one push may carry.
+    max_push_changes: int = Field(default=2000, ge=1, le=100_000)
+    # For tests and demos only: a file holding a number of seconds added to sync's clock.
+    clock_offset_file: str = ""
+
+
 class Settings(_Section):
     amqp_uri: str = "amqp://guest:guest@127.0.0.1:5672/"
     data_dir: str = "var"
@@ -372,6 +394,7 @@ class Settings(_Section):
     interactions: InteractionsSettings = Field(default_factory=InteractionsSettings)
     blobs: BlobSettings = Field(default_factory=BlobSettings)
     mailin: MailinSettings = Field(default_factory=MailinSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
     run: RunSettings = Field(default_factory=RunSettings)
 
     @field_validator("log_level")

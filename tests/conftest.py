@@ -28,7 +28,7 @@ AMQP_URI = with_vhost(
     os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
     os.environ.get("CRM_TEST_VHOST", DEFAULT_TEST_VHOST),
 )
-MIGRATED_SERVICES = ("accounts", "contacts", "messaging", "interactions", "notifier", "mailin")
+MIGRATED_SERVICES = ("accounts", "contacts", "messaging", "interactions", "notifier", "mailin", "sync")
 
 
 @pytest.fixture(scope="session")

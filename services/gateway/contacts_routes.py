@@ -26,6 +26,7 @@ from services.gateway.schemas import (
     VCardQuery,
 )
 from services.gateway.vcard_body import read_vcf
+from services.gateway.views import announce_view
 
 V1 = "/api/v1"
 VCARD = "text/vcard"
@@ -45,6 +46,7 @@ class ContactsRoutes:
 
     contacts: Any
     auth: Any
+    dispatch_event: Any
     config: Any
 
     # -- companies --------------------------------------------------------
@@ -105,8 +107,10 @@ class ContactsRoutes:
         errors=(404,),
     )
     def get_company(self, request: Request, company_id: str) -> Response:
-        self.auth.caller()
-        return json_response(self.contacts.get_company(company_id))
+        caller = self.auth.caller()
+        company = self.contacts.get_company(company_id)
+        announce_view(self.dispatch_event, caller, "companies", company_id)
+        return json_response(company)
 
     @route(
         "PATCH",
@@ -179,8 +183,10 @@ class ContactsRoutes:
         errors=(404,),
     )
     def get_contact(self, request: Request, contact_id: str) -> Response:
-        self.auth.caller()
-        return json_response(self.contacts.get_contact(contact_id))
+        caller = self.auth.caller()
+        contact = self.contacts.get_contact(contact_id)
+        announce_view(self.dispatch_event, caller, "contacts", contact_id)
+        return json_response(contact)
 
     @route(
         "PATCH",

@@ -7,6 +7,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from services.gateway.http import created_response, json_response, read_body, read_query, route
+from services.gateway.views import announce_view
 from services.interactions import schemas as interactions_api
 
 V1 = "/api/v1"
@@ -17,6 +18,7 @@ class InteractionsRoutes:
 
     interactions: Any
     auth: Any
+    dispatch_event: Any
 
     # -- types ----------------------------------------------------------------------------------
 
@@ -84,8 +86,10 @@ class InteractionsRoutes:
         errors=(404,),
     )
     def get_interaction(self, request: Request, interaction_id: str) -> Response:
-        self.auth.caller()
-        return json_response(self.interactions.get_interaction(interaction_id))
+        caller = self.auth.caller()
+        interaction = self.interactions.get_interaction(interaction_id)
+        announce_view(self.dispatch_event, caller, "interactions", interaction_id)
+        return json_response(interaction)
 
     @route(
         "PATCH",

@@ -24,6 +24,7 @@ from crm.errors import (
     UnsupportedMediaType,
 )
 from services.gateway.preconditions import PreconditionFailed
+from services.sync.exceptions import SyncConflict
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int, str]] = [
     (Forbidden, 403, "forbidden"),
     (NotFound, 404, "not-found"),
     (PreconditionFailed, 412, "precondition-failed"),
+    (SyncConflict, 409, "sync-conflict"),
     (Conflict, 409, "conflict"),
     (RateLimited, 429, "rate-limited"),
     (ServiceUnavailable, 503, "service-unavailable"),
@@ -55,6 +57,11 @@ PROBLEM_KINDS: list[tuple[int, str, str]] = [
     (404, "unknown-route", "no such route"),
     (405, "method-not-allowed", "the route exists; the Allow header lists its methods"),
     (409, "conflict", "clashes with the current state: duplicate, stale version, last admin"),
+    (
+        409,
+        "sync-conflict",
+        "a pushed record changed on the server since the last pull: pull, then push again",
+    ),
     (411, "length-required", "send the body with a Content-Length header (no chunked bodies)"),
     (412, "precondition-failed", "If-Match names another version than the record's; read it again"),
     (413, "too-large", "the body is over gateway.max_body_bytes, or over the limit of its route"),

@@ -7,6 +7,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from services.gateway.http import created_response, json_response, read_body, read_query, route
+from services.gateway.views import announce_view
 from services.interactions import resource_schemas as interactions_api
 
 V1 = "/api/v1"
@@ -17,6 +18,7 @@ class ResourcesRoutes:
 
     interactions: Any
     auth: Any
+    dispatch_event: Any
 
     # -- resources --------------------------------------------------------
 
@@ -166,8 +168,10 @@ class ResourcesRoutes:
         errors=(404,),
     )
     def get_project(self, request: Request, project_id: str) -> Response:
-        self.auth.caller()
-        return json_response(self.interactions.get_project(project_id))
+        caller = self.auth.caller()
+        project = self.interactions.get_project(project_id)
+        announce_view(self.dispatch_event, caller, "projects", project_id)
+        return json_response(project)
 
     @route(
         "PATCH",

@@ -7,6 +7,7 @@ from typing import Any
 
 import eventlet
 from nameko.dependency_providers import Config
+from nameko.events import EventDispatcher
 from werkzeug.wrappers import Request, Response
 
 from crm.health import Pingable
@@ -29,6 +30,7 @@ from services.gateway.problems import PROBLEM_KINDS
 from services.gateway.qr_routes import QrRoutes
 from services.gateway.resources_routes import ResourcesRoutes
 from services.gateway.schemas import Health, Readiness
+from services.gateway.sync_routes import SyncRoutes
 from services.gateway.templates_routes import TemplatesRoutes
 from services.gateway.timers_routes import TimersRoutes
 from services.gateway.webhook_routes import WebhookRoutes
@@ -41,6 +43,7 @@ import services.messaging.exceptions  # noqa: F401, E402  isort: skip
 import services.interactions.exceptions  # noqa: F401, E402  isort: skip
 import services.notifier.exceptions  # noqa: F401, E402  isort: skip
 import services.mailin.exceptions  # noqa: F401, E402  isort: skip
+import services.sync.exceptions  # noqa: F401, E402  isort: skip
 
 V1 = "/api/v1"
 
@@ -61,6 +64,7 @@ class GatewayService(
     MailboxesRoutes,
     WebhookRoutes,
     QrRoutes,
+    SyncRoutes,
     Pingable,
 ):
     name = "gateway"
@@ -73,6 +77,9 @@ class GatewayService(
     interactions = RpcClient("interactions")
     notifier = RpcClient("notifier")
     mailin = RpcClient("mailin")
+    sync = RpcClient("sync")
+    # record_viewed (services/gateway/views.py): without a confirm, a view never waits on the bus.
+    dispatch_event = EventDispatcher(use_confirms=False)
 
     @property
     def settings(self) -> Any:

@@ -155,6 +155,8 @@ def system(migrated: Settings, tmp_path_factory, smtp_relay: SmtpRelay) -> Syste
             "secret_key": Fernet.generate_key().decode(),
             "imap_ca_file": str(folder / "imap-ca.pem"),
         },
+        # Mobile sync's clock: tests write a number of seconds into this file to let time pass.
+        "sync": {"clock_offset_file": str(folder / "sync-clock-offset")},
         # Providers are the sandbox, which posts its delivery events back to this gateway.
         "messaging": {
             "sandbox": True,

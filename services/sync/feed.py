@@ -1,0 +1,261 @@
+"""The change feed: the owning services' events applied to sync's replica.
+
+Each applied event takes the next change sequence (``next_seq``) for every
+record it changes; the counter row stays locked until the transaction
+commits, so sequence order is commit order and a pull that answers ``T``
+has seen every change numbered up to ``T``. An event older than what the
+replica holds (events arrive unordered) changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from services.sync import records as r
+from services.sync.models import (
+    ChangeCounter,
+    InteractionPerson,
+    ProjectPerson,
+    ReplicaLink,
+    ReplicaRecord,
+    Touch,
+)
+
+# Deletion events of interactions and projects carry only the id: deleted outranks any version.
+DELETED = 2**62
+COUNTER_ID = 1
+
+
+def next_seq(session: Session) -> int:
+    """The next change sequence; the counter row stays locked until the caller commits."""
+    seq = session.execute(
+        update(ChangeCounter)
+        .where(ChangeCounter.id == COUNTER_ID)
+        .values(seq=ChangeCounter.seq + 1)
+        .returning(ChangeCounter.seq)
+    ).scalar()
+    if seq is None:  # a database made without the migration's first row
+        session.add(ChangeCounter(id=COUNTER_ID, seq=1))
+        session.flush()
+        return 1
+    return seq
+
+
+def current_seq(session: Session) -> int:
+    return session.execute(select(ChangeCounter.seq).where(ChangeCounter.id == COUNTER_ID)).scalar() or 0
+
+
+class Feed:
+    """One event's changes to the replica, all under one sequence number (taken when needed)."""
+
+    def __init__(self, session: Session, org_id: str):
+        self.session = session
+        self.org_id = org_id
+        self._seq: int | None = None
+
+    @property
+    def seq(self) -> int:
+        if self._seq is None:
+            self._seq = next_seq(self.session)
+        return self._seq
+
+    def put(self, table: str, raw: dict[str, Any], version: int, deleted: bool = False) -> bool:
+        """Store ``raw`` unless the replica holds a newer version; True when it changed."""
+        key = (self.org_id, table, raw["id"])
+        row = self.session.get(ReplicaRecord, key, with_for_update=True)
+        text = json.dumps(raw, separators=(",", ":"), sort_keys=True)
+        if row is None:
+            self.session.add(
+                ReplicaRecord(
+                    org_id=self.org_id,
+                    table_name=table,
+                    record_id=raw["id"],
+                    seq=self.seq,
+                    version=version,
+                    deleted=deleted,
+                    raw=text,
+                )
+            )
+            return True
+        if version < row.version or (row.deleted and not deleted and row.version >= DELETED):
+            return False
+        if row.raw == text and row.deleted == deleted:
+            row.version = version
+            return False
+        row.raw, row.deleted, row.version, row.seq = text, deleted, version, self.seq
+        return True
+
+    def mark_deleted(self, table: str, record_id: str, version: int = DELETED) -> None:
+        row = self.session.get(ReplicaRecord, (self.org_id, table, record_id), with_for_update=True)
+        if row is not None and not row.deleted:
+            row.deleted, row.version, row.seq = True, max(row.version, version), self.seq
+
+    def touch(self, table: str, record_id: str) -> None:
+        """Send the record again at the next pulls (a refused change is undone on the phone)."""
+        row = self.session.get(ReplicaRecord, (self.org_id, table, record_id), with_for_update=True)
+        if row is not None:
+            row.seq = self.seq
+
+    def set_links(self, from_table: str, from_id: str, to_table: str, to_ids: Iterable[str]) -> set[str]:
+        """``from`` now brings exactly ``to_ids`` of ``to_table``; answers the ids it no longer does."""
+        wanted = set(to_ids)
+        link = ReplicaLink
+        where = (
+            link.org_id == self.org_id,
+            link.from_table == from_table,
+            link.from_id == from_id,
+            link.to_table == to_table,
+        )
+        held = set(self.session.scalars(select(link.to_id).where(*where)))
+        gone = held - wanted
+        if gone:
+            self.session.execute(delete(link).where(*where, link.to_id.in_(gone)))
+        for to_id in wanted - held:
+            self.session.add(
+                ReplicaLink(
+                    org_id=self.org_id, from_table=from_table, from_id=from_id, to_table=to_table, to_id=to_id
+                )
+            )
+        return gone
+
+    def add_link(self, from_table: str, from_id: str, to_table: str, to_id: str) -> None:
+        key = (self.org_id, from_table, from_id, to_table, to_id)
+        if self.session.get(ReplicaLink, key) is None:
+            self.session.add(
+                ReplicaLink(
+                    org_id=self.org_id, from_table=from_table, from_id=from_id, to_table=to_table, to_id=to_id
+                )
+            )
+
+    def set_people(self, model: Any, key_column: str, key: str, user_ids: set[str], **fields: Any) -> None:
+        column = getattr(model, key_column)
+        self.session.execute(delete(model).where(column == key))
+        for user_id in user_ids:
+            self.session.add(model(**{key_column: key}, user_id=user_id, org_id=self.org_id, **fields))
+
+
+# -- one function per kind of record ---------------------------------------------------------------
+
+
+def apply_company(feed: Feed, record: dict[str, Any], deleted: bool) -> None:
+    feed.put(r.COMPANIES, r.company_raw(record), record["version"], deleted or bool(record.get("deleted_at")))
+
+
+def apply_contact(feed: Feed, record: dict[str, Any], deleted: bool) -> None:
+    """The contact and its employments (the event carries the whole history)."""
+    deleted = deleted or bool(record.get("deleted_at"))
+    feed.put(r.CONTACTS, r.contact_raw(record), record["version"], deleted)
+    employments = record.get("employments") or []
+    for employment in employments:
+        feed.put(r.EMPLOYMENTS, r.employment_raw(employment), employment["version"], deleted)
+        feed.add_link(r.COMPANIES, employment["company_id"], r.EMPLOYMENTS, employment["id"])
+    for gone in feed.set_links(r.CONTACTS, record["id"], r.EMPLOYMENTS, (e["id"] for e in employments)):
+        feed.mark_deleted(r.EMPLOYMENTS, gone)
+
+
+def apply_interaction(feed: Feed, record: dict[str, Any]) -> None:
+    """The interaction, its participants, links and the people whose phones carry it."""
+    interaction_id = record["id"]
+    if not feed.put(r.INTERACTIONS, r.interaction_raw(record), record["version"]):
+        return
+    feed.set_links(r.INTERACTIONS, interaction_id, r.CONTACTS, record.get("contact_ids") or [])
+    feed.set_links(r.INTERACTIONS, interaction_id, r.COMPANIES, record.get("company_ids") or [])
+    participants = record.get("participants") or []
+    for participant in participants:
+        feed.put(r.PARTICIPANTS, r.participant_raw(interaction_id, participant), record["version"])
+    ids = (r.participant_id(interaction_id, p["user_id"]) for p in participants)
+    for gone in feed.set_links(r.INTERACTIONS, interaction_id, r.PARTICIPANTS, ids):
+        feed.mark_deleted(r.PARTICIPANTS, gone)
+    start_at = datetime.fromisoformat(record["start_at"])
+    feed.set_people(
+        InteractionPerson, "interaction_id", interaction_id, r.interaction_people(record), start_at=start_at
+    )
+
+
+def apply_interaction_deleted(feed: Feed, interaction_id: str) -> None:
+    feed.mark_deleted(r.INTERACTIONS, interaction_id)
+    feed.set_people(InteractionPerson, "interaction_id", interaction_id, set())
+
+
+def apply_participant(feed: Feed, record: dict[str, Any], removed: bool) -> None:
+    """An invitation, an answer or a removal (the interaction's own events carry the rest)."""
+    interaction, participant = record["interaction"], record["participant"]
+    interaction_id, user_id = interaction["id"], participant["user_id"]
+    raw = r.participant_raw(interaction_id, participant)
+    stored = feed.session.get(ReplicaRecord, (feed.org_id, r.INTERACTIONS, interaction_id))
+    if stored is None or stored.deleted:
+        return
+    key = (interaction_id, user_id)
+    person = feed.session.get(InteractionPerson, key)
+    if removed:
+        feed.mark_deleted(r.PARTICIPANTS, raw["id"])
+    else:
+        feed.put(r.PARTICIPANTS, raw, stored.version)
+        feed.add_link(r.INTERACTIONS, interaction_id, r.PARTICIPANTS, raw["id"])
+    keeps = not removed and participant["status"] != r.REFUSED
+    if user_id == interaction.get("owner_id"):
+        return
+    if keeps and person is None:
+        start_at = datetime.fromisoformat(interaction["start_at"])
+        feed.session.add(
+            InteractionPerson(
+                interaction_id=interaction_id, user_id=user_id, org_id=feed.org_id, start_at=start_at
+            )
+        )
+    elif not keeps and person is not None:
+        feed.session.delete(person)
+
+
+def apply_project(feed: Feed, record: dict[str, Any], occurred: int) -> None:
+    project_id = record["id"]
+    if not feed.put(r.PROJECTS, r.project_raw(record), occurred):
+        return
+    feed.set_links(r.PROJECTS, project_id, r.CONTACTS, record.get("contact_ids") or [])
+    feed.set_links(r.PROJECTS, project_id, r.COMPANIES, record.get("company_ids") or [])
+    created_at = datetime.fromisoformat(record["created_at"])
+    feed.set_people(
+        ProjectPerson, "project_id", project_id, set(record.get("user_ids") or []), created_at=created_at
+    )
+
+
+def apply_project_deleted(feed: Feed, project_id: str) -> None:
+    feed.mark_deleted(r.PROJECTS, project_id)
+    feed.set_people(ProjectPerson, "project_id", project_id, set())
+
+
+def apply_note(feed: Feed, record: dict[str, Any]) -> None:
+    feed.put(r.NOTES, r.note_raw(record), 1)
+    feed.add_link(r.INTERACTIONS, record["interaction_id"], r.NOTES, record["id"])
+
+
+def apply_document(feed: Feed, record: dict[str, Any]) -> None:
+    feed.put(r.DOCUMENTS, r.document_raw(record), 1)
+    feed.add_link(r.INTERACTIONS, record["interaction_id"], r.DOCUMENTS, record["id"])
+
+
+def apply_user(feed: Feed, record: dict[str, Any]) -> None:
+    feed.put(r.USERS, r.user_raw(record), record.get("version") or 1)
+
+
+def apply_interaction_types(feed: Feed, types: list[dict[str, Any]], version: int) -> None:
+    for record in types:
+        feed.put(r.INTERACTION_TYPES, r.interaction_type_raw(record), version)
+
+
+def apply_touch(
+    session: Session, org_id: str, user_id: str, table: str, record_id: str, at: datetime
+) -> None:
+    """``user_id`` viewed, created or changed the record at ``at`` (the latest time is kept)."""
+    row = session.get(Touch, (user_id, table, record_id), with_for_update=True)
+    if row is None:
+        session.add(
+            Touch(user_id=user_id, table_name=table, record_id=record_id, org_id=org_id, touched_at=at)
+        )
+    elif row.touched_at < at:
+        row.touched_at = at

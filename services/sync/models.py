@@ -1,0 +1,177 @@
+"""Tables owned by the sync service.
+
+``replica_records`` is sync's copy of every record a phone may carry, kept from
+the owning services' events, each stamped with the change sequence (``seq``)
+of its last change; ``change_counter`` hands out that sequence, one number at a
+time, under a row lock, so sequence order is commit order. ``replica_links``,
+``interaction_people``, ``project_people`` and ``touches`` are what the scope
+of a user is computed from. ``scope_members`` remembers, per user, when each
+record entered and left their scope, so a pull from any earlier point knows
+what the phone holds. ``devices``, ``device_mutations`` and ``sync_alerts``
+are the phones, what each pushed, and what was refused.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from crm.database import NAMING_CONVENTION
+from crm.inbox import define_inbox_table
+from crm.times import UtcDateTime
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ChangeCounter(Base):
+    """One row: the last change sequence handed out."""
+
+    __tablename__ = "change_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReplicaRecord(Base):
+    """A record as the phone holds it (``raw``: WatermelonDB columns, JSON), with the sequence
+    of its last change and the owner's version (older events never overwrite newer ones)."""
+
+    __tablename__ = "replica_records"
+    __table_args__ = (Index("ix_replica_records_org_seq", "org_id", "seq"),)
+
+    org_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(BigInteger)
+    deleted: Mapped[bool] = mapped_column(Boolean)
+    raw: Mapped[str] = mapped_column(Text)
+
+
+class ReplicaLink(Base):
+    """``from`` brings ``to`` along: an interaction its contacts, companies, participants,
+    notes and documents; a project its contacts and companies; a contact or a company its
+    employments."""
+
+    __tablename__ = "replica_links"
+
+    org_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    from_table: Mapped[str] = mapped_column(String(30), primary_key=True)
+    from_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    to_table: Mapped[str] = mapped_column(String(30), primary_key=True)
+    to_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class InteractionPerson(Base):
+    """The owner and every participant who has not refused, with the interaction's start."""
+
+    __tablename__ = "interaction_people"
+    __table_args__ = (Index("ix_interaction_people_user_start", "user_id", "start_at"),)
+
+    interaction_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    start_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ProjectPerson(Base):
+    """A user linked to a project, with the project's creation time."""
+
+    __tablename__ = "project_people"
+    __table_args__ = (Index("ix_project_people_user", "user_id", "created_at"),)
+
+    project_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Touch(Base):
+    """The last time a user viewed, created or changed a record on the web."""
+
+    __tablename__ = "touches"
+    __table_args__ = (Index("ix_touches_user_at", "user_id", "touched_at"),)
+
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    touched_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ScopeMember(Base):
+    """A record was in the user's scope from ``entered_seq`` until ``left_seq`` (excluded;
+    null: still in it). A phone that pulled at T holds what was in at T."""
+
+    __tablename__ = "scope_members"
+    __table_args__ = (Index("ix_scope_members_user", "user_id", "left_seq"),)
+
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    entered_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    left_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+
+
+class Device(Base):
+    """A phone that synced, as its app names it."""
+
+    __tablename__ = "devices"
+    __table_args__ = (Index("ix_devices_org", "org_id"),)
+
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    app_version: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_pull_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_pulled_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_push_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    pulls: Mapped[int] = mapped_column(BigInteger, default=0)
+    pushes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DeviceMutation(Base):
+    """A change a device pushed and what became of it: the same change pushed again (a retry
+    after a lost answer) is answered from here and not applied twice."""
+
+    __tablename__ = "device_mutations"
+
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    change_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SyncAlert(Base):
+    """A pushed change the server refused, for the phone's settings screen. ``seq`` makes the
+    record go back to every phone of the user at their next pull, as the server holds it."""
+
+    __tablename__ = "sync_alerts"
+    __table_args__ = (Index("ix_sync_alerts_user_seq", "user_id", "seq"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    user_id: Mapped[str] = mapped_column(String(36))
+    device_id: Mapped[str] = mapped_column(String(100))
+    table_name: Mapped[str] = mapped_column(String(30))
+    record_id: Mapped[str] = mapped_column(String(80))
+    operation: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+define_inbox_table(Base.metadata)

@@ -1,0 +1,203 @@
+"""A pull: what changed for one user's phone since ``last_pulled_at``, as WatermelonDB wants it.
+
+The scope is computed now; ``scope_members`` says what it was when the phone
+last pulled (``last_pulled_at`` is a sequence this service answered), so:
+
+- created: in scope now, not held at ``last_pulled_at`` (everything on a first pull);
+- deleted: held at ``last_pulled_at``, out of scope now (deleted, archived, too old, unlinked);
+- updated: held and still in scope, changed after ``last_pulled_at``; and every
+  record a push of this user had refused since (sent as the server holds it,
+  or as deleted), so the phone converges.
+
+The answer is built as JSON text from the stored raw records, without parsing them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from services.sync import records as r
+from services.sync.feed import current_seq, next_seq
+from services.sync.models import ReplicaRecord, ScopeMember, SyncAlert
+from services.sync.scope import Key, Windows, chunks, scope_of
+
+
+@dataclass(frozen=True)
+class Migration:
+    """WatermelonDB's ``migration``: tables and columns the client's schema gained."""
+
+    tables: tuple[str, ...] = ()
+    column_tables: tuple[str, ...] = ()
+
+
+@dataclass
+class Changes:
+    created: set[Key] = field(default_factory=set)
+    updated: set[Key] = field(default_factory=set)
+    deleted: set[Key] = field(default_factory=set)
+
+    @property
+    def count(self) -> int:
+        return len(self.created) + len(self.updated) + len(self.deleted)
+
+
+def pull(
+    session: Session,
+    org_id: str,
+    user_id: str,
+    now: datetime,
+    windows: Windows,
+    last_pulled_at: int | None,
+    migration: Migration | None = None,
+) -> tuple[str, int, int]:
+    """(the answer as JSON text, its timestamp, how many records it carries)."""
+    seen_up_to = current_seq(session)
+    scope = scope_of(session, org_id, user_id, now, windows)
+    current, held_then = _members(session, user_id, last_pulled_at)
+    entering, leaving = scope.keys() - current, current - scope.keys()
+    timestamp = seen_up_to
+    changes = Changes(
+        created=scope.keys() - held_then,
+        deleted=held_then - scope.keys(),
+        updated={
+            key
+            for key in scope.keys() & held_then
+            if last_pulled_at is None or scope[key].seq > last_pulled_at
+        },
+    )
+    if entering or leaving:
+        # Taking a sequence waits for every change numbered below it to commit: those
+        # committed since ``seen_up_to`` are read again so the timestamp covers them.
+        timestamp = next_seq(session)
+        _record_membership(session, org_id, user_id, entering, leaving, timestamp)
+        changes.updated |= (
+            _changed_between(session, org_id, seen_up_to, timestamp, scope.keys()) - changes.created
+        )
+    if last_pulled_at is not None:
+        _resend_refused(session, user_id, last_pulled_at, scope.keys(), changes)
+    if migration is not None:
+        changes.created |= {key for key in scope if key[0] in migration.tables}
+        changes.updated |= {key for key in scope if key[0] in migration.column_tables} - changes.created
+    return _answer(session, org_id, changes, timestamp), timestamp, changes.count
+
+
+def _members(session: Session, user_id: str, last_pulled_at: int | None) -> tuple[set[Key], set[Key]]:
+    """(in scope as last recorded, in scope at ``last_pulled_at``)."""
+    current: set[Key] = set()
+    held_then: set[Key] = set()
+    member = ScopeMember
+    for table, record_id, entered, left in session.execute(
+        select(member.table_name, member.record_id, member.entered_seq, member.left_seq).where(
+            member.user_id == user_id
+        )
+    ).tuples():
+        if left is None:
+            current.add((table, record_id))
+        if (
+            last_pulled_at is not None
+            and entered <= last_pulled_at
+            and (left is None or left > last_pulled_at)
+        ):
+            held_then.add((table, record_id))
+    return current, held_then
+
+
+def _record_membership(
+    session: Session, org_id: str, user_id: str, entering: set[Key], leaving: set[Key], seq: int
+) -> None:
+    if entering:
+        session.execute(
+            ScopeMember.__table__.insert(),
+            [
+                {
+                    "user_id": user_id,
+                    "table_name": t,
+                    "record_id": i,
+                    "entered_seq": seq,
+                    "left_seq": None,
+                    "org_id": org_id,
+                }
+                for t, i in entering
+            ],
+        )
+    by_table: dict[str, list[str]] = {}
+    for table, record_id in leaving:
+        by_table.setdefault(table, []).append(record_id)
+    for table, ids in by_table.items():
+        for part in chunks(ids):
+            session.execute(
+                update(ScopeMember)
+                .where(
+                    ScopeMember.user_id == user_id,
+                    ScopeMember.table_name == table,
+                    ScopeMember.record_id.in_(part),
+                    ScopeMember.left_seq.is_(None),
+                )
+                .values(left_seq=seq)
+            )
+
+
+def _changed_between(session: Session, org_id: str, after: int, before: int, keys: Iterable[Key]) -> set[Key]:
+    changed = set(
+        session.execute(
+            select(ReplicaRecord.table_name, ReplicaRecord.record_id).where(
+                ReplicaRecord.org_id == org_id, ReplicaRecord.seq > after, ReplicaRecord.seq < before
+            )
+        ).tuples()
+    )
+    return changed & set(keys)
+
+
+def _resend_refused(
+    session: Session, user_id: str, last_pulled_at: int, scope: Iterable[Key], changes: Changes
+) -> None:
+    in_scope = set(scope)
+    for table, record_id in session.execute(
+        select(SyncAlert.table_name, SyncAlert.record_id).where(
+            SyncAlert.user_id == user_id, SyncAlert.seq > last_pulled_at
+        )
+    ).tuples():
+        key = (table, record_id)
+        if key in in_scope:
+            if key not in changes.created:
+                changes.updated.add(key)
+        else:
+            changes.deleted.add(key)
+
+
+def _raw_texts(session: Session, org_id: str, keys: set[Key]) -> dict[Key, str]:
+    by_table: dict[str, list[str]] = {}
+    for table, record_id in keys:
+        by_table.setdefault(table, []).append(record_id)
+    texts: dict[Key, str] = {}
+    record = ReplicaRecord
+    for table, ids in by_table.items():
+        for part in chunks(sorted(ids)):
+            for record_id, raw in session.execute(
+                select(record.record_id, record.raw).where(
+                    record.org_id == org_id, record.table_name == table, record.record_id.in_(part)
+                )
+            ).tuples():
+                texts[(table, record_id)] = raw
+    return texts
+
+
+def _answer(session: Session, org_id: str, changes: Changes, timestamp: int) -> str:
+    texts = _raw_texts(session, org_id, changes.created | changes.updated)
+    parts = []
+    for table in r.TABLES:
+        created = [texts[k] for k in sorted(changes.created) if k[0] == table and k in texts]
+        updated = [texts[k] for k in sorted(changes.updated) if k[0] == table and k in texts]
+        deleted = [json.dumps(i) for t, i in sorted(changes.deleted) if t == table]
+        if created or updated or deleted:
+            parts.append(
+                f'"{table}":{{"created":[{",".join(created)}],"updated":[{",".join(updated)}],'
+                f'"deleted":[{",".join(deleted)}]}}'
+            )
+    return f'{{"changes":{{{",".join(parts)}}},"timestamp":{timestamp}}}'

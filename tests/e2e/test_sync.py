@@ -1,0 +1,318 @@
+"""Mobile sync over HTTP, as WatermelonDB's protocol speaks it: pull, push, conflicts, alerts.
+
+The stock WatermelonDB client drives the same routes in test_sync_phone.py; these
+tests look at the wire: which records each pull carries, and what each push does.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from tests.e2e.conftest import create_user
+
+V1 = "/api/v1"
+PHONE = {"X-Device-Id": "iphone-alice-1", "X-App-Version": "2.4.0"}
+
+
+def _at(days: float) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0).isoformat()
+
+
+def _created(response) -> dict:
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def _pull(api, last_pulled_at=None, headers=PHONE, **params) -> dict:
+    query = {"last_pulled_at": "null" if last_pulled_at is None else str(last_pulled_at), **params}
+    response = api.get(f"{V1}/sync/pull", params=query, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _ids(pull: dict, table: str, kind: str = "created") -> set[str]:
+    changes = pull["changes"].get(table, {})
+    return {record["id"] if isinstance(record, dict) else record for record in changes.get(kind, [])}
+
+
+def _eventually(check, timeout: float = 10.0):
+    """Events reach sync a moment after the write: ask again until ``check`` answers."""
+    deadline = time.time() + timeout
+    while True:
+        result = check()
+        if result or time.time() > deadline:
+            return result
+        time.sleep(0.2)
+
+
+def _visit(api, subject: str, days: float, **fields) -> dict:
+    body = {"subject": subject, "type": "meeting", "start_at": _at(days), **fields}
+    return _created(api.post(f"{V1}/interactions", json=body))
+
+
+def test_first_pull_brings_exactly_the_users_scope(system, org):
+    alice = org["admin"]
+    boulangerie = _created(alice.post(f"{V1}/companies", json={"name": "Boulangerie Dupont Paris"}))
+    jeanne = _created(
+        alice.post(
+            f"{V1}/contacts",
+            json={
+                "first_name": "Jeanne",
+                "last_name": "Dupont",
+                "employments": [{"company_id": boulangerie["id"], "function": "Gérante"}],
+            },
+        )
+    )
+    soon = _visit(alice, "Visite boulangerie", 3, contact_ids=[jeanne["id"]], company_ids=[boulangerie["id"]])
+    bruno = create_user(alice, name="Bruno Petit")
+    bruno_api = system.login(bruno["email"])
+    brunos = _visit(bruno_api, "Rendez-vous de Bruno", 2)
+    # Planned by Bruno for Alice: hers by ownership, not because she touched it on the web.
+    owner = {"owner_id": alice.user["id"]}
+    planned = _visit(bruno_api, "Inventaire annuel", 20, **owner)
+    old = _visit(bruno_api, "Inventaire de l'an dernier", -100, **owner)
+    far = _visit(bruno_api, "Salon de l'an prochain", 45, **owner)
+    other_org = system.login(system.bootstrap_org()[1])
+    stranger = _created(other_org.post(f"{V1}/contacts", json={"first_name": "Paul", "last_name": "Autre"}))
+
+    # Bruno's phone: what he created on the web (his, and the ones he planned for Alice), not
+    # Alice's own visit nor her contacts.
+    pull = _eventually(lambda: (p := _pull(bruno_api)) and brunos["id"] in _ids(p, "interactions") and p)
+    assert soon["id"] not in _ids(pull, "interactions")
+    assert jeanne["id"] not in _ids(pull, "contacts")
+    assert {"Alice Martin", "Bruno Petit"} <= {u["name"] for u in pull["changes"]["users"]["created"]}
+    assert "meeting" in _ids(pull, "interaction_types")
+
+    pull = _eventually(lambda: (p := _pull(alice)) and soon["id"] in _ids(p, "interactions") and p)
+    assert {soon["id"], planned["id"]} <= _ids(pull, "interactions")
+    assert old["id"] not in _ids(pull, "interactions")
+    assert far["id"] not in _ids(pull, "interactions")
+    assert brunos["id"] not in _ids(pull, "interactions")
+    assert stranger["id"] not in _ids(pull, "contacts")
+    assert jeanne["id"] in _ids(pull, "contacts")
+    assert boulangerie["id"] in _ids(pull, "companies")
+    employment = jeanne["employments"][0]["id"]
+    assert employment in _ids(pull, "employments")
+    record = next(r for r in pull["changes"]["interactions"]["created"] if r["id"] == soon["id"])
+    assert record["subject"] == "Visite boulangerie"
+    assert isinstance(record["start_at"], int) and record["contact_ids"] == f'["{jeanne["id"]}"]'
+    assert isinstance(pull["timestamp"], int)
+
+    # Nothing changed: the next pull is empty, and its timestamp does not go back.
+    again = _pull(alice, pull["timestamp"])
+    assert again["changes"] == {}
+    assert again["timestamp"] >= pull["timestamp"]
+
+
+def test_web_edits_arrive_and_records_leaving_the_scope_are_sent_as_deleted(system, org):
+    alice = org["admin"]
+    bruno = system.login(create_user(alice, name="Bruno Petit")["email"])
+    # Bruno plans it for Alice: on her phone because she owns it (she never touched it on the web).
+    visit = _visit(bruno, "Livraison Rungis", 1, owner_id=alice.user["id"])
+    first = _eventually(lambda: (p := _pull(alice)) and visit["id"] in _ids(p, "interactions") and p)
+
+    changed = bruno.patch(f"{V1}/interactions/{visit['id']}", json={"subject": "Livraison Rungis (quai 4)"})
+    assert changed.status_code == 200, changed.text
+    update = _eventually(
+        lambda: (p := _pull(alice, first["timestamp"])) and _ids(p, "interactions", "updated") and p
+    )
+    subjects = [r["subject"] for r in update["changes"]["interactions"]["updated"]]
+    assert subjects == ["Livraison Rungis (quai 4)"]
+
+    moved = bruno.patch(f"{V1}/interactions/{visit['id']}", json={"start_at": _at(-120)})
+    assert moved.status_code == 200, moved.text
+    gone = _eventually(
+        lambda: (p := _pull(alice, update["timestamp"])) and _ids(p, "interactions", "deleted") and p
+    )
+    assert _ids(gone, "interactions", "deleted") == {visit["id"]}
+    # A phone that missed the last pull (its answer was lost) still learns both steps at once.
+    replay = _pull(alice, first["timestamp"])
+    assert _ids(replay, "interactions", "deleted") == {visit["id"]}
+
+
+def test_time_passing_takes_an_old_interaction_off_the_phone(system, org):
+    alice = org["admin"]
+    bruno = system.login(create_user(alice, name="Bruno Petit")["email"])
+    visit = _visit(bruno, "Rendez-vous comptable", -85, owner_id=alice.user["id"])
+    first = _eventually(lambda: (p := _pull(alice)) and visit["id"] in _ids(p, "interactions") and p)
+    clock = system.settings.sync.clock_offset_file
+    try:
+        with open(clock, "w") as offset:
+            offset.write(str(10 * 86400))  # ten days later: the visit is 95 days old
+        later = _pull(alice, first["timestamp"])
+    finally:
+        with open(clock, "w") as offset:
+            offset.write("0")
+    assert visit["id"] in _ids(later, "interactions", "deleted")
+
+
+def test_viewing_a_company_on_the_web_brings_it_to_the_phone(system, org):
+    alice = org["admin"]
+    bruno = create_user(alice, name="Bruno Petit")
+    bruno_api = system.login(bruno["email"])
+    cabinet = _created(alice.post(f"{V1}/companies", json={"name": "Cabinet Dupuis"}))
+    first = _pull(bruno_api)
+    assert cabinet["id"] not in _ids(first, "companies")
+
+    assert bruno_api.get(f"{V1}/companies/{cabinet['id']}").status_code == 200
+    later = _eventually(lambda: (p := _pull(bruno_api, first["timestamp"])) and _ids(p, "companies") and p)
+    assert _ids(later, "companies") == {cabinet["id"]}
+
+
+def test_pushed_records_are_applied_by_their_owners_parents_first(system, org):
+    alice = org["admin"]
+    first = _pull(alice)
+    company = {
+        "id": "phonecompany0001",
+        "name": "Garage Martin",
+        "city": "Nantes",
+        "latitude": 47.2184,
+        "longitude": -1.5536,
+    }
+    contact = {
+        "id": "phonecontact0001",
+        "first_name": "Luc",
+        "last_name": "Martin",
+        "mobile": "06 12 34 56 78",
+    }
+    employment = {
+        "id": "phonejob00000001",
+        "contact_id": contact["id"],
+        "company_id": company["id"],
+        "function": "Gérant",
+    }
+    visit = {
+        "id": "phonevisit000001",
+        "subject": "Visite garage",
+        "type": "meeting",
+        "start_at": int(time.time() * 1000),
+        "contact_ids": f'["{contact["id"]}"]',
+        "company_ids": f'["{company["id"]}"]',
+    }
+    note = {"id": "phonenote0000001", "interaction_id": visit["id"], "text": "Client ravi."}
+    changes = {
+        "notes": {"created": [note], "updated": [], "deleted": []},
+        "interactions": {"created": [visit], "updated": [], "deleted": []},
+        "employments": {"created": [employment], "updated": [], "deleted": []},
+        "contacts": {"created": [contact], "updated": [], "deleted": []},
+        "companies": {"created": [company], "updated": [], "deleted": []},
+    }
+    body = {"changes": changes, "last_pulled_at": first["timestamp"]}
+    pushed = alice.post(f"{V1}/sync/push", json=body, headers=PHONE)
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json() == {"applied": 5, "rejected": {}, "alerts": []}
+
+    garage = alice.get(f"{V1}/companies/{company['id']}").json()
+    assert garage["address"]["position"]["source"] == "phone_gps"
+    assert [c["contact_id"] for c in garage["contacts"]] == [contact["id"]]
+    on_web = alice.get(f"{V1}/interactions/{visit['id']}").json()
+    assert on_web["contact_ids"] == [contact["id"]]
+    notes = alice.get(f"{V1}/interactions/{visit['id']}/notes").json()
+    assert [n["text"] for n in notes["notes"]] == ["Client ravi."]
+
+    # The same push again (its answer was lost): nothing twice.
+    again = alice.post(f"{V1}/sync/push", json=body, headers=PHONE)
+    assert again.status_code == 200, again.text
+    assert again.json()["rejected"] == {}
+    assert len(alice.get(f"{V1}/interactions/{visit['id']}/notes").json()["notes"]) == 1
+
+
+def test_a_push_over_a_record_changed_on_the_web_since_the_pull_is_refused_whole(system, org):
+    alice = org["admin"]
+    client = _created(alice.post(f"{V1}/companies", json={"name": "Fromagerie Lenoir"}))
+    assert alice.get(f"{V1}/companies/{client['id']}").status_code == 200  # viewed: on the phone
+    pull = _eventually(lambda: (p := _pull(alice)) and client["id"] in _ids(p, "companies") and p)
+    on_phone = next(r for r in pull["changes"]["companies"]["created"] if r["id"] == client["id"])
+    assert (
+        alice.patch(f"{V1}/companies/{client['id']}", json={"name": "Fromagerie Lenoir & Fils"}).status_code
+        == 200
+    )
+    _eventually(lambda: _ids(_pull(alice, pull["timestamp"]), "companies", "updated"))
+
+    mine = {**on_phone, "notes": "Fermé le lundi", "_status": "updated", "_changed": "notes"}
+    extra = {"id": "phonecontact0777", "first_name": "Nina"}
+    changes = {
+        "companies": {"created": [], "updated": [mine], "deleted": []},
+        "contacts": {"created": [extra], "updated": [], "deleted": []},
+    }
+    refused = alice.post(
+        f"{V1}/sync/push", json={"changes": changes, "last_pulled_at": pull["timestamp"]}, headers=PHONE
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"].endswith("sync-conflict")
+    assert alice.get(f"{V1}/contacts/{extra['id']}").status_code == 404  # nothing applied
+
+    # Pull, merge (WatermelonDB keeps the phone's changed column), push again: both sides agree.
+    fresh = _pull(alice, pull["timestamp"])
+    server = next(r for r in fresh["changes"]["companies"]["updated"] if r["id"] == client["id"])
+    merged = {**server, "notes": "Fermé le lundi", "_status": "updated", "_changed": "notes"}
+    changes["companies"]["updated"] = [merged]
+    accepted = alice.post(
+        f"{V1}/sync/push", json={"changes": changes, "last_pulled_at": fresh["timestamp"]}, headers=PHONE
+    )
+    assert accepted.status_code == 200, accepted.text
+    company = alice.get(f"{V1}/companies/{client['id']}").json()
+    assert (company["name"], company["notes"]) == ("Fromagerie Lenoir & Fils", "Fermé le lundi")
+
+
+def test_a_read_only_users_changes_are_refused_reported_and_undone_at_the_next_pull(system, org):
+    alice = org["admin"]
+    claire_user = create_user(alice, name="Claire Morel", read_only=True)
+    claire = system.login(claire_user["email"])
+    client = _created(alice.post(f"{V1}/companies", json={"name": "Pomme Siège Central"}))
+    assert claire.get(f"{V1}/companies/{client['id']}").status_code == 200
+    phone = {"X-Device-Id": "android-claire"}
+    pull = _eventually(
+        lambda: (p := _pull(claire, headers=phone)) and client["id"] in _ids(p, "companies") and p
+    )
+    held = next(r for r in pull["changes"]["companies"]["created"] if r["id"] == client["id"])
+
+    changes = {
+        "companies": {
+            "created": [],
+            "updated": [{**held, "name": "Pomme (renommée)", "_changed": "name"}],
+            "deleted": [],
+        },
+        "contacts": {
+            "created": [{"id": "claireoffline001", "first_name": "Hugo"}],
+            "updated": [],
+            "deleted": [],
+        },
+    }
+    pushed = claire.post(
+        f"{V1}/sync/push", json={"changes": changes, "last_pulled_at": pull["timestamp"]}, headers=phone
+    )
+    assert pushed.status_code == 200, pushed.text
+    answer = pushed.json()
+    assert answer["applied"] == 0
+    assert answer["rejected"] == {"companies": [client["id"]], "contacts": ["claireoffline001"]}
+    assert {a["reason"] for a in answer["alerts"]} == {"read_only"}
+    assert alice.get(f"{V1}/companies/{client['id']}").json()["name"] == "Pomme Siège Central"
+
+    alerts = claire.get(f"{V1}/sync/alerts").json()["alerts"]
+    assert {(a["table"], a["record_id"]) for a in alerts} == {
+        ("companies", client["id"]),
+        ("contacts", "claireoffline001"),
+    }
+    assert "ask your admin" in alerts[0]["message"]
+    read = claire.post(f"{V1}/sync/alerts/{alerts[0]['id']}/read")
+    assert read.status_code == 200 and read.json()["read_at"] is not None
+
+    after = _pull(claire, pull["timestamp"], headers=phone)
+    assert [r["name"] for r in after["changes"]["companies"]["updated"]] == ["Pomme Siège Central"]
+    assert _ids(after, "contacts", "deleted") == {"claireoffline001"}
+
+    devices = alice.get(f"{V1}/sync/devices").json()["devices"]
+    assert devices[0]["device_id"] == "android-claire" and "refused" in devices[0]["last_error"]
+    assert claire.get(f"{V1}/sync/devices").status_code == 403
+
+
+def test_sync_requests_without_a_device_or_with_bad_parameters_are_refused_clearly(org):
+    alice = org["admin"]
+    missing = alice.get(f"{V1}/sync/pull")
+    assert missing.status_code == 422 and "X-Device-Id" in missing.json()["detail"]
+    bad = alice.get(f"{V1}/sync/pull", params={"last_pulled_at": "hier"}, headers=PHONE)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "last_pulled_at"
+    unknown = alice.post(f"{V1}/sync/push", json={"changes": {"invoices": {"created": []}}}, headers=PHONE)
+    assert unknown.status_code == 422, unknown.text
