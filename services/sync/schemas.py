@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -53,7 +52,7 @@ class PullQuery(QueryInput):
         default=None, description="The `timestamp` of the last pull; absent, empty or null: a first pull"
     )
     schema_version: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    migration: Migration | None = Field(
+    migration: Annotated[str, StringConstraints(max_length=100_000)] | None = Field(
         default=None, description="JSON of WatermelonDB's `{from, tables, columns}`; absent or null: none"
     )
 
@@ -62,15 +61,18 @@ class PullQuery(QueryInput):
     def _null_is_absent(cls, value: Any) -> Any:
         return None if value in ("", "null", "undefined") else value
 
-    @field_validator("migration", mode="before")
+    @field_validator("migration")
     @classmethod
-    def _json(cls, value: Any) -> Any:
-        if isinstance(value, str):
+    def _migration_json(cls, value: str | None) -> str | None:
+        if value is not None:
             try:
-                return json.loads(value)
+                Migration.model_validate_json(value)
             except ValueError:
-                raise ValueError("must be the JSON of WatermelonDB's migration object") from None
+                raise ValueError("must be the JSON of WatermelonDB's {from, tables, columns}") from None
         return value
+
+    def migration_asked(self) -> Migration | None:
+        return None if self.migration is None else Migration.model_validate_json(self.migration)
 
 
 class PushQuery(QueryInput):

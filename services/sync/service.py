@@ -85,10 +85,8 @@ class SyncService(Pingable):
         phone, request = validate(Device, device), validate(PullQuery, query)
         self._know_org_tables(caller.org_id)
         migration = None
-        if request.migration is not None:
-            migration = pull.Migration(
-                tuple(request.migration.tables), tuple(c.table for c in request.migration.columns)
-            )
+        if (asked := request.migration_asked()) is not None:
+            migration = pull.Migration(tuple(asked.tables), tuple(c.table for c in asked.columns))
         now = self._now()
 
         def transaction() -> tuple[str, int, int]:
