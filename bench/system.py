@@ -26,7 +26,7 @@ from bench.gateway_me import PASSWORD, _free_port, _login, _wait_ready
 
 ADMIN_EMAIL = "bench@pomme.fr"
 DATABASE = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/crm_bench")
-SCHEMAS = ("accounts", "contacts", "messaging", "interactions", "notifier", "mailin")
+SCHEMAS = ("accounts", "contacts", "messaging", "interactions", "notifier", "mailin", "sync")
 
 
 def _ensure_database() -> None:

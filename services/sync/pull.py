@@ -58,33 +58,34 @@ def pull(
 ) -> tuple[str, int, int]:
     """(the answer as JSON text, its timestamp, how many records it carries)."""
     seen_up_to = current_seq(session)
-    scope = scope_of(session, org_id, user_id, now, windows)
+    first = last_pulled_at is None
+    found = scope_of(session, org_id, user_id, now, windows, with_raw=first)
+    scope: dict[Key, int] = {key: value[0] for key, value in found.items()} if first else found
     current, held_then = _members(session, user_id, last_pulled_at)
     entering, leaving = scope.keys() - current, current - scope.keys()
     timestamp = seen_up_to
+    late: set[Key] = set()
     changes = Changes(
         created=scope.keys() - held_then,
         deleted=held_then - scope.keys(),
-        updated={
-            key
-            for key in scope.keys() & held_then
-            if last_pulled_at is None or scope[key].seq > last_pulled_at
-        },
+        updated={key for key in scope.keys() & held_then if first or scope[key] > last_pulled_at},
     )
     if entering or leaving:
         # Taking a sequence waits for every change numbered below it to commit: those
         # committed since ``seen_up_to`` are read again so the timestamp covers them.
         timestamp = next_seq(session)
         _record_membership(session, org_id, user_id, entering, leaving, timestamp)
-        changes.updated |= (
-            _changed_between(session, org_id, seen_up_to, timestamp, scope.keys()) - changes.created
-        )
-    if last_pulled_at is not None:
+        late = _changed_between(session, org_id, seen_up_to, timestamp, scope.keys())
+        changes.updated |= late - changes.created
+    if not first:
         _resend_refused(session, user_id, last_pulled_at, scope.keys(), changes)
     if migration is not None:
         changes.created |= {key for key in scope if key[0] in migration.tables}
         changes.updated |= {key for key in scope if key[0] in migration.column_tables} - changes.created
-    return _answer(session, org_id, changes, timestamp), timestamp, changes.count
+    # A first pull read every record with the scope; those changed since are read again.
+    texts = {key: found[key][1] for key in changes.created - late} if first else {}
+    texts |= _raw_texts(session, org_id, (changes.created | changes.updated) - texts.keys())
+    return _answer(texts, changes, timestamp), timestamp, changes.count
 
 
 def _members(session: Session, user_id: str, last_pulled_at: int | None) -> tuple[set[Key], set[Key]]:
@@ -178,7 +179,7 @@ def _raw_texts(session: Session, org_id: str, keys: set[Key]) -> dict[Key, str]:
     texts: dict[Key, str] = {}
     record = ReplicaRecord
     for table, ids in by_table.items():
-        for part in chunks(sorted(ids)):
+        for part in chunks(ids):
             for record_id, raw in session.execute(
                 select(record.record_id, record.raw).where(
                     record.org_id == org_id, record.table_name == table, record.record_id.in_(part)
@@ -188,16 +189,18 @@ def _raw_texts(session: Session, org_id: str, keys: set[Key]) -> dict[Key, str]:
     return texts
 
 
-def _answer(session: Session, org_id: str, changes: Changes, timestamp: int) -> str:
-    texts = _raw_texts(session, org_id, changes.created | changes.updated)
-    parts = []
-    for table in r.TABLES:
-        created = [texts[k] for k in sorted(changes.created) if k[0] == table and k in texts]
-        updated = [texts[k] for k in sorted(changes.updated) if k[0] == table and k in texts]
-        deleted = [json.dumps(i) for t, i in sorted(changes.deleted) if t == table]
-        if created or updated or deleted:
-            parts.append(
-                f'"{table}":{{"created":[{",".join(created)}],"updated":[{",".join(updated)}],'
-                f'"deleted":[{",".join(deleted)}]}}'
-            )
+def _answer(texts: dict[Key, str], changes: Changes, timestamp: int) -> str:
+    per_table: dict[str, tuple[list[str], list[str], list[str]]] = {t: ([], [], []) for t in r.TABLES}
+    for kind, keys in ((0, changes.created), (1, changes.updated)):
+        for key in keys:
+            if key in texts:
+                per_table[key[0]][kind].append(texts[key])
+    for table, record_id in changes.deleted:
+        per_table[table][2].append(json.dumps(record_id))
+    parts = [
+        f'"{table}":{{"created":[{",".join(created)}],"updated":[{",".join(updated)}],'
+        f'"deleted":[{",".join(deleted)}]}}'
+        for table, (created, updated, deleted) in per_table.items()
+        if created or updated or deleted
+    ]
     return f'{{"changes":{{{",".join(parts)}}},"timestamp":{timestamp}}}'

@@ -15,12 +15,13 @@ Deleted (or archived) records are never in scope.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import literal, select, union, union_all
+from sqlalchemy.orm import Session, aliased
 
 from services.sync import records as r
 from services.sync.models import InteractionPerson, ProjectPerson, ReplicaLink, ReplicaRecord, Touch
@@ -39,13 +40,6 @@ class Windows:
     touched_days: int = 30
 
 
-@dataclass(frozen=True)
-class Held:
-    """A record in scope: its last change's sequence."""
-
-    seq: int
-
-
 INTERACTION_BRINGS = (r.CONTACTS, r.COMPANIES, r.PARTICIPANTS, r.NOTES, r.DOCUMENTS)
 PROJECT_BRINGS = (r.CONTACTS, r.COMPANIES)
 
@@ -55,113 +49,100 @@ def chunks(values: list[str]) -> Iterator[list[str]]:
         yield values[start : start + CHUNK]
 
 
-def _linked(
-    session: Session, org_id: str, from_table: str, from_ids: Iterable[str], to_tables: tuple
-) -> set[Key]:
-    ids = sorted(set(from_ids))
-    found: set[Key] = set()
-    link = ReplicaLink
-    for part in chunks(ids):
-        found.update(
-            session.execute(
-                select(link.to_table, link.to_id).where(
-                    link.org_id == org_id,
-                    link.from_table == from_table,
-                    link.from_id.in_(part),
-                    link.to_table.in_(to_tables),
-                )
-            ).tuples()
-        )
-    return found
-
-
-def scope_of(session: Session, org_id: str, user_id: str, now: datetime, windows: Windows) -> dict[Key, Held]:
-    """Every record in ``user_id``'s scope at ``now``, with the sequence of its last change."""
-    interactions = set(
-        session.scalars(
-            select(InteractionPerson.interaction_id).where(
-                InteractionPerson.user_id == user_id,
-                InteractionPerson.start_at >= now - timedelta(days=windows.past_days),
-                InteractionPerson.start_at < now + timedelta(days=windows.future_days),
-            )
-        )
+def scope_of(
+    session: Session, org_id: str, user_id: str, now: datetime, windows: Windows, with_raw: bool = False
+) -> dict[Key, Any]:
+    """Every record in ``user_id``'s scope at ``now``: its last change's sequence, or with
+    ``with_raw`` (seq, raw JSON text). One statement: the database does the joins."""
+    record, link, person, member, touch = ReplicaRecord, ReplicaLink, InteractionPerson, ProjectPerson, Touch
+    touched = (
+        select(touch.table_name, touch.record_id)
+        .where(touch.user_id == user_id, touch.touched_at >= now - timedelta(days=windows.touched_days))
+        .cte("touched")
     )
-    projects = set(
-        session.scalars(
-            select(ProjectPerson.project_id).where(
-                ProjectPerson.user_id == user_id,
-                ProjectPerson.created_at >= now - timedelta(days=windows.project_days),
-            )
+
+    def live(table: str, candidates: Any) -> Any:
+        return select(record.record_id.label("id")).where(
+            record.org_id == org_id,
+            record.table_name == table,
+            record.deleted.is_(False),
+            record.record_id.in_(candidates),
         )
-    )
-    wanted: set[Key] = set()
-    for table, record_id in session.execute(
-        select(Touch.table_name, Touch.record_id).where(
-            Touch.user_id == user_id, Touch.touched_at >= now - timedelta(days=windows.touched_days)
+
+    interactions = live(
+        r.INTERACTIONS,
+        union(
+            select(person.interaction_id).where(
+                person.user_id == user_id,
+                person.start_at >= now - timedelta(days=windows.past_days),
+                person.start_at < now + timedelta(days=windows.future_days),
+            ),
+            select(touched.c.record_id).where(touched.c.table_name == r.INTERACTIONS),
+        ),
+    ).cte("my_interactions")
+    projects = live(
+        r.PROJECTS,
+        union(
+            select(member.project_id).where(
+                member.user_id == user_id,
+                member.created_at >= now - timedelta(days=windows.project_days),
+            ),
+            select(touched.c.record_id).where(touched.c.table_name == r.PROJECTS),
+        ),
+    ).cte("my_projects")
+
+    def brought(from_table: str, parents: Any, to_tables: tuple[str, ...]) -> Any:
+        return select(link.to_table, link.to_id).where(
+            link.org_id == org_id,
+            link.from_table == from_table,
+            link.from_id.in_(select(parents.c.id)),
+            link.to_table.in_(to_tables),
         )
-    ).tuples():
-        if table == r.INTERACTIONS:
-            interactions.add(record_id)
-        elif table == r.PROJECTS:
-            projects.add(record_id)
-        else:
-            wanted.add((table, record_id))
-    interactions = _live(session, org_id, r.INTERACTIONS, interactions)
-    projects = _live(session, org_id, r.PROJECTS, projects)
-    wanted.update((r.INTERACTIONS, i) for i in interactions)
-    wanted.update((r.PROJECTS, p) for p in projects)
-    wanted |= _linked(session, org_id, r.INTERACTIONS, interactions, INTERACTION_BRINGS)
-    wanted |= _linked(session, org_id, r.PROJECTS, projects, PROJECT_BRINGS)
-    contacts = [i for t, i in wanted if t == r.CONTACTS]
-    companies = [i for t, i in wanted if t == r.COMPANIES]
+
+    direct = union(
+        select(literal(r.INTERACTIONS).label("table_name"), interactions.c.id.label("record_id")),
+        select(literal(r.PROJECTS), projects.c.id),
+        select(touched.c.table_name, touched.c.record_id).where(
+            touched.c.table_name.not_in((r.INTERACTIONS, r.PROJECTS))
+        ),
+        brought(r.INTERACTIONS, interactions, INTERACTION_BRINGS),
+        brought(r.PROJECTS, projects, PROJECT_BRINGS),
+    ).cte("direct")
     # Employments between a contact and a company both in scope.
-    wanted |= _linked(session, org_id, r.CONTACTS, contacts, (r.EMPLOYMENTS,)) & _linked(
-        session, org_id, r.COMPANIES, companies, (r.EMPLOYMENTS,)
+    of_contact, of_company = aliased(link), aliased(link)
+    employments = (
+        select(literal(r.EMPLOYMENTS), of_contact.to_id)
+        .join(
+            of_company,
+            (of_company.org_id == of_contact.org_id)
+            & (of_company.to_table == r.EMPLOYMENTS)
+            & (of_company.to_id == of_contact.to_id)
+            & (of_company.from_table == r.COMPANIES),
+        )
+        .where(
+            of_contact.org_id == org_id,
+            of_contact.from_table == r.CONTACTS,
+            of_contact.to_table == r.EMPLOYMENTS,
+            of_contact.from_id.in_(select(direct.c.record_id).where(direct.c.table_name == r.CONTACTS)),
+            of_company.from_id.in_(select(direct.c.record_id).where(direct.c.table_name == r.COMPANIES)),
+        )
     )
-    return _with_seq(session, org_id, wanted) | _org_wide(session, org_id)
-
-
-def _live(session: Session, org_id: str, table: str, ids: set[str]) -> set[str]:
-    live: set[str] = set()
-    for part in chunks(sorted(ids)):
-        live.update(
-            session.scalars(
-                select(ReplicaRecord.record_id).where(
-                    ReplicaRecord.org_id == org_id,
-                    ReplicaRecord.table_name == table,
-                    ReplicaRecord.record_id.in_(part),
-                    ReplicaRecord.deleted.is_(False),
-                )
-            )
+    wanted = union(select(direct.c.table_name, direct.c.record_id), employments).subquery("wanted")
+    columns = (record.table_name, record.record_id, record.seq, *((record.raw,) if with_raw else ()))
+    in_scope = (
+        select(*columns)
+        .join(
+            wanted,
+            (record.org_id == org_id)
+            & (record.table_name == wanted.c.table_name)
+            & (record.record_id == wanted.c.record_id),
         )
-    return live
-
-
-def _with_seq(session: Session, org_id: str, keys: set[Key]) -> dict[Key, Held]:
-    by_table: dict[str, list[str]] = {}
-    for table, record_id in keys:
-        by_table.setdefault(table, []).append(record_id)
-    held: dict[Key, Held] = {}
-    record = ReplicaRecord
-    for table, ids in by_table.items():
-        for part in chunks(sorted(ids)):
-            for record_id, seq in session.execute(
-                select(record.record_id, record.seq).where(
-                    record.org_id == org_id,
-                    record.table_name == table,
-                    record.record_id.in_(part),
-                    record.deleted.is_(False),
-                )
-            ).tuples():
-                held[(table, record_id)] = Held(seq)
-    return held
-
-
-def _org_wide(session: Session, org_id: str) -> dict[Key, Held]:
-    record = ReplicaRecord
-    rows = session.execute(
-        select(record.table_name, record.record_id, record.seq).where(
-            record.org_id == org_id, record.table_name.in_(r.ORG_WIDE_TABLES), record.deleted.is_(False)
-        )
-    ).tuples()
-    return {(table, record_id): Held(seq) for table, record_id, seq in rows}
+        .where(record.deleted.is_(False))
+    )
+    org_wide = select(*columns).where(
+        record.org_id == org_id, record.table_name.in_(r.ORG_WIDE_TABLES), record.deleted.is_(False)
+    )
+    rows = session.execute(union_all(in_scope, org_wide)).tuples()
+    if with_raw:
+        return {(table, record_id): (seq, raw) for table, record_id, seq, raw in rows}
+    return {(table, record_id): seq for table, record_id, seq in rows}
