@@ -38,6 +38,7 @@ class Phone:
 
     def __init__(self, timeout: float = 60.0):
         self.timeout = timeout
+        self.device_id: str | None = None
         self._stderr = tempfile.TemporaryFile(mode="w+")
         self._process = subprocess.Popen(
             ["node", str(SCRIPT)],
@@ -83,6 +84,7 @@ class Phone:
         return answer
 
     def configure(self, base_url: str, token: str, device_id: str) -> None:
+        self.device_id = device_id
         self._ok({"cmd": "configure", "base_url": base_url, "token": token, "device_id": device_id})
 
     def set_token(self, token: str) -> None:

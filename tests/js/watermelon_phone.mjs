@@ -67,10 +67,17 @@ const TABLES = {
     str('budget_currency'), ...versioned,
   ],
   participants: [str('interaction_id', { isIndexed: true }), str('user_id'), str('status')],
-  projects: [str('name'), str('description'), str('start_date'), str('end_date'), ...versioned],
-  notes: [str('interaction_id', { isIndexed: true }), str('body'), str('author_id')],
+  projects: [
+    str('name'), str('description'), str('start_date'), str('end_date'), str('user_ids'),
+    str('contact_ids'), str('company_ids'),
+  ],
+  notes: [
+    str('interaction_id', { isIndexed: true }), str('text'), str('author_id'), str('stamp'),
+    num('written_at'),
+  ],
   documents: [
-    str('interaction_id', { isIndexed: true }), str('name'), str('content_type'), num('size'),
+    str('interaction_id', { isIndexed: true }), str('name'), str('document_type'), str('kind'),
+    str('url'), str('content_type'), num('size'),
   ],
   interaction_types: [str('name'), str('statuses'), str('invoice')],
   users: [str('name')],

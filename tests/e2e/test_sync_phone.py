@@ -1,0 +1,463 @@
+"""Mobile sync with a real client: a stock WatermelonDB (tests/js, LokiJS in Node.js) runs its own
+synchronize() against the running system over HTTP. Each scenario asserts on the phone's database
+and on the server's HTTP API (docs/sync.md)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import create_user
+from tests.e2e.phone import Phone, unavailable_reason
+
+V1 = "/api/v1"
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def phones(system):
+    """Makes phones (one Node.js WatermelonDB each) for a user, closed after the test."""
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    made: list[Phone] = []
+
+    def phone_for(api) -> Phone:
+        phone = Phone()
+        made.append(phone)
+        phone.configure(system.base_url, api.token, f"phone-{uuid.uuid4().hex[:12]}")
+        return phone
+
+    yield phone_for
+    for phone in made:
+        phone.close()
+
+
+def _created(response) -> dict:
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _ok(response) -> dict:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.replace(microsecond=0).isoformat()
+
+
+def _ms(moment: datetime | str) -> int:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return int(moment.timestamp() * 1000)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _company(api, name: str = "Pomme Siège Central", **fields) -> dict:
+    return _created(api.post(f"{V1}/companies", json={"name": name, **fields}))
+
+
+def _contact(api, first_name: str, last_name: str, **fields) -> dict:
+    return _created(
+        api.post(f"{V1}/contacts", json={"first_name": first_name, "last_name": last_name, **fields})
+    )
+
+
+def _interaction(api, owner_id: str, start: datetime, **fields) -> dict:
+    body = {
+        "subject": "Réunion chantier",
+        "type": "meeting",
+        "start_at": _iso(start),
+        "end_at": _iso(start + timedelta(hours=1)),
+        "owner_id": owner_id,
+        **fields,
+    }
+    return _created(api.post(f"{V1}/interactions", json=body))
+
+
+def _field_user(system, admin, **fields):
+    """A colleague who works in the field (not the admin), logged in."""
+    return system.login(create_user(admin, name="Bruno Petit", **fields)["email"])
+
+
+def _in_scope_contact(admin, user, first_name: str = "Jeanne", last_name: str = "Dupont") -> dict:
+    """A contact on the user's phone: linked to one of the user's meetings of this week."""
+    contact = _contact(admin, first_name, last_name)
+    _interaction(admin, user.user["id"], _now() - 2 * DAY, contact_ids=[contact["id"]])
+    return contact
+
+
+def _has(table: str, record_id: str, **columns):
+    """A sync_until condition: the record is on the phone with these column values."""
+
+    def done(tables: dict) -> bool:
+        raw = tables[table].get(record_id)
+        return raw is not None and all(raw.get(k) == v for k, v in columns.items())
+
+    return done
+
+
+def _until_sync_holds(api, table: str, record_id: str, **columns) -> None:
+    """Waits until the sync service has learnt of a web change (it learns by events): a first pull
+    from another device of the same user shows the record with these column values."""
+    deadline = time.monotonic() + 15
+    while True:
+        response = api.get(
+            f"{V1}/sync/pull", params={"last_pulled_at": "null"}, headers={"X-Device-Id": "probe-web"}
+        )
+        assert response.status_code == 200, response.text
+        records = {raw["id"]: raw for raw in response.json()["changes"].get(table, {}).get("created", [])}
+        raw = records.get(record_id)
+        if raw is not None and all(raw.get(k) == v for k, v in columns.items()):
+            return
+        assert time.monotonic() < deadline, f"sync never held {table} {record_id} with {columns}: {raw}"
+        time.sleep(0.2)
+
+
+def _rejected(answer: dict) -> dict[str, list[str]]:
+    """The ids a push answer lists as rejected, per table."""
+    return {table: sorted(ids) for table, ids in answer["push"]["answer"]["rejected"].items() if ids}
+
+
+def _all(*conditions):
+    return lambda tables: all(condition(tables) for condition in conditions)
+
+
+def test_first_sync_brings_exactly_the_users_scope_and_nothing_outside_it(system, org, phones):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    site = _company(admin, "Pomme Siège Central", group="Pomme", address={"city": "Paris"})
+    jeanne = _contact(
+        admin,
+        "Jeanne",
+        "Dupont",
+        email="jeanne.dupont@pomme.fr",
+        employments=[{"company_id": site["id"], "function": "Acheteuse"}],
+    )
+    start = _now() - 10 * DAY
+    own = _interaction(
+        admin,
+        bruno.user["id"],
+        start,
+        subject="Visite Pomme Siège Central",
+        contact_ids=[jeanne["id"]],
+        company_ids=[site["id"]],
+    )
+    paul = _contact(admin, "Paul", "Lefèvre")
+    others = _interaction(
+        admin, admin.user["id"], _now() - DAY, subject="Réunion de l'admin", contact_ids=[paul["id"]]
+    )
+    ancien = _contact(admin, "Ancien", "Client")
+    old = _interaction(
+        admin,
+        bruno.user["id"],
+        _now() - 100 * DAY,
+        subject="Visite d'il y a 100 jours",
+        contact_ids=[ancien["id"]],
+    )
+    _, stranger_email = system.bootstrap_org()
+    stranger = _contact(system.login(stranger_email), "Étienne", "Étranger")
+
+    phone = phones(bruno)
+    phone.sync_until(
+        _all(
+            _has("interactions", own["id"]),
+            _has("contacts", jeanne["id"]),
+            _has("companies", site["id"]),
+            lambda t: t["employments"] and bruno.user["id"] in t["users"],
+        )
+    )
+    phone.synced()  # anything outside the scope would have arrived by now too
+    tables = phone.tables()
+
+    assert set(tables["interactions"]) == {own["id"]}
+    assert set(tables["contacts"]) == {jeanne["id"]}
+    assert set(tables["companies"]) == {site["id"]}
+    for absent in (others["id"], old["id"], paul["id"], ancien["id"], stranger["id"]):
+        assert not any(absent in records for records in tables.values())
+    mine = tables["interactions"][own["id"]]
+    assert (mine["subject"], mine["type"], mine["owner_id"]) == (
+        "Visite Pomme Siège Central",
+        "meeting",
+        bruno.user["id"],
+    )
+    assert mine["start_at"] == _ms(start) and mine["all_day"] is False
+    assert json.loads(mine["contact_ids"]) == [jeanne["id"]]
+    assert json.loads(mine["company_ids"]) == [site["id"]]
+    web = _ok(bruno.get(f"{V1}/contacts/{jeanne['id']}"))
+    on_phone = tables["contacts"][jeanne["id"]]
+    assert (on_phone["first_name"], on_phone["last_name"], on_phone["email"]) == (
+        web["first_name"],
+        web["last_name"],
+        web["email"],
+    )
+    assert tables["companies"][site["id"]]["group_name"] == "Pomme"
+    [employment] = tables["employments"].values()
+    assert (employment["contact_id"], employment["company_id"], employment["function"]) == (
+        jeanne["id"],
+        site["id"],
+        "Acheteuse",
+    )
+    assert {bruno.user["id"], admin.user["id"]} <= set(tables["users"])
+    assert "meeting" in tables["interaction_types"]
+    statuses = {raw["_status"] for records in tables.values() for raw in records.values()}
+    assert statuses == {"synced"}
+
+
+def test_a_contact_and_an_interaction_created_offline_reach_the_web_and_web_edits_reach_the_phone(
+    system, org, phones
+):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    phone = phones(bruno)
+    phone.synced()
+    contact_id, interaction_id = str(uuid.uuid4()), str(uuid.uuid4())
+    start = _now() + DAY
+    phone.create(
+        "contacts",
+        {"id": contact_id, "first_name": "Lucie", "last_name": "Moreau", "email": "lucie.moreau@pomme.fr"},
+    )
+    phone.create(
+        "interactions",
+        {
+            "id": interaction_id,
+            "subject": "Visite chantier Moreau",
+            "type": "meeting",
+            "start_at": _ms(start),
+            "end_at": _ms(start + timedelta(hours=1)),
+            "all_day": False,
+            "owner_id": bruno.user["id"],
+            "contact_ids": json.dumps([contact_id]),
+            "company_ids": "[]",
+        },
+    )
+    pending = phone.tables()
+    assert pending["contacts"][contact_id]["_status"] == "created"  # one tick
+
+    answer = phone.synced()
+
+    assert _rejected(answer) == {}
+    assert answer["push"]["answer"]["applied"] == 2
+    tables = phone.tables()
+    assert tables["contacts"][contact_id]["_status"] == "synced"  # two ticks
+    assert tables["interactions"][interaction_id]["_status"] == "synced"
+    contact = _ok(bruno.get(f"{V1}/contacts/{contact_id}"))
+    assert (contact["first_name"], contact["last_name"], contact["email"]) == (
+        "Lucie",
+        "Moreau",
+        "lucie.moreau@pomme.fr",
+    )
+    interaction = _ok(bruno.get(f"{V1}/interactions/{interaction_id}"))
+    assert interaction["subject"] == "Visite chantier Moreau"
+    assert interaction["contact_ids"] == [contact_id]
+    assert _ms(interaction["start_at"]) == _ms(start)
+
+    _ok(bruno.patch(f"{V1}/contacts/{contact_id}", json={"note": "Rappeler lundi"}))
+    _ok(
+        admin.patch(
+            f"{V1}/interactions/{interaction_id}", json={"subject": "Visite chantier Moreau (reportée)"}
+        )
+    )
+    tables = phone.sync_until(
+        _all(
+            _has("contacts", contact_id, note="Rappeler lundi"),
+            _has("interactions", interaction_id, subject="Visite chantier Moreau (reportée)"),
+        )
+    )
+    assert tables["contacts"][contact_id]["note"] == "Rappeler lundi"
+    assert tables["interactions"][interaction_id]["subject"] == "Visite chantier Moreau (reportée)"
+    assert tables["contacts"][contact_id]["_status"] == "synced"
+
+
+def test_the_same_contact_edited_on_the_phone_and_on_the_web_converges_to_one_value(system, org, phones):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    jeanne = _in_scope_contact(admin, bruno)
+    phone = phones(bruno)
+    phone.sync_until(_has("contacts", jeanne["id"]))
+    phone.update("contacts", jeanne["id"], {"note": "Portail bleu (téléphone)"})
+
+    paused = phone.sync_to_push()
+    assert paused.get("paused") is True, paused
+    _ok(admin.patch(f"{V1}/contacts/{jeanne['id']}", json={"note": "Portail vert (web)"}))
+    _until_sync_holds(bruno, "contacts", jeanne["id"], note="Portail vert (web)")
+    refused = phone.resume()
+
+    assert refused["ok"] is False and refused["status"] == 409, refused
+    assert refused["body"]["type"].endswith("sync-conflict")
+    assert _ok(admin.get(f"{V1}/contacts/{jeanne['id']}"))["note"] == "Portail vert (web)"  # nothing applied
+    assert phone.tables()["contacts"][jeanne["id"]]["_status"] == "updated"  # still pending
+
+    # The next sync pulls the web's edit; WatermelonDB keeps the column the phone changed over the
+    # pulled one and pushes it again, now over what it has seen: the phone's edit wins, everywhere.
+    again = phone.synced()
+
+    assert again["push"]["answer"]["applied"] == 1 and _rejected(again) == {}
+    on_phone = phone.tables()["contacts"][jeanne["id"]]
+    web = _ok(admin.get(f"{V1}/contacts/{jeanne['id']}"))
+    assert on_phone["note"] == web["note"] == "Portail bleu (téléphone)"
+    assert on_phone["_status"] == "synced"
+    tables = phone.sync_until(_has("contacts", jeanne["id"], version=web["version"]))
+    assert tables["contacts"][jeanne["id"]]["note"] == "Portail bleu (téléphone)"
+
+
+def test_a_read_only_users_edit_is_rejected_reported_as_an_alert_and_reverted_at_the_next_sync(
+    system, org, phones
+):
+    admin = org["admin"]
+    reader = _field_user(system, admin, read_only=True)
+    jeanne = _in_scope_contact(admin, reader)
+    phone = phones(reader)
+    phone.sync_until(_has("contacts", jeanne["id"]))
+    phone.update("contacts", jeanne["id"], {"note": "Modifié hors ligne"})
+    offline_id = str(uuid.uuid4())
+    phone.create("contacts", {"id": offline_id, "first_name": "Marc", "last_name": "Hors-Ligne"})
+
+    answer = phone.synced()
+
+    assert _rejected(answer) == {"contacts": sorted([jeanne["id"], offline_id])}
+    assert answer["push"]["answer"]["applied"] == 0
+    assert _ok(admin.get(f"{V1}/contacts/{jeanne['id']}")).get("note") is None
+    assert admin.get(f"{V1}/contacts/{offline_id}").status_code == 404
+    alerts = _ok(reader.get(f"{V1}/sync/alerts"))["alerts"]
+    assert {(a["record_id"], a["operation"], a["reason"]) for a in alerts} == {
+        (jeanne["id"], "updated", "read_only"),
+        (offline_id, "created", "read_only"),
+    }
+    assert {a["device_id"] for a in alerts} == {phone.device_id}
+    tables = phone.sync_until(
+        _all(_has("contacts", jeanne["id"], note=None), lambda t: offline_id not in t["contacts"])
+    )
+    assert tables["contacts"][jeanne["id"]]["note"] is None
+    assert tables["contacts"][jeanne["id"]]["_status"] == "synced"
+    assert offline_id not in tables["contacts"]
+
+
+def test_viewing_a_company_on_the_web_brings_it_to_the_phone_at_the_next_sync(system, org, phones):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    bakery = _company(admin, "Boulangerie Dupont Paris", address={"city": "Paris"})
+    phone = phones(bruno)
+    phone.synced()
+    assert bakery["id"] not in phone.tables()["companies"]
+
+    _ok(bruno.get(f"{V1}/companies/{bakery['id']}"))
+    tables = phone.sync_until(_has("companies", bakery["id"]))
+
+    assert tables["companies"][bakery["id"]]["name"] == "Boulangerie Dupont Paris"
+    assert tables["companies"][bakery["id"]]["city"] == "Paris"
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_push_cut_midway_and_retried_loses_nothing_and_duplicates_nothing(system, org, phones, when):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    jeanne = _in_scope_contact(admin, bruno)
+    phone = phones(bruno)
+    phone.sync_until(_has("contacts", jeanne["id"]))
+    contact_id, interaction_id = str(uuid.uuid4()), str(uuid.uuid4())
+    start = _now() + 2 * DAY
+    phone.create("contacts", {"id": contact_id, "first_name": "Chloé", "last_name": "Garnier"})
+    phone.create(
+        "interactions",
+        {
+            "id": interaction_id,
+            "subject": "Livraison Garnier",
+            "type": "meeting",
+            "start_at": _ms(start),
+            "all_day": False,
+            "owner_id": bruno.user["id"],
+            "contact_ids": json.dumps([contact_id]),
+            "company_ids": "[]",
+        },
+    )
+    phone.update("contacts", jeanne["id"], {"note": "Code portail 1234"})
+
+    phone.fail_next("push", when)
+    cut = phone.sync()
+    assert cut["ok"] is False and "connection" in cut["message"], cut
+    assert {raw["_status"] for raw in phone.tables()["contacts"].values()} >= {"created", "updated"}
+    applied_before_the_cut = admin.get(f"{V1}/contacts/{contact_id}").status_code == 200
+    assert applied_before_the_cut is (when == "after")
+    phone.synced()
+    tables = phone.sync_until(
+        _all(
+            _has("contacts", contact_id, _status="synced"),
+            _has("interactions", interaction_id, _status="synced"),
+        )
+    )
+
+    assert tables["contacts"][jeanne["id"]]["note"] == "Code portail 1234"
+    assert tables["contacts"][jeanne["id"]]["_status"] == "synced"
+    assert _ok(admin.get(f"{V1}/contacts/{jeanne['id']}"))["note"] == "Code portail 1234"
+    garniers = _ok(admin.get(f"{V1}/contacts", params={"q": "Garnier"}))["items"]
+    assert [c["id"] for c in garniers] == [contact_id]
+    linked = _ok(admin.get(f"{V1}/interactions", params={"contact_id": contact_id}))["items"]
+    assert [i["id"] for i in linked] == [interaction_id]
+    assert [raw["id"] for raw in tables["contacts"].values() if raw["last_name"] == "Garnier"] == [contact_id]
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_pull_cut_midway_and_retried_loses_nothing_and_duplicates_nothing(system, org, phones, when):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    jeanne = _in_scope_contact(admin, bruno)
+    phone = phones(bruno)
+    phone.sync_until(_has("contacts", jeanne["id"]))
+    _ok(admin.patch(f"{V1}/contacts/{jeanne['id']}", json={"note": "Nouveau numéro"}))
+    added = _in_scope_contact(admin, bruno, "Hugo", "Bernard")
+    _until_sync_holds(bruno, "contacts", jeanne["id"], note="Nouveau numéro")
+    _until_sync_holds(bruno, "contacts", added["id"])
+    offline_id = str(uuid.uuid4())
+    phone.create("contacts", {"id": offline_id, "first_name": "Inès", "last_name": "Roux"})
+
+    phone.fail_next("pull", when)
+    cut = phone.sync()
+    assert cut["ok"] is False and "connection" in cut["message"], cut
+    assert phone.tables()["contacts"][jeanne["id"]].get("note") is None  # nothing applied
+    tables = phone.sync_until(
+        _all(
+            _has("contacts", jeanne["id"], note="Nouveau numéro"),
+            _has("contacts", added["id"]),
+            _has("contacts", offline_id, _status="synced"),
+        )
+    )
+
+    assert tables["contacts"][jeanne["id"]]["note"] == "Nouveau numéro"
+    assert added["id"] in tables["contacts"]
+    assert tables["contacts"][offline_id]["_status"] == "synced"
+    assert _ok(admin.get(f"{V1}/contacts/{offline_id}"))["last_name"] == "Roux"
+    assert [c["id"] for c in _ok(admin.get(f"{V1}/contacts", params={"q": "Roux"}))["items"]] == [offline_id]
+    names = sorted((raw["first_name"], raw["last_name"]) for raw in tables["contacts"].values())
+    assert names == sorted([("Jeanne", "Dupont"), ("Hugo", "Bernard"), ("Inès", "Roux")])
+
+
+def test_time_passing_takes_an_old_interaction_and_its_contact_off_the_phone(system, org, phones):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    comptable = _contact(admin, "Claire", "Comptable")
+    old = _now() - 85 * DAY
+    visit = _interaction(
+        admin, bruno.user["id"], old, subject="Rendez-vous comptable", contact_ids=[comptable["id"]]
+    )
+    phone = phones(bruno)
+    phone.sync_until(_all(_has("interactions", visit["id"]), _has("contacts", comptable["id"])))
+    clock = Path(system.settings.sync.clock_offset_file)
+    try:
+        clock.write_text(str(10 * 86400))  # ten days later: the visit is 95 days old
+        tables = phone.sync_until(lambda t: visit["id"] not in t["interactions"])
+    finally:
+        clock.write_text("0")
+
+    assert visit["id"] not in tables["interactions"]
+    assert comptable["id"] not in tables["contacts"]
+    assert _ok(bruno.get(f"{V1}/interactions/{visit['id']}"))["subject"] == "Rendez-vous comptable"
