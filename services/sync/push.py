@@ -82,6 +82,8 @@ def apply(call: Call, change: Change) -> Refusal | None:
     except Forbidden as exc:
         return Refusal(change, "forbidden", exc.detail)
     except NotFound as exc:
+        if change.operation == DELETED:
+            return None  # already gone (or never reached the server: made and deleted offline)
         return Refusal(change, "not_found", exc.detail)
     except InvalidInput as exc:
         return Refusal(change, "invalid", exc.detail)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import literal, select, union, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import intersect, literal, select, union, union_all
+from sqlalchemy.orm import Session
 
 from services.sync import records as r
 from services.sync.models import InteractionPerson, ProjectPerson, ReplicaLink, ReplicaRecord, Touch
@@ -108,25 +108,18 @@ def scope_of(
         brought(r.INTERACTIONS, interactions, INTERACTION_BRINGS),
         brought(r.PROJECTS, projects, PROJECT_BRINGS),
     ).cte("direct")
-    # Employments between a contact and a company both in scope.
-    of_contact, of_company = aliased(link), aliased(link)
-    employments = (
-        select(literal(r.EMPLOYMENTS), of_contact.to_id)
-        .join(
-            of_company,
-            (of_company.org_id == of_contact.org_id)
-            & (of_company.to_table == r.EMPLOYMENTS)
-            & (of_company.to_id == of_contact.to_id)
-            & (of_company.from_table == r.COMPANIES),
+    # Employments between a contact and a company both in scope (a set intersection: the
+    # planner cannot know how many rows the scope has, and must not nest loops over it).
+    def employments_of(table: str) -> Any:
+        return select(link.to_id).where(
+            link.org_id == org_id,
+            link.from_table == table,
+            link.to_table == r.EMPLOYMENTS,
+            link.from_id.in_(select(direct.c.record_id).where(direct.c.table_name == table)),
         )
-        .where(
-            of_contact.org_id == org_id,
-            of_contact.from_table == r.CONTACTS,
-            of_contact.to_table == r.EMPLOYMENTS,
-            of_contact.from_id.in_(select(direct.c.record_id).where(direct.c.table_name == r.CONTACTS)),
-            of_company.from_id.in_(select(direct.c.record_id).where(direct.c.table_name == r.COMPANIES)),
-        )
-    )
+
+    shared = intersect(employments_of(r.CONTACTS), employments_of(r.COMPANIES)).subquery("shared")
+    employments = select(literal(r.EMPLOYMENTS), shared.c.to_id)
     wanted = union(select(direct.c.table_name, direct.c.record_id), employments).subquery("wanted")
     columns = (record.table_name, record.record_id, record.seq, *((record.raw,) if with_raw else ()))
     in_scope = (

@@ -533,12 +533,6 @@ def test_a_contact_deleted_on_the_phone_is_archived_on_the_server_and_leaves_the
     assert jeanne["id"] not in phone.sync_until(lambda t: True)["contacts"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server: WatermelonDB pushes a record created and deleted offline as `deleted` with an id the "
-    "server never had; the push refuses it (rejected, reason not_found) and stores a sync alert the user "
-    "can do nothing about, where an already absent record could be taken as deleted",
-)
 def test_a_contact_made_and_deleted_offline_before_any_sync_leaves_no_trace_and_no_alert(system, org, phones):
     admin = org["admin"]
     bruno = _field_user(system, admin)
