@@ -13,10 +13,8 @@ from collections import Counter
 from email.message import EmailMessage
 
 import eventlet
-import pytest
 from sqlalchemy import select
 
-from crm.database import create_service_engine
 from services.contacts.service import ContactsService
 from services.mailin.models import Delivery, outbox
 from tests.mailin_listener import INGEST_DOMAIN, ListenerProcess, add_ingest_address, write_config
@@ -51,13 +49,6 @@ class ServiceProcess:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-@pytest.fixture
-def engine(migrated):
-    engine = create_service_engine(migrated, "mailin")
-    yield engine
-    engine.dispose()
 
 
 def message(number: int, sender: int) -> EmailMessage:

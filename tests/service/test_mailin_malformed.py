@@ -6,29 +6,11 @@ from __future__ import annotations
 
 import smtplib
 
-import pytest
-
 from crm.blobs import open_blob_store
-from crm.database import create_service_engine
 from services.contacts.service import ContactsService
-from tests.mailin_listener import INGEST_DOMAIN, ListenerProcess, add_ingest_address, write_config
+from tests.mailin_listener import INGEST_DOMAIN, add_ingest_address
 from tests.mailin_malformed import CORPUS
 from tests.service.test_mailin_processing import MailinUnderTest, deliveries_of, events_for, wait_processed
-
-
-@pytest.fixture
-def engine(migrated):
-    engine = create_service_engine(migrated, "mailin")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def listener(migrated, tmp_path):
-    path, settings = write_config(migrated, tmp_path)
-    process = ListenerProcess(path, settings).start()
-    yield process
-    process.stop()
 
 
 def send(port: int, recipient: str, raw: bytes) -> str:

@@ -28,13 +28,6 @@ class MailinUnderTest(MailinService):
         pass
 
 
-@pytest.fixture
-def engine(migrated):
-    engine = create_service_engine(migrated, "mailin")
-    yield engine
-    engine.dispose()
-
-
 def add_contact(settings, org_id: str, email: str) -> str:
     """A contact of ``org_id`` with ``email``, as contacts keeps it."""
     engine = create_service_engine(settings, "contacts")

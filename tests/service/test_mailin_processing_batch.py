@@ -10,18 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from crm.blobs import open_blob_store
-from crm.database import DatabaseAccess, create_service_engine
+from crm.database import DatabaseAccess
 from services.mailin import processing
 from services.mailin.models import Delivery, RawMessage, outbox
 from services.mailin.store import store_message
 from tests.mailin_listener import add_ingest_address
-
-
-@pytest.fixture
-def engine(migrated):
-    engine = create_service_engine(migrated, "mailin")
-    yield engine
-    engine.dispose()
 
 
 def note(number: int) -> bytes:
