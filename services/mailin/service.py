@@ -61,9 +61,14 @@ class MailinService(Pingable, MailboxesMixin):
                 pass
 
         pool = eventlet.GreenPool(self.settings.mailin.processing_concurrency)
-        for _ in range(self.settings.mailin.processing_concurrency):
-            pool.spawn_n(drain)
-        pool.waitall()
+        drains = [pool.spawn(drain) for _ in range(self.settings.mailin.processing_concurrency)]
+        try:
+            pool.waitall()
+        finally:
+            # The container kills this worker, not the threads it spawned: they would go on taking
+            # deliveries with the killed container's RPC client, whose replies nobody hears.
+            for thread in drains:
+                thread.kill()
 
     def _contact_finder(self) -> processing.FindContact:
         return lambda org_id, addresses: linking.find_contact(self.contacts, org_id, addresses)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import smtplib
 
-import pytest
-
 from crm.blobs import open_blob_store
 from services.contacts.service import ContactsService
 from tests.mailin_listener import INGEST_DOMAIN, add_ingest_address
@@ -15,11 +13,6 @@ from tests.service.test_mailin_processing import MailinUnderTest, deliveries_of,
 from tests.unit.mailin.parsing.test_scans import CASES, SCANS
 
 
-@pytest.mark.xfail(
-    reason="in the full CI run the contacts container of this test does not answer within 5 s; "
-    "see the stop 24 closing note (tests/e2e/test_mail_pending.py shows the path end to end)",
-    strict=False,
-)
 def test_scans_sent_by_smtp_become_mail_received_with_the_scanned_file(
     container_factory, migrated, engine, listener
 ):
