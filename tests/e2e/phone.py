@@ -124,6 +124,17 @@ class Phone:
         """The next sync's pull or push fails: before the request, or after it (the answer is lost)."""
         self._ok({"cmd": "fail_next", "phase": phase, "when": when})
 
+    def install(
+        self, without_tables: list[str] = (), without_columns: dict[str, list[str]] | None = None
+    ) -> None:
+        """A fresh database of an older app: schema version 1 without these tables and columns."""
+        without = {"tables": list(without_tables), "columns": without_columns or {}}
+        self._ok({"cmd": "install", "without": without})
+
+    def upgrade(self) -> None:
+        """The app's next version (2): WatermelonDB migrations add what `install` left out."""
+        self._ok({"cmd": "upgrade"})
+
     def create(self, table: str, raw: dict[str, Any]) -> dict[str, Any]:
         return self._ok({"cmd": "create", "table": table, "raw": raw})["raw"]
 

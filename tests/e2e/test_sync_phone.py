@@ -548,3 +548,46 @@ def test_a_contact_made_and_deleted_offline_before_any_sync_leaves_no_trace_and_
     assert mistake not in phone.tables()["contacts"]
     assert admin.get(f"{V1}/contacts/{mistake}").status_code == 404
     assert _ok(bruno.get(f"{V1}/sync/alerts"))["alerts"] == []
+
+
+def test_an_app_upgrade_that_adds_a_table_and_a_column_fills_them_at_the_next_sync(system, org, phones):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    jeanne = _contact(admin, "Jeanne", "Dupont", birthday="1980-05-17")
+    visit = _interaction(admin, bruno.user["id"], _now() - DAY, contact_ids=[jeanne["id"]])
+    link = _created(
+        admin.post(
+            f"{V1}/interactions/{visit['id']}/document-links",
+            json={
+                "name": "Plan du magasin",
+                "document_type": "plan",
+                "url": "https://docs.pomme.fr/plan.pdf",
+            },
+        )
+    )
+    phone = phones(bruno)
+    phone.install(without_tables=["documents"], without_columns={"contacts": ["birthday"]})
+    _until_sync_holds(bruno, "documents", link["id"])
+    first = phone.synced()
+    assert first["pull"]["migration"] is None
+    assert jeanne["id"] in phone.tables()["contacts"]
+
+    phone.upgrade()
+    answer = phone.synced()
+
+    assert answer["pull"]["schema_version"] == 2
+    assert answer["pull"]["migration"] == {
+        "from": 1,
+        "tables": ["documents"],
+        "columns": [{"table": "contacts", "columns": ["birthday"]}],
+    }
+    tables = phone.tables()
+    assert tables["contacts"][jeanne["id"]]["birthday"] == "1980-05-17"
+    document = tables["documents"][link["id"]]
+    assert (document["name"], document["kind"], document["url"], document["interaction_id"]) == (
+        "Plan du magasin",
+        "link",
+        "https://docs.pomme.fr/plan.pdf",
+        visit["id"],
+    )
+    assert _ok(admin.get(f"{V1}/contacts/{jeanne['id']}"))["birthday"] == "1980-05-17"

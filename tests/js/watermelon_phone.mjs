@@ -16,6 +16,9 @@
 //   {"cmd":"sync","pause_before_push":true} -> {ok:true, paused:true, pull} once pulled and
 //       applied, just before the push; the web may change things then; {"cmd":"resume"} lets
 //       the push go and answers what that sync answers (a way to meet the server's 409).
+//   {"cmd":"install","without":{"tables":["documents"],"columns":{"contacts":["birthday"]}}}
+//       a fresh database of an older app (schema version 1 without those)
+//   {"cmd":"upgrade"}                   -> schema version 2 with migrations adding them back
 //   {"cmd":"quit"}
 
 import { createInterface } from 'node:readline'
@@ -29,6 +32,7 @@ for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
 }
 
 const { Database, Model, appSchema, tableSchema } = require('@nozbe/watermelondb')
+const { schemaMigrations, createTable, addColumns } = require('@nozbe/watermelondb/Schema/migrations')
 const LokiJSAdapter = require('@nozbe/watermelondb/adapters/lokijs').default
 const { synchronize } = require('@nozbe/watermelondb/sync')
 
@@ -83,12 +87,25 @@ const TABLES = {
   users: [str('name')],
 }
 
-const schema = appSchema({
-  version: SCHEMA_VERSION,
-  tables: Object.entries(TABLES).map(([name, columns]) =>
-    tableSchema({ name, columns: [...columns, ...times] }),
-  ),
-})
+// The app's schema: version 1 is every table and column of docs/sync.md. An older app may be
+// installed without some of them (`install`), then upgraded to version 2 with WatermelonDB
+// migrations that add them (`upgrade`): its next sync then sends WatermelonDB's `migration`.
+function tableSchemas(without = {}) {
+  const tables = without.tables || []
+  const columns = without.columns || {}
+  return Object.entries(TABLES)
+    .filter(([name]) => !tables.includes(name))
+    .map(([name, all]) =>
+      tableSchema({
+        name,
+        columns: [...all, ...times].filter((c) => !(columns[name] || []).includes(c.name)),
+      }),
+    )
+}
+
+function columnSchemas(table, names) {
+  return [...TABLES[table], ...times].filter((c) => names.includes(c.name))
+}
 
 // Plain Model subclasses, no decorators: records are read and written through _raw.
 const modelClasses = Object.keys(TABLES).map((table) => {
@@ -97,13 +114,46 @@ const modelClasses = Object.keys(TABLES).map((table) => {
   return cls
 })
 
-const adapter = new LokiJSAdapter({
-  schema,
-  dbName: 'phone',
-  useWebWorker: false,
-  useIncrementalIndexedDB: false,
-})
-const database = new Database({ adapter, modelClasses })
+function openDatabase({ version = SCHEMA_VERSION, without = {}, migrations = [] } = {}) {
+  const adapter = new LokiJSAdapter({
+    schema: appSchema({ version, tables: tableSchemas(without) }),
+    migrations: schemaMigrations({ migrations }),
+    dbName: 'phone',
+    useWebWorker: false,
+    useIncrementalIndexedDB: false,
+  })
+  return new Database({ adapter, modelClasses: modelClasses.filter((m) => !(without.tables || []).includes(m.table)) })
+}
+
+let database = openDatabase()
+let installedWithout = null // what the installed (older) app lacks, until `upgrade`
+
+async function install(without) {
+  database = openDatabase({ without })
+  installedWithout = without
+  return { ok: true, schema_version: SCHEMA_VERSION }
+}
+
+// Version 2: the tables and columns version 1 lacked, added by migrations, on the same data.
+async function upgrade() {
+  if (!installedWithout) throw new Error('install an older app first')
+  const steps = [
+    ...(installedWithout.tables || []).map((name) =>
+      createTable({ name, columns: [...TABLES[name], ...times] }),
+    ),
+    ...Object.entries(installedWithout.columns || {}).map(([table, names]) =>
+      addColumns({ table, columns: columnSchemas(table, names) }),
+    ),
+  ]
+  const migrations = [{ toVersion: SCHEMA_VERSION + 1, steps }]
+  const adapter = await database.adapter.underlyingAdapter.testClone({
+    schema: appSchema({ version: SCHEMA_VERSION + 1, tables: tableSchemas() }),
+    migrations: schemaMigrations({ migrations }),
+  })
+  database = new Database({ adapter, modelClasses })
+  installedWithout = null
+  return { ok: true, schema_version: SCHEMA_VERSION + 1 }
+}
 
 const settings = { baseUrl: null, token: null, deviceId: null, appVersion: 'e2e-watermelon-0.28.0' }
 let failNext = null // {phase, when}
@@ -175,7 +225,13 @@ async function pullChanges({ lastPulledAt, schemaVersion, migration }) {
     method: 'GET',
     headers: headers(),
   })
-  lastPull = { last_pulled_at: lastPulledAt ?? null, timestamp: body.timestamp, changes: body.changes }
+  lastPull = {
+    last_pulled_at: lastPulledAt ?? null,
+    schema_version: schemaVersion,
+    migration: migration ?? null,
+    timestamp: body.timestamp,
+    changes: body.changes,
+  }
   return { changes: body.changes, timestamp: body.timestamp }
 }
 
@@ -200,7 +256,7 @@ async function sync() {
   lastPull = null
   lastPush = null
   try {
-    await synchronize({ database, pullChanges, pushChanges, log })
+    await synchronize({ database, pullChanges, pushChanges, log, migrationsEnabledAtVersion: 1 })
     return { ok: true, pull: lastPull, push: lastPush, log: describeLog(log) }
   } catch (error) {
     return {
@@ -244,7 +300,7 @@ function describeLog(log) {
 }
 
 function collection(table) {
-  if (!(table in TABLES)) throw new Error(`unknown table ${table}`)
+  if (!(table in database.schema.tables)) throw new Error(`no table ${table} in this schema`)
   return database.get(table)
 }
 
@@ -281,7 +337,7 @@ async function remove(table, id) {
 
 async function dump() {
   const tables = {}
-  for (const table of Object.keys(TABLES)) {
+  for (const table of Object.keys(database.schema.tables)) {
     const records = await collection(table).query().fetch()
     const deleted = await database.adapter.getDeletedRecords(table)
     tables[table] = [
@@ -289,7 +345,7 @@ async function dump() {
       ...deleted.map((id) => ({ id, _status: 'deleted' })),
     ]
   }
-  return { ok: true, tables, last_pulled_at: await lastPulledAt() }
+  return { ok: true, tables, last_pulled_at: await lastPulledAt(), schema_version: database.schema.version }
 }
 
 async function lastPulledAt() {
@@ -333,6 +389,10 @@ async function handle(command) {
       }
       failNext = { phase: command.phase, when: command.when }
       return { ok: true }
+    case 'install':
+      return install(command.without || {})
+    case 'upgrade':
+      return upgrade()
     case 'quit':
       return { ok: true, quit: true }
     default:
