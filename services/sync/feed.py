@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -24,12 +24,16 @@ from services.sync.models import (
     ProjectPerson,
     ReplicaLink,
     ReplicaRecord,
+    ScopeMember,
+    ScopeState,
     Touch,
 )
 
 # Deletion events of interactions and projects carry only the id: deleted outranks any version.
 DELETED = 2**62
 COUNTER_ID = 1
+# Seeing a record again this soon after the last time cannot bring it into a scope.
+TOUCH_REFRESH = timedelta(days=1)
 
 
 def next_seq(session: Session) -> int:
@@ -71,6 +75,7 @@ class Feed:
         row = self.session.get(ReplicaRecord, key, with_for_update=True)
         text = json.dumps(raw, separators=(",", ":"), sort_keys=True)
         if row is None:
+            self._arrived(table, raw["id"])
             self.session.add(
                 ReplicaRecord(
                     org_id=self.org_id,
@@ -88,6 +93,8 @@ class Feed:
         if row.raw == text and row.deleted == deleted:
             row.version = version
             return False
+        if row.deleted != deleted:
+            self.dirty_holders(table, raw["id"])
         row.raw, row.deleted, row.version, row.seq = text, deleted, version, self.seq
         return True
 
@@ -95,6 +102,7 @@ class Feed:
         row = self.session.get(ReplicaRecord, (self.org_id, table, record_id), with_for_update=True)
         if row is not None and not row.deleted:
             row.deleted, row.version, row.seq = True, max(row.version, version), self.seq
+            self.dirty_holders(table, record_id)
 
     def touch(self, table: str, record_id: str) -> None:
         """Send the record again at the next pulls (a refused change is undone on the phone)."""
@@ -113,10 +121,12 @@ class Feed:
             link.to_table == to_table,
         )
         held = set(self.session.scalars(select(link.to_id).where(*where)))
-        gone = held - wanted
+        gone, added = held - wanted, wanted - held
+        if gone or added:
+            self.dirty_holders(from_table, from_id)
         if gone:
             self.session.execute(delete(link).where(*where, link.to_id.in_(gone)))
-        for to_id in wanted - held:
+        for to_id in added:
             self.session.add(
                 ReplicaLink(
                     org_id=self.org_id, from_table=from_table, from_id=from_id, to_table=to_table, to_id=to_id
@@ -127,6 +137,7 @@ class Feed:
     def add_link(self, from_table: str, from_id: str, to_table: str, to_id: str) -> None:
         key = (self.org_id, from_table, from_id, to_table, to_id)
         if self.session.get(ReplicaLink, key) is None:
+            self.dirty_holders(from_table, from_id)
             self.session.add(
                 ReplicaLink(
                     org_id=self.org_id, from_table=from_table, from_id=from_id, to_table=to_table, to_id=to_id
@@ -135,9 +146,68 @@ class Feed:
 
     def set_people(self, model: Any, key_column: str, key: str, user_ids: set[str], **fields: Any) -> None:
         column = getattr(model, key_column)
+        before = {
+            (row.user_id, *(getattr(row, f) for f in fields))
+            for row in self.session.scalars(select(model).where(column == key))
+        }
+        after = {(user_id, *fields.values()) for user_id in user_ids}
+        if before == after:
+            return
+        self.dirty_users({person[0] for person in before | after})
         self.session.execute(delete(model).where(column == key))
         for user_id in user_ids:
             self.session.add(model(**{key_column: key}, user_id=user_id, org_id=self.org_id, **fields))
+
+    # -- whose scope this may change (a pull recomputes a dirty scope; see ScopeState) ---------------
+
+    def dirty_users(self, user_ids: Iterable[str]) -> None:
+        ids = sorted(set(user_ids))
+        if ids:
+            self.session.execute(
+                update(ScopeState).where(ScopeState.user_id.in_(ids)).values(dirty_seq=self.seq)
+            )
+
+    def dirty_holders(self, table: str, record_id: str) -> None:
+        """The users whose scope holds the record (its links or its deletion changed)."""
+        member = ScopeMember
+        holders = select(member.user_id).where(
+            member.org_id == self.org_id,
+            member.table_name == table,
+            member.record_id == record_id,
+            member.left_seq.is_(None),
+        )
+        self.session.execute(
+            update(ScopeState).where(ScopeState.user_id.in_(holders)).values(dirty_seq=self.seq)
+        )
+
+    def _arrived(self, table: str, record_id: str) -> None:
+        """A record new to the replica: whoever already links or touched it may now hold it (its
+        links may have come first: events arrive unordered); every phone of the organisation
+        takes a new colleague or type."""
+        state = ScopeState
+        if table in r.ORG_WIDE_TABLES:
+            self.session.execute(update(state).where(state.org_id == self.org_id).values(dirty_seq=self.seq))
+            return
+        member, link = ScopeMember, ReplicaLink
+        linkers = (
+            select(member.user_id)
+            .join(
+                link,
+                (link.org_id == member.org_id)
+                & (link.from_table == member.table_name)
+                & (link.from_id == member.record_id),
+            )
+            .where(
+                link.org_id == self.org_id,
+                link.to_table == table,
+                link.to_id == record_id,
+                member.left_seq.is_(None),
+            )
+        )
+        touchers = select(Touch.user_id).where(Touch.table_name == table, Touch.record_id == record_id)
+        self.session.execute(
+            update(state).where(state.user_id.in_(linkers.union(touchers))).values(dirty_seq=self.seq)
+        )
 
 
 # -- one function per kind of record ---------------------------------------------------------------
@@ -201,6 +271,8 @@ def apply_participant(feed: Feed, record: dict[str, Any], removed: bool) -> None
     keeps = not removed and participant["status"] != r.REFUSED
     if user_id == interaction.get("owner_id"):
         return
+    if keeps != (person is not None):
+        feed.dirty_users([user_id])
     if keeps and person is None:
         start_at = datetime.fromisoformat(interaction["start_at"])
         feed.session.add(
@@ -248,14 +320,15 @@ def apply_interaction_types(feed: Feed, types: list[dict[str, Any]], version: in
         feed.put(r.INTERACTION_TYPES, r.interaction_type_raw(record), version)
 
 
-def apply_touch(
-    session: Session, org_id: str, user_id: str, table: str, record_id: str, at: datetime
-) -> None:
+def apply_touch(feed: Feed, user_id: str, table: str, record_id: str, at: datetime) -> None:
     """``user_id`` viewed, created or changed the record at ``at`` (the latest time is kept)."""
-    row = session.get(Touch, (user_id, table, record_id), with_for_update=True)
+    row = feed.session.get(Touch, (user_id, table, record_id), with_for_update=True)
     if row is None:
-        session.add(
-            Touch(user_id=user_id, table_name=table, record_id=record_id, org_id=org_id, touched_at=at)
+        feed.session.add(
+            Touch(user_id=user_id, table_name=table, record_id=record_id, org_id=feed.org_id, touched_at=at)
         )
+        feed.dirty_users([user_id])
     elif row.touched_at < at:
+        if row.touched_at < at - TOUCH_REFRESH:
+            feed.dirty_users([user_id])
         row.touched_at = at

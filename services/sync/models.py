@@ -58,6 +58,8 @@ class ReplicaLink(Base):
     employments."""
 
     __tablename__ = "replica_links"
+    # Who links to a record (a record arriving after its links makes their holders' scopes dirty).
+    __table_args__ = (Index("ix_replica_links_to", "org_id", "to_table", "to_id"),)
 
     org_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     from_table: Mapped[str] = mapped_column(String(30), primary_key=True)
@@ -94,7 +96,10 @@ class Touch(Base):
     """The last time a user viewed, created or changed a record on the web."""
 
     __tablename__ = "touches"
-    __table_args__ = (Index("ix_touches_user_at", "user_id", "touched_at"),)
+    __table_args__ = (
+        Index("ix_touches_user_at", "user_id", "touched_at"),
+        Index("ix_touches_record", "table_name", "record_id"),
+    )
 
     user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     table_name: Mapped[str] = mapped_column(String(30), primary_key=True)
@@ -108,7 +113,11 @@ class ScopeMember(Base):
     null: still in it). A phone that pulled at T holds what was in at T."""
 
     __tablename__ = "scope_members"
-    __table_args__ = (Index("ix_scope_members_user", "user_id", "left_seq"),)
+    __table_args__ = (
+        Index("ix_scope_members_user", "user_id", "left_seq"),
+        # Who holds a record: a change of its links or its deletion makes their scopes dirty.
+        Index("ix_scope_members_record", "org_id", "table_name", "record_id"),
+    )
 
     user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     table_name: Mapped[str] = mapped_column(String(30), primary_key=True)
@@ -116,6 +125,21 @@ class ScopeMember(Base):
     entered_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     left_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     org_id: Mapped[str] = mapped_column(String(36))
+
+
+class ScopeState(Base):
+    """Whether ``scope_members`` is still the user's scope: nothing that could change it
+    happened after ``computed_seq`` (``dirty_seq``, stamped by the feed), and no record
+    crosses a window's edge before ``valid_until``. Then a pull skips computing it."""
+
+    __tablename__ = "scope_states"
+    __table_args__ = (Index("ix_scope_states_org", "org_id"),)
+
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    computed_seq: Mapped[int] = mapped_column(BigInteger)
+    dirty_seq: Mapped[int] = mapped_column(BigInteger)
+    valid_until: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Device(Base):

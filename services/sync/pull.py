@@ -22,10 +22,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from crm.times import aware
 from services.sync import records as r
 from services.sync.feed import current_seq, next_seq
-from services.sync.models import ReplicaRecord, ScopeMember, SyncAlert
-from services.sync.scope import Key, Windows, chunks, scope_of
+from services.sync.models import ReplicaRecord, ScopeMember, ScopeState, SyncAlert
+from services.sync.scope import Key, Windows, chunks, next_edge, scope_of
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Changes:
     created: set[Key] = field(default_factory=set)
     updated: set[Key] = field(default_factory=set)
     deleted: set[Key] = field(default_factory=set)
+
+    texts: dict[Key, str] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -58,6 +61,48 @@ def pull(
 ) -> tuple[str, int, int]:
     """(the answer as JSON text, its timestamp, how many records it carries)."""
     seen_up_to = current_seq(session)
+    state = session.get(ScopeState, user_id)
+    unchanged = (
+        state is not None
+        and state.dirty_seq <= state.computed_seq
+        and aware(state.valid_until) > now
+        and last_pulled_at is not None
+        and migration is None
+    )
+    if unchanged:
+        # Nothing that could move the scope happened since it was last computed: it is
+        # ``scope_members`` as recorded, and only what changed since the phone's pull is read.
+        changes = _held_changes(session, org_id, user_id, last_pulled_at)
+        timestamp = seen_up_to
+    else:
+        changes, timestamp = _computed_changes(
+            session, org_id, user_id, now, windows, last_pulled_at, migration, seen_up_to
+        )
+        edge = next_edge(session, user_id, now, windows)
+        if state is None:
+            session.add(
+                ScopeState(
+                    user_id=user_id, org_id=org_id, computed_seq=seen_up_to, dirty_seq=0, valid_until=edge
+                )
+            )
+        else:
+            state.computed_seq, state.valid_until = seen_up_to, edge
+    texts = changes.texts
+    texts |= _raw_texts(session, org_id, (changes.created | changes.updated) - texts.keys())
+    return _answer(texts, changes, timestamp), timestamp, changes.count
+
+
+def _computed_changes(
+    session: Session,
+    org_id: str,
+    user_id: str,
+    now: datetime,
+    windows: Windows,
+    last_pulled_at: int | None,
+    migration: Migration | None,
+    seen_up_to: int,
+) -> tuple[Changes, int]:
+    """The scope computed now, against what the phone held at ``last_pulled_at``."""
     first = last_pulled_at is None
     found = scope_of(session, org_id, user_id, now, windows, with_raw=first)
     scope: dict[Key, int] = {key: value[0] for key, value in found.items()} if first else found
@@ -83,9 +128,44 @@ def pull(
         changes.created |= {key for key in scope if key[0] in migration.tables}
         changes.updated |= {key for key in scope if key[0] in migration.column_tables} - changes.created
     # A first pull read every record with the scope; those changed since are read again.
-    texts = {key: found[key][1] for key in changes.created - late} if first else {}
-    texts |= _raw_texts(session, org_id, (changes.created | changes.updated) - texts.keys())
-    return _answer(texts, changes, timestamp), timestamp, changes.count
+    changes.texts = {key: found[key][1] for key in changes.created - late} if first else {}
+    return changes, timestamp
+
+
+def _held_changes(session: Session, org_id: str, user_id: str, last_pulled_at: int) -> Changes:
+    """What changed for a phone that pulled at ``last_pulled_at``, the scope being ``scope_members``."""
+    member, record = ScopeMember, ReplicaRecord
+    current = (member.user_id == user_id) & member.left_seq.is_(None)
+    entered = set(
+        session.execute(
+            select(member.table_name, member.record_id).where(current, member.entered_seq > last_pulled_at)
+        ).tuples()
+    )
+    left = set(
+        session.execute(
+            select(member.table_name, member.record_id).where(
+                member.user_id == user_id,
+                member.entered_seq <= last_pulled_at,
+                member.left_seq > last_pulled_at,
+            )
+        ).tuples()
+    )
+    changed = set(
+        session.execute(
+            select(record.table_name, record.record_id)
+            .join(
+                member,
+                (member.table_name == record.table_name) & (member.record_id == record.record_id) & current,
+            )
+            .where(record.org_id == org_id, record.seq > last_pulled_at, member.entered_seq <= last_pulled_at)
+        ).tuples()
+    )
+    # A record that left and came back in between was held then and is held now.
+    back = entered & left
+    changes = Changes(created=entered - back, deleted=left - back - entered, updated=changed | back)
+    held = _held_now(session, user_id, _refused_since(session, user_id, last_pulled_at))
+    _resend_refused(session, user_id, last_pulled_at, held, changes)
+    return changes
 
 
 def _members(session: Session, user_id: str, last_pulled_at: int | None) -> tuple[set[Key], set[Key]]:
@@ -170,6 +250,32 @@ def _resend_refused(
                 changes.updated.add(key)
         else:
             changes.deleted.add(key)
+
+
+def _refused_since(session: Session, user_id: str, last_pulled_at: int) -> set[Key]:
+    rows = session.execute(
+        select(SyncAlert.table_name, SyncAlert.record_id).where(
+            SyncAlert.user_id == user_id, SyncAlert.seq > last_pulled_at
+        )
+    ).tuples()
+    return set(rows)
+
+
+def _held_now(session: Session, user_id: str, keys: set[Key]) -> set[Key]:
+    held: set[Key] = set()
+    member = ScopeMember
+    for table, record_id in keys:
+        exists = session.scalar(
+            select(member.record_id).where(
+                member.user_id == user_id,
+                member.table_name == table,
+                member.record_id == record_id,
+                member.left_seq.is_(None),
+            )
+        )
+        if exists is not None:
+            held.add((table, record_id))
+    return held
 
 
 def _raw_texts(session: Session, org_id: str, keys: set[Key]) -> dict[Key, str]:

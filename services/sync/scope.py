@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import intersect, literal, select, union, union_all
+from sqlalchemy import func, intersect, literal, select, union, union_all
 from sqlalchemy.orm import Session
 
+from crm.times import aware
 from services.sync import records as r
 from services.sync.models import InteractionPerson, ProjectPerson, ReplicaLink, ReplicaRecord, Touch
 
@@ -108,6 +109,7 @@ def scope_of(
         brought(r.INTERACTIONS, interactions, INTERACTION_BRINGS),
         brought(r.PROJECTS, projects, PROJECT_BRINGS),
     ).cte("direct")
+
     # Employments between a contact and a company both in scope (a set intersection: the
     # planner cannot know how many rows the scope has, and must not nest loops over it).
     def employments_of(table: str) -> Any:
@@ -139,3 +141,39 @@ def scope_of(
     if with_raw:
         return {(table, record_id): (seq, raw) for table, record_id, seq, raw in rows}
     return {(table, record_id): seq for table, record_id, seq in rows}
+
+
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def next_edge(session: Session, user_id: str, now: datetime, windows: Windows) -> datetime:
+    """When, with nothing else happening, a record first crosses an edge of the user's windows:
+    an interaction getting too old or coming close enough, a project or a touch too old."""
+    person, member, touch = InteractionPerson, ProjectPerson, Touch
+    past, future = timedelta(days=windows.past_days), timedelta(days=windows.future_days)
+    candidates = [
+        (
+            select(func.min(person.start_at)).where(person.user_id == user_id, person.start_at >= now - past),
+            past,
+        ),
+        (
+            select(func.min(person.start_at)).where(
+                person.user_id == user_id, person.start_at >= now + future
+            ),
+            -future,
+        ),
+        (
+            select(func.min(member.created_at)).where(
+                member.user_id == user_id, member.created_at >= now - timedelta(days=windows.project_days)
+            ),
+            timedelta(days=windows.project_days),
+        ),
+        (
+            select(func.min(touch.touched_at)).where(
+                touch.user_id == user_id, touch.touched_at >= now - timedelta(days=windows.touched_days)
+            ),
+            timedelta(days=windows.touched_days),
+        ),
+    ]
+    edges = [aware(moment) + shift for query, shift in candidates if (moment := session.scalar(query))]
+    return min(edges, default=FAR_FUTURE)

@@ -202,19 +202,18 @@ class SyncService(Pingable):
             with self.db.transaction() as uow:
                 if not first_delivery(uow.session, payload["event_id"], f"sync.{consumer}"):
                     return
-                apply(feed.Feed(uow.session, org_id), payload["record"])
-                self._touch(uow.session, payload, consumer)
+                changes = feed.Feed(uow.session, org_id)
+                apply(changes, payload["record"])
+                self._touch(changes, payload, consumer)
 
         once_more_on_conflict(transaction)
 
-    def _touch(self, session: Any, payload: dict[str, Any], consumer: str) -> None:
+    def _touch(self, changes: feed.Feed, payload: dict[str, Any], consumer: str) -> None:
         kind, _, what = consumer.partition("_")
         actor = payload.get("actor_id")
         if actor and kind in TOUCHED_BY_EVENT and what in ("created", "updated"):
             at = datetime.fromisoformat(payload["occurred_at"])
-            feed.apply_touch(
-                session, payload["org_id"], actor, TOUCHED_BY_EVENT[kind], payload["record"]["id"], at
-            )
+            feed.apply_touch(changes, actor, TOUCHED_BY_EVENT[kind], payload["record"]["id"], at)
 
     @event_handler(CONTACTS, "company_created")
     def on_company_created(self, payload: dict[str, Any]) -> None:
@@ -330,9 +329,8 @@ class SyncService(Pingable):
             with self.db.transaction() as uow:
                 if first_delivery(uow.session, payload["event_id"], "sync.record_viewed"):
                     at = datetime.fromisoformat(payload["occurred_at"])
-                    feed.apply_touch(
-                        uow.session, payload["org_id"], payload["actor_id"], table, record["id"], at
-                    )
+                    changes = feed.Feed(uow.session, payload["org_id"])
+                    feed.apply_touch(changes, payload["actor_id"], table, record["id"], at)
 
         once_more_on_conflict(transaction)
 

@@ -158,3 +158,38 @@ def test_a_refused_participant_loses_the_interaction_and_the_deleted_one_leaves_
     alice_first = _pull(session, ALICE, None)
     _apply(session, feed.apply_interaction_deleted, "reunion")
     assert _ids(_pull(session, ALICE, alice_first["timestamp"]), "interactions", "deleted") == {"reunion"}
+
+
+def test_a_contact_arriving_after_the_interaction_that_links_it_still_reaches_the_phone(session):
+    _apply(session, feed.apply_interaction, _interaction("visite", NOW, contact_ids=["jeanne"]))
+    first = _pull(session, ALICE, None)
+    assert _ids(first, "contacts", "created") == set()  # not in the replica yet
+    second = _pull(session, ALICE, first["timestamp"])  # a scope nothing changed: not computed again
+
+    _apply(session, feed.apply_contact, _contact("jeanne"), False)
+    third = _pull(session, ALICE, second["timestamp"])
+    assert _ids(third, "contacts", "created") == {"jeanne"}
+
+
+def test_an_unchanged_scope_still_answers_edits_links_and_views(session):
+    _apply(session, feed.apply_contact, _contact("jeanne"), False)
+    _apply(session, feed.apply_contact, _contact("paul"), False)
+    _apply(session, feed.apply_interaction, _interaction("visite", NOW, contact_ids=["jeanne"]))
+    first = _pull(session, ALICE, None)
+    quiet = _pull(session, ALICE, first["timestamp"])
+    assert quiet["changes"] == {}
+
+    _apply(session, feed.apply_contact, _contact("jeanne", version=2), False)
+    edited = _pull(session, ALICE, quiet["timestamp"])
+    assert _ids(edited, "contacts", "updated") == {"jeanne"}
+
+    _apply(session, feed.apply_interaction, _interaction("visite", NOW, 2, contact_ids=["paul"]))
+    relinked = _pull(session, ALICE, edited["timestamp"])
+    assert (_ids(relinked, "contacts", "created"), _ids(relinked, "contacts", "deleted")) == (
+        {"paul"},
+        {"jeanne"},
+    )
+
+    _apply(session, feed.apply_touch, ALICE, "contacts", "jeanne", NOW)
+    viewed = _pull(session, ALICE, relinked["timestamp"])
+    assert _ids(viewed, "contacts", "created") == {"jeanne"}
