@@ -33,12 +33,22 @@ class PhoneError(RuntimeError):
     pass
 
 
+def _is_conflict(answer: dict[str, Any]) -> bool:
+    body = answer.get("body")
+    return (
+        answer.get("status") == 409
+        and isinstance(body, dict)
+        and str(body.get("type", "")).endswith("sync-conflict")
+    )
+
+
 class Phone:
     """One device: its own in-memory WatermelonDB, its own device id."""
 
     def __init__(self, timeout: float = 60.0):
         self.timeout = timeout
         self.device_id: str | None = None
+        self.conflicts = 0  # 409 sync-conflict answers sync_until met and synced past
         self._stderr = tempfile.TemporaryFile(mode="w+")
         self._process = subprocess.Popen(
             ["node", str(SCRIPT)],
@@ -111,12 +121,17 @@ class Phone:
         return self.call({"cmd": "resume"})
 
     def sync_until(self, done: Callable[[dict[str, dict[str, dict]]], bool], timeout: float = 15.0) -> dict:
-        """Syncs until `done(tables)` holds (the server learns of web changes by events, a moment later)."""
+        """Syncs until `done(tables)` holds (the server learns of web changes by events, a moment later).
+        A 409 sync-conflict is met as an app meets it, by syncing again; `conflicts` counts them."""
         deadline = time.monotonic() + timeout
         while True:
-            self.synced()
+            answer = self.sync()
+            if not answer.get("ok"):
+                if not _is_conflict(answer) or time.monotonic() > deadline:
+                    raise PhoneError(f"sync failed: {json.dumps(answer)[:3000]}")
+                self.conflicts += 1
             tables = self.tables()
-            if done(tables) or time.monotonic() > deadline:
+            if (answer.get("ok") and done(tables)) or time.monotonic() > deadline:
                 return tables
             time.sleep(0.3)
 

@@ -388,11 +388,11 @@ def test_a_push_cut_midway_and_retried_loses_nothing_and_duplicates_nothing(syst
     assert {raw["_status"] for raw in phone.tables()["contacts"].values()} >= {"created", "updated"}
     applied_before_the_cut = admin.get(f"{V1}/contacts/{contact_id}").status_code == 200
     assert applied_before_the_cut is (when == "after")
-    phone.synced()
     tables = phone.sync_until(
         _all(
             _has("contacts", contact_id, _status="synced"),
             _has("interactions", interaction_id, _status="synced"),
+            _has("contacts", jeanne["id"], _status="synced"),
         )
     )
 
@@ -591,3 +591,153 @@ def test_an_app_upgrade_that_adds_a_table_and_a_column_fills_them_at_the_next_sy
         visit["id"],
     )
     assert _ok(admin.get(f"{V1}/contacts/{jeanne['id']}"))["birthday"] == "1980-05-17"
+
+
+def test_two_phones_of_one_user_converge_through_the_server(system, org, phones):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    jeanne = _in_scope_contact(admin, bruno)
+    pocket, tablet = phones(bruno), phones(bruno)
+    for device in (pocket, tablet):
+        device.sync_until(_has("contacts", jeanne["id"]))
+    made_on_pocket = str(uuid.uuid4())
+    pocket.create("contacts", {"id": made_on_pocket, "first_name": "Karim", "last_name": "Benali"})
+    pocket.update("contacts", jeanne["id"], {"mobile": "+33 6 12 34 56 78"})
+    tablet.update("contacts", jeanne["id"], {"note": "Préfère le matin"})
+
+    pocket.synced()
+    _until_sync_holds(bruno, "contacts", jeanne["id"], mobile="+33 6 12 34 56 78")
+    tablet.synced()  # pulls the pocket's mobile first, then pushes its own note over it
+    pocket.synced()
+
+    web = _ok(admin.get(f"{V1}/contacts/{jeanne['id']}"))
+    assert (web["note"], web["mobile"]) == ("Préfère le matin", "+33 6 12 34 56 78")
+    for device in (pocket, tablet):
+        tables = device.tables()
+        mine = tables["contacts"][jeanne["id"]]
+        assert (mine["note"], mine["mobile"], mine["_status"]) == (web["note"], web["mobile"], "synced")
+        assert tables["contacts"][made_on_pocket]["last_name"] == "Benali"
+
+
+def test_a_contact_created_then_edited_on_the_phone_across_syncs_keeps_every_edit(system, org, phones):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    phone = phones(bruno)
+    phone.synced()
+    lucie = str(uuid.uuid4())
+    phone.create("contacts", {"id": lucie, "first_name": "Lucie", "last_name": "Moreau"})
+    phone.update("contacts", lucie, {"email": "lucie@moreau.fr"})  # before it ever left the phone
+    phone.synced()
+    phone.update("contacts", lucie, {"note": "Rappeler après 17 h"})  # its version is not known yet
+    phone.sync_until(_has("contacts", lucie, _status="synced"))
+    phone.update("contacts", lucie, {"city": "Lyon"})
+
+    phone.sync_until(_has("contacts", lucie, _status="synced"))
+
+    web = _ok(admin.get(f"{V1}/contacts/{lucie}"))
+    assert (web["email"], web["note"], web["address"]["city"]) == (
+        "lucie@moreau.fr",
+        "Rappeler après 17 h",
+        "Lyon",
+    )
+    tables = phone.sync_until(_has("contacts", lucie, version=web["version"]))
+    mine = tables["contacts"][lucie]
+    assert (mine["email"], mine["note"], mine["city"], mine["_status"]) == (
+        "lucie@moreau.fr",
+        "Rappeler après 17 h",
+        "Lyon",
+        "synced",
+    )
+    assert _ok(bruno.get(f"{V1}/sync/alerts"))["alerts"] == []
+
+
+def test_an_all_day_interaction_with_a_budget_made_offline_is_whole_days_with_its_money_on_the_web(
+    system, org, phones
+):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    phone = phones(bruno)
+    phone.synced()
+    salon = str(uuid.uuid4())
+    day = datetime.combine((_now() + 7 * DAY).date(), datetime.min.time(), UTC)
+    phone.create(
+        "interactions",
+        {
+            "id": salon,
+            "subject": "Salon de la boulangerie",
+            "type": "sales_opportunity",
+            "start_at": _ms(day),
+            "all_day": True,
+            "owner_id": bruno.user["id"],
+            "budget_amount": "1500.00",
+            "budget_currency": "EUR",
+            "contact_ids": "[]",
+            "company_ids": "[]",
+        },
+    )
+
+    answer = phone.synced()
+
+    assert _rejected(answer) == {}
+    web = _ok(bruno.get(f"{V1}/interactions/{salon}"))
+    assert (web["type"], web["all_day"], web["budget"]) == (
+        "sales_opportunity",
+        True,
+        {"amount": "1500.00", "currency": "EUR"},
+    )
+    assert web["start_at"].startswith(day.date().isoformat())
+    tables = phone.sync_until(_has("interactions", salon, version=web["version"]))
+    mine = tables["interactions"][salon]
+    assert (mine["all_day"], mine["budget_amount"], mine["budget_currency"], mine["start_at"]) == (
+        True,
+        "1500.00",
+        "EUR",
+        _ms(web["start_at"]),
+    )
+
+
+def test_an_invitation_brings_a_meeting_to_the_phone_and_refusing_it_takes_it_off(system, org, phones):
+    admin = org["admin"]
+    _ok(admin.patch(f"{V1}/settings", json={"multi_user_interactions": True}))
+    bruno = _field_user(system, admin)
+    client = _contact(admin, "Paul", "Lefèvre")
+    meeting = _interaction(admin, admin.user["id"], _now() + 3 * DAY, contact_ids=[client["id"]])
+    phone = phones(bruno)
+    phone.synced()
+    assert meeting["id"] not in phone.tables()["interactions"]
+
+    _created(
+        admin.post(f"{V1}/interactions/{meeting['id']}/participants", json={"user_id": bruno.user["id"]})
+    )
+    participant = f"{meeting['id']}:{bruno.user['id']}"
+    tables = phone.sync_until(
+        _all(
+            _has("interactions", meeting["id"]),
+            _has("contacts", client["id"]),
+            _has("participants", participant, status="invited"),
+        )
+    )
+    assert tables["participants"][participant]["interaction_id"] == meeting["id"]
+
+    _ok(bruno.post(f"{V1}/interactions/{meeting['id']}/participants/me/refuse"))
+    tables = phone.sync_until(lambda t: meeting["id"] not in t["interactions"])
+
+    assert meeting["id"] not in tables["interactions"]
+    assert client["id"] not in tables["contacts"]
+    assert participant not in tables["participants"]
+
+
+def test_a_contact_unlinked_from_the_users_only_meeting_leaves_the_phone(system, org, phones):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    jeanne, paul = _contact(admin, "Jeanne", "Dupont"), _contact(admin, "Paul", "Lefèvre")
+    visit = _interaction(admin, bruno.user["id"], _now() - DAY, contact_ids=[jeanne["id"], paul["id"]])
+    phone = phones(bruno)
+    phone.sync_until(_all(_has("contacts", jeanne["id"]), _has("contacts", paul["id"])))
+
+    _ok(admin.patch(f"{V1}/interactions/{visit['id']}", json={"contact_ids": [jeanne["id"]]}))
+    tables = phone.sync_until(lambda t: paul["id"] not in t["contacts"])
+
+    assert set(tables["contacts"]) == {jeanne["id"]}
+    assert json.loads(tables["interactions"][visit["id"]]["contact_ids"]) == [jeanne["id"]]
+    assert _ok(admin.get(f"{V1}/contacts/{paul['id']}"))["last_name"] == "Lefèvre"  # still on the web
