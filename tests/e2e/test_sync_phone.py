@@ -741,3 +741,51 @@ def test_a_contact_unlinked_from_the_users_only_meeting_leaves_the_phone(system,
     assert set(tables["contacts"]) == {jeanne["id"]}
     assert json.loads(tables["interactions"][visit["id"]]["contact_ids"]) == [jeanne["id"]]
     assert _ok(admin.get(f"{V1}/contacts/{paul['id']}"))["last_name"] == "Lefèvre"  # still on the web
+
+
+def test_a_read_only_users_deletion_is_refused_and_the_contact_comes_back(system, org, phones):
+    admin = org["admin"]
+    reader = _field_user(system, admin, read_only=True)
+    jeanne = _in_scope_contact(admin, reader)
+    phone = phones(reader)
+    phone.sync_until(_has("contacts", jeanne["id"]))
+    phone.delete("contacts", jeanne["id"])
+
+    answer = phone.synced()
+
+    assert _rejected(answer) == {"contacts": [jeanne["id"]]}
+    assert _ok(admin.get(f"{V1}/contacts/{jeanne['id']}"))["last_name"] == "Dupont"
+    tables = phone.sync_until(_has("contacts", jeanne["id"], _status="synced"))
+    assert (
+        tables["contacts"][jeanne["id"]]["first_name"],
+        tables["contacts"][jeanne["id"]]["last_name"],
+    ) == (
+        "Jeanne",
+        "Dupont",
+    )
+
+
+def test_an_invalid_value_is_refused_alone_and_reverted_while_the_rest_of_the_push_applies(
+    system, org, phones
+):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    jeanne = _in_scope_contact(admin, bruno)
+    phone = phones(bruno)
+    phone.sync_until(_has("contacts", jeanne["id"]))
+    phone.update("contacts", jeanne["id"], {"email": "pas-une-adresse"})
+    lucie = str(uuid.uuid4())
+    phone.create("contacts", {"id": lucie, "first_name": "Lucie", "last_name": "Moreau"})
+
+    answer = phone.synced()
+
+    assert _rejected(answer) == {"contacts": [jeanne["id"]]}
+    assert answer["push"]["answer"]["applied"] == 1
+    [alert] = answer["push"]["answer"]["alerts"]
+    assert (alert["record_id"], alert["reason"]) == (jeanne["id"], "invalid")
+    assert "email" in alert["message"]
+    assert _ok(admin.get(f"{V1}/contacts/{jeanne['id']}"))["email"] is None
+    assert _ok(admin.get(f"{V1}/contacts/{lucie}"))["last_name"] == "Moreau"
+    tables = phone.sync_until(_has("contacts", jeanne["id"], email=None, _status="synced"))
+    assert tables["contacts"][lucie]["_status"] == "synced"
+    assert [a["reason"] for a in _ok(bruno.get(f"{V1}/sync/alerts"))["alerts"]] == ["invalid"]
