@@ -123,7 +123,7 @@ def _computed_changes(
         late = _changed_between(session, org_id, seen_up_to, timestamp, scope.keys())
         changes.updated |= late - changes.created
     if not first:
-        _resend_refused(session, user_id, last_pulled_at, scope.keys(), changes)
+        _resend(_refused_since(session, user_id, last_pulled_at), scope.keys(), changes)
     if migration is not None:
         changes.created |= {key for key in scope if key[0] in migration.tables}
         changes.updated |= {key for key in scope if key[0] in migration.column_tables} - changes.created
@@ -161,8 +161,9 @@ def _held_changes(session: Session, org_id: str, user_id: str, last_pulled_at: i
     # A record that left and came back in between was held then and is held now.
     back = entered & left
     changes = Changes(created=entered - back, deleted=left - back - entered, updated=changed | back)
-    held = _held_now(session, user_id, _refused_since(session, user_id, last_pulled_at))
-    _resend_refused(session, user_id, last_pulled_at, held, changes)
+    refused = _refused_since(session, user_id, last_pulled_at)
+    if refused:
+        _resend(refused, _held_now(session, user_id, refused), changes)
     return changes
 
 
@@ -233,17 +234,11 @@ def _changed_between(session: Session, org_id: str, after: int, before: int, key
     return changed & set(keys)
 
 
-def _resend_refused(
-    session: Session, user_id: str, last_pulled_at: int, scope: Iterable[Key], changes: Changes
-) -> None:
-    in_scope = set(scope)
-    for table, record_id in session.execute(
-        select(SyncAlert.table_name, SyncAlert.record_id).where(
-            SyncAlert.user_id == user_id, SyncAlert.seq > last_pulled_at
-        )
-    ).tuples():
-        key = (table, record_id)
-        if key in in_scope:
+def _resend(refused: set[Key], in_scope: Iterable[Key], changes: Changes) -> None:
+    """Records of refused changes go back as the server holds them, or as deleted."""
+    held = set(in_scope)
+    for key in refused:
+        if key in held:
             if key not in changes.created:
                 changes.updated.add(key)
         else:

@@ -52,6 +52,9 @@ class SyncService(Pingable):
 
     db = Database(Base.metadata)
     caller = CallerProvider()
+    # Organisations whose types and users this process has seen in the replica (never forgotten:
+    # once there, events keep them).
+    known_orgs: set[str] = set()
     config = Config()
     accounts = RpcClient(ACCOUNTS)
     contacts = RpcClient(CONTACTS)
@@ -139,6 +142,8 @@ class SyncService(Pingable):
 
     def _know_org_tables(self, org_id: str) -> None:
         """Interaction types and users of an organisation sync began with no event of: read once."""
+        if org_id in self.known_orgs:
+            return
         with self.db.read() as session:
             known = set(
                 session.scalars(
@@ -159,6 +164,7 @@ class SyncService(Pingable):
                 if not cursor:
                     break
             self._in_feed(org_id, lambda f: [feed.apply_user(f, user) for user in users])
+        self.known_orgs.add(org_id)
 
     def _in_feed(self, org_id: str, apply: Callable[[feed.Feed], Any]) -> None:
         def transaction() -> None:
