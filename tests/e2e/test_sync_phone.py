@@ -789,3 +789,42 @@ def test_an_invalid_value_is_refused_alone_and_reverted_while_the_rest_of_the_pu
     tables = phone.sync_until(_has("contacts", jeanne["id"], email=None, _status="synced"))
     assert tables["contacts"][lucie]["_status"] == "synced"
     assert [a["reason"] for a in _ok(bruno.get(f"{V1}/sync/alerts"))["alerts"]] == ["invalid"]
+
+
+def test_a_project_brings_its_contacts_and_companies_and_leaving_it_takes_them_off(system, org, phones):
+    admin = org["admin"]
+    bruno = _field_user(system, admin)
+    site = _company(admin, "Pomme Entrepôts Rungis")
+    chef = _contact(admin, "Marc", "Chef-de-chantier")
+    project = _created(
+        admin.post(
+            f"{V1}/projects",
+            json={
+                "name": "Rénovation entrepôt",
+                "user_ids": [bruno.user["id"]],
+                "contact_ids": [chef["id"]],
+                "company_ids": [site["id"]],
+            },
+        )
+    )
+    phone = phones(bruno)
+    tables = phone.sync_until(
+        _all(_has("projects", project["id"]), _has("contacts", chef["id"]), _has("companies", site["id"]))
+    )
+    mine = tables["projects"][project["id"]]
+    assert mine["name"] == "Rénovation entrepôt"
+    assert (
+        json.loads(mine["user_ids"]),
+        json.loads(mine["contact_ids"]),
+        json.loads(mine["company_ids"]),
+    ) == (
+        [bruno.user["id"]],
+        [chef["id"]],
+        [site["id"]],
+    )
+
+    _ok(admin.patch(f"{V1}/projects/{project['id']}", json={"user_ids": [admin.user["id"]]}))
+    tables = phone.sync_until(lambda t: project["id"] not in t["projects"])
+
+    assert project["id"] not in tables["projects"]
+    assert chef["id"] not in tables["contacts"] and site["id"] not in tables["companies"]
