@@ -120,7 +120,7 @@ class Phone:
         """Lets the paused sync push; its answer, as `sync` gives it."""
         return self.call({"cmd": "resume"})
 
-    def sync_until(self, done: Callable[[dict[str, dict[str, dict]]], bool], timeout: float = 15.0) -> dict:
+    def sync_until(self, done: Callable[[dict[str, dict[str, dict]]], bool], timeout: float = 30.0) -> dict:
         """Syncs until `done(tables)` holds (the server learns of web changes by events, a moment later).
         A 409 sync-conflict is met as an app meets it, by syncing again; `conflicts` counts them."""
         deadline = time.monotonic() + timeout

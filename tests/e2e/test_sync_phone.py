@@ -109,7 +109,7 @@ def _has(table: str, record_id: str, **columns):
 def _until_sync_holds(api, table: str, record_id: str, **columns) -> None:
     """Waits until the sync service has learnt of a web change (it learns by events): a first pull
     from another device of the same user shows the record with these column values."""
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 30
     while True:
         response = api.get(
             f"{V1}/sync/pull", params={"last_pulled_at": "null"}, headers={"X-Device-Id": "probe-web"}
