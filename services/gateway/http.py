@@ -7,6 +7,7 @@ document is generated from, so the document cannot drift from the routes.
 from __future__ import annotations
 
 import json
+import socket
 import time
 import unicodedata
 from collections.abc import Callable
@@ -163,6 +164,13 @@ class GatewayServer(WebServer):
         # request id; eventlet's would be a second line per request.
         server.log_output = False
         return server
+
+    def process_request(self, sock: Any, address: Any) -> None:
+        # The server writes a large answer's head and body apart: with Nagle's algorithm the body
+        # waits for the client's delayed ACK of the head, 40 ms on Linux (a 40 KB sync pull took
+        # 64 ms instead of 20).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().process_request(sock, address)
 
 
 class ApiRoute(CachedSignatureCheck, HttpRequestHandler):
