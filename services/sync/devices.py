@@ -55,7 +55,13 @@ def earlier_outcomes(session: Session, user_id: str, device_id: str, changes: li
 
 
 def remember(
-    session: Session, user_id: str, device_id: str, change: Change, outcome: str, now: datetime
+    session: Session,
+    user_id: str,
+    device_id: str,
+    change: Change,
+    outcome: str,
+    now: datetime,
+    version: int | None = None,
 ) -> None:
     key = (user_id, device_id, change.table, change.record_id, fingerprint(change))
     if session.get(DeviceMutation, key) is None:
@@ -68,8 +74,31 @@ def remember(
                 change_hash=key[-1],
                 outcome=outcome,
                 at=now,
+                result_version=version,
             )
         )
+
+
+def own_versions(
+    session: Session, user_id: str, device_id: str, keys: set[tuple[str, str]]
+) -> set[tuple[str, str, int]]:
+    """(table, id, version) of the records this device's own applied changes left them at."""
+    mutation = DeviceMutation
+    found: set[tuple[str, str, int]] = set()
+    for table, record_id in keys:
+        found.update(
+            (table, record_id, version)
+            for version in session.scalars(
+                select(mutation.result_version).where(
+                    mutation.user_id == user_id,
+                    mutation.device_id == device_id,
+                    mutation.table_name == table,
+                    mutation.record_id == record_id,
+                    mutation.result_version.is_not(None),
+                )
+            )
+        )
+    return found
 
 
 def raise_alert(

@@ -175,6 +175,9 @@ class DeviceMutation(Base):
     change_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     outcome: Mapped[str] = mapped_column(String(10))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The record's version the owner answered: when the server's copy is still at it, the
+    # server's latest change is this device's own and no conflict.
+    result_version: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class SyncAlert(Base):

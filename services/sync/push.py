@@ -71,10 +71,17 @@ def ordered(changes: dict[str, dict[str, list[Any]]]) -> list[Change]:
     return plan
 
 
-def apply(call: Call, change: Change) -> Refusal | None:
+@dataclass(frozen=True)
+class Applied:
+    """The owner made the change; ``version``: the record's version it answered, if any."""
+
+    version: int | None = None
+
+
+def apply(call: Call, change: Change) -> Refusal | Applied:
     """Apply one change through its owner; a refusal says why, in the user's words."""
     try:
-        _APPLY[(change.table, change.operation)](call, change)
+        answer = _APPLY[(change.table, change.operation)](call, change)
     except KeyError:
         return Refusal(change, "unsupported", _unsupported(change))
     except ReadOnlyUser:
@@ -83,13 +90,14 @@ def apply(call: Call, change: Change) -> Refusal | None:
         return Refusal(change, "forbidden", exc.detail)
     except NotFound as exc:
         if change.operation == DELETED:
-            return None  # already gone (or never reached the server: made and deleted offline)
+            return Applied()  # already gone (or never reached the server: made and deleted offline)
         return Refusal(change, "not_found", exc.detail)
     except InvalidInput as exc:
         return Refusal(change, "invalid", exc.detail)
     except Conflict as exc:
         return Refusal(change, "conflict", exc.detail)
-    return None
+    version = answer.get("version") if isinstance(answer, dict) else None
+    return Applied(version if isinstance(version, int) else None)
 
 
 def _unsupported(change: Change) -> str:

@@ -16,7 +16,7 @@ from services.sync import devices, push
 from services.sync.exceptions import SyncConflict
 from services.sync.feed import Feed
 from services.sync.models import ReplicaRecord
-from services.sync.push import CREATED, Change, Refusal
+from services.sync.push import CREATED, Applied, Change, Refusal
 from services.sync.scope import chunks
 
 READ_ONLY_MESSAGE = "read-only users cannot change anything: ask your admin"
@@ -36,30 +36,38 @@ class PushResult:
 
 
 def changed_since(
-    session: Session, org_id: str, changes: list[Change], last_pulled_at: int | None
+    session: Session,
+    org_id: str,
+    user_id: str,
+    device_id: str,
+    changes: list[Change],
+    last_pulled_at: int | None,
 ) -> list[Change]:
-    """The pushed updates and deletions of records the server changed after ``last_pulled_at``."""
+    """The pushed updates and deletions of records the server changed after ``last_pulled_at``,
+    unless the server's copy is still as this device's own earlier change left it (its event
+    may arrive after the pull that followed it)."""
     if last_pulled_at is None:
         return []
     touched = [c for c in changes if c.operation != CREATED]
     by_table: dict[str, set[str]] = {}
     for change in touched:
         by_table.setdefault(change.table, set()).add(change.record_id)
-    newer: set[tuple[str, str]] = set()
+    newer: dict[tuple[str, str], int] = {}
     for table, ids in by_table.items():
         for part in chunks(sorted(ids)):
             newer.update(
-                (table, record_id)
-                for record_id in session.scalars(
-                    select(ReplicaRecord.record_id).where(
+                ((table, record_id), version)
+                for record_id, version in session.execute(
+                    select(ReplicaRecord.record_id, ReplicaRecord.version).where(
                         ReplicaRecord.org_id == org_id,
                         ReplicaRecord.table_name == table,
                         ReplicaRecord.record_id.in_(part),
                         ReplicaRecord.seq > last_pulled_at,
                     )
-                )
+                ).tuples()
             )
-    return [c for c in touched if (c.table, c.record_id) in newer]
+    own = devices.own_versions(session, user_id, device_id, set(newer)) if newer else set()
+    return [c for c in touched if (key := (c.table, c.record_id)) in newer and (*key, newer[key]) not in own]
 
 
 def run_push(
@@ -80,7 +88,7 @@ def run_push(
         phone.last_push_at = now()
         earlier = devices.earlier_outcomes(session, user_id, device_id, plan)
         fresh = [c for c in plan if devices.fingerprint(c) not in earlier]
-        stale = changed_since(session, org_id, fresh, last_pulled_at)
+        stale = changed_since(session, org_id, user_id, device_id, fresh, last_pulled_at)
         if stale:
             names = ", ".join(f"{c.table} {c.record_id}" for c in stale[:10])
             devices.note_error(
@@ -95,16 +103,24 @@ def run_push(
         applied=sum(1 for c in plan if earlier.get(devices.fingerprint(c)) == devices.APPLIED)
     )
     for change in fresh:
-        refusal = (
+        outcome = (
             Refusal(change, "read_only", READ_ONLY_MESSAGE) if caller.read_only else push.apply(call, change)
         )
+        applied = isinstance(outcome, Applied)
         with db.transaction() as uow:
-            outcome = devices.APPLIED if refusal is None else devices.REFUSED
-            devices.remember(uow.session, user_id, device_id, change, outcome, now())
-        if refusal is None:
+            devices.remember(
+                uow.session,
+                user_id,
+                device_id,
+                change,
+                devices.APPLIED if applied else devices.REFUSED,
+                now(),
+                outcome.version if applied else None,
+            )
+        if applied:
             result.applied += 1
         else:
-            result.refusals.append(refusal)
+            result.refusals.append(outcome)
     if result.refusals:
         _raise_alerts(db, org_id, user_id, device_id, result, now())
     return result

@@ -316,3 +316,37 @@ def test_sync_requests_without_a_device_or_with_bad_parameters_are_refused_clear
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "last_pulled_at"
     unknown = alice.post(f"{V1}/sync/push", json={"changes": {"invoices": {"created": []}}}, headers=PHONE)
     assert unknown.status_code == 422, unknown.text
+
+
+def test_a_phone_editing_what_it_just_created_is_not_in_conflict_with_itself(system, org):
+    alice = org["admin"]
+    before = _pull(alice)
+    luc = {"id": "phonecontact0042", "first_name": "Luc", "last_name": "Martin"}
+    created = alice.post(
+        f"{V1}/sync/push",
+        json={"changes": {"contacts": {"created": [luc]}}, "last_pulled_at": before["timestamp"]},
+        headers=PHONE,
+    )
+    assert created.status_code == 200, created.text
+    # The create's own event reaches sync after the phone's pull: the server's copy is newer
+    # than last_pulled_at, but it is the phone's own change.
+    _eventually(lambda: _ids(_pull(alice, before["timestamp"]), "contacts"))
+    edit = {**luc, "note": "Préfère être appelé le matin", "_changed": "note"}
+    edited = alice.post(
+        f"{V1}/sync/push",
+        json={"changes": {"contacts": {"updated": [edit]}}, "last_pulled_at": before["timestamp"]},
+        headers=PHONE,
+    )
+    assert edited.status_code == 200, edited.text
+    assert alice.get(f"{V1}/contacts/{luc['id']}").json()["note"] == "Préfère être appelé le matin"
+
+    # Another device of the same user did not make that change: for it, it is a conflict.
+    other = alice.post(
+        f"{V1}/sync/push",
+        json={
+            "changes": {"contacts": {"updated": [{**edit, "note": "Le soir"}]}},
+            "last_pulled_at": before["timestamp"],
+        },
+        headers={"X-Device-Id": "ipad-alice"},
+    )
+    assert other.status_code == 409, other.text

@@ -7,7 +7,9 @@ from services.sync.push import (
     CREATED,
     DELETED,
     UPDATED,
+    Applied,
     Change,
+    Refusal,
     apply,
     company_fields,
     contact_fields,
@@ -114,8 +116,8 @@ def test_each_refusal_names_its_reason():
     }
     for reason, error in cases.items():
         refusal = apply(refusing(error), change)
-        assert refusal is not None and refusal.reason == reason
-    assert apply(lambda *_: None, change) is None
+        assert isinstance(refusal, Refusal) and refusal.reason == reason
+    assert apply(lambda *_: {"id": "c1", "version": 4}, change) == Applied(4)
 
 
 def test_read_only_tables_and_changed_notes_are_refused_without_calling_anyone():
@@ -128,4 +130,4 @@ def test_read_only_tables_and_changed_notes_are_refused_without_calling_anyone()
         Change("users", DELETED, "u1"),
     ):
         refusal = apply(never, change)
-        assert refusal is not None and refusal.reason == "unsupported"
+        assert isinstance(refusal, Refusal) and refusal.reason == "unsupported"
