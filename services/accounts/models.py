@@ -137,5 +137,16 @@ class UserSecrets(Base):
     rotated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class UserPreferences(Base):
+    """A user's remembered preferences (list sorts and filters, agenda, language, date format)."""
+
+    __tablename__ = "user_preferences"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36), index=True)
+    document: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 outbox = define_outbox_table(Base.metadata)
 processed_events = define_inbox_table(Base.metadata)

@@ -14,7 +14,7 @@ from pydantic import (
     field_validator,
 )
 
-from crm.validation import AwareDateTime, Money, ShortText, StrictInput, TimeZone, whole_number
+from crm.validation import AwareDateTime, Id, Money, ShortText, StrictInput, TimeZone, whole_number
 
 
 def _lower(value: str) -> str:
@@ -87,6 +87,61 @@ class OrgSettings(StrictInput):
 class OrgSettingsUpdate(StrictInput):
     multi_user_interactions: bool | None = None
     allow_double_booking: bool | None = None
+
+
+# -- a user's remembered preferences ----------------------------------------------------------
+# The sort fields are the lists' own (services/contacts/schemas.py); a unit test keeps them equal.
+
+Direction = Literal["asc", "desc"]
+TypeKey = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9_]+$")]
+
+
+class ContactListPreferences(StrictInput):
+    """How ``GET /contacts`` answers when the request names no sort."""
+
+    sort: Literal["last_name", "first_name", "email", "created_at", "updated_at"] | None = None
+    direction: Direction | None = None
+
+
+class CompanyListPreferences(StrictInput):
+    sort: Literal["name", "group", "city", "created_at", "updated_at"] | None = None
+    direction: Direction | None = None
+
+
+class InteractionListPreferences(StrictInput):
+    """Default filters of ``GET /interactions`` (listed newest first: no other order yet)."""
+
+    user_id: Id | None = None
+    type: TypeKey | None = None
+    status: TypeKey | None = None
+
+
+class ProjectListPreferences(StrictInput):
+    """Default filter of ``GET /projects`` (listed newest first: no other order yet)."""
+
+    user_id: Id | None = None
+
+
+class ListPreferences(StrictInput):
+    contacts: ContactListPreferences = ContactListPreferences()
+    companies: CompanyListPreferences = CompanyListPreferences()
+    interactions: InteractionListPreferences = InteractionListPreferences()
+    projects: ProjectListPreferences = ProjectListPreferences()
+
+
+class AgendaPreferences(StrictInput):
+    view: Literal["day", "week", "month"] = "week"
+    # Whose agendas are shown side by side; none: the user's own.
+    user_ids: Annotated[list[Id], Field(max_length=50)] = []
+
+
+class Preferences(StrictInput):
+    """A user's remembered preferences; every key has a default, null means "not chosen"."""
+
+    lists: ListPreferences = ListPreferences()
+    agenda: AgendaPreferences = AgendaPreferences()
+    language: Literal["fr", "en"] | None = None
+    date_format: Literal["DD/MM/YYYY", "YYYY-MM-DD", "MM/DD/YYYY"] | None = None
 
 
 class ApiTokenCreate(StrictInput):

@@ -20,6 +20,7 @@ from services.accounts import (
     login_sessions,
     login_throttle,
     org_settings,
+    preferences,
     revocations,
     signing_keys,
     user_secrets,
@@ -39,6 +40,7 @@ from services.accounts.schemas import (
     LoginRequest,
     LogoutRequest,
     OrgSettingsUpdate,
+    Preferences,
     ProfileUpdate,
     RefreshRequest,
     UserCreate,
@@ -283,6 +285,26 @@ class AccountsService(Pingable):
             else:
                 value = user_secrets.rotate_calendar_token(uow.session, caller.user_id)
             return {"kind": kind, "value": value}
+
+    @rpc
+    def get_my_preferences(self) -> dict[str, Any]:
+        """The caller's remembered preferences, defaults filled in (what the gateway reads to
+        order a list the request gives no sort for)."""
+        with self.db.read() as session:
+            caller = self._live_caller(session)
+            return preferences.read(session, caller.user_id)
+
+    @rpc
+    def replace_my_preferences(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Replace the caller's whole preferences document; keys left out take their defaults.
+
+        A read-only user may: preferences change how the CRM is shown to them, no CRM data.
+        No event: no other service keeps them.
+        """
+        data = validate(Preferences, request)
+        with self.db.transaction() as uow:
+            caller = self._live_caller(uow.session)
+            return preferences.replace(uow.session, caller, data)
 
     # -- user management ----------------------------------------------------
 

@@ -149,6 +149,31 @@ class AccountsRoutes:
         self.auth.caller().require_writer()
         return json_response(self.accounts.rotate_my_secret(kind))
 
+    @route(
+        "GET",
+        f"{V1}/me/preferences",
+        summary="Own remembered preferences: list sorts and filters, agenda, language, date format",
+        tag="me",
+        response=accounts_api.Preferences,
+    )
+    def get_my_preferences(self, request: Request) -> Response:
+        self.auth.caller()
+        return json_response(self.accounts.get_my_preferences())
+
+    @route(
+        "PUT",
+        f"{V1}/me/preferences",
+        summary="Replace own preferences (keys left out take their defaults; read-only users may too)",
+        tag="me",
+        body=accounts_api.Preferences,
+        response=accounts_api.Preferences,
+    )
+    def replace_my_preferences(self, request: Request) -> Response:
+        # No require_writer: preferences change how the CRM is shown to the user, no CRM data.
+        self.auth.caller()
+        body = read_body(request, accounts_api.Preferences)
+        return json_response(self.accounts.replace_my_preferences(body.model_dump(mode="json")))
+
     # -- users ----------------------------------------------------------------
 
     @route(

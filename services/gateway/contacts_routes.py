@@ -9,6 +9,7 @@ from werkzeug.wrappers import Request, Response
 from services.contacts import schemas as contacts_api
 from services.contacts.vcard.limits import VCardLimits, check_shape
 from services.contacts.vcard.schemas import VCardImportOut
+from services.gateway import list_preferences
 from services.gateway.http import (
     attachment_response,
     created_response,
@@ -17,8 +18,11 @@ from services.gateway.http import (
     read_query,
     route,
 )
+from services.gateway.list_preferences import plan_list
 from services.gateway.schemas import (
+    CompanyListPage,
     CompanyListQuery,
+    ContactListPage,
     ContactListQuery,
     ContactVCardExportQuery,
     InterestMatchQuery,
@@ -45,6 +49,7 @@ class ContactsRoutes:
     """Mixed into the gateway service; ``self.contacts`` is the RPC client."""
 
     contacts: Any
+    accounts: Any
     auth: Any
     dispatch_event: Any
     config: Any
@@ -57,14 +62,13 @@ class ContactsRoutes:
         summary="Search companies (name, group, e-mail, phone)",
         tag="companies",
         query=CompanyListQuery,
-        response=contacts_api.CompanyPage,
+        response=CompanyListPage,
     )
     def search_companies(self, request: Request) -> Response:
         self.auth.caller()
         query = read_query(request, CompanyListQuery)
-        return json_response(
-            self.contacts.search_companies(**query.model_dump(mode="json", exclude_none=True))
-        )
+        plan = plan_list(query, list_preferences.COMPANIES, self.accounts.get_my_preferences)
+        return json_response(plan.annotate(self.contacts.search_companies(**plan.arguments)))
 
     @route(
         "POST",
@@ -148,14 +152,13 @@ class ContactsRoutes:
         summary="Search contacts (names, e-mails, phones, companies)",
         tag="contacts",
         query=ContactListQuery,
-        response=contacts_api.ContactPage,
+        response=ContactListPage,
     )
     def search_contacts(self, request: Request) -> Response:
         self.auth.caller()
         query = read_query(request, ContactListQuery)
-        return json_response(
-            self.contacts.search_contacts(**query.model_dump(mode="json", exclude_none=True))
-        )
+        plan = plan_list(query, list_preferences.CONTACTS, self.accounts.get_my_preferences)
+        return json_response(plan.annotate(self.contacts.search_contacts(**plan.arguments)))
 
     @route(
         "POST",

@@ -6,7 +6,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from services.gateway import list_preferences
 from services.gateway.http import created_response, json_response, read_body, read_query, route
+from services.gateway.list_preferences import plan_list
+from services.gateway.schemas import InteractionListRequest
 from services.gateway.views import announce_view
 from services.interactions import schemas as interactions_api
 
@@ -17,6 +20,7 @@ class InteractionsRoutes:
     """Mixed into the gateway service; ``self.interactions`` is the RPC client."""
 
     interactions: Any
+    accounts: Any
     auth: Any
     dispatch_event: Any
 
@@ -53,14 +57,13 @@ class InteractionsRoutes:
         f"{V1}/interactions",
         summary="Interactions, newest first (filter by user, type, status, project, contact, company)",
         tag="interactions",
-        query=interactions_api.InteractionListQuery,
+        query=InteractionListRequest,
     )
     def list_interactions(self, request: Request) -> Response:
         self.auth.caller()
-        query = read_query(request, interactions_api.InteractionListQuery)
-        return json_response(
-            self.interactions.list_interactions(query.model_dump(mode="json", exclude_none=True))
-        )
+        query = read_query(request, InteractionListRequest)
+        plan = plan_list(query, list_preferences.INTERACTIONS, self.accounts.get_my_preferences)
+        return json_response(plan.annotate(self.interactions.list_interactions(plan.arguments)))
 
     @route(
         "POST",

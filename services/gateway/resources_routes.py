@@ -6,7 +6,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from services.gateway import list_preferences
 from services.gateway.http import created_response, json_response, read_body, read_query, route
+from services.gateway.list_preferences import plan_list
+from services.gateway.schemas import ProjectListPage, ProjectListRequest
 from services.gateway.views import announce_view
 from services.interactions import resource_schemas as interactions_api
 
@@ -17,6 +20,7 @@ class ResourcesRoutes:
     """Mixed into the gateway service; ``self.interactions`` is the RPC client."""
 
     interactions: Any
+    accounts: Any
     auth: Any
     dispatch_event: Any
 
@@ -132,15 +136,14 @@ class ResourcesRoutes:
         f"{V1}/projects",
         summary="Projects, newest first, by linked user, contact or company",
         tag="projects",
-        query=interactions_api.ProjectListQuery,
-        response=interactions_api.ProjectPage,
+        query=ProjectListRequest,
+        response=ProjectListPage,
     )
     def list_projects(self, request: Request) -> Response:
         self.auth.caller()
-        query = read_query(request, interactions_api.ProjectListQuery)
-        return json_response(
-            self.interactions.list_projects(query.model_dump(mode="json", exclude_none=True))
-        )
+        query = read_query(request, ProjectListRequest)
+        plan = plan_list(query, list_preferences.PROJECTS, self.accounts.get_my_preferences)
+        return json_response(plan.annotate(self.interactions.list_projects(plan.arguments)))
 
     @route(
         "POST",

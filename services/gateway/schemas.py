@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from crm.validation import QueryDateTime, QueryInput
-from services.contacts.schemas import NearPoint, WithinMetres
+from services.contacts.schemas import CompanyPage, ContactPage, NearPoint, WithinMetres
+from services.interactions.resource_schemas import ProjectListQuery, ProjectPage
+from services.interactions.schemas import InteractionListQuery
 
 
 class UserListQuery(QueryInput):
@@ -34,10 +36,26 @@ class AccessToken(BaseModel):
     expires_in: int
 
 
+_Sort = TypeVar("_Sort")
+# A list without sort answers in the caller's remembered order (GET /me/preferences), else its own.
+SortField = Annotated[
+    _Sort | None,
+    Field(description="Default: your remembered sort (GET /me/preferences), else the list's own"),
+]
+SortDirection = Annotated[
+    Literal["asc", "desc"] | None,
+    Field(description="Default: the remembered direction with a remembered sort, else asc"),
+]
+UsePreferences = Annotated[
+    bool,
+    Field(description="false: ignore your remembered sort and filters (GET /me/preferences)"),
+]
+
+
 class ContactListQuery(QueryInput):
     q: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
-    sort: Literal["last_name", "first_name", "email", "created_at", "updated_at"] = "last_name"
-    direction: Literal["asc", "desc"] = "asc"
+    sort: SortField[Literal["last_name", "first_name", "email", "created_at", "updated_at"]] = None
+    direction: SortDirection = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
     # For integrators who poll: only those changed (or created) at or after this instant.
@@ -46,12 +64,13 @@ class ContactListQuery(QueryInput):
     near: NearPoint | None = None
     # Only with near: those at most this many metres away.
     within_m: WithinMetres | None = None
+    use_preferences: UsePreferences = True
 
 
 class CompanyListQuery(QueryInput):
     q: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
-    sort: Literal["name", "group", "city", "created_at", "updated_at"] = "name"
-    direction: Literal["asc", "desc"] = "asc"
+    sort: SortField[Literal["name", "group", "city", "created_at", "updated_at"]] = None
+    direction: SortDirection = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
     # For integrators who poll: only those changed (or created) at or after this instant.
@@ -60,6 +79,46 @@ class CompanyListQuery(QueryInput):
     near: NearPoint | None = None
     # Only with near: those at most this many metres away.
     within_m: WithinMetres | None = None
+    use_preferences: UsePreferences = True
+
+
+class InteractionListRequest(InteractionListQuery):
+    """Without any filter, the caller's remembered filters apply (GET /me/preferences)."""
+
+    use_preferences: UsePreferences = True
+
+
+class ProjectListRequest(ProjectListQuery):
+    """Without any filter, the caller's remembered filter applies (GET /me/preferences)."""
+
+    use_preferences: UsePreferences = True
+
+
+class SortUsed(BaseModel):
+    field: str
+    direction: Literal["asc", "desc"]
+    source: Literal["request", "preferences", "default"] = Field(
+        description="Where the sort field came from: the request, your preferences, the list's default"
+    )
+
+
+class RememberedListPage(BaseModel):
+    """What a list page adds to its items: the sort it used and the remembered filters it applied."""
+
+    sort: SortUsed
+    remembered_filters: dict[str, str]
+
+
+class ContactListPage(ContactPage, RememberedListPage):
+    pass
+
+
+class CompanyListPage(CompanyPage, RememberedListPage):
+    pass
+
+
+class ProjectListPage(ProjectPage, RememberedListPage):
+    pass
 
 
 class InterestMatchQuery(QueryInput):
