@@ -1,4 +1,10 @@
-"""Companies: create, change, read with their current employees, delete."""
+"""Companies: create, change, read with their current employees; archive, restore, purge.
+
+Deleting a company archives it: it leaves lists and searches, its employments
+stay as they are (no longer current while it is archived), and restoring it
+brings them back. Only an admin purges an archived company for good, with the
+employments at it.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from crm.ids import new_id
 from crm.records import check_version, has_values, record_of, replayed
 from crm.times import utcnow
 from services.contacts import changes, columns, contacts, employments, lookups, phones, shapes
-from services.contacts.exceptions import CompanyNotFound
+from services.contacts.exceptions import CompanyNotFound, NotArchived
 from services.contacts.models import Company, Contact, Employment
 from services.contacts.schemas import CompanyCreate, CompanyUpdate, CompanyWithContacts, EmploymentFields
 
@@ -133,22 +139,64 @@ def refs(session: Session, caller: Caller, company_ids: Any) -> dict[str, dict[s
     return {company.id: shapes.company_ref(company) for company in found}
 
 
-def delete(uow: UnitOfWork, caller: Caller, company_id: str) -> None:
-    """Delete softly; current employments end today, the contacts stay.
-
-    Deleting a deleted company again changes nothing (a replayed delete).
-    """
-    session = uow.session
-    company = record_of(
-        session, Company, caller.org_id, company_id, CompanyNotFound, "company", with_deleted=True
+def _archived_or_live(session: Session, caller: Caller, company_id: str) -> Company:
+    return record_of(
+        session, Company, caller.org_id, company_id, CompanyNotFound, "company", lock=True, with_deleted=True
     )
+
+
+def _announce_employees(uow: UnitOfWork, caller: Caller, employees: list[Contact]) -> None:
+    """Their records say whether the company employs them now: announced with their new search text."""
+    for contact in employees:
+        changes.contact_changed(uow, contact, caller.user_id, "contact_updated")
+
+
+def delete(uow: UnitOfWork, caller: Caller, company_id: str) -> None:
+    """Archive: the company leaves lists and searches; its employments stay, not current while it
+    is archived, and its current employees are announced so (``contact_updated``).
+
+    Archiving an archived company again changes nothing (a replayed delete).
+    """
+    company = _archived_or_live(uow.session, caller, company_id)
     if company.deleted_at is not None:
         return
-    affected = employments.end_all_at(uow, company)
+    employees = _current_employees(uow, company)
     company.deleted_at = utcnow()
     changes.company_changed(uow, company, caller.user_id, "company_deleted")
-    for contact in affected:
+    _announce_employees(uow, caller, employees)
+
+
+def restore(uow: UnitOfWork, caller: Caller, company_id: str) -> dict[str, Any]:
+    """Bring an archived company back with its employments (``company_updated``); a live one is
+    ``NotArchived``."""
+    company = _archived_or_live(uow.session, caller, company_id)
+    if company.deleted_at is None:
+        raise NotArchived(f"company {company_id} is not archived: only an archived company is restored")
+    company.deleted_at = None
+    record = changes.company_changed(uow, company, caller.user_id, "company_updated")
+    _announce_employees(uow, caller, _current_employees(uow, company))
+    return record
+
+
+def purge(uow: UnitOfWork, caller: Caller, company_id: str) -> None:
+    """Delete an archived company for good, with every employment at it (``company_purged``);
+    the contacts stay, and those whose history named it are announced (``contact_updated``).
+    A live company is ``NotArchived``: archive it first."""
+    session = uow.session
+    company = _archived_or_live(session, caller, company_id)
+    if company.deleted_at is None:
+        raise NotArchived(f"company {company_id} is not archived: archive it (DELETE) before purging it")
+    at_company = select(Employment).where(Employment.company_id == company.id)
+    held = list(session.scalars(at_company))
+    concerned = {e.contact_id for e in held if e.deleted_at is None}
+    for employment in held:
+        session.delete(employment)
+    session.flush()
+    for contact in session.scalars(select(Contact).where(Contact.id.in_(concerned)).order_by(Contact.id)):
         changes.contact_changed(uow, contact, caller.user_id, "contact_updated")
+    session.delete(company)
+    session.flush()
+    uow.emit("company_purged", org_id=caller.org_id, actor_id=caller.user_id, record={"id": company_id})
 
 
 def create_with_contacts(

@@ -1,4 +1,4 @@
-"""Contacts: create (with employments), change, read with their history, delete.
+"""Contacts: create (with employments), change, read with their history; archive, restore, purge.
 
 An e-mail address belongs to at most one contact of an organisation that is
 not deleted: external contact sync finds contacts by it.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,8 +19,8 @@ from crm.ids import new_id
 from crm.records import check_version, has_values, record_of, replayed
 from crm.times import utcnow
 from services.contacts import changes, columns, employments, interests, lookups, phones, shapes
-from services.contacts.exceptions import ContactNotFound, DuplicateContactEmail
-from services.contacts.models import Contact, Employment
+from services.contacts.exceptions import ContactNotFound, DuplicateContactEmail, NotArchived
+from services.contacts.models import Contact, ContactInterest, Employment
 from services.contacts.schemas import ContactCreate, ContactFields, ContactUpdate
 
 
@@ -160,12 +161,46 @@ def get(session: Session, caller: Caller, contact_id: str) -> dict[str, Any]:
     return shapes.contact_detail(session, lookups.contact_of(session, caller.org_id, contact_id))
 
 
-def delete(uow: UnitOfWork, caller: Caller, contact_id: str) -> None:
-    """Delete softly; its e-mail address is free again. A replayed delete changes nothing."""
-    contact = record_of(
-        uow.session, Contact, caller.org_id, contact_id, ContactNotFound, "contact", with_deleted=True
+def _archived_or_live(session: Session, caller: Caller, contact_id: str) -> Contact:
+    return record_of(
+        session, Contact, caller.org_id, contact_id, ContactNotFound, "contact", lock=True, with_deleted=True
     )
+
+
+def delete(uow: UnitOfWork, caller: Caller, contact_id: str) -> None:
+    """Archive: the contact leaves lists and searches, its employments and interests stay, its
+    e-mail address is free again. A replayed delete changes nothing."""
+    contact = _archived_or_live(uow.session, caller, contact_id)
     if contact.deleted_at is not None:
         return
     contact.deleted_at = utcnow()
     changes.contact_changed(uow, contact, caller.user_id, "contact_deleted")
+
+
+def restore(uow: UnitOfWork, caller: Caller, contact_id: str) -> dict[str, Any]:
+    """Bring an archived contact back with its employments and interests (``contact_updated``).
+
+    A live contact is ``NotArchived``; an e-mail address another contact took meanwhile is
+    ``DuplicateContactEmail`` naming that contact (change it on the other, then restore).
+    """
+    session = uow.session
+    contact = _archived_or_live(session, caller, contact_id)
+    if contact.deleted_at is None:
+        raise NotArchived(f"contact {contact_id} is not archived: only an archived contact is restored")
+    ensure_email_free(session, caller.org_id, contact.email, contact.id, "email")
+    contact.deleted_at = None
+    return changes.contact_changed(uow, contact, caller.user_id, "contact_updated")
+
+
+def purge(uow: UnitOfWork, caller: Caller, contact_id: str) -> None:
+    """Delete an archived contact for good, with its employments and interests
+    (``contact_purged``). A live contact is ``NotArchived``: archive it first."""
+    session = uow.session
+    contact = _archived_or_live(session, caller, contact_id)
+    if contact.deleted_at is None:
+        raise NotArchived(f"contact {contact_id} is not archived: archive it (DELETE) before purging it")
+    session.execute(sql_delete(ContactInterest).where(ContactInterest.contact_id == contact.id))
+    session.execute(sql_delete(Employment).where(Employment.contact_id == contact.id))
+    session.delete(contact)
+    session.flush()
+    uow.emit("contact_purged", org_id=caller.org_id, actor_id=caller.user_id, record={"id": contact_id})

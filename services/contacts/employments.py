@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
@@ -152,31 +151,3 @@ def delete(uow: UnitOfWork, caller: Caller, employment_id: str) -> None:
     employment, contact, _ = employment_of(uow.session, caller.org_id, employment_id)
     employment.deleted_at = utcnow()
     changes.contact_changed(uow, contact, caller.user_id, "contact_updated")
-
-
-def end_all_at(uow: UnitOfWork, company: Company) -> list[Contact]:
-    """End every current employment at ``company`` today; returns the contacts concerned.
-
-    An employment that has not started yet never happens: it is deleted instead.
-    """
-    today = lookups.today()
-    now = utcnow()
-    rows = uow.session.execute(
-        select(Employment, Contact)
-        .join(Contact, Contact.id == Employment.contact_id)
-        .where(
-            Employment.company_id == company.id,
-            Employment.deleted_at.is_(None),
-            lookups.current_clause(today),
-        )
-    ).all()
-    affected: dict[str, Contact] = {}
-    for employment, contact in rows:
-        if employment.start_date is not None and employment.start_date > today:
-            employment.deleted_at = now
-        else:
-            employment.end_date = today
-        changes.touch(employment, now)
-        if contact.deleted_at is None:
-            affected[contact.id] = contact
-    return list(affected.values())

@@ -35,3 +35,9 @@ class DuplicateContactEmail(Conflict):
 
 class DuplicateInterest(Conflict):
     title = "Interest already exists"
+
+
+class NotArchived(Conflict):
+    """Restoring or purging a record that is not archived (archive it first: ``DELETE``)."""
+
+    title = "Not archived"

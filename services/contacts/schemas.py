@@ -257,6 +257,8 @@ class ContactSearch(StrictInput):
     updated_since: QueryDateTime | None = None
     near: NearPoint | None = None
     within_m: WithinMetres | None = None
+    # The archived records (deleted, not purged) instead of the live ones.
+    archived: bool = False
 
 
 class CompanySearch(StrictInput):
@@ -268,6 +270,8 @@ class CompanySearch(StrictInput):
     updated_since: QueryDateTime | None = None
     near: NearPoint | None = None
     within_m: WithinMetres | None = None
+    # The archived records (deleted, not purged) instead of the live ones.
+    archived: bool = False
 
 
 # Outputs: documented for the OpenAPI document; the service returns plain dicts.

@@ -2,7 +2,9 @@
 
 Free text matches the folded ``search_text`` (names, groups, e-mails, phone
 digits), every word of the query having to appear; a trigram index serves
-these LIKE matches on PostgreSQL. Given ``near``, a list is the records with a
+these LIKE matches on PostgreSQL. A list holds the live records, or with
+``archived`` the archived ones (deleted, not yet purged), in the same order.
+Given ``near``, a list is the records with a
 position, nearest first, each with its ``distance_m`` (``nearby.py``).
 """
 
@@ -37,12 +39,22 @@ COMPANY_SORTS = {
 }
 
 
-def _contacts_keyset(sort: str, direction: str) -> Keyset:
-    return Keyset("contacts", sort, direction, CONTACT_SORTS[sort], Contact.id)
+def _contacts_keyset(sort: str, direction: str, listing: str = "contacts") -> Keyset:
+    return Keyset(listing, sort, direction, CONTACT_SORTS[sort], Contact.id)
 
 
-def _companies_keyset(sort: str, direction: str) -> Keyset:
-    return Keyset("companies", sort, direction, COMPANY_SORTS[sort], Company.id)
+def _companies_keyset(sort: str, direction: str, listing: str = "companies") -> Keyset:
+    return Keyset(listing, sort, direction, COMPANY_SORTS[sort], Company.id)
+
+
+def _listing(name: str, archived: bool) -> str:
+    """The list a cursor belongs to: an archived list's cursor does not page the live list."""
+    return f"{name}-archived" if archived else name
+
+
+def _kept(model: Any, archived: bool) -> Any:
+    """The live records, or (``archived``) the archived ones: deleted, not purged."""
+    return model.deleted_at.is_not(None) if archived else model.deleted_at.is_(None)
 
 
 def _matching(query: Select, column: Any, text: str | None, region: str) -> Select:
@@ -71,35 +83,36 @@ def _near(request: ContactSearch | CompanySearch) -> nearby.Near | None:
 
 
 def search_contacts(session: Session, caller: Caller, request: ContactSearch, region: str) -> dict[str, Any]:
-    query = select(Contact).where(Contact.org_id == caller.org_id, Contact.deleted_at.is_(None))
+    query = select(Contact).where(Contact.org_id == caller.org_id, _kept(Contact, request.archived))
     query = _matching(query, Contact.search_text, request.q, region)
     query = _changed_since(query, Contact.updated_at, request.updated_since)
+    listing = _listing("contacts", request.archived)
     near = _near(request)
     if near is not None:
         found, next_cursor = nearby.nearest(
-            session, query, Contact, "contacts", near, request.limit, request.cursor
+            session, query, Contact, listing, near, request.limit, request.cursor
         )
         items = shapes.contact_list_items(session, [contact for contact, _ in found])
         for item, (_, distance) in zip(items, found, strict=True):
             item["distance_m"] = distance
         return {"items": items, "next_cursor": next_cursor}
-    return _contact_page(
-        session, query, _contacts_keyset(request.sort, request.direction), request.limit, request.cursor
-    )
+    keyset = _contacts_keyset(request.sort, request.direction, listing)
+    return _contact_page(session, query, keyset, request.limit, request.cursor)
 
 
 def search_companies(session: Session, caller: Caller, request: CompanySearch, region: str) -> dict[str, Any]:
-    query = select(Company).where(Company.org_id == caller.org_id, Company.deleted_at.is_(None))
+    query = select(Company).where(Company.org_id == caller.org_id, _kept(Company, request.archived))
     query = _matching(query, Company.search_text, request.q, region)
     query = _changed_since(query, Company.updated_at, request.updated_since)
+    listing = _listing("companies", request.archived)
     near = _near(request)
     if near is not None:
         found, next_cursor = nearby.nearest(
-            session, query, Company, "companies", near, request.limit, request.cursor
+            session, query, Company, listing, near, request.limit, request.cursor
         )
         items = [{**shapes.company_out(company), "distance_m": distance} for company, distance in found]
         return {"items": items, "next_cursor": next_cursor}
-    keyset = _companies_keyset(request.sort, request.direction)
+    keyset = _companies_keyset(request.sort, request.direction, listing)
     rows = list(session.scalars(keyset.select_page(query, request.limit, request.cursor)))
     served, next_cursor = keyset.page(rows, request.limit)
     items = [{**shapes.company_out(company), "distance_m": None} for company in served]

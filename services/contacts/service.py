@@ -134,10 +134,27 @@ class ContactsService(VCardEntrypoints, Pingable):
 
     @rpc
     def delete_company(self, company_id: str) -> None:
-        """Delete the company; its current employments end today, its contacts stay."""
+        """Archive the company: it leaves lists and searches, its employments stay (not current
+        while it is archived), its contacts stay. Archiving it again changes nothing."""
         caller = self.caller.writer()
         with self.db.transaction() as uow:
             companies.delete(uow, caller, company_id)
+
+    @rpc
+    def restore_company(self, company_id: str) -> dict[str, Any]:
+        """Bring an archived company back with its employments (``company_updated``); a company
+        that is not archived is a conflict (``NotArchived``)."""
+        caller = self.caller.writer()
+        with self.db.transaction() as uow:
+            return companies.restore(uow, caller, company_id)
+
+    @rpc
+    def purge_company(self, company_id: str) -> None:
+        """Admin only: delete an archived company for good with the employments at it
+        (``company_purged``); its contacts stay. Not archived first: ``NotArchived``."""
+        caller = self.caller.admin_writer()
+        with self.db.transaction() as uow:
+            companies.purge(uow, caller, company_id)
 
     @rpc
     def create_company_with_contacts(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -186,10 +203,27 @@ class ContactsService(VCardEntrypoints, Pingable):
 
     @rpc
     def delete_contact(self, contact_id: str) -> None:
-        """Delete the contact; its e-mail address is free for another contact."""
+        """Archive the contact: it leaves lists and searches, its employments and interests stay,
+        its e-mail address is free for another contact. Archiving it again changes nothing."""
         caller = self.caller.writer()
         with self.db.transaction() as uow:
             contacts.delete(uow, caller, contact_id)
+
+    @rpc
+    def restore_contact(self, contact_id: str) -> dict[str, Any]:
+        """Bring an archived contact back with its employments and interests (``contact_updated``).
+        Not archived: ``NotArchived``; its e-mail taken meanwhile: ``DuplicateContactEmail``."""
+        caller = self.caller.writer()
+        with self.db.transaction() as uow:
+            return contacts.restore(uow, caller, contact_id)
+
+    @rpc
+    def purge_contact(self, contact_id: str) -> None:
+        """Admin only: delete an archived contact for good with its employments and interests
+        (``contact_purged``). Not archived first: ``NotArchived``."""
+        caller = self.caller.admin_writer()
+        with self.db.transaction() as uow:
+            contacts.purge(uow, caller, contact_id)
 
     # -- employments --------------------------------------------------------
 
@@ -278,15 +312,19 @@ class ContactsService(VCardEntrypoints, Pingable):
         updated_since: str | None = None,
         near: str | None = None,
         within_m: float | None = None,
+        archived: bool = False,
     ) -> dict[str, Any]:
         """Contacts whose names, e-mails, phones or current companies match ``q``, a page at a time;
         with ``updated_since``, only those changed at or after that date-time (for polling); with
         ``near`` ("lat,lon"), those with a position, nearest first with ``distance_m`` (within
-        ``within_m`` metres if given) instead of ``sort``."""
+        ``within_m`` metres if given) instead of ``sort``; with ``archived``, the archived ones
+        instead of the live ones."""
         caller = self.caller.user()
         asked = {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
         around = {"near": near, "within_m": within_m}
-        request = validate(ContactSearch, {**asked, "updated_since": updated_since, **around})
+        request = validate(
+            ContactSearch, {**asked, "updated_since": updated_since, **around, "archived": archived}
+        )
         with self.db.read() as session:
             return search.search_contacts(session, caller, request, self.region)
 
@@ -301,15 +339,19 @@ class ContactsService(VCardEntrypoints, Pingable):
         updated_since: str | None = None,
         near: str | None = None,
         within_m: float | None = None,
+        archived: bool = False,
     ) -> dict[str, Any]:
         """Companies whose name, group, e-mail or phone match ``q``, a page at a time; with
         ``updated_since``, only those changed at or after that date-time (for polling); with
         ``near`` ("lat,lon"), those with a position, nearest first with ``distance_m`` (within
-        ``within_m`` metres if given) instead of ``sort``."""
+        ``within_m`` metres if given) instead of ``sort``; with ``archived``, the archived ones
+        instead of the live ones."""
         caller = self.caller.user()
         asked = {"q": q, "sort": sort, "direction": direction, "limit": limit, "cursor": cursor}
         around = {"near": near, "within_m": within_m}
-        request = validate(CompanySearch, {**asked, "updated_since": updated_since, **around})
+        request = validate(
+            CompanySearch, {**asked, "updated_since": updated_since, **around, "archived": archived}
+        )
         with self.db.read() as session:
             return search.search_companies(session, caller, request, self.region)
 

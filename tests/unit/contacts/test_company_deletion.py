@@ -1,4 +1,5 @@
-"""Deleting a company: its current employments end, its contacts stay, and searches leave it out."""
+"""Deleting a company archives it: its employments stay (not current while it is archived), its
+contacts stay, and searches leave it out."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from tests.people import BOB, FRANCOIS, JEANNE, MAGASIN, SIEGE
 # -- deleting ---------------------------------------------------------------------
 
 
-def test_deleting_a_company_ends_current_employments_today_and_keeps_the_contacts(contacts):
+def test_deleting_a_company_keeps_its_employments_no_longer_current_and_keeps_the_contacts(contacts):
     bob = contacts.as_user(BOB)
     siege = bob.create_company(SIEGE)
     magasin = bob.create_company(MAGASIN)
@@ -31,7 +32,7 @@ def test_deleting_a_company_ends_current_employments_today_and_keeps_the_contact
 
     after = bob.get_contact(jeanne["id"])
     at_siege = next(e for e in after["employments"] if e["company_id"] == siege["id"])
-    assert at_siege["end_date"] == today().isoformat()
+    assert at_siege["end_date"] is None
     assert at_siege["company"]["deleted"] is True
     assert at_siege["current"] is False
     assert [c["name"] for c in bob.search_contacts(q="Dupont")["items"][0]["current_companies"]] == [
@@ -72,11 +73,11 @@ def test_deleting_a_company_announces_it_and_each_contact_it_employed(contacts):
     assert deleted["record"]["deleted_at"] is not None
     updated = {event["record"]["id"]: event["record"] for event in contacts.events("contact_updated")}
     assert set(updated) == {jeanne["id"], francois["id"]}
-    assert updated[jeanne["id"]]["employments"][0]["end_date"] == today().isoformat()
+    assert updated[jeanne["id"]]["employments"][0]["current"] is False
     assert updated[jeanne["id"]]["version"] == 2
 
 
-def test_employment_that_had_not_started_is_dropped_when_its_company_is_deleted(contacts):
+def test_employment_that_had_not_started_stays_when_its_company_is_deleted(contacts):
     bob = contacts.as_user(BOB)
     siege = bob.create_company(SIEGE)
     next_month = (today() + timedelta(days=30)).isoformat()
@@ -86,7 +87,8 @@ def test_employment_that_had_not_started_is_dropped_when_its_company_is_deleted(
 
     bob.delete_company(siege["id"])
 
-    assert bob.get_contact(jeanne["id"])["employments"] == []
+    [employment] = bob.get_contact(jeanne["id"])["employments"]
+    assert (employment["start_date"], employment["current"]) == (next_month, False)
 
 
 def test_deleting_a_deleted_company_again_changes_nothing(contacts):
