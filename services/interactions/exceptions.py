@@ -72,3 +72,15 @@ class TooFarToCheckIn(InvalidInput):
     how far the user is and the radius allowed."""
 
     title = "Too far to check in"
+
+
+class NotArchived(Conflict):
+    """Restoring or purging a record that is not archived (archive it first: ``DELETE``)."""
+
+    title = "Not archived"
+
+
+class NotInteractionOwner(Forbidden):
+    """Only the interaction's owner or an admin may archive (delete) it."""
+
+    title = "Owner or admin only"

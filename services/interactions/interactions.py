@@ -1,6 +1,7 @@
-"""Interactions: create, change, read, delete, list; their contacts and companies.
+"""Interactions: create, change, read, list; archive, restore, purge; their contacts and companies.
 
-Every user of the organisation sees its interactions; writers change them.
+Every user of the organisation sees its interactions; writers change them; only the
+owner or an admin archives one (``may_archive``), only an admin purges an archived one.
 Linked contacts, companies and the owner are checked by the service with
 the services that own them, before these functions run.
 """
@@ -23,8 +24,19 @@ from crm.records import check_version, cursor_row, record_of, replayed
 from crm.times import aware, iso, utcnow
 from crm.validation import money_out
 from services.interactions import catalogue
-from services.interactions.exceptions import InteractionNotFound
-from services.interactions.models import Booking, Interaction, InteractionLink, Participant, Project
+from services.interactions.exceptions import InteractionNotFound, NotArchived, NotInteractionOwner
+from services.interactions.models import (
+    Booking,
+    CheckIn,
+    Document,
+    Interaction,
+    InteractionLink,
+    Note,
+    Participant,
+    Project,
+    RunningTimer,
+    TimeEntry,
+)
 from services.interactions.schemas import InteractionCreate, InteractionListQuery, InteractionUpdate
 from services.interactions.spans import whole_days
 
@@ -183,20 +195,92 @@ def update(
     return record
 
 
+def _archived_or_live(session: Session, org_id: str, interaction_id: str) -> Interaction:
+    return record_of(
+        session,
+        Interaction,
+        org_id,
+        interaction_id,
+        InteractionNotFound,
+        "interaction",
+        lock=True,
+        with_deleted=True,
+    )
+
+
+def may_archive(caller: Caller, row: Interaction) -> bool:
+    """Who may archive (delete) an interaction: its owner, or an admin."""
+    return caller.is_admin or caller.user_id == row.owner_id
+
+
+def _announce(uow: UnitOfWork, caller: Caller, row: Interaction, event_type: str) -> dict[str, Any]:
+    row.version += 1
+    row.updated_at = utcnow()
+    uow.session.flush()
+    record = interaction_out(uow.session, row)
+    uow.emit(event_type, org_id=row.org_id, actor_id=caller.user_id, record=record)
+    return record
+
+
 def delete_interaction(uow: UnitOfWork, caller: Caller, interaction_id: str) -> None:
-    """Soft delete; its bookings free their resources."""
+    """Archive, by its owner or an admin (``NotInteractionOwner`` otherwise): it leaves lists, the
+    agenda and reports, keeps its links, participants, notes and documents; its bookings free their
+    resources. Announced as ``interaction_deleted`` with the record as it now is. Archiving it
+    again changes nothing."""
     session = uow.session
-    row = interaction_of(session, caller.org_id, interaction_id, lock=True)
-    row.deleted_at = row.updated_at = utcnow()
+    row = _archived_or_live(session, caller.org_id, interaction_id)
+    if not may_archive(caller, row):
+        raise NotInteractionOwner(
+            f"only the interaction's owner ({row.owner_id}) or an admin may delete interaction {row.id}"
+        )
+    if row.deleted_at is not None:
+        return
+    row.deleted_at = utcnow()
     session.execute(delete(Booking).where(Booking.interaction_id == row.id))
-    uow.emit("interaction_deleted", org_id=row.org_id, actor_id=caller.user_id, record={"id": row.id})
+    _announce(uow, caller, row, "interaction_deleted")
+
+
+def restore_interaction(uow: UnitOfWork, caller: Caller, interaction_id: str) -> dict[str, Any]:
+    """Bring an archived interaction back with its links, participants, notes and documents
+    (``interaction_updated``); the resources it had booked are not booked again. A live one is
+    ``NotArchived``."""
+    row = _archived_or_live(uow.session, caller.org_id, interaction_id)
+    if row.deleted_at is None:
+        raise NotArchived(
+            f"interaction {interaction_id} is not archived: only an archived interaction is restored"
+        )
+    row.deleted_at = None
+    return _announce(uow, caller, row, "interaction_updated")
+
+
+# What belongs to an interaction alone, deleted with it by a purge.
+OWN_ROWS = (InteractionLink, Participant, Booking, Note, Document, CheckIn, TimeEntry, RunningTimer)
+
+
+def purge_interaction(uow: UnitOfWork, caller: Caller, interaction_id: str) -> None:
+    """Delete an archived interaction for good, with its links, participants, bookings, notes,
+    documents (their metadata: the blobs may be shared), check-ins, time entries and a timer
+    running on it (``interaction_purged``). A live one is ``NotArchived``: archive it first."""
+    session = uow.session
+    row = _archived_or_live(session, caller.org_id, interaction_id)
+    if row.deleted_at is None:
+        raise NotArchived(
+            f"interaction {interaction_id} is not archived: archive it (DELETE) before purging it"
+        )
+    for model in OWN_ROWS:
+        session.execute(delete(model).where(model.interaction_id == row.id))
+    session.delete(row)
+    session.flush()
+    uow.emit(
+        "interaction_purged", org_id=caller.org_id, actor_id=caller.user_id, record={"id": interaction_id}
+    )
 
 
 def list_interactions(session: Session, caller: Caller, query: InteractionListQuery) -> dict[str, Any]:
-    """Newest first; ``user_id`` keeps those the user owns or takes part in (invited or confirmed)."""
-    statement = select(Interaction).where(
-        Interaction.org_id == caller.org_id, Interaction.deleted_at.is_(None)
-    )
+    """Newest first; ``user_id`` keeps those the user owns or takes part in (invited or confirmed);
+    ``archived``: the archived ones instead of the live ones."""
+    archived = Interaction.deleted_at.is_not(None) if query.archived else Interaction.deleted_at.is_(None)
+    statement = select(Interaction).where(Interaction.org_id == caller.org_id, archived)
     if query.user_id is not None:
         taking_part = select(Participant.interaction_id).where(
             Participant.user_id == query.user_id, Participant.status.in_(("invited", "confirmed"))
@@ -303,6 +387,7 @@ def _out(
         "version": row.version,
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
+        "deleted_at": iso(row.deleted_at),
     }
 
 

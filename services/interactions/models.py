@@ -1,7 +1,8 @@
 """Tables owned by the interactions service.
 
-Every row carries ``org_id``. Interactions are deleted softly (``deleted_at``)
-so that sync can report deletions. Participants copy their interaction's start
+Every row carries ``org_id``. Interactions and projects are archived
+(``deleted_at``) when deleted, so that they can be restored and sync can report
+them; an admin's purge deletes their rows. Participants copy their interaction's start
 so that a user's agenda is one index range scan, owned or participated alike.
 """
 
@@ -178,6 +179,7 @@ class Project(Base):
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

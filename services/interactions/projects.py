@@ -2,9 +2,11 @@
 
 Every user of the organisation sees the projects; writers change them. Users
 are checked with ``accounts``, contacts and companies with ``contacts``
-(``references.check_links``), before the database work begins. Projects are deleted
-softly; their interactions keep their ``project_id``. Each change is announced
-(``project_created|updated|deleted``) with the project as it is now.
+(``references.check_links``), before the database work begins. Deleting a project
+archives it: its interactions keep their ``project_id``, restoring it brings it back
+with its links; an admin purges an archived one for good. Each change bumps its
+``version`` and is announced (``project_created|updated|deleted``) with the project as
+it is now; a purge is ``project_purged`` with its id.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
@@ -21,9 +24,9 @@ from crm.errors import invalid
 from crm.ids import new_id
 from crm.records import cursor_row, record_of, replayed
 from crm.times import iso, utcnow
-from services.interactions.exceptions import ProjectNotFound
+from services.interactions.exceptions import NotArchived, ProjectNotFound
 from services.interactions.interactions import interactions_out
-from services.interactions.models import Interaction, Project, ProjectLink
+from services.interactions.models import Interaction, Project, ProjectLink, TimeEntry
 from services.interactions.resource_schemas import ProjectCreate, ProjectListQuery, ProjectUpdate
 from services.interactions.spans import day_window
 
@@ -56,6 +59,7 @@ def create(uow: UnitOfWork, caller: Caller, request: ProjectCreate) -> tuple[dic
         description=request.description,
         start_date=request.start_date,
         end_date=request.end_date,
+        version=1,
         created_by=caller.user_id,
         created_at=now,
         updated_at=now,
@@ -94,6 +98,7 @@ def update(uow: UnitOfWork, caller: Caller, project_id: str, request: ProjectUpd
     session.flush()
     if project_out(session, row) == before:
         return before
+    row.version += 1
     row.updated_at = utcnow()
     session.flush()
     record = project_out(session, row)
@@ -101,21 +106,74 @@ def update(uow: UnitOfWork, caller: Caller, project_id: str, request: ProjectUpd
     return record
 
 
-def delete_project(uow: UnitOfWork, caller: Caller, project_id: str) -> None:
-    """Delete softly; deleting a deleted project again changes nothing (a replayed delete)."""
-    session = uow.session
-    row = record_of(
-        session, Project, caller.org_id, project_id, ProjectNotFound, "project", with_deleted=True
+def _archived_or_live(session: Session, org_id: str, project_id: str) -> Project:
+    return record_of(
+        session, Project, org_id, project_id, ProjectNotFound, "project", lock=True, with_deleted=True
     )
+
+
+def _announce(uow: UnitOfWork, caller: Caller, row: Project, event_type: str) -> dict[str, Any]:
+    row.version += 1
+    row.updated_at = utcnow()
+    uow.session.flush()
+    record = project_out(uow.session, row)
+    uow.emit(event_type, org_id=row.org_id, actor_id=caller.user_id, record=record)
+    return record
+
+
+def delete_project(uow: UnitOfWork, caller: Caller, project_id: str) -> None:
+    """Archive: the project leaves lists, keeps its links, its interactions keep their
+    ``project_id`` (``project_deleted`` with the record as it now is). Archiving it again changes
+    nothing (a replayed delete)."""
+    row = _archived_or_live(uow.session, caller.org_id, project_id)
     if row.deleted_at is not None:
         return
-    row.deleted_at = row.updated_at = utcnow()
-    uow.emit("project_deleted", org_id=row.org_id, actor_id=caller.user_id, record={"id": row.id})
+    row.deleted_at = utcnow()
+    _announce(uow, caller, row, "project_deleted")
+
+
+def restore_project(uow: UnitOfWork, caller: Caller, project_id: str) -> dict[str, Any]:
+    """Bring an archived project back with its links (``project_updated``); a live one is
+    ``NotArchived``."""
+    row = _archived_or_live(uow.session, caller.org_id, project_id)
+    if row.deleted_at is None:
+        raise NotArchived(f"project {project_id} is not archived: only an archived project is restored")
+    row.deleted_at = None
+    return _announce(uow, caller, row, "project_updated")
+
+
+def purge_project(uow: UnitOfWork, caller: Caller, project_id: str) -> None:
+    """Delete an archived project for good with its links (``project_purged``). Its interactions
+    stay, out of any project: the live ones are announced (``interaction_updated``), an archived
+    one carries the change when it is restored; time entries lose the project too. A live
+    project is ``NotArchived``: archive it first."""
+    session = uow.session
+    row = _archived_or_live(session, caller.org_id, project_id)
+    if row.deleted_at is None:
+        raise NotArchived(f"project {project_id} is not archived: archive it (DELETE) before purging it")
+    now = utcnow()
+    members = session.scalars(
+        select(Interaction).where(Interaction.project_id == row.id).order_by(Interaction.id)
+    ).all()
+    for interaction in members:
+        interaction.project_id = None
+        interaction.version += 1
+        interaction.updated_at = now
+    session.execute(sql_update(TimeEntry).where(TimeEntry.project_id == row.id).values(project_id=None))
+    session.execute(delete(ProjectLink).where(ProjectLink.project_id == row.id))
+    session.delete(row)
+    session.flush()
+    live = [interaction for interaction in members if interaction.deleted_at is None]
+    for record in interactions_out(session, live):
+        uow.emit("interaction_updated", org_id=caller.org_id, actor_id=caller.user_id, record=record)
+    uow.emit("project_purged", org_id=caller.org_id, actor_id=caller.user_id, record={"id": project_id})
 
 
 def list_projects(session: Session, org_id: str, query: ProjectListQuery) -> dict[str, Any]:
-    """Newest first, filtered by a linked user, contact or company."""
-    statement = select(Project).where(Project.org_id == org_id, Project.deleted_at.is_(None))
+    """Newest first, filtered by a linked user, contact or company; ``archived``: the archived
+    projects instead of the live ones."""
+    archived = Project.deleted_at.is_not(None) if query.archived else Project.deleted_at.is_(None)
+    statement = select(Project).where(Project.org_id == org_id, archived)
     filters = (("user", query.user_id), ("contact", query.contact_id), ("company", query.company_id))
     for kind, target in filters:
         if target is not None:
@@ -191,7 +249,9 @@ def _out(row: Project, links: dict[str, list[str]]) -> dict[str, Any]:
         "start_date": row.start_date.isoformat() if row.start_date else None,
         "end_date": row.end_date.isoformat() if row.end_date else None,
         **{field: sorted(links[kind]) for kind, field in LINK_KINDS.items()},
+        "version": row.version,
         "created_by": row.created_by,
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
+        "deleted_at": iso(row.deleted_at),
     }

@@ -124,6 +124,8 @@ class ProjectListQuery(QueryInput):
     user_id: Id | None = None
     contact_id: Id | None = None
     company_id: Id | None = None
+    # The archived projects (deleted, not purged) instead of the live ones.
+    archived: bool = False
     limit: Limit = 50
     cursor: Cursor | None = None
 
@@ -137,9 +139,12 @@ class ProjectOut(BaseModel):
     user_ids: list[str]
     contact_ids: list[str]
     company_ids: list[str]
+    version: int
     created_by: str
     created_at: datetime
     updated_at: datetime
+    # Set while the project is archived.
+    deleted_at: datetime | None
 
 
 class ProjectPage(BaseModel):

@@ -92,6 +92,8 @@ class InteractionListQuery(QueryInput):
     company_id: Id | None = None
     # For integrators who poll: only those changed (or created) at or after this instant.
     updated_since: QueryDateTime | None = None
+    # The archived interactions (deleted, not purged) instead of the live ones.
+    archived: bool = False
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[str, StringConstraints(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] | None = None
 

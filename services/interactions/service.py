@@ -151,14 +151,33 @@ class InteractionsService(
 
     @rpc
     def delete_interaction(self, interaction_id: str) -> None:
-        """Delete (softly); its resource bookings are released."""
+        """Archive the interaction, by its owner or an admin only (``NotInteractionOwner``): it
+        leaves lists, the agenda and reports, keeps its links, participants, notes and documents;
+        its resource bookings are released. Archiving it again changes nothing."""
         caller = self.caller.writer()
         with self.db.transaction() as uow:
             interactions.delete_interaction(uow, caller, interaction_id)
 
     @rpc
+    def restore_interaction(self, interaction_id: str) -> dict[str, Any]:
+        """Bring an archived interaction back with its links (``interaction_updated``); its
+        resources are not booked again. Not archived: ``NotArchived``."""
+        caller = self.caller.writer()
+        with self.db.transaction() as uow:
+            return interactions.restore_interaction(uow, caller, interaction_id)
+
+    @rpc
+    def purge_interaction(self, interaction_id: str) -> None:
+        """Admin only: delete an archived interaction for good with what belongs to it alone
+        (``interaction_purged``). Not archived first: ``NotArchived``."""
+        caller = self.caller.admin_writer()
+        with self.db.transaction() as uow:
+            interactions.purge_interaction(uow, caller, interaction_id)
+
+    @rpc
     def list_interactions(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Newest first, filtered by user (owned or taking part), type, status, project, contact, company."""
+        """Newest first, filtered by user (owned or taking part), type, status, project, contact, company;
+        with ``archived``, the archived interactions instead of the live ones."""
         caller = self.caller.user()
         request = validate(InteractionListQuery, query)
         with self.db.read() as session:

@@ -53,7 +53,8 @@ class ProjectEntrypoints:
 
     @rpc
     def list_projects(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Newest first, filtered by a linked user, contact or company."""
+        """Newest first, filtered by a linked user, contact or company; with ``archived``, the
+        archived projects instead of the live ones."""
         caller = self.caller.user()
         request = validate(ProjectListQuery, query)
         with self.db.read() as session:
@@ -61,10 +62,27 @@ class ProjectEntrypoints:
 
     @rpc
     def delete_project(self, project_id: str) -> None:
-        """Delete (softly); its interactions keep their ``project_id``. Deleting again is harmless."""
+        """Archive the project: it leaves lists, keeps its links; its interactions keep their
+        ``project_id``. Archiving it again changes nothing."""
         caller = self.caller.writer()
         with self.db.transaction() as uow:
             projects.delete_project(uow, caller, project_id)
+
+    @rpc
+    def restore_project(self, project_id: str) -> dict[str, Any]:
+        """Bring an archived project back with its links (``project_updated``). Not archived:
+        ``NotArchived``."""
+        caller = self.caller.writer()
+        with self.db.transaction() as uow:
+            return projects.restore_project(uow, caller, project_id)
+
+    @rpc
+    def purge_project(self, project_id: str) -> None:
+        """Admin only: delete an archived project for good with its links (``project_purged``);
+        its interactions stay, out of any project. Not archived first: ``NotArchived``."""
+        caller = self.caller.admin_writer()
+        with self.db.transaction() as uow:
+            projects.purge_project(uow, caller, project_id)
 
     @rpc
     def project_planning(self, project_id: str, query: dict[str, Any]) -> dict[str, Any]:
