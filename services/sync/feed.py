@@ -311,6 +311,12 @@ def apply_document(feed: Feed, record: dict[str, Any]) -> None:
     feed.add_link(r.INTERACTIONS, record["interaction_id"], r.DOCUMENTS, record["id"])
 
 
+def apply_check_in(feed: Feed, record: dict[str, Any]) -> None:
+    """A visit started or ended."""
+    feed.put(r.CHECK_INS, r.check_in_raw(record), r.check_in_version(record))
+    feed.add_link(r.INTERACTIONS, record["interaction_id"], r.CHECK_INS, record["id"])
+
+
 def apply_user(feed: Feed, record: dict[str, Any]) -> None:
     feed.put(r.USERS, r.user_raw(record), record.get("version") or 1)
 

@@ -23,7 +23,7 @@ Call = Callable[..., Any]  # call(service, method, *args)
 
 CREATED, UPDATED, DELETED = "created", "updated", "deleted"
 # Parents first; deletions walk it backwards.
-ORDER = (r.COMPANIES, r.CONTACTS, r.EMPLOYMENTS, r.INTERACTIONS, r.NOTES)
+ORDER = (r.COMPANIES, r.CONTACTS, r.EMPLOYMENTS, r.INTERACTIONS, r.NOTES, r.CHECK_INS)
 READ_ONLY_TABLES = frozenset(r.TABLES) - frozenset(ORDER)
 GPS = "phone_gps"
 
@@ -96,8 +96,7 @@ def apply(call: Call, change: Change) -> Refusal | Applied:
         return Refusal(change, "invalid", exc.detail)
     except Conflict as exc:
         return Refusal(change, "conflict", exc.detail)
-    version = answer.get("version") if isinstance(answer, dict) else None
-    return Applied(version if isinstance(version, int) else None)
+    return Applied(r.replica_version(change.table, answer) if isinstance(answer, dict) else None)
 
 
 def _unsupported(change: Change) -> str:
@@ -244,6 +243,23 @@ _APPLY: dict[tuple[str, str], Callable[[Call, Change], Any]] = {
         "interactions", "update_interaction", c.record_id, interaction_fields(c)
     ),
     (r.INTERACTIONS, DELETED): lambda call, c: call("interactions", "delete_interaction", c.record_id),
+    (r.CHECK_INS, CREATED): lambda call, c: call(
+        "interactions",
+        "check_in",
+        c.raw.get("interaction_id"),
+        {
+            "id": c.record_id,
+            "latitude": c.raw.get("latitude"),
+            "longitude": c.raw.get("longitude"),
+            "accuracy_m": c.raw.get("accuracy_m"),
+        },
+    ),
+    # Checking out is the one change a phone makes to a visit.
+    (r.CHECK_INS, UPDATED): lambda call, c: (
+        call("interactions", "check_out", c.raw.get("interaction_id"))
+        if c.raw.get("checked_out_at")
+        else None
+    ),
     (r.NOTES, CREATED): lambda call, c: call(
         "interactions",
         "append_note",

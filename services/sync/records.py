@@ -21,6 +21,7 @@ NOTES = "notes"
 DOCUMENTS = "documents"
 INTERACTION_TYPES = "interaction_types"
 USERS = "users"
+CHECK_INS = "check_ins"
 
 TABLES = (
     COMPANIES,
@@ -33,6 +34,7 @@ TABLES = (
     DOCUMENTS,
     INTERACTION_TYPES,
     USERS,
+    CHECK_INS,
 )
 # Whole tables of the organisation every phone carries.
 ORG_WIDE_TABLES = (INTERACTION_TYPES, USERS)
@@ -219,3 +221,37 @@ def interaction_type_raw(record: dict[str, Any]) -> dict[str, Any]:
 
 def user_raw(record: dict[str, Any]) -> dict[str, Any]:
     return {"id": record["id"], "name": record["name"], **_stamps(record)}
+
+
+def check_in_raw(record: dict[str, Any]) -> dict[str, Any]:
+    place = record.get("place") or {}
+    checked_in = ms(record.get("checked_in_at"))
+    return {
+        "id": record["id"],
+        "interaction_id": record["interaction_id"],
+        "user_id": record["user_id"],
+        "latitude": record.get("latitude"),
+        "longitude": record.get("longitude"),
+        "accuracy_m": record.get("accuracy_m"),
+        "place_name": place.get("name"),
+        "distance_m": record.get("distance_m"),
+        "radius_m": record.get("radius_m"),
+        "checked_in_at": checked_in,
+        "checked_out_at": ms(record.get("checked_out_at")),
+        "duration_seconds": record.get("duration_seconds"),
+        "created_at": checked_in,
+        "updated_at": ms(record.get("checked_out_at")) or checked_in,
+    }
+
+
+def check_in_version(record: dict[str, Any]) -> int:
+    """Visits carry no version: an ended one outranks its start, whatever the arrival order."""
+    return 2 if record.get("checked_out_at") else 1
+
+
+def replica_version(table: str, record: dict[str, Any]) -> int | None:
+    """The version the replica keeps of ``record`` as its owner answered it."""
+    if table == CHECK_INS:
+        return check_in_version(record)
+    version = record.get("version")
+    return version if isinstance(version, int) else None

@@ -20,6 +20,7 @@ TableName = Literal[
     "documents",
     "interaction_types",
     "users",
+    "check_ins",
 ]
 RecordId = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9:_-]+$")]
 DeviceId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")]

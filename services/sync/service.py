@@ -298,6 +298,16 @@ class SyncService(Pingable):
         """Document metadata (never the bytes) travels with its interaction. Once per event."""
         self._apply(payload, "interaction_document_added", feed.apply_document)
 
+    @event_handler(INTERACTIONS, "interaction_checked_in")
+    def on_checked_in(self, payload: dict[str, Any]) -> None:
+        """A visit started travels with its interaction. Once per event."""
+        self._apply(payload, "interaction_checked_in", feed.apply_check_in)
+
+    @event_handler(INTERACTIONS, "interaction_checked_out")
+    def on_checked_out(self, payload: dict[str, Any]) -> None:
+        """The visit's end and duration. Once per event."""
+        self._apply(payload, "interaction_checked_out", feed.apply_check_in)
+
     @event_handler(INTERACTIONS, "project_created")
     def on_project_created(self, payload: dict[str, Any]) -> None:
         """Into the scope of its users for 90 days. Once per event."""

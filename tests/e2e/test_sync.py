@@ -350,3 +350,75 @@ def test_a_phone_editing_what_it_just_created_is_not_in_conflict_with_itself(sys
         headers={"X-Device-Id": "ipad-alice"},
     )
     assert other.status_code == 409, other.text
+
+
+def test_check_ins_made_on_the_phone_are_applied_and_sync_like_interactions(system, org):
+    alice = org["admin"]
+    position = {"latitude": 48.8724, "longitude": 2.3325, "source": "typed"}
+    boulangerie = _created(
+        alice.post(
+            f"{V1}/companies", json={"name": "Boulangerie Dupont Paris", "address": {"position": position}}
+        )
+    )
+    radius = alice.request(
+        "PUT",
+        f"{V1}/interaction-types/meeting",
+        json={
+            "name": "Rendez-vous",
+            "statuses": [{"key": "planned", "name": "Prévu"}],
+            "checkin_radius_m": 200,
+        },
+    )
+    assert radius.status_code == 200, radius.text
+    visit = _visit(alice, "Livraison pain", 0, company_ids=[boulangerie["id"]])
+    before = _pull(alice)
+    near = {
+        "id": "phonecheckin0001",
+        "interaction_id": visit["id"],
+        "latitude": 48.8719,
+        "longitude": 2.3316,
+        "accuracy_m": 12,
+    }
+    far = {
+        "id": "phonecheckin0002",
+        "interaction_id": visit["id"],
+        "latitude": 48.8606,
+        "longitude": 2.3376,
+        "accuracy_m": 12,
+    }
+
+    pushed = alice.post(
+        f"{V1}/sync/push",
+        json={"changes": {"check_ins": {"created": [far, near]}}, "last_pulled_at": before["timestamp"]},
+        headers=PHONE,
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json()["rejected"] == {"check_ins": [far["id"]]}
+    assert "km from Boulangerie Dupont Paris, allowed 200 m" in pushed.json()["alerts"][0]["message"]
+
+    out = {**near, "checked_out_at": int(time.time() * 1000), "_changed": "checked_out_at"}
+    closed = alice.post(
+        f"{V1}/sync/push",
+        json={"changes": {"check_ins": {"updated": [out]}}, "last_pulled_at": before["timestamp"]},
+        headers=PHONE,
+    )
+    assert closed.status_code == 200 and closed.json()["rejected"] == {}, closed.text
+    visits = alice.get(f"{V1}/interactions/{visit['id']}/check-ins").json()["check_ins"]
+    assert [(v["id"], v["distance_m"], v["checked_out_at"] is not None) for v in visits] == [
+        (near["id"], 86, True)
+    ]
+
+    tablet = {"X-Device-Id": "tablette-alice"}
+    pulled = _eventually(
+        lambda: (
+            (p := _pull(alice, headers=tablet))
+            and any(r.get("checked_out_at") for r in p["changes"].get("check_ins", {}).get("created", []))
+            and p
+        )
+    )
+    record = pulled["changes"]["check_ins"]["created"][0]
+    assert (record["id"], record["place_name"], record["distance_m"]) == (
+        near["id"],
+        "Boulangerie Dupont Paris",
+        86,
+    )

@@ -83,6 +83,11 @@ const TABLES = {
     str('interaction_id', { isIndexed: true }), str('name'), str('document_type'), str('kind'),
     str('url'), str('content_type'), num('size'),
   ],
+  check_ins: [
+    str('interaction_id', { isIndexed: true }), str('user_id'), num('latitude'), num('longitude'),
+    num('accuracy_m'), str('place_name'), num('distance_m'), num('radius_m'), num('checked_in_at'),
+    num('checked_out_at'), num('duration_seconds'),
+  ],
   interaction_types: [str('name'), str('statuses'), str('invoice')],
   users: [str('name')],
 }
