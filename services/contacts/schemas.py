@@ -257,8 +257,8 @@ class ContactSearch(StrictInput):
     updated_since: QueryDateTime | None = None
     near: NearPoint | None = None
     within_m: WithinMetres | None = None
-    # The archived records (deleted, not purged) instead of the live ones.
-    archived: bool = False
+    # true: the archived records (deleted, not purged) instead of the live ones.
+    archived: bool | None = None
 
 
 class CompanySearch(StrictInput):
@@ -270,8 +270,8 @@ class CompanySearch(StrictInput):
     updated_since: QueryDateTime | None = None
     near: NearPoint | None = None
     within_m: WithinMetres | None = None
-    # The archived records (deleted, not purged) instead of the live ones.
-    archived: bool = False
+    # true: the archived records (deleted, not purged) instead of the live ones.
+    archived: bool | None = None
 
 
 # Outputs: documented for the OpenAPI document; the service returns plain dicts.

@@ -47,12 +47,12 @@ def _companies_keyset(sort: str, direction: str, listing: str = "companies") -> 
     return Keyset(listing, sort, direction, COMPANY_SORTS[sort], Company.id)
 
 
-def _listing(name: str, archived: bool) -> str:
+def _listing(name: str, archived: bool | None) -> str:
     """The list a cursor belongs to: an archived list's cursor does not page the live list."""
     return f"{name}-archived" if archived else name
 
 
-def _kept(model: Any, archived: bool) -> Any:
+def _kept(model: Any, archived: bool | None) -> Any:
     """The live records, or (``archived``) the archived ones: deleted, not purged."""
     return model.deleted_at.is_not(None) if archived else model.deleted_at.is_(None)
 

@@ -312,7 +312,7 @@ class ContactsService(VCardEntrypoints, Pingable):
         updated_since: str | None = None,
         near: str | None = None,
         within_m: float | None = None,
-        archived: bool = False,
+        archived: bool | None = None,
     ) -> dict[str, Any]:
         """Contacts whose names, e-mails, phones or current companies match ``q``, a page at a time;
         with ``updated_since``, only those changed at or after that date-time (for polling); with
@@ -339,7 +339,7 @@ class ContactsService(VCardEntrypoints, Pingable):
         updated_since: str | None = None,
         near: str | None = None,
         within_m: float | None = None,
-        archived: bool = False,
+        archived: bool | None = None,
     ) -> dict[str, Any]:
         """Companies whose name, group, e-mail or phone match ``q``, a page at a time; with
         ``updated_since``, only those changed at or after that date-time (for polling); with

@@ -134,7 +134,7 @@ class ContactsRoutes:
     @route(
         "DELETE",
         f"{V1}/companies/<string:company_id>",
-        summary="Delete a company; its employments end, its contacts stay",
+        summary="Archive a company: it leaves lists and searches; its employments and contacts stay",
         tag="companies",
         status=204,
         errors=(403, 404),
@@ -142,6 +142,33 @@ class ContactsRoutes:
     def delete_company(self, request: Request, company_id: str) -> Response:
         self.auth.caller().require_writer()
         self.contacts.delete_company(company_id)
+        return Response(status=204)
+
+    @route(
+        "POST",
+        f"{V1}/companies/<string:company_id>/restore",
+        summary="Restore an archived company with its employments (409 if it is not archived)",
+        tag="companies",
+        body_required=False,
+        response=contacts_api.CompanyOut,
+        errors=(403, 404, 409),
+    )
+    def restore_company(self, request: Request, company_id: str) -> Response:
+        self.auth.caller().require_writer()
+        return json_response(self.contacts.restore_company(company_id))
+
+    @route(
+        "DELETE",
+        f"{V1}/companies/<string:company_id>/purge",
+        summary="Delete an archived company for good, with the employments at it (admin)",
+        tag="companies",
+        admin=True,
+        status=204,
+        errors=(404, 409),
+    )
+    def purge_company(self, request: Request, company_id: str) -> Response:
+        self.auth.caller().require_admin().require_writer()
+        self.contacts.purge_company(company_id)
         return Response(status=204)
 
     # -- contacts ---------------------------------------------------------
@@ -209,7 +236,7 @@ class ContactsRoutes:
     @route(
         "DELETE",
         f"{V1}/contacts/<string:contact_id>",
-        summary="Delete a contact",
+        summary="Archive a contact: it leaves lists and searches; its employments and interests stay",
         tag="contacts",
         status=204,
         errors=(403, 404),
@@ -217,6 +244,33 @@ class ContactsRoutes:
     def delete_contact(self, request: Request, contact_id: str) -> Response:
         self.auth.caller().require_writer()
         self.contacts.delete_contact(contact_id)
+        return Response(status=204)
+
+    @route(
+        "POST",
+        f"{V1}/contacts/<string:contact_id>/restore",
+        summary="Restore an archived contact with its employments (409 if not archived, or its e-mail taken)",
+        tag="contacts",
+        body_required=False,
+        response=contacts_api.ContactDetailOut,
+        errors=(403, 404, 409),
+    )
+    def restore_contact(self, request: Request, contact_id: str) -> Response:
+        self.auth.caller().require_writer()
+        return json_response(self.contacts.restore_contact(contact_id))
+
+    @route(
+        "DELETE",
+        f"{V1}/contacts/<string:contact_id>/purge",
+        summary="Delete an archived contact for good, with its employments and interests (admin)",
+        tag="contacts",
+        admin=True,
+        status=204,
+        errors=(404, 409),
+    )
+    def purge_contact(self, request: Request, contact_id: str) -> Response:
+        self.auth.caller().require_admin().require_writer()
+        self.contacts.purge_contact(contact_id)
         return Response(status=204)
 
     # -- vCard ------------------------------------------------------------

@@ -111,7 +111,7 @@ class InteractionsRoutes:
     @route(
         "DELETE",
         f"{V1}/interactions/<string:interaction_id>",
-        summary="Delete an interaction; its resources are released",
+        summary="Archive an interaction (its owner or an admin); its links stay, its resources are released",
         tag="interactions",
         status=204,
         errors=(403, 404),
@@ -119,6 +119,32 @@ class InteractionsRoutes:
     def delete_interaction(self, request: Request, interaction_id: str) -> Response:
         self.auth.caller().require_writer()
         self.interactions.delete_interaction(interaction_id)
+        return Response(status=204)
+
+    @route(
+        "POST",
+        f"{V1}/interactions/<string:interaction_id>/restore",
+        summary="Restore an archived interaction with its links (409 if it is not archived)",
+        tag="interactions",
+        body_required=False,
+        errors=(403, 404, 409),
+    )
+    def restore_interaction(self, request: Request, interaction_id: str) -> Response:
+        self.auth.caller().require_writer()
+        return json_response(self.interactions.restore_interaction(interaction_id))
+
+    @route(
+        "DELETE",
+        f"{V1}/interactions/<string:interaction_id>/purge",
+        summary="Delete an archived interaction for good, with its notes, documents and links (admin)",
+        tag="interactions",
+        admin=True,
+        status=204,
+        errors=(404, 409),
+    )
+    def purge_interaction(self, request: Request, interaction_id: str) -> Response:
+        self.auth.caller().require_admin().require_writer()
+        self.interactions.purge_interaction(interaction_id)
         return Response(status=204)
 
     # -- participants ---------------------------------------------------------------------------

@@ -194,7 +194,7 @@ class ResourcesRoutes:
     @route(
         "DELETE",
         f"{V1}/projects/<string:project_id>",
-        summary="Delete a project; its interactions keep their project_id",
+        summary="Archive a project; its links stay, its interactions keep their project_id",
         tag="projects",
         status=204,
         errors=(403, 404),
@@ -202,6 +202,33 @@ class ResourcesRoutes:
     def delete_project(self, request: Request, project_id: str) -> Response:
         self.auth.caller().require_writer()
         self.interactions.delete_project(project_id)
+        return Response(status=204)
+
+    @route(
+        "POST",
+        f"{V1}/projects/<string:project_id>/restore",
+        summary="Restore an archived project with its links (409 if it is not archived)",
+        tag="projects",
+        body_required=False,
+        response=interactions_api.ProjectOut,
+        errors=(403, 404, 409),
+    )
+    def restore_project(self, request: Request, project_id: str) -> Response:
+        self.auth.caller().require_writer()
+        return json_response(self.interactions.restore_project(project_id))
+
+    @route(
+        "DELETE",
+        f"{V1}/projects/<string:project_id>/purge",
+        summary="Delete an archived project for good; its interactions leave it (admin)",
+        tag="projects",
+        admin=True,
+        status=204,
+        errors=(404, 409),
+    )
+    def purge_project(self, request: Request, project_id: str) -> Response:
+        self.auth.caller().require_admin().require_writer()
+        self.interactions.purge_project(project_id)
         return Response(status=204)
 
     @route(

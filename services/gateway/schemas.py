@@ -64,6 +64,9 @@ class ContactListQuery(QueryInput):
     near: NearPoint | None = None
     # Only with near: those at most this many metres away.
     within_m: WithinMetres | None = None
+    # true: the archived records (deleted, not purged) instead of the live ones. Left out
+    # (null) unless asked, so a list's call names it only then.
+    archived: bool | None = None
     use_preferences: UsePreferences = True
 
 
@@ -79,6 +82,9 @@ class CompanyListQuery(QueryInput):
     near: NearPoint | None = None
     # Only with near: those at most this many metres away.
     within_m: WithinMetres | None = None
+    # true: the archived records (deleted, not purged) instead of the live ones. Left out
+    # (null) unless asked, so a list's call names it only then.
+    archived: bool | None = None
     use_preferences: UsePreferences = True
 
 

@@ -124,8 +124,9 @@ class ProjectListQuery(QueryInput):
     user_id: Id | None = None
     contact_id: Id | None = None
     company_id: Id | None = None
-    # The archived projects (deleted, not purged) instead of the live ones.
-    archived: bool = False
+    # true: the archived projects (deleted, not purged) instead of the live ones. Left out
+    # (null) unless asked, so a list's call names it only then.
+    archived: bool | None = None
     limit: Limit = 50
     cursor: Cursor | None = None
 

@@ -92,8 +92,9 @@ class InteractionListQuery(QueryInput):
     company_id: Id | None = None
     # For integrators who poll: only those changed (or created) at or after this instant.
     updated_since: QueryDateTime | None = None
-    # The archived interactions (deleted, not purged) instead of the live ones.
-    archived: bool = False
+    # true: the archived interactions (deleted, not purged) instead of the live ones. Left out
+    # (null) unless asked, so a list's call names it only then.
+    archived: bool | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[str, StringConstraints(max_length=36, pattern=r"^[A-Za-z0-9-]+$")] | None = None
 
