@@ -11,6 +11,7 @@ import re
 import string
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 import pycountry
 import yaml
@@ -169,6 +170,12 @@ class GatewaySettings(_Section):
         """The gateway as the world reaches it: ``public_url``, else ``http://host:port``."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
+    def record_address(self, kind: RecordKind, record_id: str) -> str:
+        """The web address of a record (a QR code's, a calendar event's URL), from
+        ``record_url_template`` or the kind's own in ``record_url_templates``."""
+        template = self.record_url_templates.get(kind, self.record_url_template)
+        return template.format(public_url=self.public_address(), kind=kind, id=quote(record_id, safe=""))
+
 
 class MailSettings(_Section):
     # Users forward mail to <their ingest local part>@<ingest_domain>.
@@ -203,6 +210,9 @@ class MailinSettings(_Section):
     # STARTTLS is offered when both are set (PEM files).
     tls_cert_file: str = ""
     tls_key_file: str = ""
+    # Offer AUTH PLAIN/LOGIN after STARTTLS: mail clients outside the trusted networks log in
+    # with the user's ingest address and SMTP password, and deliver to that address only.
+    smtp_auth: bool = False
     # Threads the listener stores messages and looks recipients up with (its database pool too).
     database_threads: int = Field(default=8, ge=1, le=64)
     # How often the mailin service looks for stored messages not processed yet.
@@ -372,6 +382,10 @@ class SyncSettings(_Section):
     touched_days: int = Field(default=30, ge=0, le=3650)
     # Changes one push may carry.
     max_push_changes: int = Field(default=2000, ge=1, le=100_000)
+    # A user's calendar feed (GET /calendar/<token>.ics): interactions starting from this many
+    # days back to this many ahead.
+    calendar_past_days: int = Field(default=90, ge=0, le=3650)
+    calendar_future_days: int = Field(default=365, ge=0, le=3650)
     # For tests and demos only: a file holding a number of seconds added to sync's clock.
     clock_offset_file: str = ""
 

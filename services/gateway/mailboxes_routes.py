@@ -126,3 +126,36 @@ class MailboxesRoutes:
     def check_mailbox(self, request: Request, mailbox_id: str) -> Response:
         self.auth.caller().require_writer()
         return json_response(self.mailin.check_mailbox(mailbox_id))
+
+    # -- an SMTP password, for mail clients outside the office -------------------------------------
+
+    @route(
+        "POST",
+        f"{V1}/me/smtp-password",
+        summary="A new SMTP password for sending to your ingest address from outside the office",
+        tag="mailboxes",
+        response=mailin_api.SmtpPasswordOut,
+        status=201,
+        errors=(404,),
+        body_required=False,
+        extra={
+            "description": "Mail clients outside the office network log in (AUTH PLAIN or LOGIN, after "
+            "STARTTLS) with your ingest address and this password, and may then send to your own "
+            "ingest address only. The password is shown once; asking again replaces it."
+        },
+    )
+    def issue_smtp_password(self, request: Request) -> Response:
+        self.auth.caller()
+        return json_response(self.mailin.issue_smtp_password(), status=201)
+
+    @route(
+        "DELETE",
+        f"{V1}/me/smtp-password",
+        summary="Your SMTP password stops working",
+        tag="mailboxes",
+        status=204,
+    )
+    def revoke_smtp_password(self, request: Request) -> Response:
+        self.auth.caller()
+        self.mailin.revoke_smtp_password()
+        return Response(status=204)

@@ -46,6 +46,8 @@ class IngestAddress(Base):
     address_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     user_version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # SHA-256 of the user's SMTP password (``smtp_passwords.py``), None when they have none.
+    smtp_password_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class RawMessage(Base):

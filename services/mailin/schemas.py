@@ -112,3 +112,9 @@ class MailboxCheckOut(BaseModel):
     skipped: int = Field(description="Messages left on the server by this check, over the size limit")
     more: bool = Field(description="New messages remain for the next check (or check again now)")
     mailbox: MailboxOut
+
+
+class SmtpPasswordOut(BaseModel):
+    username: str = Field(description="The user name for the mail client: your ingest address")
+    password: str = Field(description="Shown this once; a new one replaces it")
+    auth_offered: bool = Field(description="Whether this server offers AUTH (after STARTTLS)")

@@ -21,8 +21,8 @@ from crm.blobs import open_blob_store
 from crm.database import Database, once_more_on_conflict
 from crm.health import Pingable
 from crm.inbox import first_delivery
-from crm.rpc import RpcClient
-from services.mailin import ingest_addresses, linking, processing
+from crm.rpc import RpcClient, rpc
+from services.mailin import ingest_addresses, linking, processing, smtp_passwords
 from services.mailin.dependencies import configured_timer
 from services.mailin.models import Base
 from services.mailin.service_mailboxes import MailboxesMixin
@@ -72,6 +72,25 @@ class MailinService(Pingable, MailboxesMixin):
 
     def _contact_finder(self) -> processing.FindContact:
         return lambda org_id, addresses: linking.find_contact(self.contacts, org_id, addresses)
+
+    # -- SMTP passwords, for mail clients outside the office ---------------------------
+
+    @rpc
+    def issue_smtp_password(self) -> dict[str, Any]:
+        """A new SMTP password for the caller's ingest address (the previous one stops working),
+        answered this once, with the user name to give the mail client (the address) and
+        whether the listener offers AUTH (``mailin.smtp_auth``)."""
+        caller = self.caller.user()
+        with self.db.transaction() as uow:
+            login = smtp_passwords.issue(uow.session, caller.user_id, self.config["CRM"].mail.ingest_domain)
+        return {**login, "auth_offered": bool(self.settings.mailin.smtp_auth)}
+
+    @rpc
+    def revoke_smtp_password(self) -> None:
+        """The caller's SMTP password stops working (plain delivery from the office still works)."""
+        caller = self.caller.user()
+        with self.db.transaction() as uow:
+            smtp_passwords.revoke(uow.session, caller.user_id)
 
     # -- ingest addresses, from accounts ------------------------------------------
 

@@ -18,12 +18,12 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy import Engine
 
 from crm.blobs import BlobStore
 from crm.settings import MailinSettings
-from services.mailin import recipients
+from services.mailin import recipients, smtp_passwords
 from services.mailin.store import store_message
 
 log = logging.getLogger(__name__)
@@ -89,10 +89,34 @@ class IngestHandler:
         if verdict.user is None:
             log.info("smtp recipient refused: %s", verdict.reply[:9])
             return verdict.reply
+        login = session.auth_data if session.authenticated else None
+        if isinstance(login, smtp_passwords.SmtpLogin) and not is_trusted(
+            session.peer, self.trusted_networks
+        ):
+            if verdict.user.user_id != login.user_id:
+                log.info("smtp recipient refused: an authenticated client wrote to another user's address")
+                return f"550 5.7.1 <{address}>: from outside the office, write to your own ingest address"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         envelope.ingest_users.append((verdict.user.org_id, verdict.user.user_id))
         return verdict.reply
+
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        """AUTH PLAIN or LOGIN (offered over TLS only): the ingest address and its SMTP password."""
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        try:
+            login, password = auth_data.login.decode(), auth_data.password.decode()
+        except UnicodeDecodeError:
+            return AuthResult(success=False, handled=False)
+        with self.engine.connect() as connection:
+            user = smtp_passwords.check(connection, login, password, self.ingest_domain)
+        if user is None:
+            log.info("smtp AUTH refused from %s", session.peer[0] if isinstance(session.peer, tuple) else "?")
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=user)
 
     def _find(self, local_part: str) -> recipients.IngestUser | None:
         with self.engine.connect() as connection:

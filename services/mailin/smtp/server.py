@@ -60,6 +60,8 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
             hostname=mailin.smtp_hostname or settings.mail.ingest_domain,
             ident="CRM mail ingest",
             tls_context=context,
+            # AUTH is offered after STARTTLS only (aiosmtpd's auth_require_tls).
+            authenticator=handler.authenticate if mailin.smtp_auth else None,
             timeout=mailin.command_timeout_seconds,
             loop=loop,
         )
@@ -75,6 +77,8 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         settings.mail.ingest_domain,
         " (STARTTLS offered)" if context else "",
     )
+    if mailin.smtp_auth and context is None:
+        log.warning("mailin.smtp_auth is on but no certificate is configured: AUTH is never offered")
     if ready is not None:
         ready.set()
     try:
