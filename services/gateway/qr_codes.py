@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 import segno
 from pydantic import BeforeValidator
@@ -33,8 +32,7 @@ class QrQuery(QueryInput):
 def record_url(gateway: Any, kind: str, record_id: str) -> str:
     """The web address of a record, from the gateway's templates (``gateway.record_url_template``,
     or the kind's own in ``gateway.record_url_templates``)."""
-    template = gateway.record_url_templates.get(kind, gateway.record_url_template)
-    return template.format(public_url=gateway.public_address(), kind=kind, id=quote(record_id, safe=""))
+    return gateway.record_address(kind, record_id)
 
 
 def qr_image(url: str, image_format: str) -> bytes:

@@ -12,3 +12,10 @@ class SyncConflict(Conflict):
 
 class AlertNotFound(NotFound):
     title = "Sync alert not found"
+
+
+class CalendarFeedNotFound(NotFound):
+    """No active user holds this calendar feed token: it never existed, or was rotated (the
+    answer is the same, so that it says nothing of which)."""
+
+    title = "Calendar feed not found"

@@ -220,7 +220,13 @@ def interaction_type_raw(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def user_raw(record: dict[str, Any]) -> dict[str, Any]:
-    return {"id": record["id"], "name": record["name"], **_stamps(record)}
+    # The time zone places the user's calendar feed (services/sync/calendar.py) in their day.
+    return {
+        "id": record["id"],
+        "name": record["name"],
+        "time_zone": record.get("time_zone"),
+        **_stamps(record),
+    }
 
 
 def check_in_raw(record: dict[str, Any]) -> dict[str, Any]:

@@ -26,8 +26,9 @@ from crm.inbox import first_delivery
 from crm.rpc import RpcClient, rpc
 from crm.times import utcnow
 from crm.validation import validate
-from services.sync import devices, feed, pull, pushing
+from services.sync import calendar, devices, feed, pull, pushing
 from services.sync import records as r
+from services.sync.exceptions import CalendarFeedNotFound
 from services.sync.models import Base, ReplicaRecord
 from services.sync.schemas import AlertQuery, Device, PullQuery, PushBody
 from services.sync.scope import Windows
@@ -172,6 +173,26 @@ class SyncService(Pingable):
                 apply(feed.Feed(uow.session, org_id))
 
         once_more_on_conflict(transaction)
+
+    # -- calendar feeds ------------------------------------------------------------------------------
+
+    @rpc
+    def calendar_feed(self, token: str, if_none_match: str | None = None) -> dict[str, Any]:
+        """The iCalendar feed of the user holding ``token`` (no login: the token is the secret),
+        built from the replica: ``{"etag", "body"}``, or ``{"etag", "not_modified": true}`` when
+        ``if_none_match`` names the current ETag. ``CalendarFeedNotFound`` for a token no active
+        user holds, whether it never existed or was rotated."""
+        owner = self.accounts.resolve_calendar_token(token) if calendar.looks_like_token(token) else None
+        if owner is None:
+            raise CalendarFeedNotFound("no calendar feed at this address")
+        window = calendar.FeedWindow(self.settings.calendar_past_days, self.settings.calendar_future_days)
+        with self.db.read() as session:
+            records = calendar.feed_records(session, owner["org_id"], owner["user_id"], self._now(), window)
+        body = calendar.calendar_text(records, calendar.FeedAddresses.of(self.config["CRM"].gateway))
+        tag = calendar.entity_tag(body)
+        if calendar.not_modified(if_none_match, tag):
+            return {"etag": tag, "not_modified": True}
+        return {"etag": tag, "body": body}
 
     # -- alerts and devices --------------------------------------------------------------------------
 

@@ -89,7 +89,7 @@ const TABLES = {
     num('checked_out_at'), num('duration_seconds'),
   ],
   interaction_types: [str('name'), str('statuses'), str('invoice')],
-  users: [str('name')],
+  users: [str('name'), str('time_zone')],
 }
 
 // The app's schema: version 1 is every table and column of docs/sync.md. An older app may be
