@@ -37,7 +37,15 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         'window in seconds (`"login-account";q=5;w=900`)',
         "schema": {"type": "string"},
     },
-    "ETag": {"description": "The record's version, for If-Match", "schema": {"type": "string"}},
+    "ETag": {
+        "description": "The record's version, for If-Match; of a calendar feed, a hash of its text, for "
+        "If-None-Match",
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {
+        "description": "How long the answer may be reused, and by whom",
+        "schema": {"type": "string"},
+    },
 }
 # Helpers that add a header to the answer of the handler calling them.
 HEADER_HELPERS = {created_response: "Location"}
@@ -232,6 +240,11 @@ def build_document(service_cls: type, version: str = "0.1.0") -> dict[str, Any]:
                 for media_type in spec.response_media_type.split(",")
             }
         operation["responses"][str(spec.status)] = success
+        if "If-None-Match" in spec.headers:
+            operation["responses"]["304"] = {
+                "description": "Not modified: the ETag If-None-Match names is still the current one",
+                "headers": _headers(sent & {"ETag", "Cache-Control"}),
+            }
         if spec.replay_status is not None:
             operation["responses"][str(spec.replay_status)] = {
                 **success,

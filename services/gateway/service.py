@@ -14,6 +14,7 @@ from crm.health import Pingable
 from crm.rpc import RpcClient
 from services.gateway import docs, metrics
 from services.gateway.accounts_routes import AccountsRoutes
+from services.gateway.calendar_routes import CalendarRoutes
 from services.gateway.checkins_routes import CheckInsRoutes
 from services.gateway.contacts_routes import ContactsRoutes
 from services.gateway.dependencies import Authenticator
@@ -65,6 +66,7 @@ class GatewayService(
     WebhookRoutes,
     QrRoutes,
     SyncRoutes,
+    CalendarRoutes,
     Pingable,
 ):
     name = "gateway"
