@@ -183,7 +183,7 @@ def test_recruiting_agency_finds_candidates_and_companies_by_interests(org):
     assert chloe["id"] == with_companies[0]["id"]
 
 
-def test_deleting_a_company_ends_its_employments_and_keeps_the_contacts(org):
+def test_deleting_a_company_archives_it_keeping_its_employments_and_contacts(org):
     api = org["admin"]
     entrepots = _company(api, "Pomme Entrepôts", group="Pomme")
     gaston = _contact(
@@ -195,8 +195,9 @@ def test_deleting_a_company_ends_its_employments_and_keeps_the_contacts(org):
     assert api.delete(f"{V1}/companies/{entrepots['id']}").status_code == 204
     assert api.get(f"{V1}/companies/{entrepots['id']}").status_code == 404
     kept = api.get(f"{V1}/contacts/{gaston['id']}").json()
+    # Not current while the company is archived; as it was, so that a restore brings it back.
     assert [employment["current"] for employment in kept["employments"]] == [False]
-    assert kept["employments"][0]["end_date"] is not None
+    assert kept["employments"][0]["end_date"] is None
 
 
 def test_another_orgs_records_are_not_found_and_cannot_be_linked(system, org):
