@@ -7,6 +7,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from services.accounts import schemas as accounts_api
+from services.gateway.dependencies import RememberedPreferences
 from services.gateway.http import client_address, json_response, read_body, read_query, route
 from services.gateway.schemas import UserListQuery
 
@@ -19,6 +20,9 @@ class AccountsRoutes:
     accounts: Any
     auth: Any
     settings: Any
+    # The caller's remembered list sorts and filters, kept a few seconds per process; every
+    # list route reads them (list_preferences.py), so the whole gateway gets it from here.
+    preferences = RememberedPreferences()
 
     # -- auth -------------------------------------------------------------
 
@@ -157,8 +161,8 @@ class AccountsRoutes:
         response=accounts_api.Preferences,
     )
     def get_my_preferences(self, request: Request) -> Response:
-        self.auth.caller()
-        return json_response(self.accounts.get_my_preferences())
+        caller = self.auth.caller()
+        return json_response(self.preferences.of(caller, fresh=True))
 
     @route(
         "PUT",
@@ -170,9 +174,9 @@ class AccountsRoutes:
     )
     def replace_my_preferences(self, request: Request) -> Response:
         # No require_writer: preferences change how the CRM is shown to the user, no CRM data.
-        self.auth.caller()
+        caller = self.auth.caller()
         body = read_body(request, accounts_api.Preferences)
-        return json_response(self.accounts.replace_my_preferences(body.model_dump(mode="json")))
+        return json_response(self.preferences.replace(caller, body.model_dump(mode="json")))
 
     # -- users ----------------------------------------------------------------
 

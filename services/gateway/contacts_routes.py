@@ -49,7 +49,7 @@ class ContactsRoutes:
     """Mixed into the gateway service; ``self.contacts`` is the RPC client."""
 
     contacts: Any
-    accounts: Any
+    preferences: Any
     auth: Any
     dispatch_event: Any
     config: Any
@@ -65,9 +65,9 @@ class ContactsRoutes:
         response=CompanyListPage,
     )
     def search_companies(self, request: Request) -> Response:
-        self.auth.caller()
+        caller = self.auth.caller()
         query = read_query(request, CompanyListQuery)
-        plan = plan_list(query, list_preferences.COMPANIES, self.accounts.get_my_preferences)
+        plan = plan_list(query, list_preferences.COMPANIES, lambda: self.preferences.of(caller))
         return json_response(plan.annotate(self.contacts.search_companies(**plan.arguments)))
 
     @route(
@@ -182,9 +182,9 @@ class ContactsRoutes:
         response=ContactListPage,
     )
     def search_contacts(self, request: Request) -> Response:
-        self.auth.caller()
+        caller = self.auth.caller()
         query = read_query(request, ContactListQuery)
-        plan = plan_list(query, list_preferences.CONTACTS, self.accounts.get_my_preferences)
+        plan = plan_list(query, list_preferences.CONTACTS, lambda: self.preferences.of(caller))
         return json_response(plan.annotate(self.contacts.search_contacts(**plan.arguments)))
 
     @route(

@@ -1,4 +1,4 @@
-"""Dependency providers of the gateway: who is calling, and RPC with deadlines."""
+"""Dependency providers of the gateway: who is calling, RPC with deadlines, remembered preferences."""
 
 from __future__ import annotations
 
@@ -76,3 +76,52 @@ class Authenticator(RpcClient):
 
     def get_dependency(self, worker_ctx: Any) -> Authentication:
         return Authentication(self, worker_ctx)
+
+
+class RememberedPreferences(RpcClient):
+    """The caller's preferences (from ``accounts``), kept a few seconds per process: a list
+    request without sort would otherwise pay one more RPC (about as much as ``GET /me``) each
+    time, and a front end opens several lists at once. A save through this process replaces
+    its copy at once; another gateway process may use the old ones for ``KEEP_SECONDS``."""
+
+    KEEP_SECONDS = 5.0
+
+    def __init__(self) -> None:
+        super().__init__("accounts")
+
+    def setup(self) -> None:
+        super().setup()
+        self.kept: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def read(self, worker_ctx: Any, user_id: str, fresh: bool = False) -> dict[str, Any]:
+        found = self.kept.get(user_id)
+        if found and found[0] > time.monotonic() and not fresh:
+            return found[1]
+        return self.keep(user_id, self.call(worker_ctx, "get_my_preferences", (), {}))
+
+    def replace(self, worker_ctx: Any, user_id: str, document: dict[str, Any]) -> dict[str, Any]:
+        return self.keep(user_id, self.call(worker_ctx, "replace_my_preferences", (document,), {}))
+
+    def keep(self, user_id: str, document: dict[str, Any]) -> dict[str, Any]:
+        if len(self.kept) > 10_000:
+            self.kept.clear()
+        self.kept[user_id] = (time.monotonic() + self.KEEP_SECONDS, document)
+        return document
+
+    def get_dependency(self, worker_ctx: Any) -> PreferencesAccess:
+        return PreferencesAccess(self, worker_ctx)
+
+
+class PreferencesAccess:
+    """What a gateway worker sees as ``self.preferences``."""
+
+    def __init__(self, provider: RememberedPreferences, worker_ctx: Any):
+        self._provider = provider
+        self._worker_ctx = worker_ctx
+
+    def of(self, caller: Caller, fresh: bool = False) -> dict[str, Any]:
+        """The caller's preferences; ``fresh`` asks ``accounts`` even if this process kept them."""
+        return self._provider.read(self._worker_ctx, caller.user_id, fresh)
+
+    def replace(self, caller: Caller, document: dict[str, Any]) -> dict[str, Any]:
+        return self._provider.replace(self._worker_ctx, caller.user_id, document)

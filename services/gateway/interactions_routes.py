@@ -20,7 +20,7 @@ class InteractionsRoutes:
     """Mixed into the gateway service; ``self.interactions`` is the RPC client."""
 
     interactions: Any
-    accounts: Any
+    preferences: Any
     auth: Any
     dispatch_event: Any
 
@@ -60,9 +60,9 @@ class InteractionsRoutes:
         query=InteractionListRequest,
     )
     def list_interactions(self, request: Request) -> Response:
-        self.auth.caller()
+        caller = self.auth.caller()
         query = read_query(request, InteractionListRequest)
-        plan = plan_list(query, list_preferences.INTERACTIONS, self.accounts.get_my_preferences)
+        plan = plan_list(query, list_preferences.INTERACTIONS, lambda: self.preferences.of(caller))
         return json_response(plan.annotate(self.interactions.list_interactions(plan.arguments)))
 
     @route(

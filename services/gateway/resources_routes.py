@@ -20,7 +20,7 @@ class ResourcesRoutes:
     """Mixed into the gateway service; ``self.interactions`` is the RPC client."""
 
     interactions: Any
-    accounts: Any
+    preferences: Any
     auth: Any
     dispatch_event: Any
 
@@ -140,9 +140,9 @@ class ResourcesRoutes:
         response=ProjectListPage,
     )
     def list_projects(self, request: Request) -> Response:
-        self.auth.caller()
+        caller = self.auth.caller()
         query = read_query(request, ProjectListRequest)
-        plan = plan_list(query, list_preferences.PROJECTS, self.accounts.get_my_preferences)
+        plan = plan_list(query, list_preferences.PROJECTS, lambda: self.preferences.of(caller))
         return json_response(plan.annotate(self.interactions.list_projects(plan.arguments)))
 
     @route(

@@ -84,6 +84,7 @@ def test_a_generated_client_logs_in_creates_a_company_and_a_contact_and_lists_co
     assert created.status_code == 201
     assert created.headers["Location"] == f"/api/v1/contacts/{created.parsed.id}"
     assert created.headers["X-Request-ID"]
-    assert isinstance(page, models.ContactPage), page
+    assert isinstance(page, models.ContactListPage), page
     assert [(item.first_name, item.last_name) for item in page.items] == [("Émile", "Zola")]
+    assert (page.sort.field, page.sort.source.value) == ("last_name", "default")
     assert [current.name for current in page.items[0].current_companies] == ["Chambre 404 SARL"]
