@@ -95,6 +95,8 @@ class Feed:
             return False
         if row.deleted != deleted:
             self.dirty_holders(table, raw["id"])
+            if not deleted:  # restored: whoever links to it or touched it holds it again
+                self._arrived(table, raw["id"])
         row.raw, row.deleted, row.version, row.seq = text, deleted, version, self.seq
         return True
 
@@ -103,6 +105,8 @@ class Feed:
         if row is not None and not row.deleted:
             row.deleted, row.version, row.seq = True, max(row.version, version), self.seq
             self.dirty_holders(table, record_id)
+        elif row is not None and version > row.version:
+            row.version = version  # purged after it was archived: no restore may bring it back
 
     def touch(self, table: str, record_id: str) -> None:
         """Send the record again at the next pulls (a refused change is undone on the phone)."""
@@ -248,9 +252,11 @@ def apply_interaction(feed: Feed, record: dict[str, Any]) -> None:
     )
 
 
-def apply_interaction_deleted(feed: Feed, interaction_id: str) -> None:
-    feed.mark_deleted(r.INTERACTIONS, interaction_id)
-    feed.set_people(InteractionPerson, "interaction_id", interaction_id, set())
+def apply_interaction_deleted(feed: Feed, record: dict[str, Any], purged: bool = False) -> None:
+    """Archived (its version, so that a restore's newer one brings it back) or purged (for good)."""
+    version = DELETED if purged else record.get("version") or DELETED
+    feed.mark_deleted(r.INTERACTIONS, record["id"], version)
+    feed.set_people(InteractionPerson, "interaction_id", record["id"], set())
 
 
 def apply_participant(feed: Feed, record: dict[str, Any], removed: bool) -> None:
@@ -285,8 +291,9 @@ def apply_participant(feed: Feed, record: dict[str, Any], removed: bool) -> None
 
 
 def apply_project(feed: Feed, record: dict[str, Any], occurred: int) -> None:
+    """``occurred`` orders the records of projects from before they had a version."""
     project_id = record["id"]
-    if not feed.put(r.PROJECTS, r.project_raw(record), occurred):
+    if not feed.put(r.PROJECTS, r.project_raw(record), record.get("version") or occurred):
         return
     feed.set_links(r.PROJECTS, project_id, r.CONTACTS, record.get("contact_ids") or [])
     feed.set_links(r.PROJECTS, project_id, r.COMPANIES, record.get("company_ids") or [])
@@ -296,9 +303,18 @@ def apply_project(feed: Feed, record: dict[str, Any], occurred: int) -> None:
     )
 
 
-def apply_project_deleted(feed: Feed, project_id: str) -> None:
-    feed.mark_deleted(r.PROJECTS, project_id)
-    feed.set_people(ProjectPerson, "project_id", project_id, set())
+def apply_project_deleted(feed: Feed, record: dict[str, Any], purged: bool = False) -> None:
+    version = DELETED if purged else record.get("version") or DELETED
+    feed.mark_deleted(r.PROJECTS, record["id"], version)
+    feed.set_people(ProjectPerson, "project_id", record["id"], set())
+
+
+def apply_purged(feed: Feed, table: str, record_id: str) -> None:
+    """Deleted for good, with the employments that were only its own."""
+    feed.mark_deleted(table, record_id)
+    if table in (r.CONTACTS, r.COMPANIES):
+        for employment in feed.set_links(table, record_id, r.EMPLOYMENTS, ()):
+            feed.mark_deleted(r.EMPLOYMENTS, employment)
 
 
 def apply_note(feed: Feed, record: dict[str, Any]) -> None:

@@ -284,9 +284,14 @@ class SyncService(Pingable):
 
     @event_handler(INTERACTIONS, "interaction_deleted")
     def on_interaction_deleted(self, payload: dict[str, Any]) -> None:
-        """Leaves every scope. Once per event."""
+        """Archived: leaves every scope (a restore's newer version brings it back). Once per event."""
+        self._apply(payload, "interaction_deleted", feed.apply_interaction_deleted)
+
+    @event_handler(INTERACTIONS, "interaction_purged")
+    def on_interaction_purged(self, payload: dict[str, Any]) -> None:
+        """Deleted for good. Once per event."""
         self._apply(
-            payload, "interaction_deleted", lambda f, rec: feed.apply_interaction_deleted(f, rec["id"])
+            payload, "interaction_purged", lambda f, rec: feed.apply_interaction_deleted(f, rec, True)
         )
 
     @event_handler(INTERACTIONS, "participant_invited")
@@ -341,8 +346,23 @@ class SyncService(Pingable):
 
     @event_handler(INTERACTIONS, "project_deleted")
     def on_project_deleted(self, payload: dict[str, Any]) -> None:
-        """Leaves every scope. Once per event."""
-        self._apply(payload, "project_deleted", lambda f, rec: feed.apply_project_deleted(f, rec["id"]))
+        """Archived: leaves every scope. Once per event."""
+        self._apply(payload, "project_deleted", feed.apply_project_deleted)
+
+    @event_handler(INTERACTIONS, "project_purged")
+    def on_project_purged(self, payload: dict[str, Any]) -> None:
+        """Deleted for good. Once per event."""
+        self._apply(payload, "project_purged", lambda f, rec: feed.apply_project_deleted(f, rec, True))
+
+    @event_handler(CONTACTS, "company_purged")
+    def on_company_purged(self, payload: dict[str, Any]) -> None:
+        """Deleted for good, with its employments. Once per event."""
+        self._apply(payload, "company_purged", lambda f, rec: feed.apply_purged(f, r.COMPANIES, rec["id"]))
+
+    @event_handler(CONTACTS, "contact_purged")
+    def on_contact_purged(self, payload: dict[str, Any]) -> None:
+        """Deleted for good, with its employments. Once per event."""
+        self._apply(payload, "contact_purged", lambda f, rec: feed.apply_purged(f, r.CONTACTS, rec["id"]))
 
     @event_handler(ACCOUNTS, "user_created")
     def on_user_created(self, payload: dict[str, Any]) -> None:

@@ -422,3 +422,28 @@ def test_check_ins_made_on_the_phone_are_applied_and_sync_like_interactions(syst
         "Boulangerie Dupont Paris",
         86,
     )
+
+
+def test_an_archived_company_leaves_the_phone_comes_back_when_restored_and_a_purge_is_final(system, org):
+    alice = org["admin"]
+    cabinet = _created(alice.post(f"{V1}/companies", json={"name": "Cabinet Dupuis"}))
+    first = _eventually(lambda: (p := _pull(alice)) and cabinet["id"] in _ids(p, "companies") and p)
+
+    assert alice.delete(f"{V1}/companies/{cabinet['id']}").status_code == 204
+    archived = _eventually(
+        lambda: (p := _pull(alice, first["timestamp"])) and _ids(p, "companies", "deleted") and p
+    )
+    assert _ids(archived, "companies", "deleted") == {cabinet["id"]}
+
+    restored = alice.post(f"{V1}/companies/{cabinet['id']}/restore")
+    assert restored.status_code == 200, restored.text
+    back = _eventually(lambda: (p := _pull(alice, archived["timestamp"])) and _ids(p, "companies") and p)
+    assert _ids(back, "companies") == {cabinet["id"]}
+
+    assert alice.delete(f"{V1}/companies/{cabinet['id']}").status_code == 204
+    assert alice.delete(f"{V1}/companies/{cabinet['id']}/purge").status_code == 204
+    gone = _eventually(
+        lambda: (p := _pull(alice, back["timestamp"])) and _ids(p, "companies", "deleted") and p
+    )
+    assert _ids(gone, "companies", "deleted") == {cabinet["id"]}
+    assert _pull(alice)["changes"].get("companies", {}).get("created", []) == []

@@ -156,7 +156,7 @@ def test_a_refused_participant_loses_the_interaction_and_the_deleted_one_leaves_
     assert _ids(_pull(session, BRUNO, first["timestamp"]), "interactions", "deleted") == {"reunion"}
 
     alice_first = _pull(session, ALICE, None)
-    _apply(session, feed.apply_interaction_deleted, "reunion")
+    _apply(session, feed.apply_interaction_deleted, {"id": "reunion"})
     assert _ids(_pull(session, ALICE, alice_first["timestamp"]), "interactions", "deleted") == {"reunion"}
 
 
@@ -193,3 +193,30 @@ def test_an_unchanged_scope_still_answers_edits_links_and_views(session):
     _apply(session, feed.apply_touch, ALICE, "contacts", "jeanne", NOW)
     viewed = _pull(session, ALICE, relinked["timestamp"])
     assert _ids(viewed, "contacts", "created") == {"jeanne"}
+
+
+def test_an_archived_interaction_leaves_the_phone_and_comes_back_when_restored_not_after_a_purge(session):
+    _apply(session, feed.apply_interaction, _interaction("visite", NOW, 1))
+    first = _pull(session, ALICE, None)
+
+    _apply(
+        session,
+        feed.apply_interaction_deleted,
+        {**_interaction("visite", NOW, 2), "deleted_at": NOW.isoformat()},
+    )
+    archived = _pull(session, ALICE, first["timestamp"])
+    assert _ids(archived, "interactions", "deleted") == {"visite"}
+
+    _apply(session, feed.apply_interaction, _interaction("visite", NOW, 3))
+    restored = _pull(session, ALICE, archived["timestamp"])
+    assert _ids(restored, "interactions", "created") == {"visite"}
+
+    _apply(
+        session,
+        feed.apply_interaction_deleted,
+        {**_interaction("visite", NOW, 4), "deleted_at": NOW.isoformat()},
+    )
+    _apply(session, feed.apply_interaction_deleted, {"id": "visite"}, True)
+    _apply(session, feed.apply_interaction, _interaction("visite", NOW, 3))  # a late, older event
+    gone = _pull(session, ALICE, restored["timestamp"])
+    assert _ids(gone, "interactions", "deleted") == {"visite"}
