@@ -70,13 +70,22 @@ def test_bad_preferences_are_a_422_naming_the_field_and_nothing_is_saved(org):
     assert companies["sort"] == {"field": "city", "direction": "asc", "source": "preferences"}
 
 
-def test_a_read_only_user_saves_their_own_preferences(org, system):
-    reader = create_user(org["admin"], read_only=True)
+def test_a_read_only_user_saves_their_own_preferences_and_their_lists_use_them(org, system):
+    admin = org["admin"]
+    reader = create_user(admin, read_only=True)
     api = system.login(reader["email"])
+    meeting = {"subject": "Réunion chantier", "type": "meeting", "start_at": "2026-12-01T09:00:00+01:00"}
+    assert admin.post(f"{V1}/interactions", json=meeting).status_code == 201
 
     response = _put(api, {"lists": {"interactions": {"user_id": reader["id"]}}, "date_format": "DD/MM/YYYY"})
 
     assert response.status_code == 200, response.text
-    page = api.get(f"{V1}/interactions").json()
-    assert page["remembered_filters"] == {"user_id": reader["id"]}
-    assert org["admin"].get(f"{V1}/me/preferences").json()["date_format"] is None
+    mine = api.get(f"{V1}/interactions")
+    assert mine.status_code == 200, mine.text
+    assert (mine.json()["items"], mine.json()["remembered_filters"]) == ([], {"user_id": reader["id"]})
+    everyone = api.get(f"{V1}/interactions", params={"use_preferences": "false"}).json()
+    assert [item["subject"] for item in everyone["items"]] == ["Réunion chantier"]
+    assert everyone["remembered_filters"] == {}
+    projects = api.get(f"{V1}/projects").json()
+    assert projects["sort"] == {"field": "id", "direction": "desc", "source": "default"}
+    assert admin.get(f"{V1}/me/preferences").json()["date_format"] is None
