@@ -93,7 +93,7 @@ def test_interactions_without_filter_take_the_remembered_filters():
     assert plan.sort == {"field": "id", "direction": "desc", "source": "default"}
 
 
-@pytest.mark.parametrize("query", [{"contact_id": "c-1"}, {"use_preferences": "false"}])
+@pytest.mark.parametrize("query", [{"contact_id": "c-1"}, {"archived": "true"}, {"use_preferences": "false"}])
 def test_a_named_filter_or_opting_out_leaves_remembered_filters_aside(query):
     remembered = Remembered(interactions={"user_id": "bob", "type": None, "status": None})
 
@@ -116,3 +116,12 @@ def test_projects_take_the_remembered_user():
         "sort": {"field": "id", "direction": "desc", "source": "default"},
         "remembered_filters": {"user_id": "bob"},
     }
+
+
+def test_archived_contacts_keep_the_remembered_sort():
+    remembered = Remembered(contacts={"sort": "email", "direction": None})
+
+    plan = plan_list(validate(ContactListQuery, {"archived": "true"}), CONTACTS, remembered)
+
+    assert plan.arguments["archived"] is True
+    assert plan.sort == {"field": "email", "direction": "asc", "source": "preferences"}
