@@ -63,6 +63,8 @@ class RouteSpec:
     path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Optional request headers the route reads (name -> JSON schema), such as Idempotency-Key.
     headers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Those of ``headers`` the route refuses to go without (422 naming the header).
+    required_headers: tuple[str, ...] = ()
     documented: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
     # Another request media type than JSON means a raw text body (``read_text``); another

@@ -197,7 +197,8 @@ def _parameters(url: str, spec: RouteSpec, components: _Components) -> list[dict
                 }
             )
     for name, schema in spec.headers.items():
-        parameters.append({"name": name, "in": "header", "required": False, "schema": schema})
+        required = name in spec.required_headers
+        parameters.append({"name": name, "in": "header", "required": required, "schema": schema})
     return parameters
 
 

@@ -16,8 +16,19 @@ V1 = "/api/v1"
 DEVICE_HEADER = "X-Device-Id"
 APP_VERSION_HEADER = "X-App-Version"
 _DEVICE_HEADERS = {
-    DEVICE_HEADER: {"type": "string", "minLength": 1, "maxLength": 100, "description": "The phone's own id"},
-    APP_VERSION_HEADER: {"type": "string", "maxLength": 50, "description": "The app's version, for admins"},
+    DEVICE_HEADER: {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 100,
+        "pattern": "^[!-~]+$",
+        "description": "The phone's own id (printable ASCII, no space)",
+    },
+    APP_VERSION_HEADER: {
+        "type": "string",
+        "maxLength": 50,
+        "pattern": "^[ -~]*$",
+        "description": "The app's version, for admins",
+    },
 }
 PUSH_MAX_BYTES = 16 * 1024 * 1024
 _PROTOCOL = (
@@ -55,6 +66,7 @@ class SyncRoutes:
         query=sync_api.PullQuery,
         response=sync_api.PullOut,
         headers=_DEVICE_HEADERS,
+        required_headers=(DEVICE_HEADER,),
         extra={"description": _PROTOCOL},
     )
     def sync_pull(self, request: Request) -> Response:
@@ -74,6 +86,7 @@ class SyncRoutes:
         body=sync_api.PushBody,
         response=sync_api.PushOut,
         headers=_DEVICE_HEADERS,
+        required_headers=(DEVICE_HEADER,),
         errors=(409,),
         max_body_bytes=_push_max_bytes,
         extra={

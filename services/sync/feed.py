@@ -243,13 +243,42 @@ def apply_interaction(feed: Feed, record: dict[str, Any]) -> None:
     participants = record.get("participants") or []
     for participant in participants:
         feed.put(r.PARTICIPANTS, r.participant_raw(interaction_id, participant), record["version"])
-    ids = (r.participant_id(interaction_id, p["user_id"]) for p in participants)
-    for gone in feed.set_links(r.INTERACTIONS, interaction_id, r.PARTICIPANTS, ids):
-        feed.mark_deleted(r.PARTICIPANTS, gone)
+        feed.add_link(
+            r.INTERACTIONS,
+            interaction_id,
+            r.PARTICIPANTS,
+            r.participant_id(interaction_id, participant["user_id"]),
+        )
+    # Participants come and go by their own events (participant_*), which may arrive before or
+    # after this record: the people are the owner and every participant the replica holds now.
     start_at = datetime.fromisoformat(record["start_at"])
-    feed.set_people(
-        InteractionPerson, "interaction_id", interaction_id, r.interaction_people(record), start_at=start_at
+    people = {record["owner_id"]} if record.get("owner_id") else set()
+    people |= _attending(feed, interaction_id)
+    feed.set_people(InteractionPerson, "interaction_id", interaction_id, people, start_at=start_at)
+
+
+def _attending(feed: Feed, interaction_id: str) -> set[str]:
+    """Users of the interaction's live participant records who have not refused."""
+    linked = select(ReplicaLink.to_id).where(
+        ReplicaLink.org_id == feed.org_id,
+        ReplicaLink.from_table == r.INTERACTIONS,
+        ReplicaLink.from_id == interaction_id,
+        ReplicaLink.to_table == r.PARTICIPANTS,
     )
+    rows = feed.session.scalars(
+        select(ReplicaRecord.raw).where(
+            ReplicaRecord.org_id == feed.org_id,
+            ReplicaRecord.table_name == r.PARTICIPANTS,
+            ReplicaRecord.record_id.in_(linked),
+            ReplicaRecord.deleted.is_(False),
+        )
+    )
+    attending = set()
+    for raw in rows:
+        participant = json.loads(raw)
+        if participant["status"] != r.REFUSED:
+            attending.add(participant["user_id"])
+    return attending
 
 
 def apply_interaction_deleted(feed: Feed, record: dict[str, Any], purged: bool = False) -> None:
@@ -265,14 +294,16 @@ def apply_participant(feed: Feed, record: dict[str, Any], removed: bool) -> None
     interaction_id, user_id = interaction["id"], participant["user_id"]
     raw = r.participant_raw(interaction_id, participant)
     stored = feed.session.get(ReplicaRecord, (feed.org_id, r.INTERACTIONS, interaction_id))
-    if stored is None or stored.deleted:
+    if stored is not None and stored.deleted:
         return
+    # An invitation may arrive before the interaction's own creation: it is kept all the same.
+    version = stored.version if stored is not None else 1
     key = (interaction_id, user_id)
     person = feed.session.get(InteractionPerson, key)
     if removed:
         feed.mark_deleted(r.PARTICIPANTS, raw["id"])
     else:
-        feed.put(r.PARTICIPANTS, raw, stored.version)
+        feed.put(r.PARTICIPANTS, raw, version)
         feed.add_link(r.INTERACTIONS, interaction_id, r.PARTICIPANTS, raw["id"])
     keeps = not removed and participant["status"] != r.REFUSED
     if user_id == interaction.get("owner_id"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from crm.validation import QueryInput, StrictInput
 
@@ -53,7 +53,7 @@ class PullQuery(QueryInput):
         default=None, description="The `timestamp` of the last pull; absent, empty or null: a first pull"
     )
     schema_version: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    migration: Annotated[str, StringConstraints(max_length=100_000)] | None = Field(
+    migration: Annotated[str, StringConstraints(max_length=8_000)] | None = Field(
         default=None, description="JSON of WatermelonDB's `{from, tables, columns}`; absent or null: none"
     )
 
@@ -87,9 +87,12 @@ class PushQuery(QueryInput):
         return None if value in ("", "null", "undefined") else value
 
 
-RawRecord = Annotated[
-    dict[str, Any], Field(description="WatermelonDB raw record: `id` and the table's columns")
-]
+class RawRecord(BaseModel):
+    """A WatermelonDB raw record: its ``id`` and the table's columns (docs/sync.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=80)]
 
 
 class TableChanges(BaseModel):
@@ -97,19 +100,10 @@ class TableChanges(BaseModel):
     updated: list[RawRecord] = []
     deleted: list[RecordId] = []
 
-    @field_validator("created", "updated")
-    @classmethod
-    def _records_have_ids(cls, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        for position, record in enumerate(records):
-            record_id = record.get("id")
-            if not isinstance(record_id, str) or not 1 <= len(record_id) <= 80:
-                raise ValueError(f"record {position} has no string id (1 to 80 characters)")
-        return records
-
 
 class PushBody(BaseModel):
     changes: dict[TableName, TableChanges]
-    last_pulled_at: Sequence | None = None
+    last_pulled_at: Annotated[int, Field(ge=0, le=2**62, strict=True)] | None = None
 
     @property
     def count(self) -> int:

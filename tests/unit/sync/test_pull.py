@@ -220,3 +220,14 @@ def test_an_archived_interaction_leaves_the_phone_and_comes_back_when_restored_n
     _apply(session, feed.apply_interaction, _interaction("visite", NOW, 3))  # a late, older event
     gone = _pull(session, ALICE, restored["timestamp"])
     assert _ids(gone, "interactions", "deleted") == {"visite"}
+
+
+def test_an_invitation_arriving_before_the_interaction_itself_still_brings_it_to_the_invitee(session):
+    invited = {
+        "interaction": {"id": "reunion", "owner_id": ALICE, "start_at": NOW.isoformat()},
+        "participant": {"user_id": BRUNO, "status": "invited", "invited_at": NOW.isoformat()},
+    }
+    _apply(session, feed.apply_participant, invited, False)
+    # Created before the invitation: its record names no participant yet.
+    _apply(session, feed.apply_interaction, _interaction("reunion", NOW))
+    assert _ids(_pull(session, BRUNO, None), "interactions", "created") == {"reunion"}
