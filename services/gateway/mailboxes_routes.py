@@ -136,7 +136,7 @@ class MailboxesRoutes:
         tag="mailboxes",
         response=mailin_api.SmtpPasswordOut,
         status=201,
-        errors=(404,),
+        errors=(403, 404),
         body_required=False,
         extra={
             "description": "Mail clients outside the office network log in (AUTH PLAIN or LOGIN, after "
@@ -145,7 +145,7 @@ class MailboxesRoutes:
         },
     )
     def issue_smtp_password(self, request: Request) -> Response:
-        self.auth.caller()
+        self.auth.caller().require_writer()
         return json_response(self.mailin.issue_smtp_password(), status=201)
 
     @route(
@@ -154,8 +154,9 @@ class MailboxesRoutes:
         summary="Your SMTP password stops working",
         tag="mailboxes",
         status=204,
+        errors=(403,),
     )
     def revoke_smtp_password(self, request: Request) -> Response:
-        self.auth.caller()
+        self.auth.caller().require_writer()
         self.mailin.revoke_smtp_password()
         return Response(status=204)

@@ -79,8 +79,9 @@ class MailinService(Pingable, MailboxesMixin):
     def issue_smtp_password(self) -> dict[str, Any]:
         """A new SMTP password for the caller's ingest address (the previous one stops working),
         answered this once, with the user name to give the mail client (the address) and
-        whether the listener offers AUTH (``mailin.smtp_auth``)."""
-        caller = self.caller.user()
+        whether the listener offers AUTH (``mailin.smtp_auth``). Writers only: what the address
+        takes becomes interactions."""
+        caller = self.caller.writer()
         with self.db.transaction() as uow:
             login = smtp_passwords.issue(uow.session, caller.user_id, self.config["CRM"].mail.ingest_domain)
         return {**login, "auth_offered": bool(self.settings.mailin.smtp_auth)}
@@ -88,7 +89,7 @@ class MailinService(Pingable, MailboxesMixin):
     @rpc
     def revoke_smtp_password(self) -> None:
         """The caller's SMTP password stops working (plain delivery from the office still works)."""
-        caller = self.caller.user()
+        caller = self.caller.writer()
         with self.db.transaction() as uow:
             smtp_passwords.revoke(uow.session, caller.user_id)
 

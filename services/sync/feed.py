@@ -242,7 +242,8 @@ def apply_interaction(feed: Feed, record: dict[str, Any]) -> None:
     feed.set_links(r.INTERACTIONS, interaction_id, r.COMPANIES, record.get("company_ids") or [])
     participants = record.get("participants") or []
     for participant in participants:
-        feed.put(r.PARTICIPANTS, r.participant_raw(interaction_id, participant), record["version"])
+        raw = r.participant_raw(interaction_id, participant)
+        feed.put(r.PARTICIPANTS, raw, _participant_version(raw))
         feed.add_link(
             r.INTERACTIONS,
             interaction_id,
@@ -255,6 +256,12 @@ def apply_interaction(feed: Feed, record: dict[str, Any]) -> None:
     people = {record["owner_id"]} if record.get("owner_id") else set()
     people |= _attending(feed, interaction_id)
     feed.set_people(InteractionPerson, "interaction_id", interaction_id, people, start_at=start_at)
+
+
+def _participant_version(raw: dict[str, Any]) -> int:
+    """Invitations and answers are events of their own, handled in any order: the latest of
+    the invitation and the answer wins (an answer always comes after its invitation)."""
+    return raw.get("updated_at") or 0
 
 
 def _attending(feed: Feed, interaction_id: str) -> set[str]:
@@ -297,13 +304,12 @@ def apply_participant(feed: Feed, record: dict[str, Any], removed: bool) -> None
     if stored is not None and stored.deleted:
         return
     # An invitation may arrive before the interaction's own creation: it is kept all the same.
-    version = stored.version if stored is not None else 1
     key = (interaction_id, user_id)
     person = feed.session.get(InteractionPerson, key)
     if removed:
         feed.mark_deleted(r.PARTICIPANTS, raw["id"])
     else:
-        feed.put(r.PARTICIPANTS, raw, version)
+        feed.put(r.PARTICIPANTS, raw, _participant_version(raw))
         feed.add_link(r.INTERACTIONS, interaction_id, r.PARTICIPANTS, raw["id"])
     keeps = not removed and participant["status"] != r.REFUSED
     if user_id == interaction.get("owner_id"):

@@ -72,6 +72,7 @@ def test_health_readiness_docs_and_metrics(system):
             "interactions": "ok",
             "notifier": "ok",
             "mailin": "ok",
+            "sync": "ok",
         },
     }
     docs = api.get("/docs")

@@ -101,6 +101,12 @@ def _write_operations(system) -> list[tuple[str, str]]:
         # Marking one's own notifications read is reading state, allowed to read-only users.
         and not path.startswith("/api/v1/notifications/{notification_id}/read")
         and path != "/api/v1/notifications/read-all"
+        # Their own sync alerts too, and their own preferences (they change no CRM data).
+        and path != "/api/v1/sync/alerts/{alert_id}/read"
+        and path != "/api/v1/me/preferences"
+        # A read-only user's phone may push: every change is refused as read-only, with an alert
+        # (docs/sync.md), a 200 the phone understands rather than a 403 it would retry.
+        and path != "/api/v1/sync/push"
     ]
 
 

@@ -231,3 +231,20 @@ def test_an_invitation_arriving_before_the_interaction_itself_still_brings_it_to
     # Created before the invitation: its record names no participant yet.
     _apply(session, feed.apply_interaction, _interaction("reunion", NOW))
     assert _ids(_pull(session, BRUNO, None), "interactions", "created") == {"reunion"}
+
+
+def test_an_answer_handled_before_its_invitation_is_not_undone_by_it(session):
+    _apply(session, feed.apply_interaction, _interaction("reunion", NOW))
+    invited_at, answered_at = NOW.isoformat(), (NOW + timedelta(minutes=5)).isoformat()
+    summary = {"id": "reunion", "owner_id": ALICE, "start_at": NOW.isoformat()}
+    confirmed = {
+        "user_id": BRUNO,
+        "status": "confirmed",
+        "invited_at": invited_at,
+        "responded_at": answered_at,
+    }
+    invited = {"user_id": BRUNO, "status": "invited", "invited_at": invited_at}
+    _apply(session, feed.apply_participant, {"interaction": summary, "participant": confirmed}, False)
+    _apply(session, feed.apply_participant, {"interaction": summary, "participant": invited}, False)
+    [participant] = _pull(session, BRUNO, None)["changes"]["participants"]["created"]
+    assert participant["status"] == "confirmed"
