@@ -13,9 +13,37 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-import pycountry
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from crm.service_settings import (
+    ContactsSettings,
+    InteractionsSettings,
+    MailinSettings,
+    MailjetSettings,
+    MailSettings,
+    MessagingSettings,
+    Section,
+    SendGridSettings,
+    SmtpOutSettings,
+    SyncSettings,
+    TwilioSettings,
+)
+
+# The services' sections live in crm.service_settings; they are imported from here as before.
+__all__ = [
+    "ContactsSettings",
+    "InteractionsSettings",
+    "MailSettings",
+    "MailinSettings",
+    "MailjetSettings",
+    "MessagingSettings",
+    "SendGridSettings",
+    "Settings",
+    "SmtpOutSettings",
+    "SyncSettings",
+    "TwilioSettings",
+]
 
 CONFIG_ENV_VAR = "CRM_CONFIG"
 ALL_SERVICES = (
@@ -79,8 +107,7 @@ def _substitute_values(value: Any, environ: dict[str, str] | None) -> Any:
     return value
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Section = Section
 
 
 class DatabaseSettings(_Section):
@@ -177,79 +204,6 @@ class GatewaySettings(_Section):
         return template.format(public_url=self.public_address(), kind=kind, id=quote(record_id, safe=""))
 
 
-class MailSettings(_Section):
-    # Users forward mail to <their ingest local part>@<ingest_domain>.
-    ingest_domain: str = "in.crm.localhost"
-
-
-class MailinSettings(_Section):
-    # The SMTP ingest listener (its own process: `crm serve mailin-smtp`). 2525 runs without root.
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = Field(default=2525, ge=0, le=65535)
-    # The name in the greeting and EHLO answer; empty: mail.ingest_domain.
-    smtp_hostname: str = ""
-    # Advertised with SIZE; a bigger message is refused (552) and nothing is stored.
-    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
-    max_recipients: int = Field(default=50, ge=1, le=1000)
-    # Open connections from one client address; one more is answered 421 and closed.
-    max_connections_per_client: int = Field(default=25, ge=1, le=10_000)
-    # Waiting for the next command, and for a whole message once DATA began.
-    command_timeout_seconds: float = Field(default=120, gt=0, le=3600)
-    data_timeout_seconds: float = Field(default=600, gt=0, le=7200)
-    # Plain delivery is accepted from these networks only (scanners and mail servers of the office).
-    trusted_networks: list[str] = Field(
-        default_factory=lambda: [
-            "127.0.0.0/8",
-            "::1/128",
-            "10.0.0.0/8",
-            "172.16.0.0/12",
-            "192.168.0.0/16",
-            "fc00::/7",
-        ]
-    )
-    # STARTTLS is offered when both are set (PEM files).
-    tls_cert_file: str = ""
-    tls_key_file: str = ""
-    # Offer AUTH PLAIN/LOGIN after STARTTLS: mail clients outside the trusted networks log in
-    # with the user's ingest address and SMTP password, and deliver to that address only.
-    smtp_auth: bool = False
-    # Threads the listener stores messages and looks recipients up with (its database pool too).
-    database_threads: int = Field(default=8, ge=1, le=64)
-    # How often the mailin service looks for stored messages not processed yet.
-    poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
-    # Deliveries processed at once by one mailin process.
-    processing_concurrency: int = Field(default=4, ge=1, le=64)
-    # Encrypts IMAP mailbox passwords at rest: a Fernet key, or any passphrase (a key is derived
-    # from it). Empty: a key is made once in {data_dir}/mailin-secret.key (a warning says so);
-    # every mailin process must share it, so set it wherever mailin runs on several machines.
-    secret_key: str = ""
-    # Each mailbox is checked this often (and when its user asks, "check now").
-    imap_check_minutes: int = Field(default=5, ge=1, le=24 * 60)
-    # A check that has not finished after this long is taken to have died, and may be taken over.
-    imap_check_stale_seconds: int = Field(default=900, ge=60, le=86400)
-    # Messages fetched per round trip, and at most per check (the rest waits for the next check).
-    imap_batch_size: int = Field(default=20, ge=1, le=1000)
-    imap_max_messages_per_check: int = Field(default=500, ge=1, le=100_000)
-    # A larger message (RFC822.SIZE, asked before its body) is skipped and named on the mailbox.
-    imap_max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
-    # Connect, and each read, give up after this long.
-    imap_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
-    # A PEM file of certificate authorities trusted beside the system's (a company's own CA).
-    imap_ca_file: str = ""
-
-    @field_validator("trusted_networks")
-    @classmethod
-    def _networks(cls, networks: list[str]) -> list[str]:
-        import ipaddress
-
-        for network in networks:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ValueError(f"{network!r} is not a network such as 192.168.0.0/16") from None
-        return networks
-
-
 class BusSettings(_Section):
     # Concurrent workers per service process; RabbitMQ prefetch follows it.
     max_workers: int = Field(default=64, ge=1, le=1000)
@@ -259,95 +213,6 @@ class OutboxSettings(_Section):
     poll_interval_seconds: float = Field(default=1.0, gt=0)
     batch_size: int = Field(default=200, ge=1, le=10_000)
     retry_delay_seconds: float = Field(default=2.0, gt=0)
-
-
-class ContactsSettings(_Section):
-    # Phone numbers typed without a country code are read in this region (ISO 3166 alpha-2).
-    default_phone_region: str = "FR"
-    # Largest CSV file an import accepts; the gateway lets the import route's body grow to match.
-    import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
-    # Rows written per transaction by an import job; progress moves a batch at a time.
-    import_batch_size: int = Field(default=1000, ge=1, le=5000)
-    # A vCard import runs within one RPC call: its file and its number of cards are capped so
-    # that it ends within the gateway's deadline (a card takes about 10 ms on a laptop).
-    vcard_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
-    vcard_max_cards: int = Field(default=500, ge=1, le=100_000)
-    # Measured before any card is read, and refused at once (422) beyond: the file's lines (a 5 MB
-    # export folded at 75 columns has 70,000), and a property's length once its folded lines are
-    # joined (a photo in base64 is the longest an export holds).
-    vcard_max_lines: int = Field(default=100_000, ge=100, le=10_000_000)
-    vcard_max_property_chars: int = Field(default=1_000_000, ge=1000, le=50_000_000)
-    # vCard imports one organisation runs at once in one contacts process; one more is a 429, so
-    # that an organisation's imports never hold every worker while other organisations wait.
-    vcard_imports_per_org: int = Field(default=1, ge=1, le=50)
-
-    @field_validator("default_phone_region")
-    @classmethod
-    def _known_region(cls, region: str) -> str:
-        if len(region) != 2 or pycountry.countries.get(alpha_2=region.upper()) is None:
-            raise ValueError("must be an ISO 3166 country code such as FR")
-        return region.upper()
-
-
-class TwilioSettings(_Section):
-    account_sid: str = "AC00000000000000000000000000sandbox"
-    auth_token: str = "sandbox-auth-token"
-    # The number (or alphanumeric sender id) SMS are sent from.
-    sender: str = "+15005550006"
-    # Empty: Twilio itself (or the sandbox in sandbox mode).
-    api_base: str = ""
-
-
-class SendGridSettings(_Section):
-    api_key: str = "SG.sandbox"
-    api_base: str = ""
-    # The event webhook's verification key (base64 DER) from SendGrid's mail settings.
-    webhook_public_key: str = ""
-
-
-class MailjetSettings(_Section):
-    api_key: str = "sandbox-key"
-    api_secret: str = "sandbox-secret"
-    api_base: str = ""
-    # The user and password Mailjet's event callback URL carries (basic auth).
-    webhook_user: str = "mailjet"
-    webhook_password: str = "sandbox-webhook-password"
-
-
-class SmtpOutSettings(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=25, ge=1, le=65535)
-    username: str = ""
-    password: str = ""
-    starttls: bool = False
-
-
-class MessagingSettings(_Section):
-    # Sandbox: every provider is the local emulation the messaging service starts on
-    # sandbox_port; nothing leaves the machine. Set false and give real credentials to go live.
-    sandbox: bool = True
-    sandbox_port: int = Field(default=8025, ge=0, le=65535)
-    # Where providers reach /webhooks/...; empty means gateway.public_url, else http://host:port.
-    webhook_base_url: str = ""
-    # SendGrid signs events with a timestamp: older (or newer) than this is a replay.
-    webhook_max_age_seconds: int = Field(default=600, ge=10, le=86400)
-    sms_max_segments: int = Field(default=10, ge=1, le=50)
-    # The attachments of one e-mail, decoded, together.
-    email_max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=30 * 1024 * 1024)
-    # Stored provider events are applied to their messages in batches (every 0.2 s) after the answer.
-    event_batch_size: int = Field(default=100, ge=1, le=10_000)
-    # A message still "sending" this long after its send began was never taken by the provider
-    # (the send was interrupted): it is failed, and an SMS refunded.
-    interrupted_send_seconds: int = Field(default=900, ge=60, le=7 * 86400)
-    twilio: TwilioSettings = Field(default_factory=TwilioSettings)
-    sendgrid: SendGridSettings = Field(default_factory=SendGridSettings)
-    mailjet: MailjetSettings = Field(default_factory=MailjetSettings)
-    smtp: SmtpOutSettings = Field(default_factory=SmtpOutSettings)
-
-
-class InteractionsSettings(_Section):
-    # Largest uploaded document; the gateway lets the upload route's body grow to match.
-    document_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
 
 
 class RunSettings(_Section):
@@ -371,23 +236,6 @@ class RunSettings(_Section):
 class BlobSettings(_Section):
     # Where document bytes are kept, by content hash ({data_dir} is filled in).
     folder: str = "{data_dir}/blobs"
-
-
-class SyncSettings(_Section):
-    # The scope of a phone (docs/sync.md): interactions from this many days back to this many
-    # ahead, projects younger than project_days, what the user touched on the web in touched_days.
-    interactions_past_days: int = Field(default=90, ge=0, le=3650)
-    interactions_future_days: int = Field(default=30, ge=0, le=3650)
-    project_days: int = Field(default=90, ge=0, le=3650)
-    touched_days: int = Field(default=30, ge=0, le=3650)
-    # Changes one push may carry.
-    max_push_changes: int = Field(default=2000, ge=1, le=100_000)
-    # A user's calendar feed (GET /calendar/<token>.ics): interactions starting from this many
-    # days back to this many ahead.
-    calendar_past_days: int = Field(default=90, ge=0, le=3650)
-    calendar_future_days: int = Field(default=365, ge=0, le=3650)
-    # For tests and demos only: a file holding a number of seconds added to sync's clock.
-    clock_offset_file: str = ""
 
 
 class Settings(_Section):
