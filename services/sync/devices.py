@@ -15,6 +15,7 @@ from crm.times import iso
 from services.sync.exceptions import AlertNotFound
 from services.sync.models import Device, DeviceMutation, SyncAlert
 from services.sync.push import Change, Refusal
+from services.sync.scope import by_table
 
 APPLIED, REFUSED = "applied", "refused"
 ERROR_LENGTH = 2000
@@ -85,18 +86,18 @@ def own_versions(
     """(table, id, version) of the records this device's own applied changes left them at."""
     mutation = DeviceMutation
     found: set[tuple[str, str, int]] = set()
-    for table, record_id in keys:
+    for table, part in by_table(keys):
         found.update(
             (table, record_id, version)
-            for version in session.scalars(
-                select(mutation.result_version).where(
+            for record_id, version in session.execute(
+                select(mutation.record_id, mutation.result_version).where(
                     mutation.user_id == user_id,
                     mutation.device_id == device_id,
                     mutation.table_name == table,
-                    mutation.record_id == record_id,
+                    mutation.record_id.in_(part),
                     mutation.result_version.is_not(None),
                 )
-            )
+            ).tuples()
         )
     return found
 

@@ -26,7 +26,7 @@ from crm.times import aware
 from services.sync import records as r
 from services.sync.feed import current_seq, next_seq
 from services.sync.models import ReplicaRecord, ScopeMember, ScopeState, SyncAlert
-from services.sync.scope import Key, Windows, chunks, next_edge, scope_of
+from services.sync.scope import Key, Windows, by_table, next_edge, scope_of
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def _held_changes(session: Session, org_id: str, user_id: str, last_pulled_at: i
     changes = Changes(created=entered - back, deleted=left - back - entered, updated=changed | back)
     refused = _refused_since(session, user_id, last_pulled_at)
     if refused:
-        _resend(refused, _held_now(session, user_id, refused), changes)
+        _resend(refused, _held_since(session, user_id, refused, None), changes)
     return changes
 
 
@@ -206,21 +206,17 @@ def _record_membership(
                 for t, i in entering
             ],
         )
-    by_table: dict[str, list[str]] = {}
-    for table, record_id in leaving:
-        by_table.setdefault(table, []).append(record_id)
-    for table, ids in by_table.items():
-        for part in chunks(ids):
-            session.execute(
-                update(ScopeMember)
-                .where(
-                    ScopeMember.user_id == user_id,
-                    ScopeMember.table_name == table,
-                    ScopeMember.record_id.in_(part),
-                    ScopeMember.left_seq.is_(None),
-                )
-                .values(left_seq=seq)
+    for table, part in by_table(leaving):
+        session.execute(
+            update(ScopeMember)
+            .where(
+                ScopeMember.user_id == user_id,
+                ScopeMember.table_name == table,
+                ScopeMember.record_id.in_(part),
+                ScopeMember.left_seq.is_(None),
             )
+            .values(left_seq=seq)
+        )
 
 
 def _changed_between(session: Session, org_id: str, after: int, before: int, keys: Iterable[Key]) -> set[Key]:
@@ -254,61 +250,33 @@ def _refused_since(session: Session, user_id: str, last_pulled_at: int) -> set[K
     return set(rows)
 
 
-def _held_since(session: Session, user_id: str, keys: set[Key], last_pulled_at: int) -> set[Key]:
-    """Those of ``keys`` in the user's scope now and already at ``last_pulled_at``."""
-    by_table: dict[str, list[str]] = {}
-    for table, record_id in keys:
-        by_table.setdefault(table, []).append(record_id)
+def _held_since(session: Session, user_id: str, keys: set[Key], last_pulled_at: int | None) -> set[Key]:
+    """Those of ``keys`` in the user's scope now (and already at ``last_pulled_at``, if given)."""
     held: set[Key] = set()
     member = ScopeMember
-    for table, ids in by_table.items():
-        for part in chunks(ids):
-            held.update(
-                (table, record_id)
-                for record_id in session.scalars(
-                    select(member.record_id).where(
-                        member.user_id == user_id,
-                        member.table_name == table,
-                        member.record_id.in_(part),
-                        member.left_seq.is_(None),
-                        member.entered_seq <= last_pulled_at,
-                    )
-                )
-            )
-    return held
-
-
-def _held_now(session: Session, user_id: str, keys: set[Key]) -> set[Key]:
-    held: set[Key] = set()
-    member = ScopeMember
-    for table, record_id in keys:
-        exists = session.scalar(
-            select(member.record_id).where(
-                member.user_id == user_id,
-                member.table_name == table,
-                member.record_id == record_id,
-                member.left_seq.is_(None),
-            )
+    for table, part in by_table(keys):
+        query = select(member.record_id).where(
+            member.user_id == user_id,
+            member.table_name == table,
+            member.record_id.in_(part),
+            member.left_seq.is_(None),
         )
-        if exists is not None:
-            held.add((table, record_id))
+        if last_pulled_at is not None:
+            query = query.where(member.entered_seq <= last_pulled_at)
+        held.update((table, record_id) for record_id in session.scalars(query))
     return held
 
 
 def _raw_texts(session: Session, org_id: str, keys: set[Key]) -> dict[Key, str]:
-    by_table: dict[str, list[str]] = {}
-    for table, record_id in keys:
-        by_table.setdefault(table, []).append(record_id)
     texts: dict[Key, str] = {}
     record = ReplicaRecord
-    for table, ids in by_table.items():
-        for part in chunks(ids):
-            for record_id, raw in session.execute(
-                select(record.record_id, record.raw).where(
-                    record.org_id == org_id, record.table_name == table, record.record_id.in_(part)
-                )
-            ).tuples():
-                texts[(table, record_id)] = raw
+    for table, part in by_table(keys):
+        rows = session.execute(
+            select(record.record_id, record.raw).where(
+                record.org_id == org_id, record.table_name == table, record.record_id.in_(part)
+            )
+        ).tuples()
+        texts.update(((table, record_id), raw) for record_id, raw in rows)
     return texts
 
 

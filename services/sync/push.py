@@ -207,9 +207,8 @@ def interaction_fields(change: Change) -> dict[str, Any]:
         "company_ids": _list,
     }
     fields = _pick(change, columns)
-    if "budget_amount" in change.raw and (
-        _changed(change) is None or "budget_amount" in (_changed(change) or ())
-    ):
+    changed = _changed(change)
+    if "budget_amount" in change.raw and (changed is None or "budget_amount" in changed):
         amount, currency = _text(change.raw.get("budget_amount")), _text(change.raw.get("budget_currency"))
         fields["budget"] = {"amount": str(amount), "currency": currency} if amount is not None else None
     if change.operation == CREATED:

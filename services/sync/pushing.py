@@ -17,7 +17,7 @@ from services.sync.exceptions import SyncConflict
 from services.sync.feed import Feed
 from services.sync.models import ReplicaRecord
 from services.sync.push import CREATED, Applied, Change, Refusal
-from services.sync.scope import chunks
+from services.sync.scope import by_table
 
 READ_ONLY_MESSAGE = "read-only users cannot change anything: ask your admin"
 
@@ -49,23 +49,19 @@ def changed_since(
     if last_pulled_at is None:
         return []
     touched = [c for c in changes if c.operation != CREATED]
-    by_table: dict[str, set[str]] = {}
-    for change in touched:
-        by_table.setdefault(change.table, set()).add(change.record_id)
     newer: dict[tuple[str, str], int] = {}
-    for table, ids in by_table.items():
-        for part in chunks(sorted(ids)):
-            newer.update(
-                ((table, record_id), version)
-                for record_id, version in session.execute(
-                    select(ReplicaRecord.record_id, ReplicaRecord.version).where(
-                        ReplicaRecord.org_id == org_id,
-                        ReplicaRecord.table_name == table,
-                        ReplicaRecord.record_id.in_(part),
-                        ReplicaRecord.seq > last_pulled_at,
-                    )
-                ).tuples()
-            )
+    for table, part in by_table({(c.table, c.record_id) for c in touched}):
+        newer.update(
+            ((table, record_id), version)
+            for record_id, version in session.execute(
+                select(ReplicaRecord.record_id, ReplicaRecord.version).where(
+                    ReplicaRecord.org_id == org_id,
+                    ReplicaRecord.table_name == table,
+                    ReplicaRecord.record_id.in_(part),
+                    ReplicaRecord.seq > last_pulled_at,
+                )
+            ).tuples()
+        )
     own = devices.own_versions(session, user_id, device_id, set(newer)) if newer else set()
     return [c for c in touched if (key := (c.table, c.record_id)) in newer and (*key, newer[key]) not in own]
 

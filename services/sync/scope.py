@@ -15,7 +15,7 @@ Deleted (or archived) records are never in scope.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,6 +48,16 @@ PROJECT_BRINGS = (r.CONTACTS, r.COMPANIES)
 def chunks(values: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]
+
+
+def by_table(keys: Iterable[Key]) -> Iterator[tuple[str, list[str]]]:
+    """(table, a chunk of its record ids) for ``keys``: the shape IN queries take."""
+    grouped: dict[str, list[str]] = {}
+    for table, record_id in keys:
+        grouped.setdefault(table, []).append(record_id)
+    for table, ids in grouped.items():
+        for part in chunks(sorted(ids)):
+            yield table, part
 
 
 def scope_of(
