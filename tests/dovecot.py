@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 
 DOVECOT = "/usr/sbin/dovecot"
 
@@ -159,7 +160,22 @@ class Dovecot:
         user = ImapUser(f"scanner{next(self._numbers)}", secrets.token_urlsafe(12))
         with (self.folder / "users").open("a") as users:
             users.write(f"{user.name}:{{PLAIN}}{user.password}::::::\n")
+        self._wait_until_known(user)
         return user
+
+    def _wait_until_known(self, user: ImapUser) -> None:
+        # Dovecot looks at its passwd-file at most once a second: a user added in the second of
+        # an earlier login is unknown until the next one. Wait until the user can log in, so that
+        # neither the test nor the service under test meets that window.
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                self.client(user).logout()
+                return
+            except LoginError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def client(self, user: ImapUser) -> IMAPClient:
         """A logged-in plain IMAP client, for setting up and looking at a user's mailbox."""
