@@ -1,4 +1,5 @@
-"""The ``crm`` command (``python -m cli``): run, serve, migrate, sandbox; ``admin`` and ``contacts`` groups.
+"""The ``crm`` command (``python -m cli``): run, serve, migrate, sandbox, health; ``admin`` and
+``contacts`` groups.
 
 The composition root: the one place that names every service and the provider sandbox.
 """
@@ -29,6 +30,7 @@ import click  # noqa: E402
 
 from cli.admin import admin  # noqa: E402
 from cli.contacts import contacts  # noqa: E402
+from cli.health import health  # noqa: E402
 from cli.startup import (  # noqa: E402
     Unreachable,
     check_broker,
@@ -36,9 +38,11 @@ from cli.startup import (  # noqa: E402
     configure_logging,
     crm_command,
     migrate_databases,
+    refuse_published_defaults,
     settings_from,
 )
-from crm.settings import RUNNABLE_SERVICES  # noqa: E402
+from crm.metrics.serving import PORT_VARIABLE, metrics_port, ports_of_processes, serve_metrics  # noqa: E402
+from crm.settings import RUNNABLE_SERVICES, Settings, SettingsError  # noqa: E402
 
 SERVICE_CLASSES = {
     "accounts": "services.accounts.service:AccountsService",
@@ -169,10 +173,12 @@ def serve(config: str | None, service: str) -> None:
     from nameko.runners import ServiceRunner
 
     settings = settings_from(config)
+    refuse_published_defaults(settings)
     configure_logging(settings, service)
     check_broker(settings)
     if service != "gateway":
         check_database(settings, service)
+    serve_metrics(settings.metrics.host, metrics_ports(settings, 1)[0])
     runner = ServiceRunner(settings.nameko_config())
     runner.add_service(service_class(service))
 
@@ -197,6 +203,7 @@ def serve(config: str | None, service: str) -> None:
 def run(config: str | None) -> None:
     """Run every service and the gateway on this machine."""
     settings = settings_from(config)
+    refuse_published_defaults(settings)
     check_broker(settings)
     services = [s for s in settings.services if s in RUNNABLE_SERVICES]
     migrate_databases(settings, services)
@@ -206,14 +213,20 @@ def run(config: str | None) -> None:
     # run.processes: several processes of a service are competing consumers of its queue; those
     # of the gateway each bind its port with SO_REUSEPORT (eventlet's listen sets it), and the
     # kernel spreads new connections over them.
-    children = [
-        (name, subprocess.Popen([sys.executable, "-m", "cli", "serve", name], env=env))
-        for name in services
-        for _ in range(settings.processes_of(name))
-    ]
+    processes = [name for name in services for _ in range(settings.processes_of(name))]
     if "mailin" in services:
-        listener = [sys.executable, "-m", "cli", "serve", "mailin-smtp"]
-        children.append(("mailin-smtp", subprocess.Popen(listener, env=env)))
+        processes.append("mailin-smtp")
+    # Each process serves its metrics on a port of its own: metrics.port + i.
+    ports = metrics_ports(settings, len(processes))
+    children = [
+        (
+            name,
+            subprocess.Popen(
+                [sys.executable, "-m", "cli", "serve", name], env={**env, PORT_VARIABLE: str(port)}
+            ),
+        )
+        for name, port in zip(processes, ports, strict=True)
+    ]
     if "messaging" in services and settings.messaging.sandbox:
         children.append(("sandbox", subprocess.Popen([sys.executable, "-m", "cli", "sandbox"], env=env)))
     url = settings.gateway.public_url or f"http://{settings.gateway.host}:{settings.gateway.port}"
@@ -241,6 +254,7 @@ def run(config: str | None) -> None:
         f"  Log in:       curl -X POST {url}/api/v1/auth/login -H 'Content-Type: application/json' "
         '-d \'{"email": "you@example.com", "password": "..."}\''
     )
+    click.echo(f"  METRICS  {metrics_banner(settings.metrics.host, processes, ports)}")
     click.echo("Press Ctrl-C to stop.")
     stopping = False
 
@@ -270,8 +284,25 @@ def run(config: str | None) -> None:
         sys.exit(1)
 
 
+def metrics_ports(settings: Settings, count: int) -> list[int]:
+    """The metrics ports of ``count`` processes: metrics.port (or CRM_METRICS_PORT) + i."""
+    try:
+        return ports_of_processes(metrics_port(settings), count)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def metrics_banner(host: str, processes: list[str], ports: list[int]) -> str:
+    """Which process serves its metrics on which port, as `crm run` prints it."""
+    if not ports or ports[0] == 0:
+        return "not served (metrics.port is 0)"
+    each = ", ".join(f"{name} {port}" for name, port in zip(processes, ports, strict=True))
+    return f"http://{host}:<port>/metrics: {each}"
+
+
 main.add_command(admin)
 main.add_command(contacts)
+main.add_command(health)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,31 @@ import click
 from crm.settings import Settings, SettingsError, load_settings
 
 
-class Unreachable(click.ClickException):
-    """A server we need is down or refuses us: one line saying what and what to do."""
+class OneLineError(click.ClickException):
+    """Shown as one line, ``crm: <message>``; the command exits with status 1."""
 
     def show(self, file: Any = None) -> None:
         click.echo(f"crm: {self.message}", err=True)
+
+
+class Unreachable(OneLineError):
+    """A server we need is down or refuses us: one line saying what and what to do."""
+
+
+class PublishedDefaultsWhenLive(OneLineError):
+    """Live with a secret anyone can read in this repository: one line naming each setting."""
+
+
+def refuse_published_defaults(settings: Settings) -> None:
+    from cli.published_defaults import published_defaults
+
+    found = published_defaults(settings)
+    if found:
+        raise PublishedDefaultsWhenLive(
+            "refusing to run live (messaging.sandbox: false) with published defaults: "
+            + "; ".join(found)
+            + ". Set them (docs/operations.md#secrets), or run in sandbox mode."
+        )
 
 
 def check_broker(settings: Settings) -> None:

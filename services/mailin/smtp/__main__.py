@@ -9,10 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import warnings
 
-from cli.startup import Unreachable, check_database, configure_logging
-from crm.settings import SettingsError, load_settings
-from services.mailin.smtp.server import serve
+# The listener's imports reach nameko, which imports eventlet: its deprecation notice is not
+# this process's to print (asyncio runs here, not eventlet).
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+from cli.startup import OneLineError, check_database, configure_logging, refuse_published_defaults  # noqa: E402
+from crm.metrics.serving import serve_process_metrics  # noqa: E402
+from crm.settings import SettingsError, load_settings  # noqa: E402
+from services.mailin.smtp.server import serve  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,9 +31,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"crm: {exc}")
     configure_logging(settings, "mailin-smtp")
     try:
+        refuse_published_defaults(settings)
         check_database(settings, "mailin")
-    except Unreachable as exc:
+    except OneLineError as exc:
         sys.exit(f"crm: {exc.message}")
+    try:
+        serve_process_metrics(settings)  # this process's own: the process_* and python_* metrics
+    except SettingsError as exc:
+        sys.exit(f"crm: {exc}")
     try:
         asyncio.run(serve(settings))
     except OSError as exc:
