@@ -133,3 +133,47 @@ def unknown_provider_events(config: str | None, limit: int) -> None:
             f"to {event.recipient or '-'}"
         )
     click.echo(f"{len(found)} shown, latest first")
+
+
+# The services whose event handlers park the events they cannot apply (crm.events).
+PARKING_SERVICES = ("interactions", "mailin", "notifier", "sync")
+
+
+@admin.command("replay-events")
+@click.option(
+    "--service",
+    "services",
+    multiple=True,
+    type=click.Choice(PARKING_SERVICES),
+    help="Only this service's parked events (repeatable; all by default).",
+)
+@click.option("--list", "list_only", is_flag=True, help="Show the parked events, put nothing back.")
+@click.pass_obj
+def replay_events(config: str | None, services: tuple[str, ...], list_only: bool) -> None:
+    """Put the events a service parked (its handler failed again and again) back on their
+    queues, once the cause is mended; each is still applied once."""
+    from crm.database import create_service_engine
+    from crm.events import parked_events, replay_parked
+    from crm.times import iso
+
+    settings = settings_from(config)
+    chosen = list(services) or list(PARKING_SERVICES)
+    migrate_databases(settings, chosen)
+    for service in chosen:
+        engine = create_service_engine(settings, service)
+        try:
+            if list_only:
+                for parked in parked_events(engine):
+                    click.echo(
+                        f"{service}  {iso(parked['parked_at'])}  {parked['queue']}  "
+                        f"event {parked['event_id']}  after {parked['attempts']} attempts: {parked['error']}"
+                    )
+                continue
+            replayed, missing = replay_parked(engine, settings.amqp_uri)
+            click.echo(f"{service}: {replayed} parked events put back")
+            for queue in sorted(missing):
+                click.echo(
+                    f"{service}: queue {queue} does not exist (start {service} first); its events stay parked"
+                )
+        finally:
+            engine.dispose()

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm.database import NAMING_CONVENTION
+from crm.events import define_parked_table
 from crm.inbox import define_inbox_table
 from crm.outbox import define_outbox_table
 from crm.times import UtcDateTime, aware
@@ -339,3 +340,4 @@ class CheckIn(Base):
 
 outbox = define_outbox_table(Base.metadata)
 inbox = define_inbox_table(Base.metadata)
+parked_events = define_parked_table(Base.metadata)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import eventlet
 from nameko.dependency_providers import Config
-from nameko.events import event_handler
 
 from crm.auth import Caller, CallerProvider
 from crm.database import Database
 from crm.errors import NotFound, invalid
+from crm.events import durable_event_handler
 from crm.health import Pingable
 from crm.rpc import RpcClient, rpc
 from crm.validation import validate
@@ -54,8 +53,6 @@ import services.accounts.exceptions  # noqa: F401, E402  isort: skip  (their err
 import services.contacts.exceptions  # noqa: F401, E402  isort: skip
 
 MAILIN = "mailin"
-# A mail_received that failed waits this long before it goes back to the queue.
-MAIL_RETRY_PAUSE_SECONDS = 2
 
 log = logging.getLogger(__name__)
 
@@ -246,15 +243,10 @@ class InteractionsService(
 
     # -- mail ingestion -------------------------------------------------------------------------
 
-    @event_handler(MAILIN, "mail_received", requeue_on_error=True)
+    @durable_event_handler(MAILIN, "mail_received")
     def on_mail_received(self, payload: dict[str, Any]) -> None:
         """A mail reached a user: it becomes their pending e-mail interaction, with its links,
         documents and a note on what could not be read (once per event and per user and
         message key). A failure (the database away) puts the event back, after a pause, so
-        the mail is not lost; a malformed event is logged and dropped."""
-        try:
-            pending_email.receive(self.db, payload)
-        except Exception as exc:
-            log.warning("mail_received not applied yet, put back to be tried again: %s", exc)
-            eventlet.sleep(MAIL_RETRY_PAUSE_SECONDS)
-            raise
+        the mail is not lost (``crm.events``); a malformed event is logged and dropped."""
+        pending_email.receive(self.db, payload)

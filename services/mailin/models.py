@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, Boolean, Index, Integer, MetaData, String, Te
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm.database import NAMING_CONVENTION
+from crm.events import define_parked_table
 from crm.inbox import define_inbox_table
 from crm.outbox import define_outbox_table
 from crm.times import UtcDateTime
@@ -147,3 +148,4 @@ class Mailbox(Base):
 
 outbox = define_outbox_table(Base.metadata)
 processed_events = define_inbox_table(Base.metadata)
+parked_events = define_parked_table(Base.metadata)

@@ -15,10 +15,10 @@ from typing import Any
 
 import eventlet
 from nameko.dependency_providers import Config
-from nameko.events import event_handler
 
 from crm.blobs import open_blob_store
 from crm.database import Database, once_more_on_conflict
+from crm.events import durable_event_handler
 from crm.health import Pingable
 from crm.inbox import first_delivery
 from crm.rpc import RpcClient, rpc
@@ -110,23 +110,23 @@ class MailinService(Pingable, MailboxesMixin):
         with self.db.transaction() as uow:
             ingest_addresses.apply_snapshot(uow.session, records)
 
-    @event_handler(ACCOUNTS, "ingest_address_changed")
+    @durable_event_handler(ACCOUNTS, "ingest_address_changed")
     def on_ingest_address_changed(self, payload: dict[str, Any]) -> None:
         """A user's address was made or rotated, or the user (de)activated: the listener takes
         the new address and refuses the old one from the commit on (once per event)."""
         self._apply(payload, "ingest_address_changed", ingest_addresses.apply_address)
 
-    @event_handler(ACCOUNTS, "user_created")
+    @durable_event_handler(ACCOUNTS, "user_created")
     def on_user_created(self, payload: dict[str, Any]) -> None:
         """Known before its address arrives (once per event)."""
         self._apply(payload, "user_created", ingest_addresses.apply_user)
 
-    @event_handler(ACCOUNTS, "user_deactivated")
+    @durable_event_handler(ACCOUNTS, "user_deactivated")
     def on_user_deactivated(self, payload: dict[str, Any]) -> None:
         """The user's address is refused at RCPT from now on (once per event)."""
         self._apply(payload, "user_deactivated", ingest_addresses.apply_user)
 
-    @event_handler(ACCOUNTS, "user_reactivated")
+    @durable_event_handler(ACCOUNTS, "user_reactivated")
     def on_user_reactivated(self, payload: dict[str, Any]) -> None:
         """The user's address takes mail again (once per event)."""
         self._apply(payload, "user_reactivated", ingest_addresses.apply_user)

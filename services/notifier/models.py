@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Boolean, Index, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm.database import NAMING_CONVENTION
+from crm.events import define_parked_table
 from crm.inbox import define_inbox_table
 from crm.outbox import define_outbox_table
 from crm.times import UtcDateTime
@@ -78,3 +79,4 @@ class DeliveryPreference(Base):
 
 outbox = define_outbox_table(Base.metadata)
 processed_events = define_inbox_table(Base.metadata)
+parked_events = define_parked_table(Base.metadata)

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.events import event_handler
-
 from crm.auth import CallerProvider
 from crm.database import Database
+from crm.events import durable_event_handler
 from crm.health import Pingable
 from crm.rpc import rpc
 from crm.validation import validate
@@ -34,23 +33,23 @@ class NotifierService(Pingable):
 
     # -- participant events ---------------------------------------------------
 
-    @event_handler(INTERACTIONS, "participant_invited")
+    @durable_event_handler(INTERACTIONS, "participant_invited")
     def on_participant_invited(self, payload: dict[str, Any]) -> None:
         """The invitee gets an ``invitation`` offering accept and refuse (once per event)."""
         notifications.deliver(self.db, "participant_invited", payload)
 
-    @event_handler(INTERACTIONS, "participant_confirmed")
+    @durable_event_handler(INTERACTIONS, "participant_confirmed")
     def on_participant_confirmed(self, payload: dict[str, Any]) -> None:
         """Added by someone else: the participant is told (``added``). Accepted by the
         invitee: the owner is told (``accepted``). Once per event."""
         notifications.deliver(self.db, "participant_confirmed", payload)
 
-    @event_handler(INTERACTIONS, "participant_refused")
+    @durable_event_handler(INTERACTIONS, "participant_refused")
     def on_participant_refused(self, payload: dict[str, Any]) -> None:
         """The owner is told the invitation was ``refused`` (once per event)."""
         notifications.deliver(self.db, "participant_refused", payload)
 
-    @event_handler(INTERACTIONS, "participant_removed")
+    @durable_event_handler(INTERACTIONS, "participant_removed")
     def on_participant_removed(self, payload: dict[str, Any]) -> None:
         """The removed user is told (``removed``), unless they left on their own. Once per event."""
         notifications.deliver(self.db, "participant_removed", payload)

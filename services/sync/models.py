@@ -19,6 +19,7 @@ from sqlalchemy import BigInteger, Boolean, Index, Integer, MetaData, String, Te
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm.database import NAMING_CONVENTION
+from crm.events import define_parked_table
 from crm.inbox import define_inbox_table
 from crm.times import UtcDateTime
 
@@ -202,3 +203,4 @@ class SyncAlert(Base):
 
 
 define_inbox_table(Base.metadata)
+parked_events = define_parked_table(Base.metadata)

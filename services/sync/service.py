@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.events import event_handler
 from sqlalchemy import select
 
 from crm.auth import CallerProvider
 from crm.database import Database, once_more_on_conflict
 from crm.errors import InvalidInput, field_error
+from crm.events import durable_event_handler
 from crm.health import Pingable
 from crm.inbox import first_delivery
 from crm.rpc import RpcClient, rpc
@@ -242,139 +242,139 @@ class SyncService(Pingable):
             at = datetime.fromisoformat(payload["occurred_at"])
             feed.apply_touch(changes, actor, TOUCHED_BY_EVENT[kind], payload["record"]["id"], at)
 
-    @event_handler(CONTACTS, "company_created")
+    @durable_event_handler(CONTACTS, "company_created")
     def on_company_created(self, payload: dict[str, Any]) -> None:
         """Into the replica; the acting user's phone takes it (touched). Once per event."""
         self._apply(payload, "company_created", lambda f, rec: feed.apply_company(f, rec, False))
 
-    @event_handler(CONTACTS, "company_updated")
+    @durable_event_handler(CONTACTS, "company_updated")
     def on_company_updated(self, payload: dict[str, Any]) -> None:
         """The replica takes the newer version (an older one changes nothing). Once per event."""
         self._apply(payload, "company_updated", lambda f, rec: feed.apply_company(f, rec, False))
 
-    @event_handler(CONTACTS, "company_deleted")
+    @durable_event_handler(CONTACTS, "company_deleted")
     def on_company_deleted(self, payload: dict[str, Any]) -> None:
         """Leaves every scope: phones get it as deleted. Once per event."""
         self._apply(payload, "company_deleted", lambda f, rec: feed.apply_company(f, rec, True))
 
-    @event_handler(CONTACTS, "contact_created")
+    @durable_event_handler(CONTACTS, "contact_created")
     def on_contact_created(self, payload: dict[str, Any]) -> None:
         """The contact and its employments into the replica. Once per event."""
         self._apply(payload, "contact_created", lambda f, rec: feed.apply_contact(f, rec, False))
 
-    @event_handler(CONTACTS, "contact_updated")
+    @durable_event_handler(CONTACTS, "contact_updated")
     def on_contact_updated(self, payload: dict[str, Any]) -> None:
         """The contact and its employments, as they now are. Once per event."""
         self._apply(payload, "contact_updated", lambda f, rec: feed.apply_contact(f, rec, False))
 
-    @event_handler(CONTACTS, "contact_deleted")
+    @durable_event_handler(CONTACTS, "contact_deleted")
     def on_contact_deleted(self, payload: dict[str, Any]) -> None:
         """Leaves every scope with its employments. Once per event."""
         self._apply(payload, "contact_deleted", lambda f, rec: feed.apply_contact(f, rec, True))
 
-    @event_handler(INTERACTIONS, "interaction_created")
+    @durable_event_handler(INTERACTIONS, "interaction_created")
     def on_interaction_created(self, payload: dict[str, Any]) -> None:
         """Into the scope of its owner and participants (not the refused). Once per event."""
         self._apply(payload, "interaction_created", feed.apply_interaction)
 
-    @event_handler(INTERACTIONS, "interaction_updated")
+    @durable_event_handler(INTERACTIONS, "interaction_updated")
     def on_interaction_updated(self, payload: dict[str, Any]) -> None:
         """Its links and people follow (a moved date can take it out of a scope). Once per event."""
         self._apply(payload, "interaction_updated", feed.apply_interaction)
 
-    @event_handler(INTERACTIONS, "interaction_deleted")
+    @durable_event_handler(INTERACTIONS, "interaction_deleted")
     def on_interaction_deleted(self, payload: dict[str, Any]) -> None:
         """Archived: leaves every scope (a restore's newer version brings it back). Once per event."""
         self._apply(payload, "interaction_deleted", feed.apply_interaction_deleted)
 
-    @event_handler(INTERACTIONS, "interaction_purged")
+    @durable_event_handler(INTERACTIONS, "interaction_purged")
     def on_interaction_purged(self, payload: dict[str, Any]) -> None:
         """Deleted for good. Once per event."""
         self._apply(
             payload, "interaction_purged", lambda f, rec: feed.apply_interaction_deleted(f, rec, True)
         )
 
-    @event_handler(INTERACTIONS, "participant_invited")
+    @durable_event_handler(INTERACTIONS, "participant_invited")
     def on_participant_invited(self, payload: dict[str, Any]) -> None:
         """The invitee's phone takes the interaction. Once per event."""
         self._apply(payload, "participant_invited", lambda f, rec: feed.apply_participant(f, rec, False))
 
-    @event_handler(INTERACTIONS, "participant_confirmed")
+    @durable_event_handler(INTERACTIONS, "participant_confirmed")
     def on_participant_confirmed(self, payload: dict[str, Any]) -> None:
         """The participant's status follows. Once per event."""
         self._apply(payload, "participant_confirmed", lambda f, rec: feed.apply_participant(f, rec, False))
 
-    @event_handler(INTERACTIONS, "participant_refused")
+    @durable_event_handler(INTERACTIONS, "participant_refused")
     def on_participant_refused(self, payload: dict[str, Any]) -> None:
         """A refused invitation leaves the invitee's phone. Once per event."""
         self._apply(payload, "participant_refused", lambda f, rec: feed.apply_participant(f, rec, False))
 
-    @event_handler(INTERACTIONS, "participant_removed")
+    @durable_event_handler(INTERACTIONS, "participant_removed")
     def on_participant_removed(self, payload: dict[str, Any]) -> None:
         """The removed user's phone lets the interaction go. Once per event."""
         self._apply(payload, "participant_removed", lambda f, rec: feed.apply_participant(f, rec, True))
 
-    @event_handler(INTERACTIONS, "interaction_note_added")
+    @durable_event_handler(INTERACTIONS, "interaction_note_added")
     def on_note_added(self, payload: dict[str, Any]) -> None:
         """Notes travel with their interaction. Once per event."""
         self._apply(payload, "interaction_note_added", feed.apply_note)
 
-    @event_handler(INTERACTIONS, "interaction_document_added")
+    @durable_event_handler(INTERACTIONS, "interaction_document_added")
     def on_document_added(self, payload: dict[str, Any]) -> None:
         """Document metadata (never the bytes) travels with its interaction. Once per event."""
         self._apply(payload, "interaction_document_added", feed.apply_document)
 
-    @event_handler(INTERACTIONS, "interaction_checked_in")
+    @durable_event_handler(INTERACTIONS, "interaction_checked_in")
     def on_checked_in(self, payload: dict[str, Any]) -> None:
         """A visit started travels with its interaction. Once per event."""
         self._apply(payload, "interaction_checked_in", feed.apply_check_in)
 
-    @event_handler(INTERACTIONS, "interaction_checked_out")
+    @durable_event_handler(INTERACTIONS, "interaction_checked_out")
     def on_checked_out(self, payload: dict[str, Any]) -> None:
         """The visit's end and duration. Once per event."""
         self._apply(payload, "interaction_checked_out", feed.apply_check_in)
 
-    @event_handler(INTERACTIONS, "project_created")
+    @durable_event_handler(INTERACTIONS, "project_created")
     def on_project_created(self, payload: dict[str, Any]) -> None:
         """Into the scope of its users for 90 days. Once per event."""
         self._apply(payload, "project_created", lambda f, rec: feed.apply_project(f, rec, _micros(payload)))
 
-    @event_handler(INTERACTIONS, "project_updated")
+    @durable_event_handler(INTERACTIONS, "project_updated")
     def on_project_updated(self, payload: dict[str, Any]) -> None:
         """Its links and users follow. Once per event."""
         self._apply(payload, "project_updated", lambda f, rec: feed.apply_project(f, rec, _micros(payload)))
 
-    @event_handler(INTERACTIONS, "project_deleted")
+    @durable_event_handler(INTERACTIONS, "project_deleted")
     def on_project_deleted(self, payload: dict[str, Any]) -> None:
         """Archived: leaves every scope. Once per event."""
         self._apply(payload, "project_deleted", feed.apply_project_deleted)
 
-    @event_handler(INTERACTIONS, "project_purged")
+    @durable_event_handler(INTERACTIONS, "project_purged")
     def on_project_purged(self, payload: dict[str, Any]) -> None:
         """Deleted for good. Once per event."""
         self._apply(payload, "project_purged", lambda f, rec: feed.apply_project_deleted(f, rec, True))
 
-    @event_handler(CONTACTS, "company_purged")
+    @durable_event_handler(CONTACTS, "company_purged")
     def on_company_purged(self, payload: dict[str, Any]) -> None:
         """Deleted for good, with its employments. Once per event."""
         self._apply(payload, "company_purged", lambda f, rec: feed.apply_purged(f, r.COMPANIES, rec["id"]))
 
-    @event_handler(CONTACTS, "contact_purged")
+    @durable_event_handler(CONTACTS, "contact_purged")
     def on_contact_purged(self, payload: dict[str, Any]) -> None:
         """Deleted for good, with its employments. Once per event."""
         self._apply(payload, "contact_purged", lambda f, rec: feed.apply_purged(f, r.CONTACTS, rec["id"]))
 
-    @event_handler(ACCOUNTS, "user_created")
+    @durable_event_handler(ACCOUNTS, "user_created")
     def on_user_created(self, payload: dict[str, Any]) -> None:
         """A colleague's name for every phone of the organisation. Once per event."""
         self._apply(payload, "user_created", feed.apply_user)
 
-    @event_handler(ACCOUNTS, "user_updated")
+    @durable_event_handler(ACCOUNTS, "user_updated")
     def on_user_updated(self, payload: dict[str, Any]) -> None:
         """A renamed colleague. Once per event."""
         self._apply(payload, "user_updated", feed.apply_user)
 
-    @event_handler(GATEWAY, "record_viewed")
+    @durable_event_handler(GATEWAY, "record_viewed")
     def on_record_viewed(self, payload: dict[str, Any]) -> None:
         """A record a user opened on the web goes to their phone at the next pull. Once per event."""
         record = payload["record"]

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, text
 
 from crm.database import create_service_engine, is_postgresql
+from crm.events import define_parked_table
 from crm.inbox import define_inbox_table
 from crm.outbox import define_outbox_table
 from tests.mailin_listener import ListenerProcess, write_config
@@ -20,6 +21,7 @@ notes = Table(
 )
 define_outbox_table(probe_metadata)
 define_inbox_table(probe_metadata)
+define_parked_table(probe_metadata)
 
 
 def create_probe_schema(settings, service: str) -> None:

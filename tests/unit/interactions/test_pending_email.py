@@ -147,7 +147,6 @@ def test_a_malformed_event_is_dropped_without_an_interaction(interactions):
 def test_while_the_database_is_away_the_event_is_put_back_and_applied_once_it_is_back(
     interactions, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(interactions_service, "MAIL_RETRY_PAUSE_SECONDS", 0)
     away = DatabaseAccess(create_engine(f"sqlite:///{tmp_path}/no-such-folder/interactions.db"), relay=None)
     event = mail_received(interactions)
     worker = worker_factory(
