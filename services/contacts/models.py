@@ -124,7 +124,8 @@ class Contact(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (
-        Index("ix_contacts_org_id_last_name_id", "org_id", "last_name", "id"),
+        # The usual order sorts a missing last name as "" (pages.py): the index holds that expression.
+        Index("ix_contacts_org_id_sort_last_name_id", "org_id", text("coalesce(last_name, '')"), "id"),
         Index("ix_contacts_org_id_updated_at", "org_id", "updated_at"),
         _position_index("contacts"),
         Index(

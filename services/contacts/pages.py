@@ -29,7 +29,10 @@ class SortColumn:
 
     @property
     def expression(self) -> Any:
-        return func.coalesce(self.attribute, "") if self.kind == "text" else self.attribute
+        """What rows are ordered by: a text column that may be null orders a missing value as "";
+        one that may not is ordered as it is, so that its plain index serves the order."""
+        nullable = self.attribute.property.columns[0].nullable
+        return func.coalesce(self.attribute, "") if self.kind == "text" and nullable else self.attribute
 
     def value_of(self, row: Any) -> str:
         value = getattr(row, self.attribute.key)
