@@ -162,6 +162,9 @@ class Employment(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
+    # A mail from a professional address finds its contact (mail ingestion, references.py).
+    __table_args__ = (Index("ix_employments_org_id_email", "org_id", "email"),)
+
 
 class Interest(Base):
     """An entry of the organisation's own list of interests ("Comptable", "Libre")."""

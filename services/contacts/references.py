@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
 from crm.errors import invalid
 from services.contacts import lookups
-from services.contacts.models import Company, Contact
+from services.contacts.models import Company, Contact, Employment
 from services.contacts.shapes import position_out
 
 MAX_IDS = 1000
@@ -80,23 +80,44 @@ def _emails(value: Any) -> list[str]:
 
 
 def find_by_emails(session: Session, org_id: str, emails: Any) -> dict[str, Any] | None:
-    """``{"contact_id", "company_id"}`` of the live contact of ``org_id`` whose e-mail is the first
-    of ``emails`` (in the order given) that one has, or None. ``company_id`` is the contact's
-    current company (the first by name when there are several; None when there is none)."""
+    """``{"contact_id", "company_id"}`` of the live contact of ``org_id`` that has the first of
+    ``emails`` (in the order given) one has, as their own e-mail or as the professional e-mail of
+    one of their employments; or None. For their own e-mail, ``company_id`` is the contact's
+    current company (the first by name; None when there is none); for a professional one, the
+    company of that employment (a current one before an ended one). An address that is one
+    contact's own and another's professional e-mail names the first."""
     if not isinstance(org_id, str):
         raise invalid("org_id", "an organisation id")
     wanted = list(dict.fromkeys(_emails(emails)))
     if not wanted:
         return None
-    found = dict(
+    personal = dict(
         session.execute(
             select(Contact.email, Contact.id).where(
                 Contact.org_id == org_id, Contact.email.in_(wanted), Contact.deleted_at.is_(None)
             )
         ).all()
     )
-    contact_id = next((found[email] for email in wanted if email in found), None)
-    if contact_id is None:
-        return None
-    current = lookups.current_employments(session, [contact_id]).get(contact_id, [])
-    return {"contact_id": contact_id, "company_id": current[0][1].id if current else None}
+    professional: dict[str, dict[str, Any]] = {}
+    for email, contact_id, company_id in session.execute(
+        select(Employment.email, Employment.contact_id, Employment.company_id)
+        .join(Contact, Contact.id == Employment.contact_id)
+        .join(Company, Company.id == Employment.company_id)
+        .where(
+            Employment.org_id == org_id,
+            Employment.email.in_(wanted),
+            Employment.deleted_at.is_(None),
+            Contact.deleted_at.is_(None),
+            Company.deleted_at.is_(None),
+        )
+        .order_by(case((lookups.current_clause(lookups.today()), 0), else_=1), Company.name, Employment.id)
+    ):
+        professional.setdefault(email, {"contact_id": contact_id, "company_id": company_id})
+    for email in wanted:
+        if email in personal:
+            contact_id = personal[email]
+            current = lookups.current_employments(session, [contact_id]).get(contact_id, [])
+            return {"contact_id": contact_id, "company_id": current[0][1].id if current else None}
+        if email in professional:
+            return professional[email]
+    return None

@@ -95,6 +95,47 @@ def test_find_by_emails_answers_the_first_address_that_is_a_contacts_with_its_cu
     }
 
 
+def test_find_by_emails_finds_a_contact_by_the_professional_e_mail_of_an_employment_with_its_company(
+    contacts,
+):
+    pomme = contacts.as_user(BOB)
+    siege = pomme.create_company({"name": "Pomme Siège Central"})["id"]
+    abel = pomme.create_company({"name": "Anciens Établissements Abel"})["id"]
+    marc = pomme.create_contact({"first_name": "Marc", "last_name": "Roux", "email": "marc.roux@gmail.com"})[
+        "id"
+    ]
+    pomme.add_employment(marc, {"company_id": abel, "email": "m.roux@abel.fr", "end_date": "2020-01-31"})
+    pomme.add_employment(marc, {"company_id": siege, "email": "M.Roux@pomme-siege.fr"})
+    system = contacts.worker()
+
+    # The company is the employment's, not the contact's first current one.
+    assert system.find_by_emails(BOB.org_id, ["inconnu@ailleurs.fr", "m.roux@pomme-siege.fr"]) == {
+        "contact_id": marc,
+        "company_id": siege,
+    }
+    assert system.find_by_emails(BOB.org_id, ["m.roux@abel.fr"]) == {"contact_id": marc, "company_id": abel}
+    # Their own address comes first when it is listed first, with their current company.
+    assert system.find_by_emails(BOB.org_id, ["marc.roux@gmail.com", "m.roux@abel.fr"]) == {
+        "contact_id": marc,
+        "company_id": siege,
+    }
+
+
+def test_find_by_emails_ignores_professional_e_mails_of_archived_contacts_companies_or_employments(contacts):
+    pomme = contacts.as_user(BOB)
+    closed = pomme.create_company({"name": "Magasin Fermé"})["id"]
+    siege = pomme.create_company({"name": "Pomme Siège Central"})["id"]
+    left = pomme.create_contact({"last_name": "Parti"})["id"]
+    pomme.add_employment(left, {"company_id": siege, "email": "parti@pomme-siege.fr"})
+    pomme.delete_contact(left)
+    lea = pomme.create_contact({"last_name": "Morel"})["id"]
+    pomme.add_employment(lea, {"company_id": closed, "email": "lea@magasin-ferme.fr"})
+    pomme.delete_company(closed)
+    system = contacts.worker()
+
+    assert system.find_by_emails(BOB.org_id, ["parti@pomme-siege.fr", "lea@magasin-ferme.fr"]) is None
+
+
 def test_find_by_emails_finds_nothing_among_deleted_contacts_or_another_organisations(contacts):
     pomme = contacts.as_user(BOB)
     gone = pomme.create_contact({"last_name": "Parti", "email": "parti@pomme.fr"})["id"]
