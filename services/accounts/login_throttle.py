@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from crm.errors import RateLimited
 from crm.settings import AuthSettings
 from crm.times import utcnow
+from services.accounts.metrics import login_failures, login_throttled
 from services.accounts.models import LoginFailure
 
 UNKNOWN_ADDRESS = "unknown"
@@ -26,6 +27,7 @@ def check_allowed(session: Session, email: str, address: str | None, auth: AuthS
         select(func.count()).where(LoginFailure.email == email, LoginFailure.failed_at > since)
     )
     if by_account >= auth.login_failures_per_account:
+        login_throttled.inc()
         raise RateLimited(
             "too many failed logins for this account; wait before trying again",
             retry_after=auth.login_window_seconds,
@@ -40,6 +42,7 @@ def check_allowed(session: Session, email: str, address: str | None, auth: AuthS
         )
     )
     if by_address >= auth.login_failures_per_address:
+        login_throttled.inc()
         raise RateLimited(
             "too many failed logins from this address; wait before trying again",
             retry_after=auth.login_window_seconds,
@@ -50,6 +53,7 @@ def check_allowed(session: Session, email: str, address: str | None, auth: AuthS
 
 
 def record_failure(session: Session, email: str, address: str | None, auth: AuthSettings) -> None:
+    login_failures.inc()
     now = utcnow()
     session.add(LoginFailure(email=email, client_address=address or UNKNOWN_ADDRESS, failed_at=now))
     # Keep the table small: older failures no longer count.

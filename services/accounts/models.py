@@ -15,6 +15,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -22,6 +23,8 @@ from crm.database import NAMING_CONVENTION
 from crm.inbox import define_inbox_table
 from crm.outbox import define_outbox_table
 from crm.times import UtcDateTime
+
+_SIGNED_IN = "kind = 'login' AND revoked_at IS NULL"
 
 
 class Base(DeclarativeBase):
@@ -74,6 +77,16 @@ class LoginSession(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
 
+    # Sessions are never deleted: the business figures (metrics.py) read the signed-in ones only.
+    __table_args__ = (
+        Index(
+            "ix_login_sessions_signed_in",
+            "expires_at",
+            sqlite_where=text(_SIGNED_IN),
+            postgresql_where=text(_SIGNED_IN),
+        ),
+    )
+
 
 class RefreshToken(Base):
     __tablename__ = "refresh_tokens"
@@ -84,6 +97,9 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Set when exchanged for a new one; presenting it again revokes the session.
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    # Renewals of the last minutes, for the business figures' active users (metrics.py).
+    __table_args__ = (Index("ix_refresh_tokens_issued_at", "issued_at"),)
 
 
 class ApiToken(Base):
