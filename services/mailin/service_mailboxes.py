@@ -123,9 +123,16 @@ class MailboxesMixin:
         every = timedelta(minutes=self.settings.mailin.imap_check_minutes)
         due = checks.due_mailboxes(self.db.engine, every, self.settings.mailin.imap_check_stale_seconds)
         pool = eventlet.GreenPool(CHECK_CONCURRENCY)
-        for mailbox_id in due:
-            pool.spawn_n(self._check, mailbox_id)
-        pool.waitall()
+        checking = []
+        try:
+            for mailbox_id in due:
+                checking.append(pool.spawn(self._check, mailbox_id))
+            pool.waitall()
+        finally:
+            # The container kills this worker, not the threads it spawned: a killed container's
+            # checks would go on with its database engine and blob store (as in process_pending).
+            for thread in checking:
+                thread.kill()
 
     def _check(self, mailbox_id: str, asked: bool = False) -> checks.CheckOutcome:
         return checks.check_mailbox(

@@ -16,7 +16,7 @@ from crm.ids import new_id
 from crm.times import utcnow
 from services.contacts.models import Contact
 from services.contacts.service import ContactsService
-from services.mailin import linking
+from services.mailin import checks, linking, service_mailboxes
 from services.mailin.models import Delivery, outbox
 from services.mailin.service import MailinService
 from services.mailin.store import store_message
@@ -195,3 +195,29 @@ def test_a_killed_mailin_container_leaves_no_delivery_being_processed(
     answered.send()
     eventlet.sleep(0.5)
     assert finished == []  # the lookup went with its container
+
+
+def test_a_killed_mailin_container_stops_the_mailbox_checks_it_started(
+    container_factory, migrated, monkeypatch
+):
+    """The periodic IMAP check runs its mailboxes in threads of its own: they go with their
+    container, as the processing does, rather than go on with its engine after it is killed."""
+    checking, released, finished = Event(), Event(), []
+
+    def slow_check(engine, blobs, fernet, mailbox_id, options, limits):  # the server answers when told
+        if not checking.ready():
+            checking.send()
+        released.wait()
+        finished.append(mailbox_id)
+
+    monkeypatch.setattr(service_mailboxes, "DUE_POLL_SECONDS", 0.1)
+    monkeypatch.setattr(checks, "due_mailboxes", lambda engine, every, stale: ["mailbox-kill-1"])
+    monkeypatch.setattr(checks, "check_mailbox", slow_check)
+    container = container_factory(MailinUnderTest, migrated.nameko_config())
+    container.start()
+    with eventlet.Timeout(10):
+        checking.wait()
+    container.kill()
+    released.send()
+    eventlet.sleep(0.5)
+    assert finished == []  # the check went with its container
