@@ -1,10 +1,15 @@
-"""The ``ping`` RPC every service answers, used by the gateway's ``/readyz``."""
+"""What every service shares: the ``ping`` RPC the gateway's ``/readyz`` calls, and the
+measurement of its RPC and event entrypoints (``crm.metrics.entrypoints``)."""
 
+from crm.metrics.entrypoints import EntrypointMetrics
 from crm.rpc import rpc
 
 
 class Pingable:
     name: str
+
+    # Every service class inherits it: nameko finds dependency providers on base classes too.
+    entrypoint_metrics = EntrypointMetrics()
 
     @rpc
     def ping(self) -> dict[str, str]:

@@ -19,13 +19,28 @@ import amqp
 import eventlet
 from eventlet.event import Event
 from kombu import Connection, Exchange, Producer
-from sqlalchemy import JSON, Column, DateTime, Engine, Index, MetaData, String, Table, Text, cast, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Text,
+    cast,
+    func,
+    select,
+)
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
 from crm.ids import new_id
 from crm.logs import current_request_id
+from crm.metrics import outbox_published
 from crm.times import utcnow
 
 log = logging.getLogger(__name__)
@@ -53,6 +68,11 @@ def define_outbox_table(metadata: MetaData) -> Table:
     )
     Index("ix_outbox_published_at", table.c.published_at, table.c.id)
     return table
+
+
+def backlog_query() -> Select:
+    """How many rows wait to be published, and when the oldest of them was written."""
+    return select(func.count(), func.min(_outbox.c.created_at)).where(_outbox.c.published_at.is_(None))
 
 
 def event_exchange(service_name: str) -> Exchange:
@@ -192,6 +212,7 @@ class OutboxRelay:
         self._connection: Connection | None = None
         self._producer: ConfirmedPublisher | None = None
         self._last_prune = utcnow()
+        self._published = outbox_published.labels(service_name)
 
     def start(self) -> None:
         self._running = True
@@ -257,6 +278,7 @@ class OutboxRelay:
                 .values(published_at=utcnow())
             )
             connection.commit()
+            self._published.inc(len(rows))
             return len(rows)
 
     def _get_producer(self) -> ConfirmedPublisher:

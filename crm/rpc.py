@@ -14,6 +14,7 @@ import inspect
 import json
 import logging
 import sys
+import time
 import uuid
 from typing import Any
 
@@ -28,6 +29,7 @@ from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 from crm.errors import CrmError, ServiceUnavailable
+from crm.metrics import FAILURE, OK, TIMEOUT, CallSeries, outcome_of
 
 log = logging.getLogger(__name__)
 
@@ -252,38 +254,48 @@ class RpcClient(DependencyProvider):
         self.timeout = config["CRM"].gateway.rpc_timeout_seconds
         self.exchange = get_rpc_exchange(config)
         self.publisher = SharedPublisher.for_uri(config[AMQP_URI_CONFIG_KEY])
+        self.measured = CallSeries(self.container.service_name, self.target_service)
 
     def call(self, worker_ctx: Any, method_name: str, args: tuple, kwargs: dict) -> Any:
-        correlation_id = uuid.uuid4().hex
-        reply_event = self.reply_listener.expect(correlation_id)
-        headers = {
-            f"nameko.{key}": value for key, value in worker_ctx.context_data.items() if value is not None
-        }
-        headers["nameko.call_id_stack"] = worker_ctx.call_id_stack
+        started = time.perf_counter()
+        outcome = FAILURE
         try:
-            self.publisher.publish(
-                json.dumps({"args": args, "kwargs": kwargs}),
-                exchange=self.exchange,
-                routing_key=f"{self.target_service}.{method_name}",
-                reply_to=self.reply_listener.routing_key,
-                correlation_id=correlation_id,
-                headers=headers,
-            )
-        except Exception as exc:
-            self.reply_listener.forget(correlation_id)
-            log.error("cannot send a request to %s: %s", self.target_service, exc)
-            raise ServiceUnavailable("the message bus is unreachable; try again shortly") from None
-        try:
-            with eventlet.Timeout(self.timeout):
-                body = reply_event.wait()
-        except eventlet.Timeout:
-            self.reply_listener.forget(correlation_id)
-            raise ServiceUnavailable(
-                f"the {self.target_service} service did not answer within {self.timeout:g} s"
-            ) from None
-        if body.get("error"):
-            raise deserialize(body["error"])
-        return body["result"]
+            correlation_id = uuid.uuid4().hex
+            reply_event = self.reply_listener.expect(correlation_id)
+            headers = {
+                f"nameko.{key}": value for key, value in worker_ctx.context_data.items() if value is not None
+            }
+            headers["nameko.call_id_stack"] = worker_ctx.call_id_stack
+            try:
+                self.publisher.publish(
+                    json.dumps({"args": args, "kwargs": kwargs}),
+                    exchange=self.exchange,
+                    routing_key=f"{self.target_service}.{method_name}",
+                    reply_to=self.reply_listener.routing_key,
+                    correlation_id=correlation_id,
+                    headers=headers,
+                )
+            except Exception as exc:
+                self.reply_listener.forget(correlation_id)
+                log.error("cannot send a request to %s: %s", self.target_service, exc)
+                raise ServiceUnavailable("the message bus is unreachable; try again shortly") from None
+            try:
+                with eventlet.Timeout(self.timeout):
+                    body = reply_event.wait()
+            except eventlet.Timeout:
+                self.reply_listener.forget(correlation_id)
+                outcome = TIMEOUT
+                raise ServiceUnavailable(
+                    f"the {self.target_service} service did not answer within {self.timeout:g} s"
+                ) from None
+            if body.get("error"):
+                error = deserialize(body["error"])
+                outcome = outcome_of(error)
+                raise error
+            outcome = OK
+            return body["result"]
+        finally:
+            self.measured.observe(method_name, outcome, time.perf_counter() - started)
 
     def get_dependency(self, worker_ctx: Any) -> ServiceClient:
         return ServiceClient(self, worker_ctx)

@@ -1,31 +1,44 @@
-"""Prometheus metrics of the gateway, served at /metrics."""
+"""The gateway's HTTP metrics, and ``/metrics``: the process registry (crm.metrics), which the
+gateway's ``metrics.port`` serves too."""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from werkzeug.wrappers import Response
 
-registry = CollectorRegistry()
+from crm.metrics import LATENCY_BUCKETS, REGISTRY
 
 requests_total = Counter(
     "crm_http_requests_total",
     "HTTP requests answered by the gateway",
     ["method", "route", "status"],
-    registry=registry,
 )
 request_duration = Histogram(
     "crm_http_request_duration_seconds",
     "Time to answer an HTTP request",
     ["method", "route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-    registry=registry,
+    buckets=LATENCY_BUCKETS,
 )
 
 
+# (method, route template, status) -> its label children, made once: routes and methods are the
+# gateway's own, so this stays as small as the route table.
+_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe(method: str, route: str, status: int, seconds: float) -> None:
-    requests_total.labels(method, route, str(status)).inc()
-    request_duration.labels(method, route).observe(seconds)
+    key = (method, route, status)
+    series = _series.get(key)
+    if series is None:
+        series = _series[key] = (
+            requests_total.labels(method, route, str(status)),
+            request_duration.labels(method, route),
+        )
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def metrics_response() -> Response:
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST.split(";")[0])
+    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST.split(";")[0])
