@@ -41,7 +41,8 @@ from cli.startup import (  # noqa: E402
     refuse_published_defaults,
     settings_from,
 )
-from crm.settings import RUNNABLE_SERVICES  # noqa: E402
+from crm.metrics.serving import PORT_VARIABLE, metrics_port, ports_of_processes, serve_metrics  # noqa: E402
+from crm.settings import RUNNABLE_SERVICES, Settings, SettingsError  # noqa: E402
 
 SERVICE_CLASSES = {
     "accounts": "services.accounts.service:AccountsService",
@@ -177,6 +178,7 @@ def serve(config: str | None, service: str) -> None:
     check_broker(settings)
     if service != "gateway":
         check_database(settings, service)
+    serve_metrics(settings.metrics.host, metrics_ports(settings, 1)[0])
     runner = ServiceRunner(settings.nameko_config())
     runner.add_service(service_class(service))
 
@@ -211,14 +213,20 @@ def run(config: str | None) -> None:
     # run.processes: several processes of a service are competing consumers of its queue; those
     # of the gateway each bind its port with SO_REUSEPORT (eventlet's listen sets it), and the
     # kernel spreads new connections over them.
-    children = [
-        (name, subprocess.Popen([sys.executable, "-m", "cli", "serve", name], env=env))
-        for name in services
-        for _ in range(settings.processes_of(name))
-    ]
+    processes = [name for name in services for _ in range(settings.processes_of(name))]
     if "mailin" in services:
-        listener = [sys.executable, "-m", "cli", "serve", "mailin-smtp"]
-        children.append(("mailin-smtp", subprocess.Popen(listener, env=env)))
+        processes.append("mailin-smtp")
+    # Each process serves its metrics on a port of its own: metrics.port + i.
+    ports = metrics_ports(settings, len(processes))
+    children = [
+        (
+            name,
+            subprocess.Popen(
+                [sys.executable, "-m", "cli", "serve", name], env={**env, PORT_VARIABLE: str(port)}
+            ),
+        )
+        for name, port in zip(processes, ports, strict=True)
+    ]
     if "messaging" in services and settings.messaging.sandbox:
         children.append(("sandbox", subprocess.Popen([sys.executable, "-m", "cli", "sandbox"], env=env)))
     url = settings.gateway.public_url or f"http://{settings.gateway.host}:{settings.gateway.port}"
@@ -246,6 +254,7 @@ def run(config: str | None) -> None:
         f"  Log in:       curl -X POST {url}/api/v1/auth/login -H 'Content-Type: application/json' "
         '-d \'{"email": "you@example.com", "password": "..."}\''
     )
+    click.echo(f"  METRICS  {metrics_banner(settings.metrics.host, processes, ports)}")
     click.echo("Press Ctrl-C to stop.")
     stopping = False
 
@@ -273,6 +282,22 @@ def run(config: str | None) -> None:
                 child.kill()
     if any(child.returncode not in (0, -signal.SIGTERM) for _, child in children):
         sys.exit(1)
+
+
+def metrics_ports(settings: Settings, count: int) -> list[int]:
+    """The metrics ports of ``count`` processes: metrics.port (or CRM_METRICS_PORT) + i."""
+    try:
+        return ports_of_processes(metrics_port(settings), count)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def metrics_banner(host: str, processes: list[str], ports: list[int]) -> str:
+    """Which process serves its metrics on which port, as `crm run` prints it."""
+    if not ports or ports[0] == 0:
+        return "not served (metrics.port is 0)"
+    each = ", ".join(f"{name} {port}" for name, port in zip(processes, ports, strict=True))
+    return f"http://{host}:<port>/metrics: {each}"
 
 
 main.add_command(admin)

@@ -233,6 +233,13 @@ class RunSettings(_Section):
         return processes
 
 
+class MetricsSettings(_Section):
+    # Each process serves its Prometheus metrics at http://host:port/metrics; `crm run` gives its
+    # i-th process port + i; the environment variable CRM_METRICS_PORT overrides port; 0 = off.
+    host: str = "127.0.0.1"
+    port: int = Field(default=9400, ge=0, le=65535)
+
+
 class BlobSettings(_Section):
     # Where document bytes are kept, by content hash ({data_dir} is filled in).
     folder: str = "{data_dir}/blobs"
@@ -258,6 +265,7 @@ class Settings(_Section):
     mailin: MailinSettings = Field(default_factory=MailinSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     run: RunSettings = Field(default_factory=RunSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @field_validator("log_level")
     @classmethod

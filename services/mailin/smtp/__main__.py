@@ -16,6 +16,7 @@ import warnings
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 from cli.startup import OneLineError, check_database, configure_logging, refuse_published_defaults  # noqa: E402
+from crm.metrics.serving import serve_process_metrics  # noqa: E402
 from crm.settings import SettingsError, load_settings  # noqa: E402
 from services.mailin.smtp.server import serve  # noqa: E402
 
@@ -34,6 +35,10 @@ def main(argv: list[str] | None = None) -> None:
         check_database(settings, "mailin")
     except OneLineError as exc:
         sys.exit(f"crm: {exc.message}")
+    try:
+        serve_process_metrics(settings)  # this process's own: the process_* and python_* metrics
+    except SettingsError as exc:
+        sys.exit(f"crm: {exc}")
     try:
         asyncio.run(serve(settings))
     except OSError as exc:
