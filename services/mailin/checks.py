@@ -36,11 +36,11 @@ from sqlalchemy import Engine, and_, or_, select, update
 
 from crm.blobs import BlobStore
 from crm.times import utcnow
-from services.mailin import passwords
+from services.mailin import ingest_addresses, metrics, passwords
 from services.mailin.imap import fetch
 from services.mailin.imap.errors import SERVER_ERROR, ImapFailure
 from services.mailin.imap.session import ImapAccount, ImapOptions, logged_in, require_folder, select_folder
-from services.mailin.models import IngestAddress, Ingested, Mailbox
+from services.mailin.models import Ingested, Mailbox
 from services.mailin.store import store_message
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,8 @@ def due_mailboxes(engine: Engine, every: timedelta, stale_seconds: int) -> list[
                         and_(Mailbox.last_check_at.is_(None), Mailbox.created_at <= due_before),
                     ),
                     _free(now, stale_seconds),
-                    ~_user_deactivated(),
+                    # A deactivated user's mail is not read.
+                    ~ingest_addresses.deactivated(Mailbox.user_id),
                 )
                 .order_by(Mailbox.last_check_at.is_(None).desc(), Mailbox.last_check_at)
             )
@@ -155,6 +156,7 @@ def check_mailbox(
         outcome.failure = ImapFailure(SERVER_ERROR, f"the check stopped: {type(exc).__name__}: {exc}"[:500])
         log.exception("mailbox %s check failed", mailbox_id)
     _release(engine, mailbox_id, claimed_at, outcome.failure)
+    metrics.imap_checks.labels(metrics.FAILURE if outcome.failure else metrics.OK).inc()
     return outcome
 
 
@@ -250,15 +252,6 @@ def _skipped_words(client: IMAPClient, uid: int, size: int, limits: CheckLimits)
 def _free(now: datetime, stale_seconds: int) -> Any:
     return or_(
         Mailbox.checking_since.is_(None), Mailbox.checking_since < now - timedelta(seconds=stale_seconds)
-    )
-
-
-def _user_deactivated() -> Any:
-    """The mailbox's user is deactivated (as accounts last told mailin): their mail is not read."""
-    return (
-        select(IngestAddress.user_id)
-        .where(IngestAddress.user_id == Mailbox.user_id, IngestAddress.active.is_(False))
-        .exists()
     )
 
 

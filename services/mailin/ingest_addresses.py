@@ -21,6 +21,15 @@ from crm.times import utcnow
 from services.mailin.models import IngestAddress
 
 
+def deactivated(user_id: Any) -> Any:
+    """A condition: the user ``user_id`` (a column) is deactivated, as accounts last told mailin."""
+    return (
+        select(IngestAddress.user_id)
+        .where(IngestAddress.user_id == user_id, IngestAddress.active.is_(False))
+        .exists()
+    )
+
+
 def _moment(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 

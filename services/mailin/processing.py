@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from crm.blobs import BlobStore
 from crm.database import DatabaseAccess, UnitOfWork, insert_ignoring_duplicates
 from crm.times import iso, utcnow
+from services.mailin.metrics import mail_failed
 from services.mailin.models import PENDING, PROCESSED, Delivery, Ingested, RawMessage
 from services.mailin.parsing import ParsedMail, read_message
 
@@ -106,6 +107,7 @@ def process_next(
 
 def _note_failure(session: Session, delivery_id: str, attempts: int, exc: Exception) -> None:
     log.warning("mail delivery %s failed (attempt %d), tried again later: %s", delivery_id, attempts, exc)
+    mail_failed.inc()
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
