@@ -59,10 +59,48 @@ def current_key(session: Session, passphrase: str) -> ActiveKey:
                 key = create_signing_key(session, passphrase)
         except IntegrityError:  # another process made one first
             return current_key(session, passphrase)
-    private = serialization.load_pem_private_key(
-        key.private_key.encode(), password=passphrase.encode() if passphrase else None
-    )
-    return ActiveKey(kid=key.kid, private_key=private)  # type: ignore[arg-type]
+    if passphrase:
+        encrypt_stored_keys(session, passphrase)
+    return ActiveKey(kid=key.kid, private_key=_private_key(key, passphrase))
+
+
+class KeyPassphraseMismatch(Exception):
+    """The stored signing keys are encrypted and ``auth.key_passphrase`` does not open them."""
+
+
+def _is_encrypted(pem: str) -> bool:
+    return pem.lstrip().startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+
+
+def _private_key(key: SigningKey, passphrase: str) -> Ed25519PrivateKey:
+    encrypted = _is_encrypted(key.private_key)
+    if encrypted and not passphrase:
+        raise KeyPassphraseMismatch(
+            "the token signing keys are encrypted and auth.key_passphrase is empty: "
+            "set the passphrase they were encrypted with"
+        )
+    try:
+        private = serialization.load_pem_private_key(
+            key.private_key.encode(), password=passphrase.encode() if encrypted else None
+        )
+    except ValueError:
+        raise KeyPassphraseMismatch(
+            "auth.key_passphrase does not decrypt the token signing keys: set the passphrase they "
+            "were encrypted with"
+        ) from None
+    return private  # type: ignore[return-value]
+
+
+def encrypt_stored_keys(session: Session, passphrase: str) -> int:
+    """Encrypt the private keys stored without encryption (made before ``auth.key_passphrase``
+    was set) with ``passphrase``; how many."""
+    plain = [key for key in session.scalars(select(SigningKey)) if not _is_encrypted(key.private_key)]
+    for key in plain:
+        private = serialization.load_pem_private_key(key.private_key.encode(), password=None)
+        key.private_key = private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, _encryption(passphrase)
+        ).decode()
+    return len(plain)
 
 
 def public_keys(session: Session) -> list[dict[str, Any]]:

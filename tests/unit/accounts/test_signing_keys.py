@@ -53,9 +53,33 @@ def test_private_key_is_encrypted_at_rest_with_a_passphrase(session):
     stored = session.get(SigningKey, key.kid)
 
     assert "ENCRYPTED PRIVATE KEY" in stored.private_key
-    with pytest.raises(TypeError):
-        signing_keys.current_key(session, "")
     assert signing_keys.current_key(session, "phrase secrète de Pomme").kid == key.kid
+
+
+def test_an_encrypted_key_without_its_passphrase_is_refused_naming_the_setting(session):
+    signing_keys.current_key(session, "phrase secrète de Pomme")
+
+    with pytest.raises(signing_keys.KeyPassphraseMismatch, match="auth.key_passphrase is empty"):
+        signing_keys.current_key(session, "")
+    with pytest.raises(signing_keys.KeyPassphraseMismatch, match="does not decrypt"):
+        signing_keys.current_key(session, "Chambre 404")
+
+
+def test_a_passphrase_set_on_a_running_deployment_encrypts_the_keys_it_made_without(session):
+    old = signing_keys.current_key(session, "")
+    session.commit()
+    newer_kid = signing_keys.rotate(session, "")
+    session.commit()
+
+    key = signing_keys.current_key(session, "phrase secrète de Pomme")
+    session.commit()
+
+    assert key.kid == newer_kid
+    stored = session.query(SigningKey).all()
+    assert len(stored) == 2 and all("ENCRYPTED PRIVATE KEY" in row.private_key for row in stored)
+    published = {entry["kid"]: entry["public_key"] for entry in signing_keys.public_keys(session)}
+    assert _signs_verifiably(key, published[newer_kid]) and _signs_verifiably(old, published[old.kid])
+    assert signing_keys.current_key(session, "phrase secrète de Pomme").kid == newer_kid
 
 
 def test_rotation_makes_a_new_current_key_and_the_old_one_keeps_verifying(session):
