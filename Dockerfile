@@ -1,5 +1,5 @@
-# One image for every CRM service; compose.yaml picks the service with
-# `crm serve <name>` (or `crm migrate`).
+# One image for every CRM process; compose.yaml picks the process with `crm serve <name>`
+# (a service, or the SMTP listener mailin-smtp), `crm migrate` or `crm sandbox`.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,6 +21,9 @@ RUN pip install . && rm -rf /src
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/crm --create-home crm
 USER crm
 WORKDIR /var/lib/crm
+# data_dir: made here, owned by crm, so that a volume mounted on it (compose.yaml's crm-data)
+# starts owned by crm too.
+RUN mkdir -p /var/lib/crm/var
 
 # Listen on every interface inside the container; SQLite files (if no
 # CRM_DATABASE_URL is given) go to the crm user's home.
@@ -28,5 +31,6 @@ ENV CRM_HOST=0.0.0.0 \
     CRM_PORT=8000 \
     CRM_DATA_DIR=/var/lib/crm/var
 
-EXPOSE 8000
+# HTTP (gateway), SMTP (mailin-smtp), metrics (every process).
+EXPOSE 8000 2525 9400
 CMD ["crm", "serve", "gateway"]

@@ -40,12 +40,12 @@ def published_defaults(settings: Any) -> list[str]:
     if messaging.twilio.auth_token == TwilioSettings.model_fields["auth_token"].default:
         found.append(
             "messaging.twilio.auth_token: the sandbox's, anyone could sign Twilio webhooks "
-            "(set your account's, or empty if you do not use Twilio)"
+            "(set your account's token; if you do not use Twilio, any value of your own)"
         )
     if messaging.mailjet.webhook_password == MailjetSettings.model_fields["webhook_password"].default:
         found.append(
             "messaging.mailjet.webhook_password: the sandbox's, anyone could post Mailjet events "
-            "(set your own, or empty if you do not use Mailjet)"
+            "(set one of your own, even if you do not use Mailjet)"
         )
     if messaging.sendgrid.webhook_public_key and _is_sandbox_sendgrid_key(
         messaging.sendgrid.webhook_public_key
