@@ -26,7 +26,7 @@ from crm.inbox import first_delivery
 from crm.rpc import RpcClient, rpc
 from crm.times import utcnow
 from crm.validation import validate
-from services.sync import calendar, devices, feed, pull, pushing
+from services.sync import calendar, devices, feed, metrics, pull, pushing
 from services.sync import records as r
 from services.sync.exceptions import CalendarFeedNotFound
 from services.sync.models import Base, ReplicaRecord
@@ -82,6 +82,7 @@ class SyncService(Pingable):
     # -- the phone's two calls ----------------------------------------------------------------------
 
     @rpc
+    @metrics.counted(metrics.pulls)
     def pull(self, device: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
         """What changed in the caller's scope since ``last_pulled_at`` (everything on a first
         pull), as WatermelonDB's ``{changes, timestamp}``, in ``body`` as JSON text."""
@@ -115,6 +116,7 @@ class SyncService(Pingable):
         return {"body": body, "timestamp": timestamp, "records": count}
 
     @rpc
+    @metrics.counted(metrics.pushes)
     def push(self, device: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         """Apply the phone's changes through the services that own them. A record changed on the
         server since ``last_pulled_at`` refuses the whole push (``SyncConflict``); a change the
