@@ -176,6 +176,34 @@ class InteractionsSettings(Section):
     document_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
 
 
+class GoogleContactsSettings(Section):
+    # The OAuth client of Google Cloud's console (a "web application" client). The defaults are the
+    # sandbox's own: they work in sandbox mode only.
+    client_id: str = "sandbox-client.apps.googleusercontent.com"
+    client_secret: str = "sandbox-google-client-secret"
+    # Where Google sends the browser back after consent: the gateway's /api/v1/google/callback.
+    # Empty: {gateway.public_url or http://host:port}/api/v1/google/callback.
+    redirect_uri: str = ""
+    # Where the callback sends the browser afterwards (with ?google=connected or ?google=error&reason=);
+    # empty: the callback answers JSON.
+    after_connect_url: str = ""
+    # Google's addresses. Empty: Google's own, or the provider sandbox in sandbox mode (messaging.sandbox).
+    auth_uri: str = ""
+    token_uri: str = ""
+    revoke_uri: str = ""
+    api_endpoint: str = ""
+    # The Google contact group (label) the sync covers, made when missing.
+    group_name: str = Field(default="SimpleCRM", min_length=1, max_length=200)
+    # Each connected user is synced this often; after a failure, again after retry_minutes.
+    interval_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    retry_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # Encrypts the Google refresh tokens (and the CRM API tokens the job acts with) at rest: a Fernet
+    # key or a passphrase. Empty: a key made once in {data_dir}/sync-secret.key (a warning says so).
+    secret_key: str = ""
+    # People API calls give up after this long.
+    timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+
+
 class SyncSettings(Section):
     # The scope of a phone (docs/sync.md): interactions from this many days back to this many
     # ahead, projects younger than project_days, what the user touched on the web in touched_days.
@@ -191,3 +219,5 @@ class SyncSettings(Section):
     calendar_future_days: int = Field(default=365, ge=0, le=3650)
     # For tests and demos only: a file holding a number of seconds added to sync's clock.
     clock_offset_file: str = ""
+    # Google Contacts two-way sync (docs/google-contacts.md).
+    google: GoogleContactsSettings = Field(default_factory=GoogleContactsSettings)

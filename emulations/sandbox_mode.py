@@ -25,4 +25,6 @@ def sandbox_for(settings: Settings) -> ProviderSandbox:
         sendgrid_signing_key=sandbox_signing_key(),
         mailjet_event_url=f"{webhooks}/webhooks/mailjet",
         mailjet_event_auth=(messaging.mailjet.webhook_user, messaging.mailjet.webhook_password),
+        google_client_id=settings.sync.google.client_id,
+        google_client_secret=settings.sync.google.client_secret,
     )

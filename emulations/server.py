@@ -1,4 +1,4 @@
-"""The provider sandbox: the Twilio, SendGrid and Mailjet emulations on one port.
+"""The provider sandbox: the Twilio, SendGrid, Mailjet and Google emulations on one port.
 
 Nothing sent here leaves the machine. The official SDKs talk to it as they
 would to the providers (same paths, authentication, answers and errors), and
@@ -22,14 +22,15 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from emulations import mailjet, sendgrid, twilio
+from emulations import google, google_oauth, mailjet, sendgrid, twilio
 from emulations.courier import Courier, Delivery
 from emulations.http import SANDBOX_HEADER, json_response
 from emulations.messages import AcceptedMessages, SandboxMessage
 
 
 class ProviderSandbox:
-    """A WSGI application answering like Twilio, SendGrid and Mailjet; ``serve()`` puts it on a port."""
+    """A WSGI application answering like Twilio, SendGrid, Mailjet and Google (OAuth 2.0 and the
+    People API); ``serve()`` puts it on a port."""
 
     def __init__(
         self,
@@ -46,6 +47,8 @@ class ProviderSandbox:
         mailjet_event_auth: tuple[str, str] | None = None,
         callback_workers: int = 4,
         callback_timeout_seconds: float = 5.0,
+        google_client_id: str = google_oauth.DEFAULT_CLIENT_ID,
+        google_client_secret: str = google_oauth.DEFAULT_CLIENT_SECRET,
     ):
         self.deliver_callbacks = deliver_callbacks
         self._courier = Courier(callback_workers, callback_timeout_seconds)
@@ -67,6 +70,7 @@ class ProviderSandbox:
             event_url=mailjet_event_url,
             event_auth=mailjet_event_auth,
         )
+        self.google = google.GoogleEmulation(google_client_id, google_client_secret)
         self._listener: Any = None
         self._server_thread: Any = None
         self._routes = Map(
@@ -74,6 +78,7 @@ class ProviderSandbox:
                 *self.twilio.rules(),
                 *self.sendgrid.rules(),
                 *self.mailjet.rules(),
+                *self.google.rules(),
                 Rule("/_sandbox/messages", methods=["GET"], endpoint=self._list_messages),
             ]
         )
