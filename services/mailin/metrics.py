@@ -3,8 +3,8 @@
 Read from its database at the scrape:
 
 - ``crm_mail_ingested_total{source}``: messages stored, by how they came (``smtp``, ``imap``);
-  a message for several users is one. Counts the whole ``raw_messages`` table, so it is read
-  at most once a minute.
+  a message for several users is one. It counts every stored message (through an index that
+  holds only their source), so it is read at most once a minute.
 - ``crm_mail_pending``: deliveries (a message for one user) stored and not processed yet,
   those waiting to be tried again included (their partial index holds only these).
 - ``crm_imap_mailboxes_failing``: mailboxes whose last check failed, of users not deactivated.
