@@ -43,7 +43,8 @@ class StoredFigures:
     registry checks names against, without a query) and fills them in ``read``,
     in a few aggregate queries on one connection. ``refresh_seconds`` above 0
     keeps what was read that long, for figures that aggregate a large table:
-    scrapes in between get the same values.
+    scrapes in between get the same values (and after a failed read, none, rather
+    than a query that timed out tried again at every scrape).
     """
 
     refresh_seconds: float = 0
@@ -51,7 +52,7 @@ class StoredFigures:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._kept: list[Metric] | None = None
-        self._read_at = 0.0
+        self._read_at: float | None = None
 
     def families(self) -> list[Metric]:
         raise NotImplementedError
@@ -64,7 +65,7 @@ class StoredFigures:
 
     def collect(self) -> Iterator[Metric]:
         now = time.monotonic()
-        if self._kept is None or now - self._read_at >= self.refresh_seconds:
+        if self._read_at is None or now - self._read_at >= self.refresh_seconds:
             self._kept = self._read_now()
             self._read_at = now
         yield from self._kept or ()

@@ -102,3 +102,11 @@ def test_figures_over_a_large_table_are_read_once_per_refresh_not_at_every_scrap
     scrapes = [list(figures.collect()) for _ in range(3)]
     assert figures.reads == 1 and all(scrape == scrapes[0] for scrape in scrapes)
     engine.dispose()
+
+
+def test_after_a_failed_read_figures_over_a_large_table_wait_their_refresh_to_try_again(unreachable, caplog):
+    figures = Counting(unreachable)  # kept an hour
+    with caplog.at_level(logging.WARNING, logger="crm.figures"):
+        scrapes = [list(figures.collect()) for _ in range(3)]
+    assert scrapes == [[], [], []] and figures.reads == 0
+    assert len([r for r in caplog.records if r.name == "crm.figures"]) == 1
