@@ -1,6 +1,6 @@
 """Errors raised by the sync service."""
 
-from crm.errors import Conflict, NotFound
+from crm.errors import Conflict, InvalidInput, NotFound
 
 
 class SyncConflict(Conflict):
@@ -19,3 +19,11 @@ class CalendarFeedNotFound(NotFound):
     answer is the same, so that it says nothing of which)."""
 
     title = "Calendar feed not found"
+
+
+class SyncTokenUnknown(InvalidInput):
+    """A CardDAV sync token the address book never gave (of another book, or from a future
+    the database was restored before): the client syncs again from the start (CardDAV answers
+    403 with the DAV:valid-sync-token condition)."""
+
+    title = "Unknown sync token"

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from services.sync import address_cards
 from services.sync import records as r
 from services.sync.models import (
     ChangeCounter,
@@ -87,6 +88,7 @@ class Feed:
                     raw=text,
                 )
             )
+            address_cards.record_changed(self, table, raw["id"], None, (text, deleted))
             return True
         if version < row.version or (row.deleted and not deleted and row.version >= DELETED):
             return False
@@ -97,7 +99,9 @@ class Feed:
             self.dirty_holders(table, raw["id"])
             if not deleted:  # restored: whoever links to it or touched it holds it again
                 self._arrived(table, raw["id"])
+        before = (row.raw, row.deleted)
         row.raw, row.deleted, row.version, row.seq = text, deleted, version, self.seq
+        address_cards.record_changed(self, table, raw["id"], before, (text, deleted))
         return True
 
     def mark_deleted(self, table: str, record_id: str, version: int = DELETED) -> None:
@@ -105,6 +109,7 @@ class Feed:
         if row is not None and not row.deleted:
             row.deleted, row.version, row.seq = True, max(row.version, version), self.seq
             self.dirty_holders(table, record_id)
+            address_cards.record_changed(self, table, record_id, (row.raw, False), (row.raw, True))
         elif row is not None and version > row.version:
             row.version = version  # purged after it was archived: no restore may bring it back
 
@@ -231,6 +236,7 @@ def apply_contact(feed: Feed, record: dict[str, Any], deleted: bool) -> None:
         feed.add_link(r.COMPANIES, employment["company_id"], r.EMPLOYMENTS, employment["id"])
     for gone in feed.set_links(r.CONTACTS, record["id"], r.EMPLOYMENTS, (e["id"] for e in employments)):
         feed.mark_deleted(r.EMPLOYMENTS, gone)
+    address_cards.keep_details(feed, record)
 
 
 def apply_interaction(feed: Feed, record: dict[str, Any]) -> None:

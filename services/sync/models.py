@@ -8,7 +8,8 @@ time, under a row lock, so sequence order is commit order. ``replica_links``,
 of a user is computed from. ``scope_members`` remembers, per user, when each
 record entered and left their scope, so a pull from any earlier point knows
 what the phone holds. ``devices``, ``device_mutations`` and ``sync_alerts``
-are the phones, what each pushed, and what was refused.
+are the phones, what each pushed, and what was refused. ``address_cards`` are
+the contacts of the CardDAV address book, stamped with the sequence too.
 """
 
 from __future__ import annotations
@@ -141,6 +142,26 @@ class ScopeState(Base):
     computed_seq: Mapped[int] = mapped_column(BigInteger)
     dirty_seq: Mapped[int] = mapped_column(BigInteger)
     valid_until: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AddressCard(Base):
+    """A contact as the CardDAV address book serves it (docs/carddav.md). ``seq`` is the change
+    sequence of the last change of anything its card shows (the contact, its employments, their
+    companies' names and addresses): a sync token is a sequence, and the cards changed since it
+    are those stamped later. ``details`` holds what a card needs that the phone's columns lack
+    (phones in E.164, social profiles) as JSON; ``vcard_3`` and ``vcard_4`` the card as last
+    written in each version, forgotten at each change."""
+
+    __tablename__ = "address_cards"
+    __table_args__ = (Index("ix_address_cards_org_seq", "org_id", "seq"),)
+
+    org_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    deleted: Mapped[bool] = mapped_column(Boolean)
+    details: Mapped[str | None] = mapped_column(Text, nullable=True)
+    vcard_3: Mapped[str | None] = mapped_column(Text, nullable=True)
+    vcard_4: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Device(Base):

@@ -170,3 +170,56 @@ class DeviceList(BaseModel):
 class AlertQuery(QueryInput):
     unread: bool = False
     limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+# -- the CardDAV address book (services/sync/address_book.py) -------------------------------------
+
+CardId = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9-]+$")]
+# A vCard property or parameter name (RFC 6350: iana-token or x-name), as a filter names it.
+CardName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9-]+$")]
+MAX_CARDS_PER_CALL = 500
+
+
+class TextMatch(StrictInput):
+    """CardDAV's ``text-match`` (RFC 6352, 10.5.4)."""
+
+    text: Annotated[str, StringConstraints(max_length=1000)]
+    match_type: Literal["equals", "contains", "starts-with", "ends-with"] = "contains"
+    collation: Literal["i;unicode-casemap", "i;ascii-casemap", "i;octet"] = "i;unicode-casemap"
+    negate: bool = False
+
+
+class ParamFilter(StrictInput):
+    """``param-filter``: the parameter is absent (``defined`` false), present, or matches."""
+
+    name: CardName
+    defined: bool = True
+    text_match: TextMatch | None = None
+
+
+class PropFilter(StrictInput):
+    """``prop-filter``: the property is absent (``defined`` false), present, or its value and
+    parameters match, all of them (``allof``) or any (``anyof``)."""
+
+    name: CardName
+    test: Literal["anyof", "allof"] = "anyof"
+    defined: bool = True
+    text_matches: Annotated[list[TextMatch], Field(max_length=20)] = []
+    param_filters: Annotated[list[ParamFilter], Field(max_length=20)] = []
+
+
+class CardQuery(StrictInput):
+    """``addressbook-query``'s filter: no prop filter matches every card."""
+
+    test: Literal["anyof", "allof"] = "anyof"
+    props: Annotated[list[PropFilter], Field(max_length=50)] = []
+
+
+class AddressCardsRequest(StrictInput):
+    ids: Annotated[list[CardId], Field(max_length=MAX_CARDS_PER_CALL)]
+    version: Literal["3.0", "4.0"] = "3.0"
+    query: CardQuery | None = None
+
+
+class AddressBookChangesRequest(StrictInput):
+    since: Sequence | None = None

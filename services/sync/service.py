@@ -32,6 +32,7 @@ from services.sync.exceptions import CalendarFeedNotFound
 from services.sync.models import Base, ReplicaRecord
 from services.sync.schemas import AlertQuery, Device, PullQuery, PushBody
 from services.sync.scope import Windows
+from services.sync.service_address_book import AddressBookEntrypoints
 
 import services.contacts.exceptions  # noqa: F401, E402  isort: skip  (their errors cross RPC as themselves)
 import services.interactions.exceptions  # noqa: F401, E402  isort: skip
@@ -48,7 +49,7 @@ TOUCHED_BY_EVENT = {
 log = logging.getLogger(__name__)
 
 
-class SyncService(Pingable):
+class SyncService(AddressBookEntrypoints, Pingable):
     name = "sync"
 
     db = Database(Base.metadata)

@@ -1,0 +1,119 @@
+"""The CardDAV address book's side of the change feed: which cards a change of the replica shows in.
+
+A card shows a contact, its employments and the names and addresses of their
+companies. Each change of one of these stamps the card with the change's
+sequence and forgets the card's written text (``AddressCard``): the cards
+changed since a sync token are then those stamped after it, and a card's ETag
+(its stamp) holds until the card would read differently. The feed calls
+``record_changed`` for every record it stores or deletes, ``keep_details`` with
+each contact event (what a card needs beyond the phone's columns).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from services.sync import records as r
+from services.sync.models import AddressCard, ReplicaLink, ReplicaRecord
+
+if TYPE_CHECKING:
+    from services.sync.feed import Feed
+
+# What a card shows of a company: a change of its notes or tags changes no card.
+COMPANY_SHOWN = ("name", "street", "postal_code", "city", "country")
+Stored = tuple[str, bool]  # (raw record as JSON text, deleted)
+
+
+def record_changed(feed: Feed, table: str, record_id: str, before: Stored | None, after: Stored) -> None:
+    """The replica stored ``after`` in place of ``before`` (None: new to it)."""
+    if table == r.CONTACTS:
+        _stamp_contact(feed, record_id, deleted=after[1])
+    elif table == r.EMPLOYMENTS:
+        _stamp(feed, [json.loads(after[0])["contact_id"]])
+    elif table == r.COMPANIES and _shown(before) != _shown(after):
+        _stamp_staff(feed, record_id)
+
+
+def keep_details(feed: Feed, record: dict[str, Any]) -> None:
+    """Keep what the card of the contact ``record`` needs beyond its replica record, when the
+    record is the one the replica now holds (an older event, arriving late, changes nothing)."""
+    stored = feed.session.get(ReplicaRecord, (feed.org_id, r.CONTACTS, record["id"]))
+    card = feed.session.get(AddressCard, (feed.org_id, record["id"]))
+    if stored is None or card is None or stored.version != record.get("version"):
+        return
+    details = json.dumps(details_of(record), separators=(",", ":"), sort_keys=True)
+    if card.details != details:
+        card.details = details
+        card.seq, card.vcard_3, card.vcard_4 = feed.seq, None, None
+
+
+def details_of(record: dict[str, Any]) -> dict[str, Any]:
+    """A contact event's phones in E.164 (its own and each employment's) and social profiles."""
+    jobs = {
+        employment["id"]: _present(employment, ("phone_e164", "mobile_e164"))
+        for employment in record.get("employments") or []
+    }
+    return {
+        **_present(record, ("phone_e164", "mobile_e164")),
+        "social": {key: value for key, value in (record.get("social") or {}).items() if value},
+        "jobs": {job_id: phones for job_id, phones in jobs.items() if phones},
+    }
+
+
+def _present(record: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    return {key: record[key] for key in keys if record.get(key)}
+
+
+def _shown(stored: Stored | None) -> tuple[Any, ...] | None:
+    if stored is None:
+        return None
+    raw = json.loads(stored[0])
+    return (*(raw.get(key) for key in COMPANY_SHOWN), stored[1])
+
+
+def _stamp_contact(feed: Feed, contact_id: str, deleted: bool) -> None:
+    card = feed.session.get(AddressCard, (feed.org_id, contact_id))
+    if card is None:
+        feed.session.add(
+            AddressCard(org_id=feed.org_id, contact_id=contact_id, seq=feed.seq, deleted=deleted)
+        )
+        return
+    card.seq, card.deleted, card.vcard_3, card.vcard_4 = feed.seq, deleted, None, None
+
+
+def _stamp(feed: Feed, contact_ids: list[str]) -> None:
+    for contact_id in contact_ids:
+        card = feed.session.get(AddressCard, (feed.org_id, contact_id))
+        if card is not None:
+            card.seq, card.vcard_3, card.vcard_4 = feed.seq, None, None
+
+
+def _stamp_staff(feed: Feed, company_id: str) -> None:
+    """Every live card showing an employment at the company (a rename restamps its staff)."""
+    link = ReplicaLink
+    employments = select(link.to_id).where(
+        link.org_id == feed.org_id,
+        link.from_table == r.COMPANIES,
+        link.from_id == company_id,
+        link.to_table == r.EMPLOYMENTS,
+    )
+    staff = select(link.from_id).where(
+        link.org_id == feed.org_id,
+        link.to_table == r.EMPLOYMENTS,
+        link.to_id.in_(employments),
+        link.from_table == r.CONTACTS,
+    )
+    feed.session.execute(
+        update(AddressCard)
+        .where(
+            AddressCard.org_id == feed.org_id,
+            AddressCard.contact_id.in_(staff),
+            AddressCard.deleted.is_(False),
+        )
+        .values(seq=feed.seq, vcard_3=None, vcard_4=None)
+        .execution_options(synchronize_session=False)
+    )
