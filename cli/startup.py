@@ -51,7 +51,7 @@ def check_broker(settings: Settings) -> None:
         raise Unreachable(
             f"cannot reach RabbitMQ at {safe_url(settings.amqp_uri)} ({exc}). "
             "Start it with `rabbitmq-server -detached` or `docker compose up -d rabbitmq` "
-            "(then AMQP_URI=amqp://crm:crm@127.0.0.1:5672/), "
+            "(then AMQP_URI=amqp://crm:<CRM_RABBITMQ_PASSWORD of .env>@127.0.0.1:5672/), "
             "or point AMQP_URI at a running broker."
         ) from None
 
@@ -92,7 +92,8 @@ def check_database(settings: Settings, service: str) -> None:
         raise Unreachable(
             f"cannot reach the {service} database at {safe_url(settings.database_url(service))} "
             f"({reason}). Start PostgreSQL (`pg_ctlcluster <version> main start` or "
-            "`docker compose up -d postgres`, then CRM_DATABASE_URL=postgresql://crm:crm@127.0.0.1:5432/crm) "
+            "`docker compose up -d postgres`, then "
+            "CRM_DATABASE_URL=postgresql://crm:<CRM_POSTGRES_PASSWORD of .env>@127.0.0.1:5432/crm) "
             "or set CRM_DATABASE_URL."
         ) from None
     finally:

@@ -33,5 +33,5 @@ def test_compose_publishes_the_broker_and_the_database_on_this_machine_for_make_
 
     assert "127.0.0.1:${CRM_RABBITMQ_PORT:-5672}:5672" in services["rabbitmq"]["ports"]
     assert "127.0.0.1:${CRM_POSTGRES_PORT:-5432}:5432" in services["postgres"]["ports"]
-    assert services["rabbitmq"]["environment"]["RABBITMQ_DEFAULT_USER"] == "crm"
-    assert "AMQP_URI=amqp://crm:crm@127.0.0.1:5672/" in readme
+    assert services["rabbitmq"]["environment"]["RABBITMQ_DEFAULT_USER"] == "${CRM_RABBITMQ_USER:-crm}"
+    assert "AMQP_URI=amqp://crm:<CRM_RABBITMQ_PASSWORD>@127.0.0.1:5672/" in readme
