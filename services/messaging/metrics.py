@@ -16,7 +16,7 @@ columns (an index-only scan), and are read at most once a minute.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 
 from prometheus_client.core import Metric
 from sqlalchemy import Connection, Engine, Select, case, func, literal, select
@@ -37,11 +37,7 @@ class CreditFigures(StoredFigures):
 
     def families(self) -> list[Metric]:
         return [
-            gauge(
-                "crm_sms_credits_balance",
-                "SMS credits an organisation has left",
-                ["organisation"],
-            ),
+            gauge("crm_sms_credits_balance", "SMS credits an organisation has left", ["organisation"]),
             counter("crm_sms_credits_spent", "SMS credits taken by sends (refunds not subtracted)"),
         ]
 
@@ -53,7 +49,7 @@ class CreditFigures(StoredFigures):
         return [balance, spent]
 
 
-def _ledger_sum(kind: str):
+def _ledger_sum(kind: str) -> Select:
     return select(func.coalesce(func.sum(CreditEntry.credits), 0)).where(CreditEntry.kind == kind)
 
 
@@ -89,13 +85,11 @@ class MessageFigures(StoredFigures):
 
     def read(self, connection: Connection) -> list[Metric]:
         messages, domains = self.families()
-        sms = select(SmsMessage.provider, SmsMessage.status, func.count())
-        for provider, status, count in connection.execute(
-            sms.group_by(SmsMessage.provider, SmsMessage.status)
-        ):
+        sms = SmsMessage.provider, SmsMessage.status
+        for provider, status, count in connection.execute(select(*sms, func.count()).group_by(*sms)):
             messages.add_metric(["sms", provider, status], count)
-        by_provider: Counter[tuple[str, str]] = Counter()
-        by_domain: Counter[tuple[str, str]] = Counter()
+        by_provider: dict[tuple[str, str], int] = defaultdict(int)
+        by_domain: dict[tuple[str, str], int] = defaultdict(int)
         for domain, status, provider, count in connection.execute(_emails_by(_top_domains(connection))):
             by_provider[provider, status] += count
             by_domain[domain, status] += count
