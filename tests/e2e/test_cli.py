@@ -12,11 +12,11 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import requests
 import yaml
-from sqlalchemy import create_engine, text
 
 from crm.settings import parse_settings
 from tests.broker import ensure_vhost, vhost_of, with_vhost
 from tests.e2e.conftest import PASSWORD, System, _wait_ready, free_port
+from tests.e2e.fleet import fresh_database
 
 
 def _crm(tmp_path, document: dict, *args: str) -> subprocess.CompletedProcess:
@@ -191,20 +191,6 @@ def test_migrate_check_reads_each_service_s_own_database_or_postgresql_schema(tm
     assert "behind" not in result.stdout
 
 
-def _fresh_database(url: str, suffix: str) -> str:
-    """An empty PostgreSQL database next to ``url``'s, named after it with ``suffix``."""
-    base, name = url.rsplit("/", 1)
-    fresh = f"{name}_{suffix}"
-    engine = create_engine(
-        f"{base}/postgres".replace("postgresql://", "postgresql+psycopg2://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{fresh}"'))
-    engine.dispose()
-    return f"{base}/{fresh}"
-
-
 def _children(pid: int) -> dict[int, list[str]]:
     """The processes ``pid`` started, with their command lines (from /proc)."""
     found = {}
@@ -232,7 +218,7 @@ def test_run_processes_starts_that_many_processes_of_a_service_and_they_share_it
     # A broker vhost and a database of its own: no other system of the tests' takes its calls or
     # relays its outbox.
     amqp_uri = ensure_vhost(with_vhost(migrated.amqp_uri, vhost_of(migrated.amqp_uri) + "-processes"))
-    database_url = _fresh_database(migrated.database.url, "processes")
+    database_url = fresh_database(migrated.database.url, "processes")
     port = free_port()
     document = {
         "amqp_uri": amqp_uri,
