@@ -33,6 +33,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive ports nothing listens on now, below the range the
+    system hands out to outgoing connections and to port 0 (where another could take one)."""
+    lowest_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for base in range(10000 + os.getpid() % 10000, lowest_ephemeral - count, 97):
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
@@ -146,6 +161,8 @@ def system(migrated: Settings, tmp_path_factory, smtp_relay: SmtpRelay) -> Syste
             "rpc_timeout_seconds": 10,
         },
         "auth": {"api_token_cache_seconds": 0},
+        # Each process's metrics on a port of its own (metrics.port + i), as `crm run` prints them.
+        "metrics": {"port": free_ports(16)},
         # The SMTP ingest listener of this system, on a port of its own.
         "mail": {"ingest_domain": "in.pomme.test"},
         # IMAP mailboxes: passwords encrypted with a key of this run; the IMAP tests put their
