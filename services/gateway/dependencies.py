@@ -39,6 +39,14 @@ class Authentication:
             self._worker_ctx.data[ACCESS_TOKEN_KEY] = token
         return self._provider.verifier.verify(token)
 
+    def caller_with_api_token(self, api_token: str) -> Caller:
+        """Verify an API token sent another way than as a bearer token (the password of a CardDAV
+        client's HTTP Basic authentication), as ``caller`` does."""
+        if not api_token.startswith(API_TOKEN_PREFIX):
+            raise Unauthenticated("the password is not an API token")
+        self._worker_ctx.data[ACCESS_TOKEN_KEY] = api_token
+        return self.caller()
+
 
 class Authenticator(RpcClient):
     """Verifies bearer tokens; trades API tokens with ``accounts`` (with a deadline).

@@ -15,6 +15,7 @@ from crm.rpc import RpcClient
 from services.gateway import docs, metrics
 from services.gateway.accounts_routes import AccountsRoutes
 from services.gateway.calendar_routes import CalendarRoutes
+from services.gateway.carddav_routes import CardDavRoutes
 from services.gateway.checkins_routes import CheckInsRoutes
 from services.gateway.contacts_routes import ContactsRoutes
 from services.gateway.dependencies import Authenticator
@@ -67,6 +68,7 @@ class GatewayService(
     QrRoutes,
     SyncRoutes,
     CalendarRoutes,
+    CardDavRoutes,
     Pingable,
 ):
     name = "gateway"
