@@ -261,6 +261,11 @@ class PeopleClient:
             body = {"resourceNamesToAdd": resource_names}
             _execute(self._members.modify(resourceName=group, body=body))
 
+    def remove_from_group(self, group: str, resource_names: list[str]) -> None:
+        if resource_names:
+            body = {"resourceNamesToRemove": resource_names}
+            _execute(self._members.modify(resourceName=group, body=body))
+
     def _group_named(self, name: str) -> str | None:
         for group in self._groups():
             if group.get("name") == name and group.get("groupType") == "USER_CONTACT_GROUP":

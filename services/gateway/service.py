@@ -20,6 +20,7 @@ from services.gateway.checkins_routes import CheckInsRoutes
 from services.gateway.contacts_routes import ContactsRoutes
 from services.gateway.dependencies import Authenticator
 from services.gateway.documents_routes import DocumentsRoutes
+from services.gateway.google_routes import GoogleRoutes
 from services.gateway.http import json_response, route
 from services.gateway.imports_routes import ImportsRoutes
 from services.gateway.interactions_routes import InteractionsRoutes
@@ -69,6 +70,7 @@ class GatewayService(
     SyncRoutes,
     CalendarRoutes,
     CardDavRoutes,
+    GoogleRoutes,
     Pingable,
 ):
     name = "gateway"

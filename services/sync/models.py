@@ -225,3 +225,6 @@ class SyncAlert(Base):
 
 define_inbox_table(Base.metadata)
 parked_events = define_parked_table(Base.metadata)
+
+# The Google Contacts sync's tables live beside its code, on this metadata.
+from services.sync.google import models as google_models  # noqa: E402, F401

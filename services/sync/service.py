@@ -33,6 +33,7 @@ from services.sync.models import Base, ReplicaRecord
 from services.sync.schemas import AlertQuery, Device, PullQuery, PushBody
 from services.sync.scope import Windows
 from services.sync.service_address_book import AddressBookEntrypoints
+from services.sync.service_google import GoogleContactsEntrypoints
 
 import services.contacts.exceptions  # noqa: F401, E402  isort: skip  (their errors cross RPC as themselves)
 import services.interactions.exceptions  # noqa: F401, E402  isort: skip
@@ -49,7 +50,7 @@ TOUCHED_BY_EVENT = {
 log = logging.getLogger(__name__)
 
 
-class SyncService(AddressBookEntrypoints, Pingable):
+class SyncService(AddressBookEntrypoints, GoogleContactsEntrypoints, Pingable):
     name = "sync"
 
     db = Database(Base.metadata)
