@@ -1,7 +1,8 @@
 """A real Prometheus scrapes the system of the e2e tests as deploy/prometheus/prometheus.yml
 describes it (every process of `crm run` on its own metrics port, RabbitMQ's rabbitmq_prometheus
 plugin, postgres_exporter), and every dashboard query and every alert expression is valid there,
-names metrics that have series, and every panel shows a value rather than "No data".
+names metrics that have series, and every panel shows a value rather than "No data", also once
+an exporter is down.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import smtplib
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
@@ -149,8 +151,14 @@ def wait_for_scrapes(prometheus: Prometheus, wanted: set[str], timeout: float = 
         time.sleep(0.5)
 
 
+@dataclass
+class Monitoring:
+    prometheus: Prometheus
+    postgres_exporter: Daemon
+
+
 @pytest.fixture
-def prometheus(system: System, on_postgresql: str, tmp_path) -> Iterator[Prometheus]:
+def monitoring(system: System, on_postgresql: str, tmp_path) -> Iterator[Monitoring]:
     """Prometheus with deploy/'s configuration and rules, scraping the system, RabbitMQ and a
     postgres_exporter of this test; started once traffic went through, so that its first scrapes
     see the figures read from the databases."""
@@ -174,14 +182,28 @@ def prometheus(system: System, on_postgresql: str, tmp_path) -> Iterator[Prometh
         targets["rabbitmq"] = [f"{urlsplit(system.settings.amqp_uri).hostname}:{RABBITMQ_METRICS_PORT}"]
         targets["postgresql"] = [f"127.0.0.1:{exporter_port}"]
         server = Prometheus(tmp_path / "prometheus", local_config(targets, prometheus_port), prometheus_port)
-        yield server
+        yield Monitoring(server, exporter)
     finally:
         if server is not None:
             server.stop()
         exporter.stop()
 
 
-def test_every_dashboard_query_and_alert_expression_works_on_the_real_metrics(prometheus):
+def panels_without_data(prometheus: Prometheus, queries: list[tuple[str, str, str]]) -> list[str]:
+    """What is wrong with each query that is invalid or has no result: what Grafana shows as an
+    error or as "No data"."""
+    failures = []
+    for board, panel, expr in queries:
+        try:
+            if not prometheus.query(expr):
+                failures.append(f"{board} / {panel}: No data: {expr}")
+        except AssertionError as error:
+            failures.append(f"{board} / {panel}: {error}: {expr}")
+    return failures
+
+
+def test_every_dashboard_query_and_alert_expression_works_on_the_real_metrics(monitoring):
+    prometheus = monitoring.prometheus
     queries = dashboard_queries(GRAFANA_BUILT_INS)
     alerts = alert_expressions()
     used = set().union(*(metric_names(expr) for *_, expr in queries), *(metric_names(e) for _, e in alerts))
@@ -196,13 +218,7 @@ def test_every_dashboard_query_and_alert_expression_works_on_the_real_metrics(pr
     missing = sorted(used - prometheus.names() - set(NOT_MADE_HERE))
     assert not missing, f"metrics the dashboards or alerts use that have no series: {missing}"
 
-    failures = []
-    for board, panel, expr in queries:
-        try:
-            if not prometheus.query(expr):
-                failures.append(f"{board} / {panel}: No data: {expr}")
-        except AssertionError as error:
-            failures.append(f"{board} / {panel}: {error}: {expr}")
+    failures = panels_without_data(prometheus, queries)
     for name, expr in alerts:
         try:
             prometheus.query(expr)
@@ -216,3 +232,12 @@ def test_every_dashboard_query_and_alert_expression_works_on_the_real_metrics(pr
         n for n, _ in alerts
     )
     assert [(rule["name"], rule.get("lastError")) for rule in rules if rule["health"] != "ok"] == []
+
+    # An exporter that goes down: its panels show 0, no panel goes empty.
+    monitoring.postgres_exporter.stop()
+    deadline = time.monotonic() + 15
+    while not prometheus.query('up{job="postgresql"} == 0') and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert prometheus.query('up{job="postgresql"} == 0'), "the stopped exporter is still scraped"
+    assert panels_without_data(prometheus, queries) == []
+    assert [sample["value"][1] for sample in prometheus.query("(min(pg_up)) or vector(0)")] == ["0"]
