@@ -115,13 +115,13 @@ class CardDavRoutes:
         if depth not in ("0", "1"):
             raise x.DavRefusal(403, x.dav("propfind-finite-depth"), "Depth is 0 or 1")
         asked = x.read_propfind(x.read_xml(request.get_data()))
-        responses = []
+        answer = x.Multistatus()
         if resource.kind == "card":
             found = self.sync.address_book_cards([resource.card_id])["cards"]
             if not found:
                 return _text(404, "no such card")
-            responses.append(_props(resource.path, res.card_properties(found[0][1]), asked))
-            return _xml(207, x.multistatus(responses))
+            _props(answer, resource.path, res.card_properties(found[0][1]), asked)
+            return _xml(207, answer.body())
         listing = None
         if resource.kind == "book" and depth == "1":
             listing = self.sync.address_book_changes(None)
@@ -129,16 +129,14 @@ class CardDavRoutes:
         else:
             book = self.sync.address_book()
             state = res.BookState(caller.user_id, book["token"], book["owner_name"])
-        responses.append(_props(resource.path, res.collection_properties(resource, state), asked))
+        _props(answer, resource.path, res.collection_properties(resource, state), asked)
         if depth == "1" and resource.kind == "home":
             book_resource = res.Resource("book", caller.user_id)
-            responses.append(
-                _props(book_resource.path, res.collection_properties(book_resource, state), asked)
-            )
+            _props(answer, book_resource.path, res.collection_properties(book_resource, state), asked)
         for card_id, stamp in listing["changed"] if listing else ():
             card_path = res.Resource("card", caller.user_id, card_id).path
-            responses.append(_props(card_path, res.card_properties(stamp), asked))
-        return _xml(207, x.multistatus(responses))
+            _props(answer, card_path, res.card_properties(stamp), asked)
+        return _xml(207, answer.body())
 
     # -- REPORT --------------------------------------------------------------------------------------
 
@@ -158,14 +156,14 @@ class CardDavRoutes:
         wanted = {href: res.card_of_href(href, book) for href in report.hrefs}
         ids = [card_id for card_id in wanted.values() if card_id]
         found = {card_id: (stamp, text) for card_id, stamp, text in self._cards(ids, version)}
-        responses = []
+        answer = x.Multistatus()
         for href, card_id in wanted.items():
             if card_id in found:
                 stamp, text = found[card_id]
-                responses.append(_props(href, res.card_properties(stamp, text, version), asked))
+                _props(answer, href, res.card_properties(stamp, text, version), asked)
             else:
-                responses.append(x.status_response(href, 404))
-        return _xml(207, x.multistatus(responses))
+                answer.status(href, 404)
+        return _xml(207, answer.body())
 
     def _query(self, book: res.Resource, report: x.Report, version: str, asked: x.Propfind) -> Response:
         listed = self.sync.address_book_changes(None)["changed"]
@@ -179,15 +177,13 @@ class CardDavRoutes:
             matched += self.sync.address_book_cards(part, version, report.query)["cards"]
             if len(matched) > limit:
                 break
-        responses = []
+        answer = x.Multistatus()
         for card_id, stamp, text in matched[:limit]:
             path = res.Resource("card", book.user_id, card_id).path
-            responses.append(
-                _props(path, res.card_properties(stamp, text if with_text else None, version), asked)
-            )
+            _props(answer, path, res.card_properties(stamp, text if with_text else None, version), asked)
         if len(matched) > limit:  # RFC 6352, 8.6.1: more matched than the answer carries
-            responses.append(x.status_response(book.path, 507))
-        return _xml(207, x.multistatus(responses))
+            answer.status(book.path, 507)
+        return _xml(207, answer.body())
 
     def _sync_collection(
         self, book: res.Resource, report: x.Report, version: str, asked: x.Propfind
@@ -211,17 +207,17 @@ class CardDavRoutes:
         if with_text:
             changed = [card_id for card_id, _, deleted in page if not deleted]
             texts = {card_id: text for card_id, _, text in self._cards(changed, version)}
-        responses = []
+        answer = x.Multistatus()
         for card_id, stamp, deleted in page:
             path = res.Resource("card", book.user_id, card_id).path
             if deleted:
-                responses.append(x.status_response(path, 404))
+                answer.status(path, 404)
             elif not with_text or card_id in texts:
-                responses.append(_props(path, res.card_properties(stamp, texts.get(card_id), version), asked))
+                _props(answer, path, res.card_properties(stamp, texts.get(card_id), version), asked)
         if cut_at is not None:
-            responses.append(x.status_response(book.path, 507))
+            answer.status(book.path, 507)
         token = listing["token"] if cut_at is None else cut_at
-        return _xml(207, x.multistatus(responses, res.sync_token(token)))
+        return _xml(207, answer.body(res.sync_token(token)))
 
     # -- GET -----------------------------------------------------------------------------------------
 
@@ -251,9 +247,9 @@ class CardDavRoutes:
         return found
 
 
-def _props(href: str, found: dict[str, x.Value], asked: x.Propfind) -> Any:
+def _props(answer: x.Multistatus, href: str, found: dict[str, x.Value], asked: x.Propfind) -> None:
     chosen, missing = res.chosen(found, asked.mode, asked.names)
-    return x.props_response(href, chosen, missing)
+    answer.props(href, chosen, missing)
 
 
 def _xml(status: int, body: bytes) -> Response:

@@ -249,25 +249,40 @@ def status_line(status: int) -> str:
     return f"HTTP/1.1 {status} {STATUS_TEXT.get(status, '')}".rstrip()
 
 
-def props_response(href: str, found: dict[str, Value], missing: Iterable[str] = ()) -> Any:
-    """A DAV:response with the properties found (200) and those not (404)."""
-    response = element(dav("response"), hrefs(href))
-    for status, props in ((200, found), (404, dict.fromkeys(missing))):
-        if props:
-            prop = element(dav("prop"), [element(name, value) for name, value in props.items()])
-            response.append(element(dav("propstat"), [prop, element(dav("status"), status_line(status))]))
-    return response
+class Multistatus:
+    """A 207 answer, written response by response (children made in place: a listing of
+    10,000 cards is built in a fraction of the time detached elements take)."""
 
+    def __init__(self) -> None:
+        self.root = etree.Element(dav("multistatus"), nsmap=NAMESPACES)
 
-def status_response(href: str, status: int) -> Any:
-    return element(dav("response"), [*hrefs(href), element(dav("status"), status_line(status))])
+    def props(self, href: str, found: dict[str, Value], missing: Iterable[str] = ()) -> None:
+        """A response with the properties found (200) and those not (404)."""
+        response = etree.SubElement(self.root, dav("response"))
+        etree.SubElement(response, dav("href")).text = href
+        for status, props in ((200, found), (404, dict.fromkeys(missing))):
+            if not props:
+                continue
+            propstat = etree.SubElement(response, dav("propstat"))
+            prop = etree.SubElement(propstat, dav("prop"))
+            for name, value in props.items():
+                node = etree.SubElement(prop, name)
+                if isinstance(value, str):
+                    node.text = value
+                elif value:
+                    node.extend(value)
+            etree.SubElement(propstat, dav("status")).text = status_line(status)
 
+    def status(self, href: str, status: int) -> None:
+        """A response with a status only (a card gone, an answer cut short)."""
+        response = etree.SubElement(self.root, dav("response"))
+        etree.SubElement(response, dav("href")).text = href
+        etree.SubElement(response, dav("status")).text = status_line(status)
 
-def multistatus(responses: Iterable[Any], sync_token: str | None = None) -> bytes:
-    root = element(dav("multistatus"), list(responses))
-    if sync_token is not None:
-        root.append(element(dav("sync-token"), sync_token))
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+    def body(self, sync_token: str | None = None) -> bytes:
+        if sync_token is not None:
+            etree.SubElement(self.root, dav("sync-token")).text = sync_token
+        return etree.tostring(self.root, xml_declaration=True, encoding="utf-8")
 
 
 def error_body(condition: str, children: list[Any] | None = None) -> bytes:

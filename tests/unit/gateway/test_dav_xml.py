@@ -182,17 +182,14 @@ def test_another_report_is_refused_as_unsupported():
 
 def test_a_multistatus_declares_its_namespaces_once_and_keeps_a_cards_line_ends():
     card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Élodie & Marc <3\r\nEND:VCARD\r\n"
-    body = x.multistatus(
-        [
-            x.props_response(
-                "/dav/addressbooks/u/contacts/a.vcf",
-                {x.dav("getetag"): '"7"', x.ADDRESS_DATA: card, x.dav("resourcetype"): None},
-                missing=["{urn:example}color"],
-            ),
-            x.status_response("/dav/addressbooks/u/contacts/gone.vcf", 404),
-        ],
-        sync_token="urn:crm:sync:7",
+    answer = x.Multistatus()
+    answer.props(
+        "/dav/addressbooks/u/contacts/a.vcf",
+        {x.dav("getetag"): '"7"', x.ADDRESS_DATA: card, x.dav("resourcetype"): x.empty(x.dav("collection"))},
+        missing=["{urn:example}color"],
     )
+    answer.status("/dav/addressbooks/u/contacts/gone.vcf", 404)
+    body = answer.body(sync_token="urn:crm:sync:7")
 
     assert body.count(b"xmlns:d=") == 1
     root = etree.fromstring(body)
@@ -200,6 +197,7 @@ def test_a_multistatus_declares_its_namespaces_once_and_keeps_a_cards_line_ends(
     ok, missing = found.findall(x.dav("propstat"))
     assert ok.findtext(x.dav("status")) == "HTTP/1.1 200 OK"
     assert ok.find(f"{x.dav('prop')}/{x.ADDRESS_DATA}").text == card
+    assert ok.find(f"{x.dav('prop')}/{x.dav('resourcetype')}/{x.dav('collection')}") is not None
     assert missing.findtext(x.dav("status")) == "HTTP/1.1 404 Not Found"
     assert missing.find(f"{x.dav('prop')}/{{urn:example}}color") is not None
     assert gone.findtext(x.dav("status")) == "HTTP/1.1 404 Not Found"
