@@ -32,7 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from bench.contacts_import import make_csv
 from bench.cpu import CpuMeter, CpuRow, format_cpu_table
@@ -109,8 +110,8 @@ def _fill_google(clients: list[PeopleClient], count: int) -> list[dict]:
     return made
 
 
-def _replica_contacts(org_id: str) -> int:
-    engine = create_engine(DATABASE.replace("postgresql://", "postgresql+psycopg2://", 1))
+def _replica_contacts(engine: Engine, org_id: str) -> int:
+    """Contacts in sync's replica (0 while PostgreSQL has no connection to spare)."""
     try:
         with engine.connect() as connection:
             return connection.execute(
@@ -120,8 +121,8 @@ def _replica_contacts(org_id: str) -> int:
                 ),
                 {"org": org_id},
             ).scalar()
-    finally:
-        engine.dispose()
+    except OperationalError:
+        return 0
 
 
 def _wait_run(base: str, token: str, run_id: str) -> dict:
@@ -159,8 +160,10 @@ def main() -> None:
         while job["status"] in ("queued", "running"):
             time.sleep(0.5)
             job = _call(base, f"/api/v1/imports/{job['id']}", token)
-        while _replica_contacts(system.org_id) < COUNT:
+        engine = create_engine(DATABASE.replace("postgresql://", "postgresql+psycopg2://", 1), pool_size=1)
+        while _replica_contacts(engine, system.org_id) < COUNT:
             time.sleep(0.5)
+        engine.dispose()
         phones = _phone_clients(sandbox, 4)
         google_people = _fill_google(phones, COUNT)
         print(f"seeded: {COUNT:,} CRM contacts ({job['status']}), {len(google_people):,} Google people")
