@@ -147,7 +147,10 @@ def _moved(run: dict) -> int:
 
 
 def main() -> None:
-    with running_system("google_sync") as system:
+    # BENCH_POOL_SIZE: each process's database pool (a PostgreSQL shared with other work may have
+    # few connections to spare).
+    pool = {"database": {"pool_size": int(os.environ.get("BENCH_POOL_SIZE", "10"))}}
+    with running_system("google_sync", settings=pool) as system:
         base, token = system.base_url, system.admin_token()
         sandbox = f"http://127.0.0.1:{system.settings['messaging']['sandbox_port']}"
         content = make_csv(COUNT, random.Random(11))
