@@ -110,6 +110,7 @@ class PeopleEmulation:
         return [
             api("/v1/people/me/connections", "GET", self.list_connections),
             api("/v1/people:createContact", "POST", self.create_contact),
+            api("/v1/people:batchCreateContacts", "POST", self.batch_create_contacts),
             api("/v1/people/<person_id>:updateContact", "PATCH", self.update_contact),
             api("/v1/people/<person_id>", "GET", self.get_person),
             api("/v1/contactGroups", "GET", self.list_groups),
@@ -189,12 +190,35 @@ class PeopleEmulation:
     def create_contact(self, request: Request, account: Account) -> dict[str, Any]:
         body = _json_object(request)
         fields = _person_fields(request, required=False)
-        stored = _contact_fields(body, CONTACT_FIELDS, account)
-        groups = [m for m in stored.get("memberships", []) if "contactGroupMembership" in m]
-        if MY_CONTACTS not in {m["contactGroupMembership"]["contactGroupResourceName"] for m in groups}:
-            groups.append(_membership(MY_CONTACTS))
-        stored["memberships"] = groups
-        return person_out(account.new_person(stored), fields, self.store)
+        return person_out(account.new_person(_new_contact_fields(body, account)), fields, self.store)
+
+    def batch_create_contacts(self, request: Request, account: Account) -> dict[str, Any]:
+        """Up to 200 contacts in one call, each checked before any is made (Google's batch is whole)."""
+        body = _json_object(request)
+        contacts = body.get("contacts")
+        if not isinstance(contacts, list) or not contacts:
+            raise GoogleApiRefusal(400, "Request must contain at least one contact.")
+        if len(contacts) > 200:
+            raise GoogleApiRefusal(400, "Too many contacts in the request: at most 200.")
+        mask = str(body.get("readMask") or "")
+        fields = {f for f in mask.split(",") if f} or set(KNOWN_PERSON_FIELDS)
+        if fields - KNOWN_PERSON_FIELDS:
+            raise GoogleApiRefusal(
+                400, f'Invalid readMask path: "{sorted(fields - KNOWN_PERSON_FIELDS)[0]}".'
+            )
+        prepared = []
+        for entry in contacts:
+            person = entry.get("contactPerson") if isinstance(entry, dict) else None
+            if not isinstance(person, dict):
+                raise GoogleApiRefusal(400, "Each contact must have a contactPerson.")
+            prepared.append(_new_contact_fields(person, account))
+        created = [account.new_person(stored) for stored in prepared]
+        return {
+            "createdPeople": [
+                {"httpStatusCode": 200, "person": person_out(p, fields, self.store), "status": {}}
+                for p in created
+            ]
+        }
 
     def update_contact(self, request: Request, account: Account, person_id: str) -> dict[str, Any]:
         person = _live_person(account, person_id)
@@ -345,6 +369,16 @@ def _entry_out(name: str, entry: dict[str, Any], position: int, source: dict[str
     if name == "biographies":
         out.setdefault("contentType", "TEXT_PLAIN")
     return out
+
+
+def _new_contact_fields(body: dict[str, Any], account: Account) -> dict[str, Any]:
+    """A new contact's fields; it is in My Contacts whatever other groups it is put in."""
+    stored = _contact_fields(body, CONTACT_FIELDS, account)
+    groups = [m for m in stored.get("memberships", []) if "contactGroupMembership" in m]
+    if MY_CONTACTS not in {m["contactGroupMembership"]["contactGroupResourceName"] for m in groups}:
+        groups.append(_membership(MY_CONTACTS))
+    stored["memberships"] = groups
+    return stored
 
 
 def _contact_fields(body: dict[str, Any], names: Any, account: Account) -> dict[str, Any]:

@@ -227,6 +227,12 @@ class PeopleClient:
     def create(self, person: dict[str, Any]) -> dict[str, Any]:
         return _execute(self._people.createContact(body=person, personFields=PERSON_FIELDS))
 
+    def create_many(self, people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Make up to 200 contacts in one call (``people.batchCreateContacts``), in order."""
+        body = {"contacts": [{"contactPerson": p} for p in people], "readMask": PERSON_FIELDS}
+        answer = _execute(self._people.batchCreateContacts(body=body))
+        return [made["person"] for made in answer.get("createdPeople", [])]
+
     def update(
         self, resource_name: str, etag: str, person: dict[str, Any], fields: list[str]
     ) -> dict[str, Any]:

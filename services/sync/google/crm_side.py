@@ -40,21 +40,43 @@ class CrmContacts:
     """The organisation's contacts as the replica holds them, with an index by e-mail."""
 
     by_id: dict[str, CrmContact]
+    _by_email: dict[str, tuple[set[str], set[str]]] | None = None
+
+    def put(self, contact: CrmContact) -> None:
+        old = self.by_id.get(contact.id)
+        self.by_id[contact.id] = contact
+        if self._by_email is not None:
+            if old is not None:
+                self._index(old, discard=True)
+            if not contact.deleted:
+                self._index(contact)
+
+    def _index(self, contact: CrmContact, discard: bool = False) -> None:
+        assert self._by_email is not None
+        for kind, emails in enumerate(contact.emails()):
+            for email in emails:
+                holders = self._by_email.setdefault(email, (set(), set()))[kind]
+                if discard:
+                    holders.discard(contact.id)
+                else:
+                    holders.add(contact.id)
 
     def matching(self, emails: Iterable[str]) -> list[CrmContact]:
         """Live contacts holding one of ``emails``: personal e-mail matches first, then
         professional ones, each in creation order (ids are time-ordered)."""
-        wanted = set(emails)
-        personal, professional = [], []
-        for contact in self.by_id.values():
-            if contact.deleted:
-                continue
-            own, work = contact.emails()
-            if wanted & set(own):
-                personal.append(contact)
-            elif wanted & set(work):
-                professional.append(contact)
-        return sorted(personal, key=lambda c: c.id) + sorted(professional, key=lambda c: c.id)
+        if self._by_email is None:
+            self._by_email = {}
+            for contact in self.by_id.values():
+                if not contact.deleted:
+                    self._index(contact)
+        personal: set[str] = set()
+        professional: set[str] = set()
+        for email in emails:
+            own, work = self._by_email.get(email, (set(), set()))
+            personal |= own
+            professional |= work
+        professional -= personal
+        return [self.by_id[i] for i in sorted(personal)] + [self.by_id[i] for i in sorted(professional)]
 
 
 def load_contacts(session: Session, org_id: str, ids: Iterable[str] | None = None) -> CrmContacts:

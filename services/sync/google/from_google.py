@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventlet.greenpool import GreenPool
+
 from crm.errors import Conflict, InvalidInput, NotFound
 from services.sync.google.crm_side import contact_from_record, created_contact_id
 from services.sync.google.job_state import JobState, Link
@@ -35,7 +37,9 @@ from services.sync.google.mapping import (
 TO_CRM = "to_crm"
 
 
-def apply_person(job: JobState, person: dict[str, Any]) -> None:
+def apply_person(job: JobState, person: dict[str, Any]) -> SharedView | None:
+    """Apply one person; a person to make in the CRM is not made here: its view is answered, and
+    ``create_in_crm`` makes it (the caller makes a page's at once)."""
     resource_name = person["resourceName"]
     link = job.links.by_resource.get(resource_name)
     if is_deleted(person) or not in_group(person, job.group):
@@ -49,17 +53,17 @@ def apply_person(job: JobState, person: dict[str, Any]) -> None:
                 "unlinked",
                 f"{why}: no longer synced, the CRM contact is kept",
             )
-        return
+        return None
     google = view_of_person(person)
     if link is not None:
         _changed_in_google(job, link, person, google)
-        return
+        return None
     made_from = crm_id_of(person)
     if made_from and made_from not in job.links.by_contact:
         contact = job.contacts.by_id.get(made_from)
         if contact is not None and not contact.deleted:
             _first_link(job, contact, person, google, "made from this contact by an earlier run")
-            return
+            return None
     holders = job.contacts.matching(person_emails(person))
     if holders:
         first = holders[0]
@@ -80,10 +84,31 @@ def apply_person(job: JobState, person: dict[str, Any]) -> None:
                 "skipped",
                 f"its e-mail is held by a contact already synced with {other}",
             )
-            return
+            return None
         _first_link(job, first, person, google, "same e-mail")
-        return
-    _create(job, person, google)
+        return None
+    return google
+
+
+def apply_page(job: JobState, people: list[dict[str, Any]], pool: GreenPool) -> None:
+    """A page of people: each applied in order, then the new ones made in the CRM together (those
+    sharing an e-mail with another new one after, one by one, so that they match it)."""
+    new: list[tuple[dict[str, Any], SharedView]] = []
+    for person in people:
+        google = apply_person(job, person)
+        if google is not None:
+            new.append((person, google))
+    seen: set[str] = set()
+    together, after = [], []
+    for person, google in new:
+        emails = set(person_emails(person))
+        (after if emails & seen else together).append((person, google))
+        seen |= emails
+    list(pool.imap(lambda item: create_in_crm(job, *item), together))
+    for person, _ in after:
+        google = apply_person(job, person)
+        if google is not None:
+            create_in_crm(job, person, google)
 
 
 def _changed_in_google(job: JobState, link: Link, person: dict[str, Any], google: SharedView) -> None:
@@ -146,7 +171,7 @@ def _first_link(
         job.also_push.add(contact.id)
 
 
-def _create(job: JobState, person: dict[str, Any], google: SharedView) -> None:
+def create_in_crm(job: JobState, person: dict[str, Any], google: SharedView) -> None:
     resource_name = person["resourceName"]
     contact_id = created_contact_id(job.user_id, resource_name)
     fields = contact_fields(google)
@@ -161,7 +186,7 @@ def _create(job: JobState, person: dict[str, Any], google: SharedView) -> None:
         job.log(None, resource_name, TO_CRM, "skipped", f"the CRM refused it: {refused.detail}")
         return
     contact = contact_from_record(record)
-    job.contacts.by_id[contact.id] = contact
+    job.contacts.put(contact)
     job.link(Link(contact.id, resource_name, person_etag(person), google))
     job.log(contact.id, resource_name, TO_CRM, "created", "made in the CRM from Google")
 
@@ -196,7 +221,7 @@ def _write(
         job.log(contact.id, resource_name, TO_CRM, "skipped", f"the CRM refused the change: {refused.detail}")
         return False
     updated = contact_from_record(record)
-    job.contacts.by_id[contact.id] = updated
+    job.contacts.put(updated)
     job.link(Link(contact.id, resource_name, person_etag(person), view_of_person(person)))
     changed = _names(before, view_of_contact(updated))
     job.log(

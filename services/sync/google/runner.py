@@ -24,6 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from cryptography.fernet import Fernet
+from eventlet.greenpool import GreenPool
 from sqlalchemy import update
 
 from crm.database import DatabaseAccess
@@ -35,12 +36,14 @@ from services.sync.feed import current_seq
 from services.sync.google import crm_side, runs
 from services.sync.google import secrets as token_box
 from services.sync.google.connections import GoogleSetup
-from services.sync.google.from_google import apply_person
+from services.sync.google.from_google import apply_page
 from services.sync.google.job_state import JobState, Links
 from services.sync.google.models import GoogleConnection, GoogleRun
-from services.sync.google.to_google import push_contact
+from services.sync.google.to_google import push_batch
 
 BATCH = 50  # the product's rule
+# Contacts of a batch made in the CRM at once (each an RPC to the contacts service).
+CRM_WRITES_AT_ONCE = 8
 log = logging.getLogger(__name__)
 
 
@@ -178,6 +181,7 @@ def _from_google(job: JobState, start: _Start) -> None:
     done = start.google_done if start.phase == "from_google" else 0
     # A listing of everything from its first page also tells which links Google no longer has.
     seen: set[str] | None = set() if full and page_token is None else None
+    pool = GreenPool(CRM_WRITES_AT_ONCE)
     while True:
         try:
             page = job.people.changes(None if full else start.sync_token, page_token, BATCH)
@@ -187,10 +191,9 @@ def _from_google(job: JobState, start: _Start) -> None:
             )
             full, page_token, done, seen = True, None, 0, set()
             continue
-        for person in page.people:
-            apply_person(job, person)
-            if seen is not None:
-                seen.add(person["resourceName"])
+        apply_page(job, page.people, pool)
+        if seen is not None:
+            seen.update(person["resourceName"] for person in page.people)
         done += len(page.people)
         progress = {"google_done": done, "google_total": max(page.total, done), "full_listing": full}
         if page.next_page_token:
@@ -222,15 +225,14 @@ def _to_google(job: JobState, start: _Start) -> None:
     for contact_id, contact in fresh.by_id.items():
         held = job.contacts.by_id.get(contact_id)
         if held is None or contact.version >= held.version or contact.deleted:
-            job.contacts.by_id[contact_id] = contact
+            job.contacts.put(contact)
     after = start.crm_after_id if resuming else None
     candidates = sorted(i for i in ids if after is None or i > after)
     done = start.crm_done if resuming else 0
     job.flush(crm_upto=upto, crm_total=done + len(candidates), crm_done=done)
     for first in range(0, len(candidates), BATCH):
         batch = candidates[first : first + BATCH]
-        for contact_id in batch:
-            push_contact(job, contact_id)
+        push_batch(job, batch)
         done += len(batch)
         job.flush(crm_after_id=batch[-1], crm_done=done)
     job.crm_upto = upto

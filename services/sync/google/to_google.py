@@ -29,28 +29,44 @@ from services.sync.google.mapping import (
 TO_GOOGLE = "to_google"
 
 
-def push_contact(job: JobState, contact_id: str) -> None:
+def push_batch(job: JobState, contact_ids: list[str]) -> None:
+    """A batch of contacts: updates one by one (each at its etag), the new ones made together."""
+    new: list[tuple[CrmContact, SharedView]] = []
+    for contact_id in contact_ids:
+        made = push_contact(job, contact_id)
+        if made is not None:
+            new.append(made)
+    if new:
+        _create(job, new)
+
+
+def push_contact(job: JobState, contact_id: str) -> tuple[CrmContact, SharedView] | None:
+    """Push one contact; one to make in Google is answered (``push_batch`` makes them together)."""
     contact = job.contacts.by_id.get(contact_id)
     link = job.links.by_contact.get(contact_id)
     if contact is None:
-        return
+        return None
     if contact.deleted:
         if link is not None:
             _leave_group(job, link)
-        return
+        return None
     crm = view_of_contact(contact)
     if link is None:
-        _create(job, contact, crm)
-    elif crm != link.agreed:
+        return contact, crm
+    if crm != link.agreed:
         _update(job, contact, crm, link)
+    return None
 
 
-def _create(job: JobState, contact: CrmContact, crm: SharedView) -> None:
-    body = person_body(crm, contact.id)
-    body["memberships"] = [{"contactGroupMembership": {"contactGroupResourceName": job.group}}]
-    person = job.people.create(body)
-    job.link(Link(contact.id, person["resourceName"], person_etag(person), view_of_person(person)))
-    job.log(contact.id, person["resourceName"], TO_GOOGLE, "created", "made in Google, in the group")
+def _create(job: JobState, new: list[tuple[CrmContact, SharedView]]) -> None:
+    bodies = []
+    for contact, crm in new:
+        body = person_body(crm, contact.id)
+        body["memberships"] = [{"contactGroupMembership": {"contactGroupResourceName": job.group}}]
+        bodies.append(body)
+    for (contact, _), person in zip(new, job.people.create_many(bodies), strict=True):
+        job.link(Link(contact.id, person["resourceName"], person_etag(person), view_of_person(person)))
+        job.log(contact.id, person["resourceName"], TO_GOOGLE, "created", "made in Google, in the group")
 
 
 def _update(job: JobState, contact: CrmContact, crm: SharedView, link: Link) -> None:
