@@ -26,7 +26,7 @@ from crm.inbox import first_delivery
 from crm.rpc import RpcClient, rpc
 from crm.times import utcnow
 from crm.validation import validate
-from services.sync import calendar, devices, feed, metrics, pull, pushing
+from services.sync import calendar, calendar_records, devices, feed, metrics, pull, pushing
 from services.sync import records as r
 from services.sync.exceptions import CalendarFeedNotFound
 from services.sync.models import Base, ReplicaRecord
@@ -189,9 +189,11 @@ class SyncService(AddressBookEntrypoints, GoogleContactsEntrypoints, Pingable):
         owner = self.accounts.resolve_calendar_token(token) if calendar.looks_like_token(token) else None
         if owner is None:
             raise CalendarFeedNotFound("no calendar feed at this address")
-        window = calendar.FeedWindow(self.settings.calendar_past_days, self.settings.calendar_future_days)
+        s = self.settings
+        window = calendar_records.FeedWindow(s.calendar_past_days, s.calendar_future_days)
+        org_id, user_id = owner["org_id"], owner["user_id"]
         with self.db.read() as session:
-            records = calendar.feed_records(session, owner["org_id"], owner["user_id"], self._now(), window)
+            records = calendar_records.feed_records(session, org_id, user_id, self._now(), window)
         body = calendar.calendar_text(records, calendar.FeedAddresses.of(self.config["CRM"].gateway))
         tag = calendar.entity_tag(body)
         if calendar.not_modified(if_none_match, tag):
