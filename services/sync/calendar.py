@@ -5,8 +5,8 @@ Everything comes from sync's replica: ``calendar_records.feed_records`` reads it
 ``calendar_text`` turns it into text with the ``icalendar`` package and is a pure function.
 Times are shown in the user's time zone, with the VTIMEZONE blocks that describe it; all-day
 interactions are whole days (``DATE`` values, the end excluded). The body depends on the records
-only (``DTSTAMP`` is the last change, not the time of the request), so that its hash is an ETag a
-calendar app can send back in ``If-None-Match``.
+only (``DTSTAMP`` is the last change, not the time of the request): ``calendar_state.py`` makes
+its ETag from what it is made of, without writing it.
 
 icalendar takes about a millisecond an event, so each VEVENT is written alone (``event_text``)
 and the calendar is their concatenation: the same bytes as icalendar writing the whole calendar
@@ -291,24 +291,3 @@ def location_of(interaction: dict[str, Any], companies: dict[str, dict[str, Any]
         parts = (company.get("name"), company.get("street"), town, company.get("country"))
         return ", ".join(part for part in parts if part)
     return None
-
-
-# -- conditional requests -------------------------------------------------------------------------
-
-
-def entity_tag(body: str) -> str:
-    """A strong ETag of the feed's text."""
-    return '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
-
-
-def not_modified(if_none_match: str | None, tag: str) -> bool:
-    """Whether ``If-None-Match`` names ``tag`` (or is ``*``), compared weakly as RFC 9110 says
-    for GET."""
-    if not if_none_match:
-        return False
-    wanted = tag.removeprefix("W/")
-    for candidate in if_none_match.split(","):
-        candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == wanted:
-            return True
-    return False

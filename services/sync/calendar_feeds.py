@@ -1,0 +1,161 @@
+"""Answering a calendar feed request cheaply: the ETag first (calendar_state.py), the body only
+when the calendar app does not hold it, and then from what this process kept.
+
+Each process keeps, within ``sync.calendar_cache_mb``:
+
+- each user's ``FeedState`` (their ETag while the organisation's replica does not change);
+- each user's last feed body with its ETag: asked again unchanged, it is answered as it is;
+- each event's text under a key made of everything it shows (``calendar.event_key``): a feed
+  that changed is written again from the events that did not, and only the changed ones go
+  through icalendar.
+
+Nothing kept needs to be invalidated: a body is found only under the ETag of what it shows, an
+event under the key of what it shows; a change makes new keys and the old entries age out.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from eventlet.semaphore import Semaphore
+from nameko.extensions import DependencyProvider
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from crm.database import DatabaseAccess
+from services.sync import calendar, calendar_records
+from services.sync.calendar_state import FeedState, feed_settings, feed_state, not_modified, refreshed
+
+K = TypeVar("K")
+V = TypeVar("V")
+# Users whose ETag a process keeps (a state is a few hundred bytes).
+STATES = 10_000
+
+
+class Lru(Generic[K, V]):
+    """A mapping that forgets its least recently used entries beyond ``budget`` (in the units
+    of ``size``: characters of text, or entries)."""
+
+    def __init__(self, budget: int, size: Callable[[V], int] = lambda _: 1):
+        self.budget = budget
+        self.size = size
+        self.used = 0
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: K, value: V) -> None:
+        size = self.size(value)
+        if size > self.budget:
+            return
+        if key in self._entries:
+            self.used -= self.size(self._entries.pop(key))
+        self._entries[key] = value
+        self.used += size
+        while self.used > self.budget:
+            _, oldest = self._entries.popitem(last=False)
+            self.used -= self.size(oldest)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class FeedCache:
+    """What one process keeps of the feeds it answered (see the module's docstring)."""
+
+    def __init__(self, characters: int):
+        self.states: Lru[str, FeedState] = Lru(STATES)
+        # Half the budget for whole bodies, half for the events they are made of.
+        self.bodies: Lru[str, tuple[str, str]] = Lru(characters // 2, lambda held: len(held[1]))
+        self.events: Lru[bytes, calendar.EventText] = Lru(
+            characters // 2, lambda event: len(event.text) + 100
+        )
+        self._writing: dict[str, tuple[Semaphore, int]] = {}
+
+    @contextmanager
+    def writing(self, user_id: str) -> Iterator[None]:
+        """One worker at a time writes a user's feed; the others then find it written."""
+        lock, waiting = self._writing.get(user_id, (Semaphore(), 0))
+        self._writing[user_id] = (lock, waiting + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            lock, waiting = self._writing[user_id]
+            if waiting == 1:
+                del self._writing[user_id]
+            else:
+                self._writing[user_id] = (lock, waiting - 1)
+
+
+class CalendarFeeds(DependencyProvider):
+    """The process's ``FeedCache``, its size from ``sync.calendar_cache_mb``."""
+
+    def setup(self) -> None:
+        self.cache = FeedCache(self.container.config["CRM"].sync.calendar_cache_mb * 1_000_000)
+
+    def get_dependency(self, worker_ctx: Any) -> FeedCache:
+        return self.cache
+
+
+def answer(
+    cache: FeedCache,
+    db: DatabaseAccess,
+    owner: dict[str, str],
+    now: datetime,
+    window: calendar_records.FeedWindow,
+    addresses: calendar.FeedAddresses,
+    if_none_match: str | None,
+    pause: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """``{"etag", "not_modified": true}`` when ``if_none_match`` names the feed's ETag, else
+    ``{"etag", "body"}``: from what the cache holds when it can, written otherwise."""
+    org_id, user_id = owner["org_id"], owner["user_id"]
+    state = cache.states.get(user_id)
+    if state is not None:
+        with db.read() as session:
+            state = refreshed(session, state, org_id, user_id, now, window)
+        if state is not None:
+            cache.states[user_id] = state
+            if found := _kept(cache, user_id, state.tag, if_none_match):
+                return found
+    with cache.writing(user_id):
+        # The ETag again, and the records if they are needed, from one snapshot.
+        with snapshot(db.engine) as session:
+            state = feed_state(session, org_id, user_id, now, window, feed_settings(window, addresses))
+            cache.states[user_id] = state
+            if found := _kept(cache, user_id, state.tag, if_none_match):
+                return found  # a 304, or the body the worker this one waited for wrote
+            records = calendar_records.feed_records(session, org_id, user_id, now, window)
+        body = calendar.calendar_text(records, addresses, cache.events, pause)
+        cache.bodies[user_id] = (state.tag, body)
+    return {"etag": state.tag, "body": body}
+
+
+def _kept(cache: FeedCache, user_id: str, tag: str, if_none_match: str | None) -> dict[str, Any] | None:
+    if not_modified(if_none_match, tag):
+        return {"etag": tag, "not_modified": True}
+    held = cache.bodies.get(user_id)
+    if held is not None and held[0] == tag:
+        return {"etag": tag, "body": held[1]}
+    return None
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Session]:
+    """A session whose reads all see the same moment on PostgreSQL (a read-only repeatable read
+    transaction); on SQLite (the unit tests, one writer) each read sees the last commit."""
+    with Session(engine) as session:
+        if engine.dialect.name == "postgresql":
+            session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        yield session
+        session.rollback()

@@ -1,0 +1,267 @@
+"""A calendar feed's ETag without its body: made of what the body is made of, read with one
+aggregate query, so that a calendar app asking again with ``If-None-Match`` gets its 304
+without the feed being written (calendar.py takes about a millisecond an event to write).
+
+A feed's text is a function of: the user (name and time zone), the interactions the user's
+``interaction_people`` rows start in the window, their participants and companies, the names of
+the organisation's users and interaction types, and this process's settings (the window, the
+addresses, the versions of icalendar and of the time zone data). The feed gives every record it
+changes the next change sequence, greater than any before (feed.py). Hence:
+
+- a record the feed shows that changed has a ``seq`` greater than the greatest one seen before;
+- an interaction that joins or leaves without changing (the user refused it, the window moved)
+  changes the count, or the first or the last start in the window;
+
+so the ETag hashes, for the interactions of the window, their count, first and last start and
+the count, greatest and sum of their records' ``seq``; the same for their participants'
+and companies' records, and for the organisation's users and interaction types; the user's id
+and the settings. Deleted records keep their rows (a deletion takes a ``seq`` too).
+
+``FeedState`` is such an ETag with the organisation's greatest ``seq`` when it was read, the
+count of the window's interactions and the moment the window next takes in or lets go of one.
+While the organisation changes nothing, one index lookup says the ETag holds; when it changed,
+``refreshed`` looks at what changed since (a few rows) rather than at the whole feed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import zoneinfo
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import icalendar
+from sqlalchemy import ScalarSelect, Select, and_, func, literal, null, select, union_all
+from sqlalchemy.orm import Session
+
+from services.sync import records as r
+from services.sync.calendar import FeedAddresses
+from services.sync.calendar_records import FeedWindow, window_people
+from services.sync.models import InteractionPerson, ReplicaLink, ReplicaRecord
+
+# Changed whenever calendar.py writes the same records differently: every ETag changes with it.
+TEXT_FORMAT = "2"
+# Labels of feed_state's rows beside the tables'.
+ORG, NEXT = "~organisation", "~next"
+# Past this many changes in the organisation since a state was read, it is read again whole.
+MAX_CHANGES = 1_000
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """A feed's ETag, read at ``read_at`` when the organisation's greatest ``seq`` was
+    ``org_seq`` and the window held ``people`` interactions; the window takes in or lets go of
+    one at ``valid_until`` (None: never, as things are)."""
+
+    tag: str
+    org_seq: int
+    people: int
+    read_at: datetime
+    valid_until: datetime | None
+
+    def in_time(self, now: datetime) -> bool:
+        # A clock put back (sync.clock_offset_file) is another window too.
+        return self.read_at <= now and (self.valid_until is None or now < self.valid_until)
+
+
+def org_seq(session: Session, org_id: str) -> int:
+    """The sequence of the organisation's last change in the replica (one index lookup)."""
+    record = ReplicaRecord
+    return session.scalar(select(func.max(record.seq)).where(record.org_id == org_id)) or 0
+
+
+def refreshed(
+    session: Session, state: FeedState, org_id: str, user_id: str, now: datetime, window: FeedWindow
+) -> FeedState | None:
+    """``state`` if it still holds now (with the organisation's present ``seq``), or None when
+    the feed may have changed: read it again with ``feed_state``.
+
+    Nothing the organisation changed since ``state.org_seq`` is in the feed now (no changed
+    interaction of the window, no changed participant or company of one of them, no user or
+    interaction type changed) and the window holds as many interactions as then: then the feed
+    is the same. An interaction that came in changed itself or its participant record (the feed
+    changes ``interaction_people`` only with them), so it is seen; one that left without coming
+    back changed the count. A few index lookups, however large the feed."""
+    if not state.in_time(now):
+        return None
+    seq = org_seq(session, org_id)
+    if seq == state.org_seq:
+        return state
+    record, link = ReplicaRecord, ReplicaLink
+    people = window_people(org_id, user_id, now, window).cte("people")
+    changed = (
+        select(record.table_name, record.record_id)
+        .where(record.org_id == org_id, record.seq > state.org_seq, record.seq <= seq)
+        .limit(MAX_CHANGES + 1)
+        .cte("changed")
+    )
+
+    def count(query: Select[Any]) -> ScalarSelect[int]:
+        return query.with_only_columns(func.count(), maintain_column_froms=True).scalar_subquery()
+
+    found = session.execute(
+        select(
+            count(select(changed.c.table_name)),
+            count(select(changed.c.table_name).where(changed.c.table_name.in_(r.ORG_WIDE_TABLES))),
+            count(select(people.c.interaction_id)),
+            count(
+                select(changed.c.table_name).join(
+                    people,
+                    and_(
+                        changed.c.table_name == r.INTERACTIONS, changed.c.record_id == people.c.interaction_id
+                    ),
+                )
+            ),
+            count(
+                select(changed.c.table_name)
+                .join(
+                    link,
+                    and_(
+                        link.org_id == org_id,
+                        link.from_table == r.INTERACTIONS,
+                        link.to_table == changed.c.table_name,
+                        link.to_id == changed.c.record_id,
+                    ),
+                )
+                .join(people, people.c.interaction_id == link.from_id)
+                .where(changed.c.table_name.in_((r.PARTICIPANTS, r.COMPANIES)))
+            ),
+        )
+    ).one()
+    changes, org_wide, people_now, changed_interactions, changed_linked = found
+    if (
+        changes > MAX_CHANGES
+        or org_wide
+        or people_now != state.people
+        or changed_interactions
+        or changed_linked
+    ):
+        return None
+    return replace(state, org_seq=seq)
+
+
+def feed_state(
+    session: Session, org_id: str, user_id: str, now: datetime, window: FeedWindow, settings: str
+) -> FeedState:
+    """The user's feed's ETag now, in one statement; ``session`` should read one snapshot (the
+    body read with it is then the one the ETag names)."""
+    person, record, link = InteractionPerson, ReplicaRecord, ReplicaLink
+    people = window_people(org_id, user_id, now, window).subquery()
+    until = now + timedelta(days=window.future_days)
+    versions = (func.count(record.seq), func.max(record.seq), func.sum(record.seq))
+    nothing = (literal(0), null(), null())
+    of_interactions = select(
+        literal(r.INTERACTIONS),
+        func.count(),
+        func.min(people.c.start_at),
+        func.max(people.c.start_at),
+        *versions,
+    ).select_from(
+        people.outerjoin(
+            record,
+            and_(
+                record.org_id == org_id,
+                record.table_name == r.INTERACTIONS,
+                record.record_id == people.c.interaction_id,
+            ),
+        )
+    )
+    of_linked = (
+        select(link.to_table, func.count(), null(), null(), *versions)
+        .select_from(
+            people.join(
+                link,
+                and_(
+                    link.org_id == org_id,
+                    link.from_table == r.INTERACTIONS,
+                    link.from_id == people.c.interaction_id,
+                    link.to_table.in_((r.PARTICIPANTS, r.COMPANIES)),
+                ),
+            ).outerjoin(
+                record,
+                and_(
+                    record.org_id == org_id,
+                    record.table_name == link.to_table,
+                    record.record_id == link.to_id,
+                ),
+            )
+        )
+        .group_by(link.to_table)
+    )
+    of_org = (
+        select(record.table_name, func.count(), null(), null(), *versions)
+        .where(record.org_id == org_id, record.table_name.in_(r.ORG_WIDE_TABLES))
+        .group_by(record.table_name)
+    )
+    # What the organisation last changed, and the next interaction the window will take in.
+    last = select(literal(ORG), literal(0), null(), null(), literal(0), func.max(record.seq), null()).where(
+        record.org_id == org_id
+    )
+    coming = select(literal(NEXT), literal(0), func.min(person.start_at), null(), *nothing).where(
+        person.user_id == user_id, person.org_id == org_id, person.start_at >= until
+    )
+    rows = {
+        row[0]: row for row in session.execute(union_all(of_interactions, of_linked, of_org, last, coming))
+    }
+    made_of = [",".join(_plain(v) for v in rows[name]) for name in sorted(rows) if name not in (ORG, NEXT)]
+    digest = hashlib.sha256("\x1f".join([settings, user_id, *made_of]).encode())
+    first, next_start = rows[r.INTERACTIONS][2], rows[NEXT][2]
+    edges = [first + timedelta(days=window.past_days)] if first is not None else []
+    edges += [next_start - timedelta(days=window.future_days)] if next_start is not None else []
+    seq = rows[ORG][5] or 0
+    tag = '"' + digest.hexdigest()[:32] + '"'
+    return FeedState(tag, seq, rows[r.INTERACTIONS][1], now, min(edges) if edges else None)
+
+
+def _plain(value: object) -> str:
+    """Alike on SQLite and PostgreSQL (whose sums are decimals)."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def feed_settings(window: FeedWindow, addresses: FeedAddresses) -> str:
+    """What, beside the records, the text depends on in this process."""
+    return "\x1f".join(
+        [
+            TEXT_FORMAT,
+            str(window.past_days),
+            str(window.future_days),
+            addresses.uid_host,
+            addresses.interaction_url("{id}"),
+            icalendar.__version__,
+            zone_data_version(),
+        ]
+    )
+
+
+@cache
+def zone_data_version() -> str:
+    """The time zone data's release (VTIMEZONE blocks are written from it): the system's, which
+    zoneinfo reads first, else the ``tzdata`` package's."""
+    for folder in zoneinfo.TZPATH:
+        try:
+            with open(Path(folder) / "tzdata.zi") as data:
+                first = data.readline()
+        except OSError:
+            continue
+        return first.removeprefix("# version").strip()
+    try:
+        return importlib.metadata.version("tzdata")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def not_modified(if_none_match: str | None, tag: str) -> bool:
+    """Whether ``If-None-Match`` names ``tag`` (or is ``*``), compared weakly as RFC 9110 says
+    for GET."""
+    if not if_none_match:
+        return False
+    wanted = tag.removeprefix("W/")
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == wanted:
+            return True
+    return False
