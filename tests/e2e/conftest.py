@@ -152,7 +152,9 @@ def system(migrated: Settings, tmp_path_factory, smtp_relay: SmtpRelay) -> Syste
         "data_dir": str(folder / "var"),
         "log_level": "INFO",
         "log_format": "json",
-        "database": {"url": migrated.database.url},
+        # Nine processes live for the whole session beside the tests' own engines and the systems
+        # some tests start: a small pool each keeps PostgreSQL under its 100 connections.
+        "database": {"url": migrated.database.url, "pool_size": 4},
         "gateway": {
             "host": "127.0.0.1",
             "port": port,

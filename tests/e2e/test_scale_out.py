@@ -56,7 +56,7 @@ def scaled(tmp_path, amqp_uri, database_url):
         "data_dir": str(tmp_path / "var"),
         "log_level": "INFO",
         "log_format": "json",
-        "database": {"url": fresh_database(database_url, "scale")},
+        "database": {"url": fresh_database(database_url, "scale"), "pool_size": 4},
         "services": ["accounts", "gateway", "contacts", "sync"],
         "gateway": {"host": "127.0.0.1", "rpc_timeout_seconds": 10},
         "outbox": {"poll_interval_seconds": 0.2, "retry_delay_seconds": 0.2},
