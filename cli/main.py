@@ -158,6 +158,8 @@ def quiet_collector() -> None:
 
 # Processes that are not nameko services: run as their own module in a fresh interpreter.
 OTHER_PROCESSES = {"mailin-smtp": "services.mailin.smtp"}
+# How long a stopping `crm serve` waits for its workers before it kills them.
+STOP_GRACE_SECONDS = 10
 
 
 @main.command()
@@ -190,6 +192,9 @@ def serve(config: str | None, service: str) -> None:
         if not stopping.ready():
             stopping.send()
             eventlet.spawn_n(runner.stop)
+            # A worker that does not end in time (a handler waiting on a peer that is down) is
+            # killed: its message goes back to its queue, to be handled again once we are back.
+            eventlet.spawn_after(STOP_GRACE_SECONDS, runner.kill)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
