@@ -76,6 +76,10 @@ class EventText:
     tzids: frozenset[str]
 
 
+# Interaction id -> its place in the calendar (start, id) and its event: a calendar's events.
+Shown = dict[str, tuple[tuple[int, str], EventText]]
+
+
 def calendar_text(
     records: FeedRecords,
     addresses: FeedAddresses,
@@ -86,19 +90,41 @@ def calendar_text(
 
     ``kept`` (event key -> its text) gives back the events written before and keeps the new
     ones; ``pause`` is called now and then while events are written (a worker lets others run)."""
+    return calendar_of(records.user, shown_events(records, addresses, kept, pause), kept)
+
+
+def shown_events(
+    records: FeedRecords,
+    addresses: FeedAddresses,
+    kept: MutableMapping[bytes, EventText] | None = None,
+    pause: Callable[[], None] | None = None,
+) -> Shown:
+    """The event of each interaction of ``records``, from ``kept`` when it holds it."""
     zone = user_zone(records.user.get("time_zone"))
-    events: list[EventText] = []
-    for interaction in sorted(records.interactions, key=lambda i: (i["start_at"], i["id"])):
-        key = event_key(interaction, records, zone, addresses) if kept is not None else b""
+    constant = key_context(zone, addresses)
+    shown: Shown = {}
+    written_now = 0
+    for interaction in records.interactions:
+        key = event_key(interaction, records, constant) if kept is not None else b""
         written = kept.get(key) if kept is not None else None
         if written is None:
             written = event_text(event_of(interaction, records, zone, addresses))
             if kept is not None:
                 kept[key] = written
-            if pause is not None and len(events) % PAUSE_EVERY == PAUSE_EVERY - 1:
+            written_now += 1
+            if pause is not None and written_now % PAUSE_EVERY == 0:
                 pause()
-        events.append(written)
-    head = calendar_head(records.user, zone).to_ical().decode()
+        shown[interaction["id"]] = ((interaction["start_at"], interaction["id"]), written)
+    return shown
+
+
+def calendar_of(
+    user: dict[str, Any], shown: Shown, kept: MutableMapping[bytes, EventText] | None = None
+) -> str:
+    """The calendar of ``user`` showing those events, in their order (start, then id)."""
+    zone = user_zone(user.get("time_zone"))
+    events = [event for _, event in sorted(shown.values(), key=lambda placed: placed[0])]
+    head = calendar_head(user, zone).to_ical().decode()
     days = [day for event in events if event.days for day in event.days]
     zones = ""
     if days and zone_name(zone) != "UTC":
@@ -131,25 +157,29 @@ def event_text(event: Event) -> EventText:
     return EventText(event.to_ical().decode(), days, frozenset(tzids - {None}))
 
 
-def event_key(
-    interaction: dict[str, Any], records: FeedRecords, zone: tzinfo, addresses: FeedAddresses
-) -> bytes:
+def key_context(zone: tzinfo, addresses: FeedAddresses) -> str:
+    """What every event key of a feed shares: the user's zone and the addresses."""
+    return f"{zone_name(zone)}\x1f{addresses.uid_host}\x1f{addresses.interaction_url('{id}')}"
+
+
+def event_key(interaction: dict[str, Any], records: FeedRecords, constant: str) -> bytes:
     """A digest of everything ``event_of`` shows of the interaction: its record and its
-    participants' (as the replica's texts), its people's names, its location, its kind, the
-    user's zone and the addresses. Two interactions with the same key have the same text."""
-    interaction_id = interaction["id"]
-    participants = sorted(records.participants.get(interaction_id, []), key=lambda p: p["user_id"])
-    people = [interaction.get("owner_id") or ""] + [p["user_id"] for p in participants]
+    participants' (as the replica's texts), its people's names, its location, its kind, and
+    ``constant`` (the user's zone and the addresses). Two interactions with the same key have
+    the same text."""
+    participants = sorted(records.participants.get(interaction["id"], ()), key=lambda p: p["user_id"])
+    users = records.users
+    owner = interaction.get("owner_id") or ""
     parts = [
+        constant,
         _text(interaction, records.texts),
-        *(_text(p, records.texts) for p in participants),
-        *(f"{uid}={records.users.get(uid, {}).get('name')}" for uid in people),
+        f"{owner}={users.get(owner, {}).get('name')}",
         f"{location_of(interaction, records.companies)}",
         f"{records.types.get(interaction['type'], {}).get('name')}",
-        zone_name(zone),
-        addresses.uid_host,
-        addresses.interaction_url(interaction_id),
     ]
+    for participant in participants:
+        name = users.get(participant["user_id"], {}).get("name")
+        parts += [_text(participant, records.texts), f"{name}"]
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).digest()
 
 

@@ -4,9 +4,11 @@ when the calendar app does not hold it, and then from what this process kept.
 Each process keeps, within ``sync.calendar_cache_mb``:
 
 - each user's ``FeedState`` (their ETag while the organisation's replica does not change);
-- each user's last feed body with its ETag: asked again unchanged, it is answered as it is;
+- each user's last feed (``KeptFeed``): asked again unchanged, it is answered as it is; once
+  the replica changed, only the interactions that changed or came into the window are read
+  again (``calendar_state.patch_since``) and the others keep their place and text;
 - each event's text under a key made of everything it shows (``calendar.event_key``): a feed
-  that changed is written again from the events that did not, and only the changed ones go
+  written whole again (a new time zone, a renamed colleague) sends only the changed events
   through icalendar.
 
 Nothing kept needs to be invalidated: a body is found only under the ETag of what it shows, an
@@ -15,11 +17,11 @@ event under the key of what it shows; a change makes new keys and the old entrie
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
@@ -28,45 +30,34 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from crm.database import DatabaseAccess
+from crm.lru import Lru
 from services.sync import calendar, calendar_records
-from services.sync.calendar_state import FeedState, feed_settings, feed_state, not_modified, refreshed
+from services.sync.calendar_state import (
+    FeedState,
+    feed_settings,
+    feed_state,
+    not_modified,
+    patch_since,
+    refreshed,
+)
 
-K = TypeVar("K")
-V = TypeVar("V")
 # Users whose ETag a process keeps (a state is a few hundred bytes).
 STATES = 10_000
 
 
-class Lru(Generic[K, V]):
-    """A mapping that forgets its least recently used entries beyond ``budget`` (in the units
-    of ``size``: characters of text, or entries)."""
+@dataclass(frozen=True)
+class KeptFeed:
+    """A user's feed as written: its ETag, the organisation's ``seq`` of the snapshot it was
+    read from, its events and its text."""
 
-    def __init__(self, budget: int, size: Callable[[V], int] = lambda _: 1):
-        self.budget = budget
-        self.size = size
-        self.used = 0
-        self._entries: OrderedDict[K, V] = OrderedDict()
+    tag: str
+    org_seq: int
+    read_at: datetime
+    shown: calendar.Shown
+    body: str
 
-    def get(self, key: K) -> V | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
-
-    def __setitem__(self, key: K, value: V) -> None:
-        size = self.size(value)
-        if size > self.budget:
-            return
-        if key in self._entries:
-            self.used -= self.size(self._entries.pop(key))
-        self._entries[key] = value
-        self.used += size
-        while self.used > self.budget:
-            _, oldest = self._entries.popitem(last=False)
-            self.used -= self.size(oldest)
-
-    def __len__(self) -> int:
-        return len(self._entries)
+    def size(self) -> int:
+        return len(self.body) + 100 * len(self.shown)
 
 
 class FeedCache:
@@ -75,7 +66,7 @@ class FeedCache:
     def __init__(self, characters: int):
         self.states: Lru[str, FeedState] = Lru(STATES)
         # Half the budget for whole bodies, half for the events they are made of.
-        self.bodies: Lru[str, tuple[str, str]] = Lru(characters // 2, lambda held: len(held[1]))
+        self.bodies: Lru[str, KeptFeed] = Lru(characters // 2, KeptFeed.size)
         self.events: Lru[bytes, calendar.EventText] = Lru(
             characters // 2, lambda event: len(event.text) + 100
         )
@@ -115,9 +106,11 @@ def answer(
     window: calendar_records.FeedWindow,
     addresses: calendar.FeedAddresses,
     if_none_match: str | None,
+    held: str | None = None,
     pause: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """``{"etag", "not_modified": true}`` when ``if_none_match`` names the feed's ETag, else
+    """``{"etag", "not_modified": true}`` when ``if_none_match`` names the feed's ETag,
+    ``{"etag", "held": true}`` when ``held`` (the ETag of the body the caller keeps) is it, else
     ``{"etag", "body"}``: from what the cache holds when it can, written otherwise."""
     org_id, user_id = owner["org_id"], owner["user_id"]
     state = cache.states.get(user_id)
@@ -126,27 +119,41 @@ def answer(
             state = refreshed(session, state, org_id, user_id, now, window)
         if state is not None:
             cache.states[user_id] = state
-            if found := _kept(cache, user_id, state.tag, if_none_match):
+            if found := _kept(cache, user_id, state.tag, if_none_match, held):
                 return found
     with cache.writing(user_id):
         # The ETag again, and the records if they are needed, from one snapshot.
         with snapshot(db.engine) as session:
             state = feed_state(session, org_id, user_id, now, window, feed_settings(window, addresses))
             cache.states[user_id] = state
-            if found := _kept(cache, user_id, state.tag, if_none_match):
-                return found  # a 304, or the body the worker this one waited for wrote
-            records = calendar_records.feed_records(session, org_id, user_id, now, window)
-        body = calendar.calendar_text(records, addresses, cache.events, pause)
-        cache.bodies[user_id] = (state.tag, body)
+            if found := _kept(cache, user_id, state.tag, if_none_match, held):
+                return found  # a 304, or the feed the worker this one waited for wrote
+            before = cache.bodies.get(user_id)
+            patch = None
+            if before is not None and before.read_at <= now:
+                seqs = (before.org_seq, state.org_seq)
+                patch = patch_since(session, org_id, user_id, now, window, seqs, before.shown.keys())
+            only = patch.read if patch is not None else None
+            records = calendar_records.feed_records(session, org_id, user_id, now, window, only)
+        shown = calendar.shown_events(records, addresses, cache.events, pause)
+        if before is not None and patch is not None:
+            unchanged = before.shown.keys() - patch.read - patch.removed
+            shown = {**{i: before.shown[i] for i in unchanged}, **shown}
+        body = calendar.calendar_of(records.user, shown, cache.events)
+        cache.bodies[user_id] = KeptFeed(state.tag, state.org_seq, now, shown, body)
     return {"etag": state.tag, "body": body}
 
 
-def _kept(cache: FeedCache, user_id: str, tag: str, if_none_match: str | None) -> dict[str, Any] | None:
+def _kept(
+    cache: FeedCache, user_id: str, tag: str, if_none_match: str | None, held: str | None
+) -> dict[str, Any] | None:
     if not_modified(if_none_match, tag):
         return {"etag": tag, "not_modified": True}
-    held = cache.bodies.get(user_id)
-    if held is not None and held[0] == tag:
-        return {"etag": tag, "body": held[1]}
+    if held == tag:
+        return {"etag": tag, "held": True}
+    kept = cache.bodies.get(user_id)
+    if kept is not None and kept.tag == tag:
+        return {"etag": tag, "body": kept.body}
     return None
 
 

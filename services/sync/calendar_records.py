@@ -6,7 +6,7 @@ participants, companies, people and types, as WatermelonDB raw records (calendar
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,11 +57,20 @@ def window_people(org_id: str, user_id: str, now: datetime, window: FeedWindow) 
 
 
 def feed_records(
-    session: Session, org_id: str, user_id: str, now: datetime, window: FeedWindow
+    session: Session,
+    org_id: str,
+    user_id: str,
+    now: datetime,
+    window: FeedWindow,
+    only: Collection[str] | None = None,
 ) -> FeedRecords:
     """The user's interactions (owner, or participant who has not refused) starting in the
-    window, with their participants, companies, people and types; deleted ones are left out."""
-    people, record, link = window_people(org_id, user_id, now, window).subquery(), ReplicaRecord, ReplicaLink
+    window, with their participants, companies, people and types; deleted ones are left out.
+    ``only``: those of these interactions (a feed written again in part)."""
+    chosen = window_people(org_id, user_id, now, window)
+    if only is not None:
+        chosen = chosen.where(InteractionPerson.interaction_id.in_(sorted(only)))
+    people, record, link = chosen.subquery(), ReplicaRecord, ReplicaLink
     live = record.deleted.is_(False)
     texts: dict[str, str] = {}
     interactions = [

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import zoneinfo
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -42,6 +43,7 @@ from services.sync import records as r
 from services.sync.calendar import FeedAddresses
 from services.sync.calendar_records import FeedWindow, window_people
 from services.sync.models import InteractionPerson, ReplicaLink, ReplicaRecord
+from services.sync.scope import chunks
 
 # Changed whenever calendar.py writes the same records differently: every ETag changes with it.
 TEXT_FORMAT = "2"
@@ -265,3 +267,60 @@ def not_modified(if_none_match: str | None, tag: str) -> bool:
         if candidate == "*" or candidate.removeprefix("W/") == wanted:
             return True
     return False
+
+
+@dataclass(frozen=True)
+class Patch:
+    """What a feed written when the organisation was at one ``seq`` lacks to be the feed at a
+    later one: interactions to read again (changed, or new to the window) and those to leave out."""
+
+    read: frozenset[str]
+    removed: frozenset[str]
+
+
+def patch_since(
+    session: Session,
+    org_id: str,
+    user_id: str,
+    now: datetime,
+    window: FeedWindow,
+    seqs: tuple[int, int],
+    shown: Collection[str],
+) -> Patch | None:
+    """How the feed that showed the interactions ``shown`` when the organisation was at
+    ``seqs[0]`` differs from the feed at ``seqs[1]`` (this session's snapshot); None when too
+    much changed, or a user or an interaction type did (their names are everywhere): write it
+    whole. The interactions to read again are those of the window now that changed, whose
+    participant or company changed, or that the feed did not show (new to the window, or not
+    live then); those it showed that the window no longer holds are left out."""
+    since, upto = seqs
+    record, link = ReplicaRecord, ReplicaLink
+    changed = session.execute(
+        select(record.table_name, record.record_id)
+        .where(record.org_id == org_id, record.seq > since, record.seq <= upto)
+        .limit(MAX_CHANGES + 1)
+    ).all()
+    if len(changed) > MAX_CHANGES or any(table in r.ORG_WIDE_TABLES for table, _ in changed):
+        return None
+    in_window = set(
+        session.scalars(
+            window_people(org_id, user_id, now, window).with_only_columns(InteractionPerson.interaction_id)
+        )
+    )
+    touched = {record_id for table, record_id in changed if table == r.INTERACTIONS}
+    for table in (r.PARTICIPANTS, r.COMPANIES):
+        for some in chunks(sorted(record_id for t, record_id in changed if t == table)):
+            touched.update(
+                session.scalars(
+                    select(link.from_id).where(
+                        link.org_id == org_id,
+                        link.from_table == r.INTERACTIONS,
+                        link.to_table == table,
+                        link.to_id.in_(some),
+                    )
+                )
+            )
+    read = (touched & in_window) | (in_window - set(shown))
+    if len(read) > MAX_CHANGES:
+        return None
+    return Patch(frozenset(read), frozenset(set(shown) - in_window))

@@ -184,10 +184,13 @@ class SyncService(AddressBookEntrypoints, GoogleContactsEntrypoints, Pingable):
     # -- calendar feeds ------------------------------------------------------------------------------
 
     @rpc
-    def calendar_feed(self, token: str, if_none_match: str | None = None) -> dict[str, Any]:
+    def calendar_feed(
+        self, token: str, if_none_match: str | None = None, held: str | None = None
+    ) -> dict[str, Any]:
         """The iCalendar feed of the user holding ``token`` (no login: the token is the secret),
-        built from the replica: ``{"etag", "body"}``, or ``{"etag", "not_modified": true}`` when
-        ``if_none_match`` names the current ETag (found without writing the feed). The ETag
+        built from the replica: ``{"etag", "body"}``, ``{"etag", "not_modified": true}`` when
+        ``if_none_match`` names the current ETag (found without writing the feed), or
+        ``{"etag", "held": true}`` when ``held`` is it (the gateway keeps that body). The ETag
         changes whenever the text would. ``CalendarFeedNotFound`` for a token no active user
         holds, whether it never existed or was rotated."""
         owner = self.accounts.resolve_calendar_token(token) if calendar.looks_like_token(token) else None
@@ -198,7 +201,15 @@ class SyncService(AddressBookEntrypoints, GoogleContactsEntrypoints, Pingable):
         )
         addresses = calendar.FeedAddresses.of(self.config["CRM"].gateway)
         return calendar_feeds.answer(
-            self.feed_cache, self.db, owner, self._now(), window, addresses, if_none_match, eventlet.sleep
+            self.feed_cache,
+            self.db,
+            owner,
+            self._now(),
+            window,
+            addresses,
+            if_none_match,
+            held,
+            eventlet.sleep,
         )
 
     # -- alerts and devices --------------------------------------------------------------------------

@@ -376,7 +376,8 @@ def test_an_events_key_changes_with_what_it_shows_and_only_then(session):
 
     def keys(user_zone=paris, addresses=ADDRESSES) -> dict[str, bytes]:
         records = calendar_records.feed_records(session, POMME, ALICE, NOW, calendar_records.FeedWindow())
-        return {i["id"]: calendar.event_key(i, records, user_zone, addresses) for i in records.interactions}
+        context = calendar.key_context(user_zone, addresses)
+        return {i["id"]: calendar.event_key(i, records, context) for i in records.interactions}
 
     before = keys()
     assert keys() == before

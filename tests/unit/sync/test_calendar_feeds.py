@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from crm.database import DatabaseAccess
 from services.sync import calendar, calendar_records, feed
-from services.sync.calendar_feeds import FeedCache, Lru, answer
+from services.sync.calendar_feeds import FeedCache, answer
 from tests.unit.sync.test_calendar import (
     ADDRESSES,
     ALICE,
@@ -26,6 +26,7 @@ from tests.unit.sync.test_calendar import (
     _participant,
     calendar_replica,
 )
+from tests.unit.sync.test_calendar_state import scripted_changes
 
 WINDOW = calendar_records.FeedWindow()
 OWNER = {"org_id": POMME, "user_id": ALICE}
@@ -99,8 +100,13 @@ def test_an_unchanged_feed_asked_without_its_etag_is_answered_as_it_was_kept(db,
     written.clear()
 
     again = _ask(cache, db, '"an-old-one"')
+    # The gateway that keeps this body is told so, and gets no body.
+    held = answer(FeedCache(10_000_000), db, OWNER, NOW, WINDOW, ADDRESSES, '"old"', first["etag"])
+    stale = answer(cache, db, OWNER, NOW, WINDOW, ADDRESSES, None, '"old"')
 
     assert again == first
+    assert held == {"etag": first["etag"], "held": True}
+    assert stale == first
     assert written == []
 
 
@@ -123,6 +129,33 @@ def test_a_changed_feed_is_written_again_from_its_kept_events_but_the_changed_on
     assert "SUMMARY:Livraison reportée" in changed["body"]
 
 
+def test_a_feed_written_again_in_part_is_the_feed_written_whole_after_every_kind_of_change(
+    db, session, monkeypatch
+):
+    parts = []
+    read = calendar_records.feed_records
+    monkeypatch.setattr(
+        calendar_records, "feed_records", lambda *args: parts.append(args[5:] != (None,)) or read(*args)
+    )
+    # Beyond the window's end (1 October 2027) until the window moves on.
+    _apply(session, feed.apply_interaction, _interaction("i-far", "2027-10-10T08:30:00+00:00"))
+    cache = FeedCache(10_000_000)
+    moments = [NOW + timedelta(days=days) for days in (0, 3, 95, 110)]
+    steps = [(name, change, NOW) for name, change in scripted_changes(session)]
+    steps += [(f"{moment:%d %B}", lambda: None, moment) for moment in moments]
+    answer(cache, db, OWNER, NOW, WINDOW, ADDRESSES, None)
+
+    for name, change, moment in steps:
+        change()
+        body = answer(cache, db, OWNER, moment, WINDOW, ADDRESSES, '"elsewhere"')["body"]
+        assert body == _written_now(db, moment), name
+    assert "i-far@" in body and "i-01@" not in body
+
+    # Written in part after each change but the renames and the type's (names are everywhere).
+    assert parts.count(False) == 1 + 4
+    assert parts.count(True) >= 10
+
+
 def test_the_window_moving_over_an_interaction_is_a_new_feed(db, written):
     cache = FeedCache(10_000_000)
     first = _ask(cache, db)
@@ -143,7 +176,8 @@ def test_workers_asking_for_the_same_changed_feed_at_once_read_and_write_it_once
     cache = FeedCache(10_000_000)
     pool = eventlet.GreenPool()
     answers = [
-        pool.spawn(answer, cache, db, OWNER, NOW, WINDOW, ADDRESSES, None, eventlet.sleep) for _ in range(3)
+        pool.spawn(answer, cache, db, OWNER, NOW, WINDOW, ADDRESSES, None, None, eventlet.sleep)
+        for _ in range(3)
     ]
 
     bodies = {a.wait()["body"] for a in answers}
@@ -153,9 +187,10 @@ def test_workers_asking_for_the_same_changed_feed_at_once_read_and_write_it_once
     assert bodies == {_written_now(db)}
 
 
-def test_what_a_process_keeps_stays_within_its_budget(db):
-    alices = len(_written_now(db))
-    cache = FeedCache(2 * alices)  # half for bodies: Alice's, or Bruno's, not both
+def test_what_a_process_keeps_stays_within_its_budget(db, written):
+    alices = _ask(FeedCache(10_000_000), db)["body"]
+    written.clear()
+    cache = FeedCache(2 * (len(alices) + 3_000))  # half for feeds: Alice's, or Bruno's, not both
 
     _ask(cache, db)
     assert cache.bodies.get(ALICE) is not None
@@ -163,8 +198,9 @@ def test_what_a_process_keeps_stays_within_its_budget(db):
 
     assert cache.bodies.get(ALICE) is None and cache.bodies.get(BRUNO) is not None
     assert cache.bodies.used <= cache.bodies.budget
-    # Alice's 20 events and their keys do not all fit in the other half: the oldest went.
-    assert 0 < len(cache.events) < 20 and cache.events.used <= cache.events.budget
+    # Alice's 20 events and Bruno's 5 (in his zone) do not all fit in the other half.
+    assert len(written) == 25
+    assert 0 < len(cache.events) < 25 and cache.events.used <= cache.events.budget
 
 
 def test_a_state_read_later_does_not_hold_for_a_clock_put_back(db):
@@ -173,17 +209,3 @@ def test_a_state_read_later_does_not_hold_for_a_clock_put_back(db):
     _ask(cache, db, None, NOW + timedelta(days=WINDOW.past_days, hours=1))
 
     assert _ask(cache, db, first["etag"]) == {"etag": first["etag"], "not_modified": True}
-
-
-def test_the_least_recently_used_entries_go_first_and_an_entry_too_large_is_not_kept():
-    kept: Lru[str, str] = Lru(10, len)
-    kept["a"], kept["b"], kept["c"] = "aaaa", "bbbb", "c"
-    assert kept.get("a") == "aaaa"  # a is now the most recently used
-    kept["d"] = "dddd"
-
-    assert (kept.get("b"), kept.get("a"), kept.get("c"), kept.get("d")) == (None, "aaaa", "c", "dddd")
-    assert kept.used == 9
-    kept["e"] = "e" * 11
-    assert kept.get("e") is None and kept.used == 9
-    kept["a"] = "a"
-    assert kept.used == 6 and len(kept) == 3

@@ -4,7 +4,7 @@ show keeps it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -58,12 +58,13 @@ def _invitation(interaction: dict, user_id: str, status: str, answered: str | No
     }
 
 
-def test_every_change_the_feed_shows_changes_the_etag_and_no_etag_names_two_texts(session):
+def scripted_changes(session: Session) -> list[tuple[str, Callable[[], None]]]:
+    """Changes of every kind to what Alice's feed shows (and three to what it does not)."""
     rdv = _interaction("i-rdv", "2026-10-20T08:30:00+00:00")
     brunos = _interaction("i-brunos", "2026-10-22T08:30:00+00:00", owner_id=BRUNO)
     dupont = {"id": "c-dupont", "name": "Boulangerie Dupont", "address": {"city": "Paris"}, "version": 1}
     meeting = {"key": "meeting", "name": "Rendez-vous", "statuses": []}
-    changes = [
+    return [
         ("a meeting", lambda: _apply(session, feed.apply_interaction, rdv)),
         (
             "its subject",
@@ -152,6 +153,10 @@ def test_every_change_the_feed_shows_changes_the_etag_and_no_etag_names_two_text
             lambda: _apply(session, feed.apply_interaction_deleted, {"id": "i-rdv", "version": 5}),
         ),
     ]
+
+
+def test_every_change_the_feed_shows_changes_the_etag_and_no_etag_names_two_texts(session):
+    changes = scripted_changes(session)
     texts_by_tag: dict[str, str] = {}
     text, state = _now_text_and_state(session)
     texts_by_tag[state.tag] = text
