@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from crm.database import DatabaseAccess
@@ -106,43 +106,57 @@ class JobState:
         with self.db.transaction() as uow:
             session = uow.session
             run = runs.leased(session, self.run_id, self.runner_id)
-            for contact_id, link in self._changed.items():
-                session.execute(
-                    delete(GoogleLink).where(
-                        GoogleLink.user_id == self.user_id, GoogleLink.contact_id == contact_id
-                    )
-                )
-                if link is not None:
+            if self._changed:
+                now = utcnow()
+                kept = [link for link in self._changed.values() if link is not None]
+                for contact_ids in _slices(list(self._changed)):
                     session.execute(
-                        delete(GoogleLink).where(
-                            GoogleLink.user_id == self.user_id, GoogleLink.resource_name == link.resource_name
-                        )
+                        delete(GoogleLink)
+                        .where(GoogleLink.user_id == self.user_id, GoogleLink.contact_id.in_(contact_ids))
+                        .execution_options(synchronize_session=False)
                     )
-                    session.add(
-                        GoogleLink(
-                            user_id=self.user_id,
-                            contact_id=contact_id,
-                            org_id=self.org_id,
-                            resource_name=link.resource_name,
-                            etag=link.etag,
-                            agreed=link.agreed.to_json(),
-                            synced_at=utcnow(),
+                for resource_names in _slices([link.resource_name for link in kept]):
+                    session.execute(
+                        delete(GoogleLink)
+                        .where(
+                            GoogleLink.user_id == self.user_id, GoogleLink.resource_name.in_(resource_names)
                         )
+                        .execution_options(synchronize_session=False)
                     )
-                session.flush()
-            session.add_all(
-                GoogleRunLog(
-                    run_id=self.run_id,
-                    org_id=self.org_id,
-                    contact_id=contact_id,
-                    resource_name=resource_name,
-                    direction=direction,
-                    action=action,
-                    detail=detail[:2000],
-                    at=utcnow(),
+                if kept:
+                    session.execute(
+                        insert(GoogleLink),
+                        [
+                            {
+                                "user_id": self.user_id,
+                                "contact_id": link.contact_id,
+                                "org_id": self.org_id,
+                                "resource_name": link.resource_name,
+                                "etag": link.etag,
+                                "agreed": link.agreed.to_json(),
+                                "synced_at": now,
+                            }
+                            for link in kept
+                        ],
+                    )
+            if self._log:
+                now = utcnow()
+                session.execute(
+                    insert(GoogleRunLog),
+                    [
+                        {
+                            "run_id": self.run_id,
+                            "org_id": self.org_id,
+                            "contact_id": contact_id,
+                            "resource_name": resource_name,
+                            "direction": direction,
+                            "action": action,
+                            "detail": detail[:2000],
+                            "at": now,
+                        }
+                        for contact_id, resource_name, direction, action, detail in self._log
+                    ],
                 )
-                for contact_id, resource_name, direction, action, detail in self._log
-            )
             for name, added in self.counts.items():
                 setattr(run, name, getattr(run, name) + added)
             for name, value in progress.items():
@@ -154,3 +168,7 @@ class JobState:
                     .values(updated_at=utcnow(), **connection)
                 )
         self._changed, self._log, self.counts = {}, [], Counter()
+
+
+def _slices(values: list[str], size: int = 500) -> list[list[str]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
