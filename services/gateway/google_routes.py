@@ -37,6 +37,7 @@ class GoogleRoutes:
         summary="Start connecting your Google account: the consent URL to send the browser to",
         tag="google",
         body=google_api.GoogleConnect,
+        body_required=False,
         response=google_api.GoogleConnectOut,
         errors=(403,),
         extra={"description": _CONNECT},
