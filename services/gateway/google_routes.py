@@ -97,10 +97,11 @@ class GoogleRoutes:
         summary="Disconnect Google: the links go, the contacts stay on both sides",
         tag="google",
         status=204,
-        errors=(404,),
+        errors=(403, 404),
     )
     def disconnect_google(self, request: Request) -> Response:
-        self.auth.caller()
+        # A write, as connecting is: read-only users are refused.
+        self.auth.caller().require_writer()
         self.sync.disconnect_google()
         return Response(status=204)
 
