@@ -10,28 +10,25 @@ and the user enters the password again.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import logging
-import os
-from functools import cache
-from pathlib import Path
-
 from cryptography.fernet import Fernet, InvalidToken
 
+from crm import secret_box
 from services.mailin.imap.errors import PASSWORD_UNREADABLE, ImapFailure
 
 KEY_FILE_NAME = "mailin-secret.key"
 _SALT = b"crm mailin mailbox passwords"
-_ROUNDS = 200_000
-
-log = logging.getLogger(__name__)
 
 
 def cipher(secret_key: str, data_dir: str) -> Fernet:
     """The cipher for ``mailin.secret_key`` (or the key file in ``data_dir`` when it is empty)."""
-    return _cipher(secret_key or _key_file(Path(data_dir)))
+    return secret_box.cipher(
+        secret_key,
+        data_dir,
+        key_file=KEY_FILE_NAME,
+        salt=_SALT,
+        setting="mailin.secret_key",
+        what="mailbox passwords",
+    )
 
 
 def encrypt(fernet: Fernet, password: str) -> str:
@@ -46,40 +43,3 @@ def decrypt(fernet: Fernet, token: str) -> str:
             PASSWORD_UNREADABLE,
             "the stored password cannot be decrypted (mailin.secret_key changed): enter the password again",
         ) from exc
-
-
-@cache
-def _cipher(secret: str) -> Fernet:
-    try:
-        if len(base64.urlsafe_b64decode(secret.encode("ascii"))) == 32:
-            return Fernet(secret.encode("ascii"))
-    except (binascii.Error, ValueError, UnicodeError):
-        pass
-    derived = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), _SALT, _ROUNDS)
-    return Fernet(base64.urlsafe_b64encode(derived))
-
-
-def _key_file(data_dir: Path) -> str:
-    path = data_dir / KEY_FILE_NAME
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        # Written whole under another name, then linked: a reader never sees half a key.
-        draft = data_dir / f".{KEY_FILE_NAME}.{os.getpid()}"
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as key_file:
-            key_file.write(Fernet.generate_key())
-            key_file.flush()
-            os.fsync(key_file.fileno())
-        try:
-            os.link(draft, path)
-        except FileExistsError:  # another process made it first: theirs is the key
-            pass
-        else:
-            log.warning(
-                "mailin.secret_key is not set: mailbox passwords are encrypted with a key made in %s "
-                "(set mailin.secret_key wherever mailin runs on several machines)",
-                path,
-            )
-        finally:
-            draft.unlink(missing_ok=True)
-    return path.read_text(encoding="ascii").strip()
