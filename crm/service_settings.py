@@ -217,6 +217,9 @@ class SyncSettings(Section):
     # days back to this many ahead.
     calendar_past_days: int = Field(default=90, ge=0, le=3650)
     calendar_future_days: int = Field(default=365, ge=0, le=3650)
+    # Megabytes of text (counted in characters) a sync process keeps of the calendar feeds it
+    # wrote: half for users' last feeds, half for events' texts; an event is about 650 characters.
+    calendar_cache_mb: int = Field(default=64, ge=0, le=4096)
     # For tests and demos only: a file holding a number of seconds added to sync's clock.
     clock_offset_file: str = ""
     # Google Contacts two-way sync (docs/google-contacts.md).

@@ -182,6 +182,9 @@ class GatewaySettings(_Section):
     # (companies, contacts, projects, interactions) replace it for their kind.
     record_url_template: str = "{public_url}/{kind}/{id}"
     record_url_templates: dict[RecordKind, str] = Field(default_factory=dict)
+    # Megabytes of calendar feeds (services/gateway/calendar_routes.py) a gateway process keeps,
+    # so that sync need not send again a feed that did not change.
+    calendar_cache_mb: int = Field(default=32, ge=0, le=4096)
 
     @field_validator("record_url_template")
     @classmethod

@@ -1,12 +1,17 @@
 """A user's calendar feed: their interactions as iCalendar (RFC 5545) events, for the calendar
 apps that subscribe to ``GET /calendar/<token>.ics``.
 
-Everything comes from sync's replica (the owning services' events keep it; a feed never calls
-them record by record): ``feed_records`` reads it, ``calendar_text`` turns it into text with the
-``icalendar`` package and is a pure function. Times are shown in the user's time zone, with the
-VTIMEZONE blocks that describe it; all-day interactions are whole days (``DATE`` values, the end
-excluded). The body depends on the records only (``DTSTAMP`` is the last change, not the time of
-the request), so that its hash is an ETag a calendar app can send back in ``If-None-Match``.
+Everything comes from sync's replica: ``calendar_records.feed_records`` reads it,
+``calendar_text`` turns it into text with the ``icalendar`` package and is a pure function.
+Times are shown in the user's time zone, with the VTIMEZONE blocks that describe it; all-day
+interactions are whole days (``DATE`` values, the end excluded). The body depends on the records
+only (``DTSTAMP`` is the last change, not the time of the request): ``calendar_state.py`` makes
+its ETag from what it is made of, without writing it.
+
+icalendar takes about a millisecond an event, so each VEVENT is written alone (``event_text``)
+and the calendar is their concatenation: the same bytes as icalendar writing the whole calendar
+(a calendar's text is its lines, then each component's), which lets a caller keep each event's
+text under a key made of everything it shows (``event_key``) and write only what changed.
 """
 
 from __future__ import annotations
@@ -14,21 +19,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Calendar, Event, vCalAddress
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from icalendar import Calendar, Event, Timezone, vCalAddress
 
-from services.sync import records as r
-from services.sync.models import InteractionPerson, ReplicaLink, ReplicaRecord
-from services.sync.scope import chunks
+from services.sync.calendar_records import FeedRecords
 
 PRODID = "-//CRM back end//Calendar feed//EN"
 # What accounts hands out (``cal_`` and 32 URL-safe characters), with room to change its length:
@@ -40,15 +41,8 @@ PARTSTAT = {"invited": "NEEDS-ACTION", "confirmed": "ACCEPTED", "refused": "DECL
 CANCELLED = "cancelled"
 # An interaction with no end, or an end not after its start, takes an hour (as on the agenda).
 DEFAULT_LENGTH = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class FeedWindow:
-    """Which interactions a feed lists: those starting from ``past_days`` ago to ``future_days``
-    ahead (``sync.calendar_past_days`` and ``sync.calendar_future_days``)."""
-
-    past_days: int = 90
-    future_days: int = 365
+# Events written between two pauses (a worker writing a long feed lets the others run).
+PAUSE_EVERY = 50
 
 
 @dataclass(frozen=True)
@@ -65,120 +59,157 @@ class FeedAddresses:
         return cls(host, lambda interaction_id: gateway.record_address("interactions", interaction_id))
 
 
-@dataclass
-class FeedRecords:
-    """What one user's feed shows, as the replica holds it (WatermelonDB raw records)."""
-
-    user: dict[str, Any]
-    interactions: list[dict[str, Any]] = field(default_factory=list)
-    # interaction id -> its participants (refused ones too: they are DECLINED attendees)
-    participants: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    users: dict[str, dict[str, Any]] = field(default_factory=dict)
-    companies: dict[str, dict[str, Any]] = field(default_factory=dict)
-    types: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
 def looks_like_token(token: Any) -> bool:
     return isinstance(token, str) and TOKEN_SHAPE.match(token) is not None
-
-
-# -- reading the replica --------------------------------------------------------------------------
-
-
-def feed_records(
-    session: Session, org_id: str, user_id: str, now: datetime, window: FeedWindow
-) -> FeedRecords:
-    """The user's interactions (owner, or participant who has not refused) starting in the
-    window, with their participants, companies, people and types; deleted ones are left out."""
-    person = InteractionPerson
-    interaction_ids = list(
-        session.scalars(
-            select(person.interaction_id).where(
-                person.user_id == user_id,
-                person.org_id == org_id,
-                person.start_at >= now - timedelta(days=window.past_days),
-                person.start_at < now + timedelta(days=window.future_days),
-            )
-        )
-    )
-    interactions = _live(session, org_id, r.INTERACTIONS, interaction_ids)
-    link = ReplicaLink
-    participant_ids: list[str] = []
-    for ids in chunks([i["id"] for i in interactions]):
-        participant_ids += session.scalars(
-            select(link.to_id).where(
-                link.org_id == org_id,
-                link.from_table == r.INTERACTIONS,
-                link.from_id.in_(ids),
-                link.to_table == r.PARTICIPANTS,
-            )
-        )
-    participants: dict[str, list[dict[str, Any]]] = {}
-    for participant in _live(session, org_id, r.PARTICIPANTS, participant_ids):
-        participants.setdefault(participant["interaction_id"], []).append(participant)
-    company_ids = {c for i in interactions for c in json.loads(i.get("company_ids") or "[]")}
-    user_ids = {user_id} | {i["owner_id"] for i in interactions if i.get("owner_id")}
-    user_ids |= {p["user_id"] for people in participants.values() for p in people}
-    users = _by_id(_live(session, org_id, r.USERS, sorted(user_ids)))
-    return FeedRecords(
-        user=users.get(user_id, {"id": user_id}),
-        interactions=interactions,
-        participants=participants,
-        users=users,
-        companies=_by_id(_live(session, org_id, r.COMPANIES, sorted(company_ids))),
-        types=_by_id(_live(session, org_id, r.INTERACTION_TYPES, sorted({i["type"] for i in interactions}))),
-    )
-
-
-def _live(session: Session, org_id: str, table: str, ids: Iterable[str]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    record = ReplicaRecord
-    for some in chunks(list(ids)):
-        found += (
-            json.loads(raw)
-            for raw in session.scalars(
-                select(record.raw).where(
-                    record.org_id == org_id,
-                    record.table_name == table,
-                    record.record_id.in_(some),
-                    record.deleted.is_(False),
-                )
-            )
-        )
-    return found
-
-
-def _by_id(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {row["id"]: row for row in rows}
 
 
 # -- writing the calendar -------------------------------------------------------------------------
 
 
-def calendar_text(records: FeedRecords, addresses: FeedAddresses) -> str:
-    """The feed as iCalendar text: one VEVENT per interaction, in the user's time zone."""
+@dataclass(frozen=True)
+class EventText:
+    """One VEVENT as icalendar writes it, with what the calendar around it needs to know."""
+
+    text: str
+    # A timed event's first and last day in the user's zone (the VTIMEZONE covers them).
+    days: tuple[date, date] | None
+    tzids: frozenset[str]
+
+
+# Interaction id -> its place in the calendar (start, id) and its event: a calendar's events.
+Shown = dict[str, tuple[tuple[int, str], EventText]]
+
+
+def calendar_text(
+    records: FeedRecords,
+    addresses: FeedAddresses,
+    kept: MutableMapping[bytes, EventText] | None = None,
+    pause: Callable[[], None] | None = None,
+) -> str:
+    """The feed as iCalendar text: one VEVENT per interaction, in the user's time zone.
+
+    ``kept`` (event key -> its text) gives back the events written before and keeps the new
+    ones; ``pause`` is called now and then while events are written (a worker lets others run)."""
+    return calendar_of(records.user, shown_events(records, addresses, kept, pause), kept)
+
+
+def shown_events(
+    records: FeedRecords,
+    addresses: FeedAddresses,
+    kept: MutableMapping[bytes, EventText] | None = None,
+    pause: Callable[[], None] | None = None,
+) -> Shown:
+    """The event of each interaction of ``records``, from ``kept`` when it holds it."""
     zone = user_zone(records.user.get("time_zone"))
+    constant = key_context(zone, addresses)
+    shown: Shown = {}
+    written_now = 0
+    for interaction in records.interactions:
+        key = event_key(interaction, records, constant) if kept is not None else b""
+        written = kept.get(key) if kept is not None else None
+        if written is None:
+            written = event_text(event_of(interaction, records, zone, addresses))
+            if kept is not None:
+                kept[key] = written
+            written_now += 1
+            if pause is not None and written_now % PAUSE_EVERY == 0:
+                pause()
+        shown[interaction["id"]] = ((interaction["start_at"], interaction["id"]), written)
+    return shown
+
+
+def calendar_of(
+    user: dict[str, Any], shown: Shown, kept: MutableMapping[bytes, EventText] | None = None
+) -> str:
+    """The calendar of ``user`` showing those events, in their order (start, then id)."""
+    zone = user_zone(user.get("time_zone"))
+    events = [event for _, event in sorted(shown.values(), key=lambda placed: placed[0])]
+    head = calendar_head(user, zone).to_ical().decode()
+    days = [day for event in events if event.days for day in event.days]
+    zones = ""
+    if days and zone_name(zone) != "UTC":
+        # The VTIMEZONE describes the offsets from the first event to the last, no more.
+        tzids = set().union(*(event.tzids for event in events)) - {"UTC"}
+        zones = timezones_text(tzids, min(days) - timedelta(days=1), max(days) + timedelta(days=1), kept)
+    end = "END:VCALENDAR\r\n"
+    return head.removesuffix(end) + zones + "".join(event.text for event in events) + end
+
+
+def calendar_head(user: dict[str, Any], zone: tzinfo) -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    name = records.user.get("name")
+    name = user.get("name")
     calendar.add("x-wr-calname", f"CRM: {name}" if name else "CRM")
     calendar.add("x-wr-timezone", zone_name(zone))
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT15M")
-    spans = []
-    for interaction in sorted(records.interactions, key=lambda i: (i["start_at"], i["id"])):
-        event = event_of(interaction, records, zone, addresses)
-        calendar.add_component(event)
-        if not interaction.get("all_day"):
-            spans += [event.decoded("dtstart").date(), event.decoded("dtend").date()]
-    if spans and zone_name(zone) != "UTC":
-        # The VTIMEZONE describes the offsets from the first event to the last, no more.
-        calendar.add_missing_timezones(
-            first_date=min(spans) - timedelta(days=1), last_date=max(spans) + timedelta(days=1)
-        )
-    return calendar.to_ical().decode()
+    return calendar
+
+
+def event_text(event: Event) -> EventText:
+    """The event's text, its days if it is timed, and the TZIDs it names (as icalendar's
+    ``Calendar.get_used_tzids`` finds them)."""
+    tzids = {getattr(value, "params", {}).get("TZID") for _, value in event.property_items(sorted=False)}
+    start, end = event.decoded("dtstart"), event.decoded("dtend")
+    days = (start.date(), end.date()) if isinstance(start, datetime) else None
+    return EventText(event.to_ical().decode(), days, frozenset(tzids - {None}))
+
+
+def key_context(zone: tzinfo, addresses: FeedAddresses) -> str:
+    """What every event key of a feed shares: the user's zone and the addresses."""
+    return f"{zone_name(zone)}\x1f{addresses.uid_host}\x1f{addresses.interaction_url('{id}')}"
+
+
+def event_key(interaction: dict[str, Any], records: FeedRecords, constant: str) -> bytes:
+    """A digest of everything ``event_of`` shows of the interaction: its record and its
+    participants' (as the replica's texts), its people's names, its location, its kind, and
+    ``constant`` (the user's zone and the addresses). Two interactions with the same key have
+    the same text."""
+    participants = sorted(records.participants.get(interaction["id"], ()), key=lambda p: p["user_id"])
+    users = records.users
+    owner = interaction.get("owner_id") or ""
+    parts = [
+        constant,
+        _text(interaction, records.texts),
+        f"{owner}={users.get(owner, {}).get('name')}",
+        f"{location_of(interaction, records.companies)}",
+        f"{records.types.get(interaction['type'], {}).get('name')}",
+    ]
+    for participant in participants:
+        name = users.get(participant["user_id"], {}).get("name")
+        parts += [_text(participant, records.texts), f"{name}"]
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).digest()
+
+
+def _text(record: dict[str, Any], texts: dict[str, str]) -> str:
+    text = texts.get(record["id"])
+    return text if text is not None else json.dumps(record, separators=(",", ":"), sort_keys=True)
+
+
+def timezones_text(
+    tzids: set[str], first: date, last: date, kept: MutableMapping[bytes, EventText] | None = None
+) -> str:
+    """The VTIMEZONE blocks of ``tzids`` from ``first`` to ``last``, as icalendar's
+    ``add_missing_timezones`` adds them (a zone it does not know is left out)."""
+    texts = []
+    for tzid in tzids:
+        key = hashlib.blake2b(f"VTIMEZONE\x1f{tzid}\x1f{first}\x1f{last}".encode(), digest_size=16).digest()
+        written = kept.get(key) if kept is not None else None
+        if written is None:
+            try:
+                written = EventText(
+                    Timezone.from_tzid(tzid, first_date=first, last_date=last).to_ical().decode(),
+                    None,
+                    frozenset(),
+                )
+            except ValueError:
+                written = EventText("", None, frozenset())
+            if kept is not None:
+                kept[key] = written
+        texts.append(written.text)
+    return "".join(texts)
 
 
 def event_of(
@@ -290,24 +321,3 @@ def location_of(interaction: dict[str, Any], companies: dict[str, dict[str, Any]
         parts = (company.get("name"), company.get("street"), town, company.get("country"))
         return ", ".join(part for part in parts if part)
     return None
-
-
-# -- conditional requests -------------------------------------------------------------------------
-
-
-def entity_tag(body: str) -> str:
-    """A strong ETag of the feed's text."""
-    return '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
-
-
-def not_modified(if_none_match: str | None, tag: str) -> bool:
-    """Whether ``If-None-Match`` names ``tag`` (or is ``*``), compared weakly as RFC 9110 says
-    for GET."""
-    if not if_none_match:
-        return False
-    wanted = tag.removeprefix("W/")
-    for candidate in if_none_match.split(","):
-        candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == wanted:
-            return True
-    return False

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import eventlet
 from nameko.dependency_providers import Config
 from sqlalchemy import select
 
@@ -26,7 +27,7 @@ from crm.inbox import first_delivery
 from crm.rpc import RpcClient, rpc
 from crm.times import utcnow
 from crm.validation import validate
-from services.sync import calendar, devices, feed, metrics, pull, pushing
+from services.sync import calendar, calendar_feeds, calendar_records, devices, feed, metrics, pull, pushing
 from services.sync import records as r
 from services.sync.exceptions import CalendarFeedNotFound
 from services.sync.models import Base, ReplicaRecord
@@ -62,6 +63,8 @@ class SyncService(AddressBookEntrypoints, GoogleContactsEntrypoints, Pingable):
     accounts = RpcClient(ACCOUNTS)
     contacts = RpcClient(CONTACTS)
     interactions = RpcClient(INTERACTIONS)
+    # What this process keeps of the calendar feeds it answered.
+    feed_cache = calendar_feeds.CalendarFeeds()
 
     @property
     def settings(self) -> Any:
@@ -181,22 +184,33 @@ class SyncService(AddressBookEntrypoints, GoogleContactsEntrypoints, Pingable):
     # -- calendar feeds ------------------------------------------------------------------------------
 
     @rpc
-    def calendar_feed(self, token: str, if_none_match: str | None = None) -> dict[str, Any]:
+    def calendar_feed(
+        self, token: str, if_none_match: str | None = None, held: str | None = None
+    ) -> dict[str, Any]:
         """The iCalendar feed of the user holding ``token`` (no login: the token is the secret),
-        built from the replica: ``{"etag", "body"}``, or ``{"etag", "not_modified": true}`` when
-        ``if_none_match`` names the current ETag. ``CalendarFeedNotFound`` for a token no active
-        user holds, whether it never existed or was rotated."""
+        built from the replica: ``{"etag", "body"}``, ``{"etag", "not_modified": true}`` when
+        ``if_none_match`` names the current ETag (found without writing the feed), or
+        ``{"etag", "held": true}`` when ``held`` is it (the gateway keeps that body). The ETag
+        changes whenever the text would. ``CalendarFeedNotFound`` for a token no active user
+        holds, whether it never existed or was rotated."""
         owner = self.accounts.resolve_calendar_token(token) if calendar.looks_like_token(token) else None
         if owner is None:
             raise CalendarFeedNotFound("no calendar feed at this address")
-        window = calendar.FeedWindow(self.settings.calendar_past_days, self.settings.calendar_future_days)
-        with self.db.read() as session:
-            records = calendar.feed_records(session, owner["org_id"], owner["user_id"], self._now(), window)
-        body = calendar.calendar_text(records, calendar.FeedAddresses.of(self.config["CRM"].gateway))
-        tag = calendar.entity_tag(body)
-        if calendar.not_modified(if_none_match, tag):
-            return {"etag": tag, "not_modified": True}
-        return {"etag": tag, "body": body}
+        window = calendar_records.FeedWindow(
+            self.settings.calendar_past_days, self.settings.calendar_future_days
+        )
+        addresses = calendar.FeedAddresses.of(self.config["CRM"].gateway)
+        return calendar_feeds.answer(
+            self.feed_cache,
+            self.db,
+            owner,
+            self._now(),
+            window,
+            addresses,
+            if_none_match,
+            held,
+            eventlet.sleep,
+        )
 
     # -- alerts and devices --------------------------------------------------------------------------
 

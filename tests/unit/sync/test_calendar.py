@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from crm.database import create_service_engine
 from crm.migrations import upgrade
 from crm.settings import GatewaySettings, Settings
-from services.sync import calendar, feed
+from services.sync import calendar, calendar_records, feed
 
 POMME = "org-pomme"
 ALICE, BRUNO, CHLOE = (
@@ -27,7 +28,12 @@ ADDRESSES = calendar.FeedAddresses.of(GatewaySettings(public_url="https://crm.po
 
 
 @pytest.fixture
-def session(tmp_path: Path):
+def session(tmp_path: Path) -> Iterator[Session]:
+    yield from calendar_replica(tmp_path)
+
+
+def calendar_replica(tmp_path: Path) -> Iterator[Session]:
+    """A migrated SQLite replica holding Alice (Paris), Bruno (New York) and Chloé (no zone)."""
     settings = Settings.model_validate(
         {"data_dir": str(tmp_path), "database": {"url": f"sqlite:///{tmp_path}/{{service}}.db"}}
     )
@@ -79,7 +85,7 @@ def _apply(session: Session, apply, *args) -> None:
 
 
 def _feed(session: Session, user_id: str = ALICE, now: datetime = NOW) -> str:
-    records = calendar.feed_records(session, POMME, user_id, now, calendar.FeedWindow())
+    records = calendar_records.feed_records(session, POMME, user_id, now, calendar_records.FeedWindow())
     return calendar.calendar_text(records, ADDRESSES)
 
 
@@ -292,26 +298,103 @@ def test_the_same_records_give_the_same_text_whenever_it_is_asked(session):
     first = _feed(session)
 
     assert _feed(session, now=NOW + timedelta(hours=5)) == first
-    assert calendar.entity_tag(_feed(session)) == calendar.entity_tag(first)
 
 
-# -- conditional requests and tokens ---------------------------------------------------------------
+# -- written event by event ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [
-        (None, False),
-        ("", False),
-        ('"abc"', True),
-        ('W/"abc"', True),
-        ('"old", "abc"', True),
-        ("*", True),
-        ('"old"', False),
-    ],
-)
-def test_if_none_match_names_the_current_tag_or_any(header, expected):
-    assert calendar.not_modified(header, '"abc"') is expected
+def _whole_calendar(records: calendar_records.FeedRecords) -> str:
+    """The feed as icalendar writes a whole calendar (how calendar.py wrote it before keeping
+    events): every VEVENT added to one Calendar, then its missing VTIMEZONEs."""
+    zone = calendar.user_zone(records.user.get("time_zone"))
+    whole = calendar.calendar_head(records.user, zone)
+    days = []
+    for interaction in sorted(records.interactions, key=lambda i: (i["start_at"], i["id"])):
+        event = calendar.event_of(interaction, records, zone, ADDRESSES)
+        whole.add_component(event)
+        if not interaction.get("all_day"):
+            days += [event.decoded("dtstart").date(), event.decoded("dtend").date()]
+    if days and calendar.zone_name(zone) != "UTC":
+        whole.add_missing_timezones(min(days) - timedelta(days=1), max(days) + timedelta(days=1))
+    return whole.to_ical().decode()
+
+
+def _a_varied_month(session: Session) -> None:
+    company = {
+        "id": "c-dupont",
+        "name": "Boulangerie Dupont — Fournil de la Gare, côté quai",
+        "address": {"street": "12, rue de la Paix", "postal_code": "75002", "city": "Paris", "country": "FR"},
+        "version": 1,
+    }
+    _apply(session, feed.apply_company, company, False)
+    long_text = 'Apporter le catalogue; voir la vitrine, "les éclairs" et les croissants aux amandes\n' * 3
+    for day in range(1, 29):
+        start = datetime(2026, 10, day, 7, 30, tzinfo=UTC)
+        fields = {
+            "subject": f"Visite n°{day}: dégustation, «chouquettes» & 🥐 — " + "très long sujet " * (day % 4),
+            "description": long_text if day % 3 == 0 else None,
+            "company_ids": ["c-dupont"] if day % 2 else [],
+            "status": "cancelled" if day % 7 == 0 else "planned",
+            "participants": [_participant(BRUNO, "confirmed"), _participant(CHLOE, "refused")]
+            if day % 5 == 0
+            else [],
+            "all_day": day % 6 == 0,
+        }
+        end = (
+            (start + timedelta(days=1)).isoformat()
+            if fields["all_day"]
+            else (start + timedelta(hours=2)).isoformat()
+        )
+        _apply(
+            session, feed.apply_interaction, _interaction(f"i-{day:02d}", start.isoformat(), end, **fields)
+        )
+
+
+@pytest.mark.parametrize("user_id", [ALICE, BRUNO, CHLOE], ids=["Paris", "New York", "UTC"])
+def test_events_written_one_by_one_and_kept_make_icalendars_whole_calendar_byte_for_byte(session, user_id):
+    _a_varied_month(session)
+    for owner in (BRUNO, CHLOE):
+        _apply(
+            session,
+            feed.apply_interaction,
+            _interaction(f"i-{owner}", "2026-10-03T12:00:00+00:00", owner_id=owner),
+        )
+    records = calendar_records.feed_records(session, POMME, user_id, NOW, calendar_records.FeedWindow())
+    kept: dict = {}
+
+    first = calendar.calendar_text(records, ADDRESSES, kept)
+    again = calendar.calendar_text(records, ADDRESSES, kept)
+
+    assert first == again == calendar.calendar_text(records, ADDRESSES) == _whole_calendar(records)
+    assert records.interactions
+    assert all(len(line.encode()) <= 75 for line in first.split("\r\n"))
+
+
+def test_an_events_key_changes_with_what_it_shows_and_only_then(session):
+    _a_varied_month(session)
+    paris = calendar.user_zone("Europe/Paris")
+
+    def keys(user_zone=paris, addresses=ADDRESSES) -> dict[str, bytes]:
+        records = calendar_records.feed_records(session, POMME, ALICE, NOW, calendar_records.FeedWindow())
+        context = calendar.key_context(user_zone, addresses)
+        return {i["id"]: calendar.event_key(i, records, context) for i in records.interactions}
+
+    before = keys()
+    assert keys() == before
+    # Chloé (a participant of every fifth day) is renamed: those events only.
+    _apply(session, feed.apply_user, {**_user(CHLOE, "Chloé Martin", None), "version": 2})
+    renamed = keys()
+    assert {i for i in before if before[i] != renamed[i]} == {"i-05", "i-10", "i-15", "i-20", "i-25"}
+    # The company moves: the odd days, which show its address.
+    moved = {"id": "c-dupont", "name": "Boulangerie Dupont", "address": {"city": "Lyon"}, "version": 2}
+    _apply(session, feed.apply_company, moved, False)
+    assert {i for i, key in keys().items() if key != renamed[i]} == {f"i-{d:02d}" for d in range(1, 29, 2)}
+    other = calendar.FeedAddresses.of(GatewaySettings(public_url="https://crm.poire.fr"))
+    assert set(keys(calendar.user_zone("America/New_York")).values()).isdisjoint(keys().values())
+    assert set(keys(addresses=other).values()).isdisjoint(keys().values())
+
+
+# -- tokens ----------------------------------------------------------------------------------------
 
 
 def test_only_tokens_shaped_as_accounts_makes_them_are_looked_up():

@@ -1,0 +1,279 @@
+"""A calendar feed's ETag without its body: made of what the body is made of, read with one
+aggregate query, so that a calendar app asking again with ``If-None-Match`` gets its 304
+without the feed being written (calendar.py takes about a millisecond an event to write).
+
+A feed's text is a function of: the user (name and time zone), the interactions the user's
+``interaction_people`` rows start in the window, their participants and companies, the names of
+the organisation's users and interaction types, and this process's settings (the window, the
+addresses, the versions of icalendar and of the time zone data). The feed gives every record it
+changes the next change sequence, greater than any before (feed.py). Hence:
+
+- a record the feed shows that changed has a ``seq`` greater than the greatest one seen before;
+- an interaction that joins or leaves without changing (the user refused it, the window moved)
+  changes the count, or the first or the last start in the window;
+
+so the ETag hashes, for the interactions of the window, their count, first and last start and
+the count, greatest and sum of their records' ``seq``; the same for their participants'
+and companies' records, and for the organisation's users and interaction types; the user's id
+and the settings. Deleted records keep their rows (a deletion takes a ``seq`` too).
+
+``FeedState`` is such an ETag with the organisation's greatest ``seq`` when it was read, the
+count of the window's interactions and the moment the window next takes in or lets go of one.
+While the organisation changes nothing, one index lookup says the ETag holds; when it changed,
+``refreshed`` looks at what changed since (a few rows) rather than at the whole feed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import zoneinfo
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import icalendar
+from sqlalchemy import String, cast, func, literal, null, select, union_all
+from sqlalchemy.orm import Session
+
+from services.sync import records as r
+from services.sync.calendar import FeedAddresses
+from services.sync.calendar_records import SEPARATOR, FeedWindow, linked, replica_lookup, window_people
+from services.sync.models import InteractionPerson, ReplicaLink, ReplicaRecord
+from services.sync.scope import chunks
+
+# Changed whenever calendar.py writes the same records differently: every ETag changes with it.
+TEXT_FORMAT = "2"
+# Labels of feed_state's rows beside the tables'.
+ORG, NEXT = "~organisation", "~next"
+# Past this many changes in the organisation since a state was read, it is read again whole.
+MAX_CHANGES = 1_000
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """A feed's ETag, read at ``read_at`` when the organisation's greatest ``seq`` was
+    ``org_seq`` and the window held ``people`` interactions; the window takes in or lets go of
+    one at ``valid_until`` (None: never, as things are)."""
+
+    tag: str
+    org_seq: int
+    people: int
+    read_at: datetime
+    valid_until: datetime | None
+
+    def in_time(self, now: datetime) -> bool:
+        # A clock put back (sync.clock_offset_file) is another window too.
+        return self.read_at <= now and (self.valid_until is None or now < self.valid_until)
+
+
+def org_seq(session: Session, org_id: str) -> int:
+    """The sequence of the organisation's last change in the replica (one index lookup)."""
+    record = ReplicaRecord
+    return session.scalar(select(func.max(record.seq)).where(record.org_id == org_id)) or 0
+
+
+def refreshed(
+    session: Session, state: FeedState, org_id: str, user_id: str, now: datetime, window: FeedWindow
+) -> FeedState | None:
+    """``state`` if it still holds now (with the organisation's present ``seq``), or None when
+    the feed may have changed: read it again with ``feed_state``.
+
+    Nothing the organisation changed since ``state.org_seq`` is in the feed now (no changed
+    interaction of the window, no changed participant or company of one of them, no user or
+    interaction type changed) and the window holds as many interactions as then: then the feed
+    is the same. An interaction that came in changed itself or its participant record (the feed
+    changes ``interaction_people`` only with them), so it is seen; one that left without coming
+    back changed the count. A few index lookups and ranges, however large the feed."""
+    if not state.in_time(now):
+        return None
+    seq = org_seq(session, org_id)
+    if seq == state.org_seq:
+        return state
+    changed = _changes(session, org_id, (state.org_seq, seq))
+    if changed is None:
+        return None
+    in_window = _in_window(session, org_id, user_id, now, window)
+    if len(in_window) != state.people or _touched(session, org_id, changed) & in_window:
+        return None
+    return replace(state, org_seq=seq)
+
+
+def _changes(session: Session, org_id: str, seqs: tuple[int, int]) -> list[tuple[str, str]] | None:
+    """``(table, record id)`` of what the organisation changed after ``seqs[0]`` up to
+    ``seqs[1]``, or None when that is too much, or a user or an interaction type changed (their
+    names are in every feed)."""
+    since, upto = seqs
+    record = ReplicaRecord
+    changed = session.execute(
+        select(record.table_name, record.record_id)
+        .where(record.org_id == org_id, record.seq > since, record.seq <= upto)
+        .limit(MAX_CHANGES + 1)
+    ).all()
+    if len(changed) > MAX_CHANGES or any(table in r.ORG_WIDE_TABLES for table, _ in changed):
+        return None
+    return [(table, record_id) for table, record_id in changed]
+
+
+def _touched(session: Session, org_id: str, changed: list[tuple[str, str]]) -> set[str]:
+    """The interactions among ``changed``, and those whose participant or company is."""
+    link = ReplicaLink
+    touched = {record_id for table, record_id in changed if table == r.INTERACTIONS}
+    for table in (r.PARTICIPANTS, r.COMPANIES):
+        for some in chunks(sorted(record_id for t, record_id in changed if t == table)):
+            # Not narrowed to links from interactions in SQL: with that, the links' primary key
+            # (organisation, from table) looked as good as ix_replica_links_to to a planner
+            # without statistics, for the organisation's every link.
+            found = session.execute(
+                select(link.from_table, link.from_id).where(
+                    link.org_id == org_id, link.to_table == table, link.to_id.in_(some)
+                )
+            )
+            touched.update(from_id for from_table, from_id in found if from_table == r.INTERACTIONS)
+    return touched
+
+
+def _in_window(session: Session, org_id: str, user_id: str, now: datetime, window: FeedWindow) -> set[str]:
+    query = window_people(org_id, user_id, now, window).with_only_columns(InteractionPerson.interaction_id)
+    return set(session.scalars(query))
+
+
+def feed_state(
+    session: Session, org_id: str, user_id: str, now: datetime, window: FeedWindow, settings: str
+) -> FeedState:
+    """The user's feed's ETag now, in two statements; ``session`` should read one snapshot (the
+    body read with it is then the one the ETag names). Each interaction of the window is read
+    with its record's ``seq`` and its participants' and companies' (correlated lookups by
+    primary key: ``calendar_records.replica_lookup``), the rest with index ranges."""
+    person, record = InteractionPerson, ReplicaRecord
+    interaction_id, seq_text = person.interaction_id, func.coalesce(cast(record.seq, String), "-")
+    rows = session.execute(
+        window_people(org_id, user_id, now, window).with_only_columns(
+            interaction_id,
+            person.start_at,
+            replica_lookup(org_id, r.INTERACTIONS, interaction_id, record.seq),
+            linked(
+                org_id,
+                interaction_id,
+                (r.PARTICIPANTS, r.COMPANIES),
+                lambda link: (
+                    link.to_table
+                    + " "
+                    + link.to_id
+                    + " "
+                    + replica_lookup(org_id, link.to_table, link.to_id, seq_text)
+                ),
+            ),
+        )
+    ).all()
+    made_of = sorted(
+        f"{i} {_plain(start)} {seq} {' '.join(sorted((others or '').split(SEPARATOR)))}"
+        for i, start, seq, others in rows
+    )
+    until = now + timedelta(days=window.future_days)
+    no_start = cast(null(), person.start_at.type)
+    of_org = (
+        select(record.table_name, func.count(), func.max(record.seq), func.sum(record.seq), no_start)
+        .where(record.org_id == org_id, record.table_name.in_(r.ORG_WIDE_TABLES))
+        .group_by(record.table_name)
+    )
+    # What the organisation last changed, and the next interaction the window will take in.
+    last = select(literal(ORG), literal(0), func.max(record.seq), null(), no_start)
+    last = last.where(record.org_id == org_id)
+    coming = select(literal(NEXT), literal(0), null(), null(), func.min(person.start_at)).where(
+        person.user_id == user_id, person.org_id == org_id, person.start_at >= until
+    )
+    org = {row[0]: row for row in session.execute(union_all(of_org, last, coming))}
+    made_of += [",".join(_plain(v) for v in org[name][:4]) for name in sorted(org) if name not in (ORG, NEXT)]
+    digest = hashlib.sha256("\x1f".join([settings, user_id, *made_of]).encode())
+    first, next_start = min((row[1] for row in rows), default=None), org[NEXT][4]
+    edges = [first + timedelta(days=window.past_days)] if first is not None else []
+    edges += [next_start - timedelta(days=window.future_days)] if next_start is not None else []
+    tag = '"' + digest.hexdigest()[:32] + '"'
+    return FeedState(tag, org[ORG][2] or 0, len(rows), now, min(edges) if edges else None)
+
+
+def _plain(value: object) -> str:
+    """Alike on SQLite and PostgreSQL (whose sums are decimals)."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def feed_settings(window: FeedWindow, addresses: FeedAddresses) -> str:
+    """What, beside the records, the text depends on in this process."""
+    return "\x1f".join(
+        [
+            TEXT_FORMAT,
+            str(window.past_days),
+            str(window.future_days),
+            addresses.uid_host,
+            addresses.interaction_url("{id}"),
+            icalendar.__version__,
+            zone_data_version(),
+        ]
+    )
+
+
+@cache
+def zone_data_version() -> str:
+    """The time zone data's release (VTIMEZONE blocks are written from it): the system's, which
+    zoneinfo reads first, else the ``tzdata`` package's."""
+    for folder in zoneinfo.TZPATH:
+        try:
+            with open(Path(folder) / "tzdata.zi") as data:
+                first = data.readline()
+        except OSError:
+            continue
+        return first.removeprefix("# version").strip()
+    try:
+        return importlib.metadata.version("tzdata")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def not_modified(if_none_match: str | None, tag: str) -> bool:
+    """Whether ``If-None-Match`` names ``tag`` (or is ``*``), compared weakly as RFC 9110 says
+    for GET."""
+    if not if_none_match:
+        return False
+    wanted = tag.removeprefix("W/")
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == wanted:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Patch:
+    """What a feed written when the organisation was at one ``seq`` lacks to be the feed at a
+    later one: interactions to read again (changed, or new to the window) and those to leave out."""
+
+    read: frozenset[str]
+    removed: frozenset[str]
+
+
+def patch_since(
+    session: Session,
+    org_id: str,
+    user_id: str,
+    now: datetime,
+    window: FeedWindow,
+    seqs: tuple[int, int],
+    shown: Collection[str],
+) -> Patch | None:
+    """How the feed that showed the interactions ``shown`` when the organisation was at
+    ``seqs[0]`` differs from the feed at ``seqs[1]`` (this session's snapshot); None when too
+    much changed, or a user or an interaction type did (their names are everywhere): write it
+    whole. The interactions to read again are those of the window now that changed, whose
+    participant or company changed, or that the feed did not show (new to the window, or not
+    live then); those it showed that the window no longer holds are left out."""
+    changed = _changes(session, org_id, seqs)
+    if changed is None:
+        return None
+    in_window = _in_window(session, org_id, user_id, now, window)
+    read = (_touched(session, org_id, changed) & in_window) | (in_window - set(shown))
+    if len(read) > MAX_CHANGES:
+        return None
+    return Patch(frozenset(read), frozenset(set(shown) - in_window))
