@@ -314,10 +314,16 @@ def apply_participant(feed: Feed, record: dict[str, Any], removed: bool) -> None
     person = feed.session.get(InteractionPerson, key)
     if removed:
         feed.mark_deleted(r.PARTICIPANTS, raw["id"])
-    else:
-        feed.put(r.PARTICIPANTS, raw, _participant_version(raw))
+        keeps = False
+    elif feed.put(r.PARTICIPANTS, raw, _participant_version(raw)):
         feed.add_link(r.INTERACTIONS, interaction_id, r.PARTICIPANTS, raw["id"])
-    keeps = not removed and participant["status"] != r.REFUSED
+        keeps = participant["status"] != r.REFUSED
+    else:
+        # Older than the replica's (an invitation arriving after its answer): the replica's
+        # record says whether the user attends, not this event.
+        feed.add_link(r.INTERACTIONS, interaction_id, r.PARTICIPANTS, raw["id"])
+        stored = feed.session.get(ReplicaRecord, (feed.org_id, r.PARTICIPANTS, raw["id"]))
+        keeps = stored is not None and not stored.deleted and json.loads(stored.raw)["status"] != r.REFUSED
     if user_id == interaction.get("owner_id"):
         return
     if keeps != (person is not None):

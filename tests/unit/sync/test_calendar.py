@@ -292,6 +292,19 @@ def test_the_feed_lists_the_users_interactions_in_its_window_and_nothing_else(se
     assert set(_events(_feed(session, BRUNO))) == {"i-invited", "i-refused", "i-brunos"}
 
 
+def test_a_meeting_refused_stays_out_of_the_feed_when_its_invitation_arrives_after_the_answer(session):
+    brunos = _interaction("i-brunos", "2026-10-23T08:30:00+00:00", owner_id=BRUNO)
+    _apply(session, feed.apply_interaction, brunos)
+    refusal = {**_participant(ALICE, "refused"), "responded_at": "2026-09-04T10:00:00+00:00"}
+    _apply(session, feed.apply_participant, {"interaction": brunos, "participant": refusal}, False)
+    # The invitation's own event, delivered late (events arrive in any order).
+    invitation = _participant(ALICE, "invited")
+    _apply(session, feed.apply_participant, {"interaction": brunos, "participant": invitation}, False)
+
+    assert "i-brunos" not in _events(_feed(session))
+    assert "i-brunos" in _events(_feed(session, BRUNO))
+
+
 def test_the_same_records_give_the_same_text_whenever_it_is_asked(session):
     _apply(session, feed.apply_interaction, _interaction("i-rdv", "2026-10-20T08:30:00+00:00"))
 
