@@ -33,6 +33,8 @@ def _command_label(cmdline: list[str]) -> str | None:
             if "sandbox" in cmdline:
                 return "sandbox"
             return None  # `crm run` itself only waits
+        if module == "services.mailin.smtp":  # `crm serve mailin-smtp` runs it in its own interpreter
+            return "mailin-smtp"
         if module.startswith("bench."):
             extra = [arg for arg in cmdline[module_at + 1 :] if arg.isalpha()]
             return " ".join([module.removeprefix("bench."), *extra[:1]])

@@ -216,6 +216,7 @@ class Row:
     errors: list[str]
     lags: list[float] = field(default_factory=list)  # seconds, one per accepted message
     unprocessed: int = 0
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # by process, sending and processing
 
     @property
     def rate(self) -> float:
@@ -299,10 +300,17 @@ def _lags(database: str, raw_ids: list[str], timeout: float = 300) -> tuple[list
 
 
 def listener_row(system, database: str, recipient: str, name: str, count: int, rate: float, tag: str) -> Row:
+    from bench.cpu import CpuMeter
+
     port = system.settings["mailin"]["smtp_port"]
-    result = _client(port, recipient, count, rate, tag)
-    row = Row(name, count, result["seconds"], result["latencies"], result["errors"])
-    row.lags, row.unprocessed = _lags(database, _stored_ids(result["replies"]))
+    with CpuMeter({system.pid}) as meter:
+        result = _client(port, recipient, count, rate, tag)
+        row = Row(name, count, result["seconds"], result["latencies"], result["errors"])
+        row.lags, row.unprocessed = _lags(database, _stored_ids(result["replies"]))
+    # The client runs in a child of this process; its CPU is the load generator's, not ours.
+    row.cpu_seconds = {
+        label: seconds for label, seconds in meter.seconds.items() if label != "load generator"
+    }
     return row
 
 
@@ -344,6 +352,7 @@ def format_table(rows: list[Row], baseline: Row) -> str:
 
 
 def main() -> None:
+    from bench.cpu import CpuRow, format_cpu_table
     from bench.system import DATABASE, running_system  # patches eventlet: not in the client
 
     baseline = sink_row(MESSAGES)
@@ -371,6 +380,10 @@ def main() -> None:
         f"every message processed within {LAG_TARGET_SECONDS:.0f} s"
     )
     print(format_table([baseline, *rows], baseline))
+    print()
+    print("CPU per message by process, from the first MAIL to the last delivery processed:")
+    cpu_rows = [CpuRow(row.name, len(row.latencies), row.cpu_seconds) for row in rows]
+    print(format_cpu_table(cpu_rows, unit="message"))
     for row in [baseline, *rows]:
         for error in sorted(set(row.errors))[:3]:
             print(f"{row.name}: {error}")

@@ -152,6 +152,11 @@ def types_of(session: Session, org_id: str) -> list[InteractionType]:
 
 
 def type_of(session: Session, org_id: str, type_key: str, field: str = "type") -> InteractionType:
+    row = session.scalars(
+        select(InteractionType).where(InteractionType.org_id == org_id, InteractionType.key == type_key)
+    ).first()
+    if row is not None:  # the usual case: one row by its key, not the organisation's every type
+        return row
     found = {row.key: row for row in types_of(session, org_id)}
     if type_key not in found:
         raise invalid(field, f"unknown type {type_key!r}; the organisation's types are {', '.join(found)}")

@@ -365,6 +365,15 @@ def interaction_out(session: Session, row: Interaction) -> dict[str, Any]:
     return interactions_out(session, [row])[0]
 
 
+def new_interaction_out(
+    row: Interaction, contact_ids: list[str | None], company_ids: list[str | None]
+) -> dict[str, Any]:
+    """A just-made interaction with only these links (no participant, no booking), without a
+    query: what ``interaction_out`` would answer."""
+    links = {"contact": [i for i in contact_ids if i], "company": [i for i in company_ids if i]}
+    return _out(row, links, [], [])
+
+
 def _out(
     row: Interaction, links: dict[str, list[str]], participants: list, resource_ids: list[str]
 ) -> dict[str, Any]:

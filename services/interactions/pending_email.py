@@ -29,7 +29,7 @@ from crm.inbox import first_delivery
 from crm.times import utcnow
 from services.interactions import catalogue
 from services.interactions.documents import document_out
-from services.interactions.interactions import interaction_out
+from services.interactions.interactions import new_interaction_out
 from services.interactions.mail_schemas import MailAddress, MailReceived, MailReceivedEvent
 from services.interactions.models import Document, Interaction, InteractionLink, Note
 from services.interactions.notes import note_out, stamp
@@ -120,10 +120,12 @@ def create(uow: UnitOfWork, org_id: str, mail: MailReceived) -> dict[str, Any] |
     if note is not None:
         session.add(note)
     session.flush()
-    record = interaction_out(session, row)
+    # Everything it is made of is here: no query for links, participants or bookings (it has
+    # none but its two links), and its documents travel in the same event (one event, not one
+    # per document, for what consumers apply in one transaction).
+    record = new_interaction_out(row, contact_ids=[mail.contact_id], company_ids=[mail.company_id])
+    record["documents"] = [document_out(document) for document in documents]
     uow.emit("interaction_created", org_id=org_id, actor_id=None, record=record)
-    for document in documents:
-        uow.emit("interaction_document_added", org_id=org_id, actor_id=None, record=document_out(document))
     if note is not None:
         uow.emit("interaction_note_added", org_id=org_id, actor_id=None, record=note_out(note))
     return record

@@ -240,8 +240,11 @@ def apply_contact(feed: Feed, record: dict[str, Any], deleted: bool) -> None:
 
 
 def apply_interaction(feed: Feed, record: dict[str, Any]) -> None:
-    """The interaction, its participants, links and the people whose phones carry it."""
+    """The interaction, its participants, links and the people whose phones carry it, and the
+    documents its creation brought along (a pending e-mail's)."""
     interaction_id = record["id"]
+    for document in record.get("documents") or []:
+        apply_document(feed, document)
     if not feed.put(r.INTERACTIONS, r.interaction_raw(record), record["version"]):
         return
     feed.set_links(r.INTERACTIONS, interaction_id, r.CONTACTS, record.get("contact_ids") or [])

@@ -27,6 +27,21 @@ def send(system, address: str, raw: bytes, sender: str = "scanner@pomme.fr") -> 
         assert client.sendmail(sender, [address], raw) == {}
 
 
+def phone_documents_of(api, interaction_id: str, seconds: float = 30.0) -> list[dict]:
+    """The documents of ``interaction_id`` a first sync of a phone of the user brings, once it has any."""
+    deadline = time.monotonic() + seconds
+    while True:
+        response = api.get(
+            f"{V1}/sync/pull", params={"last_pulled_at": "null"}, headers={"X-Device-Id": "phone-mail-1"}
+        )
+        assert response.status_code == 200, response.text
+        documents = response.json()["changes"].get("documents", {}).get("created", [])
+        found = [document for document in documents if document["interaction_id"] == interaction_id]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)
+
+
 def pending_with(api, subject: str, seconds: float = 30.0) -> list[dict]:
     """The user's pending e-mails with ``subject``, once there is at least one (or the deadline passed)."""
     deadline = time.monotonic() + seconds
@@ -113,6 +128,9 @@ def test_a_mail_from_a_contact_is_their_pending_email_with_the_pdf_and_eml_once_
     assert (eml.content, eml.headers["Content-Type"]) == (raw, "message/rfc822")
     assert "message.eml" in eml.headers["Content-Disposition"]
     assert bruno.get(f"{V1}/interactions/{pending['id']}/notes").json()["notes"] == []
+    # Bruno's phone gets it with its documents (they travel in the interaction's own event).
+    on_phone = phone_documents_of(bruno, pending["id"])
+    assert {document["name"] for document in on_phone} == {"facture-118.pdf", "message.eml"}
 
     # The same Message-ID again (sent twice by a laptop back online): nothing new. A later mail
     # shows processing went past it.

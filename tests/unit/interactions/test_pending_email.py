@@ -87,6 +87,20 @@ def test_a_received_mail_becomes_the_users_pending_email_with_its_links_and_docu
     assert [event["record"]["id"] for event in interactions.events("interaction_created")] == [pending["id"]]
 
 
+def test_its_creation_is_one_event_carrying_the_interaction_as_read_and_its_documents(interactions):
+    interactions.system().on_mail_received(mail_received(interactions))
+
+    [event] = interactions.events("interaction_created")
+    record = dict(event["record"])
+    carried = record.pop("documents")
+    bob = interactions.as_user(BOB)
+    assert record == bob.get_interaction(record["id"])
+    assert sorted(carried, key=lambda d: d["id"]) == sorted(
+        bob.list_documents(record["id"]), key=lambda d: d["id"]
+    )
+    assert interactions.events("interaction_document_added") == []
+
+
 def test_the_same_mail_twice_is_one_interaction_even_as_another_event_or_after_a_delete(interactions):
     event = mail_received(interactions)
     interactions.system().on_mail_received(event)
