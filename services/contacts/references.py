@@ -18,6 +18,7 @@ from services.contacts.shapes import position_out
 
 MAX_IDS = 1000
 MAX_EMAILS = 20
+MAX_QUERIES = 50  # find_many_by_emails: a batch of mails
 
 
 def _ids(value: Any, field: str) -> list[str]:
@@ -71,6 +72,15 @@ def positions(session: Session, caller: Caller, contact_ids: Any, company_ids: A
             row.id: {"id": row.id, "name": name_of(row), "position": position_out(row)} for row in rows
         }
     return found
+
+
+def find_many_by_emails(session: Session, queries: Any) -> list[dict[str, Any] | None]:
+    """``find_by_emails`` for each ``[org_id, emails]`` of ``queries``, in order."""
+    if not isinstance(queries, list) or len(queries) > MAX_QUERIES:
+        raise invalid("queries", f"a list of at most {MAX_QUERIES} [org_id, emails] pairs")
+    if not all(isinstance(query, list | tuple) and len(query) == 2 for query in queries):
+        raise invalid("queries", "each an [org_id, emails] pair")
+    return [find_by_emails(session, org_id, emails) for org_id, emails in queries]
 
 
 def _emails(value: Any) -> list[str]:

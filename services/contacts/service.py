@@ -133,6 +133,14 @@ class ContactsService(VCardEntrypoints, Pingable):
             return references.find_by_emails(session, org_id, emails)
 
     @rpc
+    def find_many_by_emails(self, queries: list[Any]) -> list[dict[str, Any] | None]:
+        """Internal, for mail ingestion: ``find_by_emails`` for each ``[org_id, emails]`` of
+        ``queries`` (at most 50), answered in the same order, in one call (mailin asks for a
+        batch of mails at once)."""
+        with self.db.read() as session:
+            return references.find_many_by_emails(session, queries)
+
+    @rpc
     def delete_company(self, company_id: str) -> None:
         """Archive the company: it leaves lists and searches, its employments stay (not current
         while it is archived), its contacts stay. Archiving it again changes nothing."""

@@ -11,13 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 
-def find_contact(contacts_rpc: Any, org_id: str, addresses: list[str]) -> dict[str, Any] | None:
-    """``{"contact_id", "company_id"}`` for the first of ``addresses`` that is a live contact's
-    e-mail in ``org_id`` (``contacts.find_by_emails``), or None."""
-    wanted = [address for address in dict.fromkeys(a.strip().lower() for a in addresses) if address]
-    if not wanted:
-        return None
-    found = contacts_rpc.find_by_emails(org_id, wanted)
-    if not found:
-        return None
-    return {"contact_id": found["contact_id"], "company_id": found.get("company_id")}
+def find_contacts(contacts_rpc: Any, queries: list[tuple[str, list[str]]]) -> list[dict[str, Any] | None]:
+    """For each ``(org_id, addresses)`` of ``queries``: ``{"contact_id", "company_id"}`` for the
+    first of ``addresses`` that is a live contact's e-mail in ``org_id``, or None; in one call
+    (``contacts.find_many_by_emails``), none when no query has an address."""
+    wanted = [
+        (org_id, [address for address in dict.fromkeys(a.strip().lower() for a in addresses) if address])
+        for org_id, addresses in queries
+    ]
+    asked = [[org_id, addresses] for org_id, addresses in wanted if addresses]
+    answers = iter(contacts_rpc.find_many_by_emails(asked) if asked else [])
+    found: list[dict[str, Any] | None] = []
+    for _, addresses in wanted:
+        answer = next(answers) if addresses else None
+        found.append(answer and {"contact_id": answer["contact_id"], "company_id": answer.get("company_id")})
+    return found

@@ -46,8 +46,8 @@ BATCH = 10
 # Seconds before the n-th retry of a delivery that failed: 2, 4, 8, ... up to 10 minutes.
 BACKOFF_CAP_SECONDS = 600
 
-# (org_id, addresses to try in order) -> {"contact_id", "company_id"} or None
-FindContact = Callable[[str, list[str]], dict[str, Any] | None]
+# [(org_id, addresses to try in order), ...] -> [{"contact_id", "company_id"} or None, ...], in one call
+FindContacts = Callable[[list[tuple[str, list[str]]]], list[dict[str, Any] | None]]
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -79,29 +79,46 @@ def _take_pending(session: Session, now: datetime, limit: int) -> list[Any]:
 
 
 def process_next(
-    db: DatabaseAccess, blobs: BlobStore, find_contact: FindContact | None, batch: int = BATCH
+    db: DatabaseAccess, blobs: BlobStore, find_contacts: FindContacts | None, batch: int = BATCH
 ) -> int:
     """Process up to ``batch`` pending deliveries in one transaction, each in its own savepoint;
     how many were done or failed (0 when there was none to take).
 
-    A failure ends the batch: the delivery is noted, backing off, and the ones after it stay
+    Their messages are read first and their contacts looked up in one call for the batch. A
+    failure ends the batch: the delivery is noted, backing off, and the ones after it stay
     pending for the next pass, so that a peer away (contacts timing out) costs one wait per pass,
     as with one delivery at a time, not one per delivery of the batch."""
-    handled = 0
     with db.transaction() as uow:
-        for delivery, raw_message in _take_pending(uow.session, utcnow(), batch):
+        taken = _take_pending(uow.session, utcnow(), batch)
+        read: list[tuple[Delivery, RawMessage, ParsedMail]] = []
+        failure: tuple[Delivery, Exception] | None = None
+        for delivery, raw_message in taken:
+            try:
+                read.append((delivery, raw_message, read_message(blobs.get(raw_message.blob_hash))))
+            except Exception as exc:  # the store away, or this message's blob gone
+                failure = (delivery, exc)
+                break
+        try:
+            links = _find_links(find_contacts, [(delivery.org_id, parsed) for delivery, _, parsed in read])
+        except Exception as exc:  # contacts away: the first says why, the others wait their turn
+            failure, read, links = (read[0][0], exc), [], []
+        handled = 0
+        for (delivery, raw_message, parsed), found in zip(read, links, strict=True):
             handled += 1
             mark = uow.events_mark()
             try:
                 with uow.session.begin_nested():
-                    deliver(uow, blobs, find_contact, delivery, raw_message)
+                    deliver(uow, blobs, delivery, raw_message, parsed, found)
             except Exception as exc:  # the savepoint is gone; keep why, and try again later
                 uow.drop_events_since(mark)
                 # What deliver set on the row (processed, its key) was not flushed before the
                 # failure, so the savepoint's rollback did not undo it: forget it here.
                 uow.session.expire(delivery)
                 _note_failure(uow.session, delivery.id, delivery.attempts + 1, exc)
-                break
+                return handled
+        if failure is not None:
+            _note_failure(uow.session, failure[0].id, failure[0].attempts + 1, failure[1])
+            handled += 1
     return handled
 
 
@@ -122,13 +139,13 @@ def _note_failure(session: Session, delivery_id: str, attempts: int, exc: Except
 def deliver(
     uow: UnitOfWork,
     blobs: BlobStore,
-    find_contact: FindContact | None,
     delivery: Delivery,
     raw_message: RawMessage,
+    parsed: ParsedMail,
+    links: dict[str, Any] | None,
 ) -> None:
-    """Turn one taken delivery into ``mail_received`` (or a duplicate) in ``uow``."""
-    raw = blobs.get(raw_message.blob_hash)
-    parsed = read_message(raw)
+    """Turn one taken delivery, its message read and its contact looked up, into
+    ``mail_received`` (or a duplicate) in ``uow``."""
     key = message_key_of(parsed)
     now = utcnow()
     first = uow.session.execute(
@@ -149,16 +166,22 @@ def deliver(
         delivery.duplicate = True
         log.info("mail delivery %s: the user already has message %s", delivery.id, key[:80])
         return
-    links = _find_links(find_contact, delivery.org_id, parsed)
-    record = mail_received_record(delivery, raw_message, parsed, key, blobs, links)
+    record = mail_received_record(delivery, raw_message, parsed, key, blobs, links or {})
     uow.emit(MAIL_RECEIVED, org_id=delivery.org_id, actor_id=delivery.user_id, record=record)
 
 
-def _find_links(find_contact: FindContact | None, org_id: str, parsed: ParsedMail) -> dict[str, Any]:
-    """The contact (and company) of the original sender of a forward, else of the sender."""
-    addresses = [a.address for a in (parsed.original_sender, parsed.sender) if a is not None and a.address]
-    found = find_contact(org_id, addresses) if (find_contact and addresses) else None
-    return found or {}
+def _find_links(
+    find_contacts: FindContacts | None, mails: list[tuple[str, ParsedMail]]
+) -> list[dict[str, Any] | None]:
+    """For each mail, the contact (and company) of the original sender of a forward, else of the
+    sender; one lookup for them all."""
+    queries = [
+        (org_id, [a.address for a in (parsed.original_sender, parsed.sender) if a is not None and a.address])
+        for org_id, parsed in mails
+    ]
+    if find_contacts is None or not any(addresses for _, addresses in queries):
+        return [None] * len(mails)
+    return find_contacts(queries)
 
 
 def _address(address: Any) -> dict[str, str] | None:

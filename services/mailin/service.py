@@ -54,10 +54,10 @@ class MailinService(Pingable, MailboxesMixin):
         """Every stored message not processed yet becomes ``mail_received`` for its user (or is
         marked a duplicate), a few at a time; one that fails is tried again later, backing off."""
         blobs = open_blob_store(self.settings)
-        find_contact = self._contact_finder()
+        find_contacts = self._contact_finder()
 
         def drain() -> None:
-            while processing.process_next(self.db, blobs, find_contact):
+            while processing.process_next(self.db, blobs, find_contacts):
                 pass
 
         pool = eventlet.GreenPool(self.settings.mailin.processing_concurrency)
@@ -70,8 +70,8 @@ class MailinService(Pingable, MailboxesMixin):
             for thread in drains:
                 thread.kill()
 
-    def _contact_finder(self) -> processing.FindContact:
-        return lambda org_id, addresses: linking.find_contact(self.contacts, org_id, addresses)
+    def _contact_finder(self) -> processing.FindContacts:
+        return lambda queries: linking.find_contacts(self.contacts, queries)
 
     # -- SMTP passwords, for mail clients outside the office ---------------------------
 

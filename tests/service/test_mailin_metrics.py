@@ -116,7 +116,7 @@ def test_mail_that_cannot_be_processed_is_counted_at_each_attempt_and_pending_un
     )
     failed = REGISTRY.get_sample_value("crm_mail_failed_total")
 
-    def contacts_away(org_id: str, addresses: list[str]) -> None:
+    def contacts_away(queries: list) -> None:
         raise ServiceUnavailable("contacts did not answer")
 
     processing.process_next(db, blobs, contacts_away)  # the first fails; the batch stops there
@@ -127,7 +127,7 @@ def test_mail_that_cannot_be_processed_is_counted_at_each_attempt_and_pending_un
 
     with own_engine.begin() as connection:  # their next attempts are due
         connection.execute(update(Delivery).values(next_attempt_at=utcnow()))
-    processing.process_next(db, blobs, lambda org_id, addresses: None)
+    processing.process_next(db, blobs, lambda queries: [None] * len(queries))
 
     assert REGISTRY.get_sample_value("crm_mail_failed_total") == failed + 2
     assert _waiting(own_engine)["pending"] == 0

@@ -172,13 +172,13 @@ def test_a_killed_mailin_container_leaves_no_delivery_being_processed(
     tests after it stayed pending)."""
     looking_up, answered, finished = Event(), Event(), []
 
-    def slow_lookup(contacts_rpc, org_id, addresses):  # contacts answers when the test says so
+    def slow_lookup(contacts_rpc, queries):  # contacts answers when the test says so
         if not looking_up.ready():
             looking_up.send()
         answered.wait()
-        finished.append(org_id)
+        finished.append(queries[0][0])
 
-    monkeypatch.setattr(linking, "find_contact", slow_lookup)
+    monkeypatch.setattr(linking, "find_contacts", slow_lookup)
     org_id, paul = add_ingest_address(engine, "upaulkill0000001")
     store_message(
         engine,
