@@ -1,17 +1,20 @@
 """Idempotent consumption: remember which events a consumer has applied.
 
 A consumer calls ``first_delivery`` inside the transaction that applies the
-event. The primary key on (event_id, consumer) makes a concurrent redelivery
-fail its commit, so the event's effects land exactly once.
+event: one INSERT ... ON CONFLICT DO NOTHING on the primary key (event_id,
+consumer). A redelivery inserts nothing and is told so; a concurrent one waits
+for the first transaction and is then told so (or inserts, if the first rolled
+back), so the event's effects land exactly once.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
+from crm.database import insert_ignoring_duplicates
 from crm.times import utcnow
 
 _processed = sql_table(
@@ -35,12 +38,9 @@ def define_inbox_table(metadata: MetaData) -> Table:
 
 def first_delivery(session: Session, event_id: str, consumer: str) -> bool:
     """True the first time ``consumer`` sees ``event_id``; records it in ``session``."""
-    seen = session.execute(
-        select(_processed.c.event_id).where(
-            _processed.c.event_id == event_id, _processed.c.consumer == consumer
+    inserted = session.execute(
+        insert_ignoring_duplicates(session, _processed).values(
+            event_id=event_id, consumer=consumer, processed_at=utcnow()
         )
-    ).first()
-    if seen is not None:
-        return False
-    session.execute(_processed.insert().values(event_id=event_id, consumer=consumer, processed_at=utcnow()))
-    return True
+    )
+    return inserted.rowcount == 1

@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 import uuid
 
+import eventlet
 import pytest
 from kombu import Connection, Producer
 from nameko.events import event_handler
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.database import Database, create_service_engine
+from crm.database import Database, DatabaseAccess, create_service_engine, is_postgresql
 from crm.errors import ServiceUnavailable
+from crm.ids import new_id
 from crm.inbox import first_delivery
 from crm.outbox import event_exchange
 from crm.rpc import RpcClient, rpc
@@ -93,3 +95,36 @@ def test_rpc_to_a_missing_service_fails_within_the_deadline(container_factory, s
         with pytest.raises(ServiceUnavailable, match="nobody_home service did not answer within 0.5 s"):
             cluster.impatient_caller.ask()
     assert time.monotonic() - started < 5
+
+
+def test_a_redelivery_racing_the_first_waits_for_it_and_is_told_it_was_applied(probe_settings):
+    """Two processes handle the same event at once: the second's insert waits for the first's
+    transaction, then learns the event was applied (or takes it, had the first rolled back)."""
+    if not is_postgresql(probe_settings.database_url("inbox_probe")):
+        pytest.skip("the race needs PostgreSQL's row locks (TEST_DATABASE_URL)")
+    engines = [create_service_engine(probe_settings, "inbox_probe") for _ in range(2)]
+    first, second = (DatabaseAccess(engine, relay=None) for engine in engines)
+    event_id, answers = new_id(), []
+
+    def redelivered(db: DatabaseAccess) -> None:
+        with db.transaction() as uow:
+            answers.append(first_delivery(uow.session, event_id, "inbox_probe.on_note_added"))
+
+    try:
+        with first.transaction() as uow:
+            assert first_delivery(uow.session, event_id, "inbox_probe.on_note_added") is True
+            racer = eventlet.spawn(redelivered, second)
+            eventlet.sleep(0.3)
+            assert answers == []  # waiting on the first transaction's row
+        racer.wait()
+        assert answers == [False]
+
+        rolled_back = new_id()
+        with pytest.raises(RuntimeError), first.transaction() as uow:
+            first_delivery(uow.session, rolled_back, "inbox_probe.on_note_added")
+            raise RuntimeError("the handler failed")
+        with second.transaction() as uow:
+            assert first_delivery(uow.session, rolled_back, "inbox_probe.on_note_added") is True
+    finally:
+        for engine in engines:
+            engine.dispose()
