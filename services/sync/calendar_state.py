@@ -1,5 +1,5 @@
-"""A calendar feed's ETag without its body: made of what the body is made of, read with one
-aggregate query, so that a calendar app asking again with ``If-None-Match`` gets its 304
+"""A calendar feed's ETag without its body: made of what the body is made of, read with two
+queries, so that a calendar app asking again with ``If-None-Match`` gets its 304
 without the feed being written (calendar.py takes about a millisecond an event to write).
 
 A feed's text is a function of: the user (name and time zone), the interactions the user's
@@ -10,12 +10,13 @@ changes the next change sequence, greater than any before (feed.py). Hence:
 
 - a record the feed shows that changed has a ``seq`` greater than the greatest one seen before;
 - an interaction that joins or leaves without changing (the user refused it, the window moved)
-  changes the count, or the first or the last start in the window;
+  changes the list of the window's interactions;
 
-so the ETag hashes, for the interactions of the window, their count, first and last start and
-the count, greatest and sum of their records' ``seq``; the same for their participants'
-and companies' records, and for the organisation's users and interaction types; the user's id
-and the settings. Deleted records keep their rows (a deletion takes a ``seq`` too).
+so the ETag hashes each interaction of the window with its start and its record's ``seq``, and
+the ids and ``seq`` of its participants' and companies' records; the count, greatest and sum of
+the ``seq`` of the organisation's users and interaction types; the user's id and the settings.
+Deleted records keep their rows (a deletion takes a ``seq`` too). The queries stay fast on tables
+never analysed (calendar_records.replica_lookup says how).
 
 ``FeedState`` is such an ETag with the organisation's greatest ``seq`` when it was read, the
 count of the window's interactions and the moment the window next takes in or lets go of one.
