@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
 from services.sync import address_cards
 from services.sync import records as r
+from services.sync.calendar_records import replica_lookup
 from services.sync.models import (
     ChangeCounter,
     InteractionPerson,
@@ -274,23 +275,25 @@ def _participant_version(raw: dict[str, Any]) -> int:
 
 
 def _attending(feed: Feed, interaction_id: str) -> set[str]:
-    """Users of the interaction's live participant records who have not refused."""
-    linked = select(ReplicaLink.to_id).where(
-        ReplicaLink.org_id == feed.org_id,
-        ReplicaLink.from_table == r.INTERACTIONS,
-        ReplicaLink.from_id == interaction_id,
-        ReplicaLink.to_table == r.PARTICIPANTS,
+    """Users of the interaction's live participant records who have not refused. Each record is
+    looked up by its key from its link (``replica_lookup``): as ``record_id IN (links)`` on
+    tables never analysed, PostgreSQL read all of the organisation's participants for each link
+    (1.5 s an interaction event among 12,000 interactions)."""
+    link = ReplicaLink
+    live = case((ReplicaRecord.deleted.is_(False), ReplicaRecord.raw))
+    # The table is chosen in the SELECT list, not the WHERE clause (calendar_records.linked).
+    participant_raw = case(
+        (link.to_table == r.PARTICIPANTS, replica_lookup(feed.org_id, r.PARTICIPANTS, link.to_id, live))
     )
     rows = feed.session.scalars(
-        select(ReplicaRecord.raw).where(
-            ReplicaRecord.org_id == feed.org_id,
-            ReplicaRecord.table_name == r.PARTICIPANTS,
-            ReplicaRecord.record_id.in_(linked),
-            ReplicaRecord.deleted.is_(False),
+        select(participant_raw).where(
+            link.org_id == feed.org_id, link.from_table == r.INTERACTIONS, link.from_id == interaction_id
         )
     )
     attending = set()
     for raw in rows:
+        if raw is None:
+            continue
         participant = json.loads(raw)
         if participant["status"] != r.REFUSED:
             attending.add(participant["user_id"])
