@@ -155,13 +155,18 @@ class NewRows:
         return record
 
     def insert(self, session: Session) -> None:
+        """Insert the rows, parents first, on the session's connection (Core: the ORM's bulk
+        INSERT costs more than a single create's whole statement)."""
+        connection = session.connection()
         for model, records in self.rows.items():
             if records:
                 keys = _BLANK[model]
-                session.execute(insert(model), [{key: row.__dict__[key] for key in keys} for row in records])
+                values = [{key: row.__dict__[key] for key in keys} for row in records]
+                connection.execute(_INSERT[model], values if len(values) > 1 else values[0])
 
 
 _BLANK = {
     model: dict.fromkeys(attribute.key for attribute in inspect(model).column_attrs)
     for model in NewRows.ORDER
 }
+_INSERT = {model: insert(model.__table__) for model in NewRows.ORDER}

@@ -29,24 +29,24 @@ def _check_names(first_name: str | None, last_name: str | None, prefix: str = ""
         raise invalid(f"{prefix}last_name", "a contact needs a first name or a last name")
 
 
+# ``ensure_email_free``'s holder when the caller has not looked it up yet.
+UNCHECKED = object()
+
+
 def ensure_email_free(
-    session: Session, org_id: str, email: str | None, except_id: str | None, field: str
+    session: Session,
+    org_id: str,
+    email: str | None,
+    except_id: str | None,
+    field: str,
+    holder: Any = UNCHECKED,
 ) -> None:
-    """Refuse an address another contact already has, naming that contact."""
+    """Refuse an address another contact already has, naming that contact. ``holder``: the
+    contact holding it as the caller already read it (``lookups.companies_and_email_holder``)."""
     if email is None:
         return
-    # Rows this transaction added count, as an ORM query's autoflush would have them; the query
-    # itself goes on the session's connection, without the ORM's cost for one id.
-    session.flush()
-    holder = (
-        session.connection()
-        .execute(
-            select(Contact.id).where(
-                Contact.org_id == org_id, Contact.email == email, Contact.deleted_at.is_(None)
-            )
-        )
-        .scalar()
-    )
+    if holder is UNCHECKED:
+        holder = lookups.email_holder(session, org_id, email)
     if holder is not None and holder != except_id:
         raise DuplicateContactEmail(
             f"{field}: {email} already belongs to contact {holder}",
@@ -78,11 +78,14 @@ def create(
     planned: list[employments.Planned],
     region: str,
     prefix: str = "",
+    *,
+    email_holder: Any = UNCHECKED,
 ) -> tuple[dict[str, Any], bool]:
     """Create a contact with its planned employments; returns (the contact record, created?).
 
     The same id with the same fields and interests, whose planned employments
-    it already has, returns the existing contact.
+    it already has, returns the existing contact. ``email_holder``: who holds the
+    contact's e-mail, when the caller read it with the companies (one statement for both).
     """
     session = uow.session
     values = _values(fields, region, prefix)
@@ -100,28 +103,44 @@ def create(
     if existing is not None:
         return shapes.contact_detail(session, existing), False
     _check_names(fields.first_name, fields.last_name, prefix)
-    ensure_email_free(session, caller.org_id, fields.email, None, f"{prefix}email")
-    contact = changes.new_record(Contact, utcnow(), id=fields.id or new_id(), org_id=caller.org_id, **values)
-    session.add(contact)
-    interests.add_to_new_contact(session, contact, interest_ids)
-    # What was just built is the record: announced (search text included) before the one
-    # flush that inserts it, rather than inserted, read back and updated.
+    ensure_email_free(session, caller.org_id, fields.email, None, f"{prefix}email", email_holder)
+    # Built as plain records and inserted with one statement per table, without the ORM's unit of
+    # work (most of a create's cost); announced (search text included) before that INSERT.
+    rows = changes.NewRows()
+    contact = rows.new(Contact, utcnow(), id=fields.id or new_id(), org_id=caller.org_id, **values)
+    for interest_id in sorted(set(interest_ids)):
+        rows.add(ContactInterest, contact_id=contact.id, interest_id=interest_id, org_id=contact.org_id)
     history = [
-        (employments.write(uow, caller, contact, plan, flush=False)[0], plan.company) for plan in planned
+        (employments.write(uow, caller, contact, plan, rows=rows)[0], plan.company) for plan in planned
     ]
     record = changes.announce_contact(uow, contact, interest_ids, history, caller.user_id, "contact_created")
-    session.flush()
+    rows.insert(session)
     return record, True
 
 
 def create_with_employments(
     uow: UnitOfWork, caller: Caller, request: ContactCreate, region: str
 ) -> tuple[dict[str, Any], bool]:
+    """``create`` with the employments of ``request``: their companies and the contact's e-mail
+    are checked with one statement."""
+    session = uow.session
+    company_ids = [employment.company_id for employment in request.employments]
+    companies, email_holder = lookups.companies_and_email_holder(
+        session, caller.org_id, company_ids, request.email
+    )
     planned = [
-        employments.plan(uow.session, caller, employment, employment.company_id, region, f"employments.{i}.")
+        employments.plan(
+            session,
+            caller,
+            employment,
+            employment.company_id,
+            region,
+            f"employments.{i}.",
+            found=companies,
+        )
         for i, employment in enumerate(request.employments)
     ]
-    return create(uow, caller, request, planned, region)
+    return create(uow, caller, request, planned, region, email_holder=email_holder)
 
 
 def update(

@@ -62,21 +62,37 @@ class Planned:
 
 
 def plan(
-    session: Session, caller: Caller, fields: EmploymentFields, company_id: str, region: str, prefix: str
+    session: Session,
+    caller: Caller,
+    fields: EmploymentFields,
+    company_id: str,
+    region: str,
+    prefix: str,
+    found: dict[str, Any] | None = None,
 ) -> Planned:
-    """Check an employment before anything is written: dates, phones, the company."""
+    """Check an employment before anything is written: dates, phones, the company (among those
+    ``found`` already, when the caller read them: ``lookups.companies_and_email_holder``)."""
     values = _values(fields, region, prefix)
-    company = lookups.company_of(session, caller.org_id, company_id, field=f"{prefix}company_id")
+    field = f"{prefix}company_id"
+    if found is None:
+        company = lookups.company_of(session, caller.org_id, company_id, field=field)
+    else:
+        company = lookups.company_in(found, company_id, field)
     return Planned(fields.id, company, values, prefix)
 
 
 def write(
-    uow: UnitOfWork, caller: Caller, contact: Contact, planned: Planned, *, flush: bool = True
+    uow: UnitOfWork,
+    caller: Caller,
+    contact: Contact,
+    planned: Planned,
+    *,
+    rows: changes.NewRows | None = None,
 ) -> tuple[Employment, bool]:
     """Write a planned employment; the same id with the same content returns the existing one.
 
-    ``flush=False`` leaves the INSERT to the caller's next flush (a contact being created
-    writes itself and its employments in one)."""
+    With ``rows``, a new employment joins them, inserted when they are (a contact being
+    created writes itself and its employments together)."""
     existing = replayed(
         uow.session,
         Employment,
@@ -87,18 +103,18 @@ def write(
     )
     if existing is not None:
         return existing, False
-    employment = changes.new_record(
-        Employment,
-        utcnow(),
+    values = dict(
         id=planned.id or new_id(),
         org_id=caller.org_id,
         contact_id=contact.id,
         company_id=planned.company.id,
         **planned.values,
     )
+    if rows is not None:
+        return rows.new(Employment, utcnow(), **values), True
+    employment = changes.new_record(Employment, utcnow(), **values)
     uow.session.add(employment)
-    if flush:
-        uow.session.flush()
+    uow.session.flush()
     return employment, True
 
 

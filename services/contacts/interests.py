@@ -117,12 +117,6 @@ def checked_ids(session: Session, org_id: str, ids: Iterable[str], field: str) -
     return wanted
 
 
-def add_to_new_contact(session: Session, contact: Contact, interest_ids: list[str]) -> None:
-    """Give a contact being created its interests (it has none yet: nothing to read first)."""
-    for interest_id in sorted(set(interest_ids)):
-        session.add(ContactInterest(contact_id=contact.id, interest_id=interest_id, org_id=contact.org_id))
-
-
 def set_for_contact(session: Session, contact: Contact, interest_ids: list[str]) -> bool:
     """Make ``interest_ids`` the contact's interests; returns whether anything changed."""
     current = set(lookups.interest_ids(session, [contact.id])[contact.id])

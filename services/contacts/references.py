@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import case, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
@@ -29,23 +29,27 @@ def _ids(value: Any, field: str) -> list[str]:
 
 def live_ids(session: Session, caller: Caller, contact_ids: Any, company_ids: Any) -> dict[str, list[str]]:
     """``{"contact_ids": [...], "company_ids": [...]}``: those of the given ids that are contacts
-    (companies) of the caller's organisation and not deleted, in the order given."""
-    found: dict[str, list[str]] = {}
-    for field, model, given in (
-        ("contact_ids", Contact, _ids(contact_ids, "contact_ids")),
-        ("company_ids", Company, _ids(company_ids, "company_ids")),
-    ):
-        live: set[str] = set()
-        if given:
-            live = set(
-                session.scalars(
-                    select(model.id).where(
-                        model.org_id == caller.org_id, model.id.in_(set(given)), model.deleted_at.is_(None)
-                    )
-                )
-            )
-        found[field] = [record_id for record_id in dict.fromkeys(given) if record_id in live]
-    return found
+    (companies) of the caller's organisation and not deleted, in the order given. One statement
+    for both (an interaction names contacts and companies in each create)."""
+    given = {
+        "contact_ids": _ids(contact_ids, "contact_ids"),
+        "company_ids": _ids(company_ids, "company_ids"),
+    }
+    parts = [
+        select(literal(field).label("field"), model.id).where(
+            model.org_id == caller.org_id, model.id.in_(set(given[field])), model.deleted_at.is_(None)
+        )
+        for field, model in (("contact_ids", Contact), ("company_ids", Company))
+        if given[field]
+    ]
+    live: set[tuple[str, str]] = set()
+    if parts:
+        statement = parts[0] if len(parts) == 1 else union_all(*parts)
+        live = {(row.field, row.id) for row in session.connection().execute(statement)}
+    return {
+        field: [record_id for record_id in dict.fromkeys(ids) if (field, record_id) in live]
+        for field, ids in given.items()
+    }
 
 
 def _contact_name(contact: Contact) -> str:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
@@ -36,6 +36,7 @@ from services.interactions.models import (
     Project,
     RunningTimer,
     TimeEntry,
+    long_until,
 )
 from services.interactions.schemas import InteractionCreate, InteractionListQuery, InteractionUpdate
 from services.interactions.spans import whole_days
@@ -78,32 +79,49 @@ def create(uow: UnitOfWork, caller: Caller, request: InteractionCreate) -> tuple
     status = catalogue.check_status(kind, request.status)
     _check_project(session, caller.org_id, request.project_id)
     now = utcnow()
-    row = Interaction(
-        id=request.id or new_id(),
-        org_id=caller.org_id,
-        subject=request.subject,
-        type_key=kind.key,
-        status_key=status,
-        start_at=start_at,
-        end_at=end_at,
-        all_day=request.all_day,
-        budget_amount=request.budget.amount if request.budget else None,
-        budget_currency=request.budget.currency if request.budget else None,
-        owner_id=owner_id,
-        project_id=request.project_id,
-        description=request.description,
-        version=1,
-        created_by=caller.user_id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    _set_links(session, row, "contact", request.contact_ids)
-    _set_links(session, row, "company", request.company_ids)
-    session.flush()
-    record = interaction_out(session, row)
-    uow.emit("interaction_created", org_id=row.org_id, actor_id=caller.user_id, record=record)
+    values = {
+        "id": request.id or new_id(),
+        "org_id": caller.org_id,
+        "subject": request.subject,
+        "type_key": kind.key,
+        "status_key": status,
+        "start_at": start_at,
+        "end_at": end_at,
+        "all_day": request.all_day,
+        "budget_amount": request.budget.amount if request.budget else None,
+        "budget_currency": request.budget.currency if request.budget else None,
+        "owner_id": owner_id,
+        "project_id": request.project_id,
+        "description": request.description,
+        "version": 1,
+        "created_by": caller.user_id,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        "long_until": long_until(start_at, end_at),
+    }
+    # Inserted as it is (Core), and described from what was built: a new interaction has its
+    # links and no participants or bookings, so nothing is read back.
+    connection = session.connection()
+    connection.execute(_INSERT_INTERACTION, values)
+    links = {
+        "contact": list(dict.fromkeys(request.contact_ids)),
+        "company": list(dict.fromkeys(request.company_ids)),
+    }
+    link_rows = [
+        {"interaction_id": values["id"], "kind": link_kind, "target_id": target_id, "org_id": caller.org_id}
+        for link_kind, target_ids in links.items()
+        for target_id in target_ids
+    ]
+    if link_rows:
+        connection.execute(_INSERT_LINK, link_rows if len(link_rows) > 1 else link_rows[0])
+    record = new_interaction_out(Interaction(**values), links["contact"], links["company"])
+    uow.emit("interaction_created", org_id=caller.org_id, actor_id=caller.user_id, record=record)
     return record, True
+
+
+_INSERT_INTERACTION = insert(Interaction.__table__)
+_INSERT_LINK = insert(InteractionLink.__table__)
 
 
 def _same_as(session: Session, row: Interaction, request: InteractionCreate, owner_id: str) -> bool:

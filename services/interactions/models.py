@@ -101,9 +101,13 @@ class Interaction(Base):
 @event.listens_for(Interaction, "before_insert")
 @event.listens_for(Interaction, "before_update")
 def _mark_long_running(mapper: Any, connection: Any, interaction: Interaction) -> None:
-    end = interaction.end_at
-    runs_long = end is not None and aware(end) - aware(interaction.start_at) > LONG_RUNNING
-    interaction.long_until = end if runs_long else None
+    interaction.long_until = long_until(interaction.start_at, interaction.end_at)
+
+
+def long_until(start_at: datetime, end_at: datetime | None) -> datetime | None:
+    """``Interaction.long_until`` for these times (an insert without the ORM sets it itself)."""
+    runs_long = end_at is not None and aware(end_at) - aware(start_at) > LONG_RUNNING
+    return end_at if runs_long else None
 
 
 class InteractionLink(Base):

@@ -11,7 +11,7 @@ import zoneinfo
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
@@ -58,20 +58,23 @@ def append(
     if existing is not None:
         return note_out(existing), False
     now = utcnow()
-    row = Note(
-        id=request.id or new_id(),
-        org_id=caller.org_id,
-        interaction_id=interaction.id,
-        author_id=caller.user_id,
-        stamp=stamp(author.get("name") or caller.user_id, now, author.get("time_zone")),
-        text=request.text,
-        written_at=now,
-    )
-    session.add(row)
-    session.flush()
-    record = note_out(row)
-    uow.emit("interaction_note_added", org_id=row.org_id, actor_id=caller.user_id, record=record)
+    values = {
+        "id": request.id or new_id(),
+        "org_id": caller.org_id,
+        "interaction_id": interaction.id,
+        "author_id": caller.user_id,
+        "stamp": stamp(author.get("name") or caller.user_id, now, author.get("time_zone")),
+        "text": request.text,
+        "written_at": now,
+    }
+    # A note is only ever inserted: Core, without the ORM's unit of work.
+    session.connection().execute(_INSERT_NOTE, values)
+    record = note_out(Note(**values))
+    uow.emit("interaction_note_added", org_id=caller.org_id, actor_id=caller.user_id, record=record)
     return record, True
+
+
+_INSERT_NOTE = insert(Note.__table__)
 
 
 def list_notes(session: Session, caller: Caller, interaction_id: str) -> list[dict[str, Any]]:
