@@ -78,15 +78,6 @@ def positions(session: Session, caller: Caller, contact_ids: Any, company_ids: A
     return found
 
 
-def find_many_by_emails(session: Session, queries: Any) -> list[dict[str, Any] | None]:
-    """``find_by_emails`` for each ``[org_id, emails]`` of ``queries``, in order."""
-    if not isinstance(queries, list) or len(queries) > MAX_QUERIES:
-        raise invalid("queries", f"a list of at most {MAX_QUERIES} [org_id, emails] pairs")
-    if not all(isinstance(query, list | tuple) and len(query) == 2 for query in queries):
-        raise invalid("queries", "each an [org_id, emails] pair")
-    return [find_by_emails(session, org_id, emails) for org_id, emails in queries]
-
-
 def _emails(value: Any) -> list[str]:
     if not isinstance(value, list) or len(value) > MAX_EMAILS or not all(isinstance(e, str) for e in value):
         raise invalid("emails", f"a list of at most {MAX_EMAILS} e-mail addresses")
@@ -100,15 +91,62 @@ def find_by_emails(session: Session, org_id: str, emails: Any) -> dict[str, Any]
     current company (the first by name; None when there is none); for a professional one, the
     company of that employment (a current one before an ended one). An address that is one
     contact's own and another's professional e-mail names the first."""
+    return _answers(session, [_query(org_id, emails)])[0]
+
+
+def find_many_by_emails(session: Session, queries: Any) -> list[dict[str, Any] | None]:
+    """``find_by_emails`` for each ``[org_id, emails]`` of ``queries``, in order: two statements
+    per organisation for them all, whatever their number."""
+    if not isinstance(queries, list) or len(queries) > MAX_QUERIES:
+        raise invalid("queries", f"a list of at most {MAX_QUERIES} [org_id, emails] pairs")
+    if not all(isinstance(query, list | tuple) and len(query) == 2 for query in queries):
+        raise invalid("queries", "each an [org_id, emails] pair")
+    return _answers(session, [_query(org_id, emails) for org_id, emails in queries])
+
+
+def _query(org_id: Any, emails: Any) -> tuple[str, list[str]]:
     if not isinstance(org_id, str):
         raise invalid("org_id", "an organisation id")
-    wanted = list(dict.fromkeys(_emails(emails)))
-    if not wanted:
-        return None
+    return org_id, list(dict.fromkeys(_emails(emails)))
+
+
+def _answers(session: Session, queries: list[tuple[str, list[str]]]) -> list[dict[str, Any] | None]:
+    asked: dict[str, set[str]] = {}
+    for org_id, wanted in queries:
+        asked.setdefault(org_id, set()).update(wanted)
+    owners = {org_id: _owners(session, org_id, sorted(emails)) for org_id, emails in asked.items() if emails}
+    companies: dict[str, str | None] = {}  # a contact's current company, asked once per call
+
+    def current_company(contact_id: str) -> str | None:
+        if contact_id not in companies:
+            current = lookups.current_employments(session, [contact_id]).get(contact_id, [])
+            companies[contact_id] = current[0][1].id if current else None
+        return companies[contact_id]
+
+    answers: list[dict[str, Any] | None] = []
+    for org_id, wanted in queries:
+        personal, professional = owners.get(org_id, ({}, {}))
+        answer = None
+        for email in wanted:
+            if email in personal:
+                answer = {"contact_id": personal[email], "company_id": current_company(personal[email])}
+                break
+            if email in professional:
+                answer = professional[email]
+                break
+        answers.append(answer)
+    return answers
+
+
+def _owners(
+    session: Session, org_id: str, emails: list[str]
+) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """Of ``emails``: the live contacts whose own e-mail each is, and the employment (contact and
+    company) whose professional e-mail each is, a current one before an ended one."""
     personal = dict(
         session.execute(
             select(Contact.email, Contact.id).where(
-                Contact.org_id == org_id, Contact.email.in_(wanted), Contact.deleted_at.is_(None)
+                Contact.org_id == org_id, Contact.email.in_(emails), Contact.deleted_at.is_(None)
             )
         ).all()
     )
@@ -119,7 +157,7 @@ def find_by_emails(session: Session, org_id: str, emails: Any) -> dict[str, Any]
         .join(Company, Company.id == Employment.company_id)
         .where(
             Employment.org_id == org_id,
-            Employment.email.in_(wanted),
+            Employment.email.in_(emails),
             Employment.deleted_at.is_(None),
             Contact.deleted_at.is_(None),
             Company.deleted_at.is_(None),
@@ -127,11 +165,4 @@ def find_by_emails(session: Session, org_id: str, emails: Any) -> dict[str, Any]
         .order_by(case((lookups.current_clause(lookups.today()), 0), else_=1), Company.name, Employment.id)
     ):
         professional.setdefault(email, {"contact_id": contact_id, "company_id": company_id})
-    for email in wanted:
-        if email in personal:
-            contact_id = personal[email]
-            current = lookups.current_employments(session, [contact_id]).get(contact_id, [])
-            return {"contact_id": contact_id, "company_id": current[0][1].id if current else None}
-        if email in professional:
-            return professional[email]
-    return None
+    return personal, professional
