@@ -11,7 +11,9 @@ that cost.
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import psutil
@@ -19,6 +21,7 @@ import psutil
 LOAD_GENERATOR = "load generator"
 # Server processes found by name, whoever started them.
 BY_NAME = {"beam.smp": "RabbitMQ", "postgres": "PostgreSQL"}
+_BACKEND = re.compile(r"postgres: (?:\S+: )?\S+ (\S+) (?:\[local\]|\S*\(\d+\))")
 
 
 def _command_label(cmdline: list[str]) -> str | None:
@@ -41,25 +44,54 @@ def _command_label(cmdline: list[str]) -> str | None:
     return None
 
 
-def _snapshot(roots: set[int]) -> dict[int, tuple[str, float]]:
-    """CPU seconds so far of every process that serves the benchmark, by pid."""
+def _backend_database(cmdline: list[str]) -> str | None:
+    """The database a PostgreSQL backend serves (``postgres: 15/main: user db 127.0.0.1(5432) idle``)."""
+    match = _BACKEND.match(" ".join(cmdline))
+    return match.group(1) if match else None
+
+
+def _serving(roots: set[int], database: str | None = None) -> Iterator[tuple[psutil.Process, str]]:
+    """Every process that serves the benchmark, with its label.
+
+    With ``database``, PostgreSQL's backends serving other databases (other people's tests on a shared
+    machine) are left out; its background processes (writers, checkpointer) still count.
+    """
     me = os.getpid()
-    seen: dict[int, tuple[str, float]] = {}
-    for process in psutil.process_iter(["name", "cmdline", "cpu_times", "ppid"]):
+    for process in psutil.process_iter(["name", "cmdline", "cpu_times", "memory_info", "ppid"]):
         info = process.info
-        times = info["cpu_times"]
-        if times is None:
-            continue
         if process.pid == me:
-            label = LOAD_GENERATOR
+            yield process, LOAD_GENERATOR
         elif info["name"] in BY_NAME:
-            label = BY_NAME[info["name"]]
+            serves = _backend_database(info["cmdline"] or []) if database else None
+            if serves is None or serves == database:
+                yield process, BY_NAME[info["name"]]
         else:
             label = _command_label(info["cmdline"] or [])
-            if label is None or not _descends_from(process, roots):
-                continue
-        seen[process.pid] = (label, times.user + times.system)
+            if label is not None and _descends_from(process, roots):
+                yield process, label
+
+
+def _snapshot(roots: set[int], database: str | None = None) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every process that serves the benchmark, by pid."""
+    seen: dict[int, tuple[str, float]] = {}
+    for process, label in _serving(roots, database):
+        times = process.info["cpu_times"]
+        if times is not None:
+            seen[process.pid] = (label, times.user + times.system)
     return seen
+
+
+def resident_memory(roots: set[int], database: str | None = None) -> dict[str, int]:
+    """Resident set size in bytes by process label, several processes of one label summed.
+
+    PostgreSQL's backends each count the shared buffers they touched, so its sum overstates it.
+    """
+    resident: dict[str, int] = defaultdict(int)
+    for process, label in _serving(roots, database):
+        memory = process.info["memory_info"]
+        if memory is not None:
+            resident[label] += memory.rss
+    return dict(resident)
 
 
 def _descends_from(process: psutil.Process, roots: set[int]) -> bool:
@@ -78,14 +110,15 @@ class CpuMeter:
     """
 
     roots: set[int]
+    database: str | None = None  # count only the PostgreSQL backends serving this database
     seconds: dict[str, float] = field(default_factory=dict)
 
     def __enter__(self) -> CpuMeter:
-        self._before = _snapshot(self.roots)
+        self._before = _snapshot(self.roots, self.database)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        after = _snapshot(self.roots)
+        after = _snapshot(self.roots, self.database)
         spent: dict[str, float] = defaultdict(float)
         for pid, (label, seconds) in after.items():
             # A process born during the measurement counts from zero.

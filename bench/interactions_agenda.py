@@ -29,8 +29,12 @@ INTERACTIONS = int(os.environ.get("BENCH_INTERACTIONS", "1000000"))
 USERS = 200
 
 
-def seed(org_id: str) -> float:
-    """Interactions spread over 2020-2029, owned by 200 users; participants on one in five."""
+def seed(org_id: str, owners: list[str] | None = None) -> float:
+    """Interactions spread over 2020-2029, owned by ``owners`` (default 200 made-up users).
+
+    One in five has one or two participants among the same users.
+    """
+    owners = owners or [f"user-{n}" for n in range(USERS)]
     engine = create_engine(DATABASE.replace("postgresql://", "postgresql+psycopg2://", 1))
     started = time.perf_counter()
     with engine.begin() as connection:
@@ -46,7 +50,7 @@ def seed(org_id: str) -> float:
                   start_at, start_at + interval '1 hour', false,
                   CASE WHEN i % 3 = 0 THEN (i % 5000)::numeric ELSE NULL END,
                   CASE WHEN i % 3 = 0 THEN 'EUR' ELSE NULL END,
-                  'user-' || (i % :users), 1, 'user-0', now(), now()
+                  (CAST(:owners AS text[]))[1 + i % :users], 1, (CAST(:owners AS text[]))[1], now(), now()
                 FROM (
                   SELECT i, timestamptz '2020-01-01 08:00+00'
                             + ((i::bigint * 7919) % (10 * 365)) * interval '1 day'
@@ -55,20 +59,20 @@ def seed(org_id: str) -> float:
                 ) AS spread
                 """
             ),
-            {"org": org_id, "users": USERS, "count": INTERACTIONS},
+            {"org": org_id, "owners": owners, "users": len(owners), "count": INTERACTIONS},
         )
         connection.execute(
             text(
                 """
                 INSERT INTO interactions.participants
                   (interaction_id, user_id, org_id, status, invited_by, invited_at, start_at)
-                SELECT id, 'user-' || ((substr(id, 7)::int * 13 + k) % :users), org_id,
+                SELECT id, (CAST(:owners AS text[]))[1 + (substr(id, 7)::int * 13 + k) % :users], org_id,
                        CASE WHEN k = 1 THEN 'confirmed' ELSE 'invited' END, owner_id, now(), start_at
                 FROM interactions.interactions, generate_series(1, 2) AS k
                 WHERE org_id = :org AND substr(id, 7)::int % 5 = 0 AND (k = 1 OR substr(id, 7)::int % 2 = 0)
                 """
             ),
-            {"org": org_id, "users": USERS},
+            {"org": org_id, "owners": owners, "users": len(owners)},
         )
         connection.execute(text("ANALYZE interactions.interactions"))
         connection.execute(text("ANALYZE interactions.participants"))

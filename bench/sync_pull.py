@@ -37,8 +37,8 @@ from bench.cpu import CpuMeter, CpuRow, format_cpu_table
 from bench.gateway_me import PASSWORD
 from bench.system import DATABASE, BenchSystem, running_system
 
-CONTACTS = 100_000
-COMPANIES = 30_000
+CONTACTS = int(os.environ.get("BENCH_CONTACTS", "100000"))
+COMPANIES = int(os.environ.get("BENCH_COMPANIES", "30000"))
 INTERACTIONS = int(os.environ.get("BENCH_INTERACTIONS", "1000000"))
 FIELD_USERS = 50
 DEVICES_PER_USER = 20
@@ -193,6 +193,7 @@ UPDATE sync.change_counter SET seq = (SELECT max(seq) FROM sync.replica_records)
 
 
 def seed_replica(org_id: str, user_ids: list[str]) -> float:
+    """The replica as the change feed would have made it; ``user_ids``: the admin, then the field users."""
     engine = create_engine(DATABASE.replace("postgresql://", "postgresql+psycopg2://", 1))
     started = time.perf_counter()
     params = {
@@ -201,7 +202,7 @@ def seed_replica(org_id: str, user_ids: list[str]) -> float:
         "companies": COMPANIES,
         "contacts": CONTACTS,
         "interactions": INTERACTIONS,
-        "field_users": FIELD_USERS,
+        "field_users": len(user_ids) - 1,
         "mine": MINE,
         "my_contacts": MY_CONTACTS,
         "my_companies": MY_COMPANIES,
