@@ -50,6 +50,9 @@ def _ensure_database() -> None:
 def _amqp_uri() -> str:
     vhost = os.environ.get("BENCH_VHOST", "crm_bench")
     if shutil.which("rabbitmqctl"):
+        # Afresh: the durable queues of an earlier run stopped midway would still hold its events,
+        # applied by this run's services to schemas that no longer have their records.
+        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True)
         subprocess.run(["rabbitmqctl", "add_vhost", vhost], capture_output=True)
         subprocess.run(
             ["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
