@@ -251,6 +251,7 @@ class FieldUser(FastHttpUser):
         known = [(i, v) for i, v in self.visits.items() if v is not None]
         if known and random.random() < 0.5:
             visit, version = random.choice(known)
+            name = "phone push, visit updated"
             changes = {
                 "interactions": {
                     "updated": [
@@ -265,6 +266,7 @@ class FieldUser(FastHttpUser):
             }
         else:
             visit = str(uuid.uuid4())
+            name = "phone push, visit report"
             record = {
                 "id": visit,
                 "subject": "Visite client",
@@ -286,7 +288,7 @@ class FieldUser(FastHttpUser):
             f"/api/v1/sync/push?last_pulled_at={self.last}",
             headers=self.headers,
             json=body,
-            name="phone push",
+            name=name,
             catch_response=True,
         ) as response:
             if response.status_code != 200:
