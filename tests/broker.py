@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from kombu import Connection
+from kombu import Connection, Producer
+
+from crm.outbox import event_exchange
 
 DEFAULT_TEST_VHOST = "crm-test"
 
@@ -57,3 +60,12 @@ def ensure_vhost(amqp_uri: str) -> str:
     if not _reachable(amqp_uri):
         raise RuntimeError(f"cannot reach the RabbitMQ vhost {vhost!r} at {amqp_uri}")
     return amqp_uri
+
+
+def publish_event(amqp_uri: str, service: str, event: dict[str, Any]) -> None:
+    """``event`` on ``service``'s events exchange, as its outbox relay would publish it."""
+    exchange = event_exchange(service)
+    with Connection(amqp_uri) as connection:
+        Producer(connection.channel()).publish(
+            event, exchange=exchange, routing_key=event["event_type"], serializer="json", declare=[exchange]
+        )

@@ -277,13 +277,14 @@ class AccountsService(Pingable):
             )
         with self.db.transaction() as uow:
             caller = self._live_caller(uow.session).require_writer()
+            user = users.get_user(uow.session, caller.org_id, caller.user_id)
             if kind == "ingest_address":
                 local_part = user_secrets.rotate_ingest_address(uow.session, caller.user_id)
                 value = f"{local_part}@{self.settings.mail.ingest_domain}"
-                user = users.get_user(uow.session, caller.org_id, caller.user_id)
                 user_secrets.emit_ingest_address(uow, user, caller.user_id)
             else:
                 value = user_secrets.rotate_calendar_token(uow.session, caller.user_id)
+                user_secrets.emit_calendar_token(uow, user, caller.user_id)
             return {"kind": kind, "value": value}
 
     @rpc

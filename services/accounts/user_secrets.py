@@ -17,6 +17,7 @@ from services.accounts.models import User, UserSecrets
 
 _LOCAL_PART_ALPHABET = string.ascii_lowercase + string.digits
 INGEST_ADDRESS_CHANGED = "ingest_address_changed"
+CALENDAR_TOKEN_CHANGED = "calendar_token_changed"
 
 
 def new_ingest_local_part() -> str:
@@ -54,6 +55,29 @@ def emit_ingest_address(uow: UnitOfWork, user: User, actor_id: str | None) -> No
     row = of_user(uow.session, user.id)
     record = ingest_address_record(row, user)
     uow.emit(INGEST_ADDRESS_CHANGED, org_id=user.org_id, actor_id=actor_id, record=record)
+
+
+def calendar_token_record(row: UserSecrets, user: User) -> dict[str, Any]:
+    """What ``calendar_token_changed`` says of one user's feed token: the SHA-256 of the token that
+    opens the feed now (null while the user is deactivated), never the token itself; ``changed_at``
+    (the secrets' last rotation) then the user's ``version`` order the records."""
+    return {
+        "user_id": row.user_id,
+        "org_id": row.org_id,
+        "token_hash": row.calendar_token_hash if user.active else None,
+        "changed_at": iso(row.rotated_at),
+        "version": user.version,
+    }
+
+
+def emit_calendar_token(uow: UnitOfWork, user: User, actor_id: str | None) -> None:
+    """Announce which token hash opens the user's calendar feed (made or rotated, user
+    (de)activated); nothing for a user who never made a token."""
+    uow.session.flush()
+    row = of_user(uow.session, user.id)
+    if row.calendar_token_hash is not None:
+        record = calendar_token_record(row, user)
+        uow.emit(CALENDAR_TOKEN_CHANGED, org_id=user.org_id, actor_id=actor_id, record=record)
 
 
 def all_ingest_addresses(session: Session) -> list[dict[str, Any]]:

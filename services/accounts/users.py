@@ -253,6 +253,7 @@ def set_active(uow: UnitOfWork, admin: Caller, user_id: str, active: bool) -> Us
     session.flush()
     _emit(uow, "user_deactivated" if not active else "user_reactivated", user, admin.user_id)
     user_secrets.emit_ingest_address(uow, user, admin.user_id)
+    user_secrets.emit_calendar_token(uow, user, admin.user_id)
     return user
 
 

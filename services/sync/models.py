@@ -9,7 +9,8 @@ of a user is computed from. ``scope_members`` remembers, per user, when each
 record entered and left their scope, so a pull from any earlier point knows
 what the phone holds. ``devices``, ``device_mutations`` and ``sync_alerts``
 are the phones, what each pushed, and what was refused. ``address_cards`` are
-the contacts of the CardDAV address book, stamped with the sequence too.
+the contacts of the CardDAV address book, stamped with the sequence too. ``calendar_tokens`` say
+which user each calendar feed token (by its hash) opens, kept from accounts' events.
 """
 
 from __future__ import annotations
@@ -228,3 +229,17 @@ parked_events = define_parked_table(Base.metadata)
 
 # The Google Contacts sync's tables live beside its code, on this metadata.
 from services.sync.google import models as google_models  # noqa: E402, F401
+
+
+class CalendarToken(Base):
+    """The hash (SHA-256, hex) of the token that opens a user's calendar feed, as accounts last
+    announced it (``calendar_token_changed``); null while the user is deactivated. ``changed_at``
+    then ``user_version`` order the announcements: an older one never overwrites a newer."""
+
+    __tablename__ = "calendar_tokens"
+
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    user_version: Mapped[int] = mapped_column(Integer)

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import eventlet
 from nameko.dependency_providers import Config
 from sqlalchemy import select
 
@@ -27,13 +26,13 @@ from crm.inbox import first_delivery
 from crm.rpc import RpcClient, rpc
 from crm.times import utcnow
 from crm.validation import validate
-from services.sync import calendar, calendar_feeds, calendar_records, devices, feed, metrics, pull, pushing
+from services.sync import devices, feed, metrics, pull, pushing
 from services.sync import records as r
-from services.sync.exceptions import CalendarFeedNotFound
 from services.sync.models import Base, ReplicaRecord
 from services.sync.schemas import AlertQuery, Device, PullQuery, PushBody
 from services.sync.scope import Windows
 from services.sync.service_address_book import AddressBookEntrypoints
+from services.sync.service_calendar import CalendarFeedEntrypoints
 from services.sync.service_google import GoogleContactsEntrypoints
 
 import services.contacts.exceptions  # noqa: F401, E402  isort: skip  (their errors cross RPC as themselves)
@@ -51,7 +50,7 @@ TOUCHED_BY_EVENT = {
 log = logging.getLogger(__name__)
 
 
-class SyncService(AddressBookEntrypoints, GoogleContactsEntrypoints, Pingable):
+class SyncService(CalendarFeedEntrypoints, AddressBookEntrypoints, GoogleContactsEntrypoints, Pingable):
     name = "sync"
 
     db = Database(Base.metadata)
@@ -63,8 +62,6 @@ class SyncService(AddressBookEntrypoints, GoogleContactsEntrypoints, Pingable):
     accounts = RpcClient(ACCOUNTS)
     contacts = RpcClient(CONTACTS)
     interactions = RpcClient(INTERACTIONS)
-    # What this process keeps of the calendar feeds it answered.
-    feed_cache = calendar_feeds.CalendarFeeds()
 
     @property
     def settings(self) -> Any:
@@ -180,37 +177,6 @@ class SyncService(AddressBookEntrypoints, GoogleContactsEntrypoints, Pingable):
                 apply(feed.Feed(uow.session, org_id))
 
         once_more_on_conflict(transaction)
-
-    # -- calendar feeds ------------------------------------------------------------------------------
-
-    @rpc
-    def calendar_feed(
-        self, token: str, if_none_match: str | None = None, held: str | None = None
-    ) -> dict[str, Any]:
-        """The iCalendar feed of the user holding ``token`` (no login: the token is the secret),
-        built from the replica: ``{"etag", "body"}``, ``{"etag", "not_modified": true}`` when
-        ``if_none_match`` names the current ETag (found without writing the feed), or
-        ``{"etag", "held": true}`` when ``held`` is it (the gateway keeps that body). The ETag
-        changes whenever the text would. ``CalendarFeedNotFound`` for a token no active user
-        holds, whether it never existed or was rotated."""
-        owner = self.accounts.resolve_calendar_token(token) if calendar.looks_like_token(token) else None
-        if owner is None:
-            raise CalendarFeedNotFound("no calendar feed at this address")
-        window = calendar_records.FeedWindow(
-            self.settings.calendar_past_days, self.settings.calendar_future_days
-        )
-        addresses = calendar.FeedAddresses.of(self.config["CRM"].gateway)
-        return calendar_feeds.answer(
-            self.feed_cache,
-            self.db,
-            owner,
-            self._now(),
-            window,
-            addresses,
-            if_none_match,
-            held,
-            eventlet.sleep,
-        )
 
     # -- alerts and devices --------------------------------------------------------------------------
 

@@ -40,6 +40,18 @@ def _eventually(check, timeout: float = 15.0):
         time.sleep(0.3)
 
 
+def _gone(client, path: str):
+    """The 404 that ``path`` answers within 5 s (sync hears of a rotation or deactivation a moment
+    after it), or None."""
+
+    def answer():
+        response = client.get(path)
+        return [response] if response.status_code == 404 else None
+
+    found = _eventually(answer, timeout=5.0)
+    return found[0] if found else None
+
+
 def _ok(response) -> dict:
     assert response.status_code in (200, 201), response.text
     return response.json()
@@ -245,7 +257,9 @@ def test_a_users_calendar_feed_read_by_ical_js_and_icalendar(system, org):
 
     # -- a rotated token's address is gone, and says no more than one that never was ---------------
     new_token = _ok(alice.post(f"{V1}/me/secrets/calendar_feed/rotate"))["value"]
-    gone = anonymous.get(feed_path)
+    assert anonymous.get(f"/calendar/{new_token}.ics").status_code == 200  # at once
+    gone = _gone(anonymous, feed_path)
+    assert gone is not None, "the rotated token still opened the feed 5 s later"
     never = anonymous.get(f"/calendar/cal_{'x' * 32}.ics")
     assert gone.status_code == never.status_code == 404
     assert gone.headers["Content-Type"] == "application/problem+json"
@@ -253,3 +267,7 @@ def test_a_users_calendar_feed_read_by_ical_js_and_icalendar(system, org):
         k: v for k, v in never.json().items() if k != "request_id"
     }
     assert anonymous.get(f"/calendar/{new_token}.ics").status_code == 200
+
+    # -- a deactivated user's feed closes too ------------------------------------------------------
+    _ok(alice.post(f"{V1}/users/{bruno.user['id']}/deactivate"))
+    assert _gone(anonymous, brunos_feed) is not None, "a deactivated user's feed still opened 5 s later"

@@ -10,7 +10,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from kombu import Connection, Producer
+from kombu import Connection
 from nameko.events import event_handler
 from nameko.standalone.rpc import ClusterRpcProxy
 from prometheus_client.core import GaugeMetricFamily
@@ -22,9 +22,10 @@ from crm.errors import InvalidInput
 from crm.health import Pingable
 from crm.metrics import REGISTRY
 from crm.metrics.database import OutboxBacklog, read_outbox_backlog
-from crm.outbox import OutboxRelay, event_exchange, record_event
+from crm.outbox import OutboxRelay, record_event
 from crm.rpc import RpcClient, rpc
 from crm.times import utcnow
+from tests.broker import publish_event
 from tests.service.conftest import create_probe_schema, notes, probe_metadata
 
 SERVICE = "metrics_probe"
@@ -174,14 +175,7 @@ def publish_note_added(amqp_uri: str, body: str, occurred_at: str) -> None:
         "actor_id": None,
         "record": {"body": body},
     }
-    with Connection(amqp_uri) as connection:
-        Producer(connection.channel()).publish(
-            event,
-            exchange=event_exchange("outbox_probe"),
-            routing_key="note_added",
-            serializer="json",
-            declare=[event_exchange("outbox_probe")],
-        )
+    publish_event(amqp_uri, "outbox_probe", event)
 
 
 def test_an_event_handled_shows_its_count_outcome_and_lag_from_occurred_at(probe, probe_config):

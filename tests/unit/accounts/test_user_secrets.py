@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crm.errors import InvalidInput, ReadOnlyUser
+from services.accounts.login_sessions import token_hash
 
 
 def _local_part(address: str) -> str:
@@ -112,3 +113,25 @@ def test_mailin_hears_of_each_ingest_address_change_and_can_load_them_all(accoun
     snapshot = {r["user_id"]: r for r in accounts.worker().get_ingest_addresses()}
     assert snapshot[people.bob] == changes[-1]
     assert snapshot[people.alice]["active"] is True and snapshot[people.alice]["org_id"] == people.pomme_org
+
+
+def test_sync_hears_which_calendar_token_hash_opens_a_feed_never_the_token(accounts, people):
+    bob = accounts.as_user(people.bob)
+    accounts.as_user(people.alice).set_user_active(people.claire, False)  # no token: nothing said
+    old = bob.rotate_my_secret("calendar_feed")["value"]
+    new = bob.rotate_my_secret("calendar_feed")["value"]
+    accounts.as_user(people.alice).set_user_active(people.bob, False)
+    accounts.as_user(people.alice).set_user_active(people.bob, True)
+
+    said = [e["record"] for e in accounts.events("calendar_token_changed")]
+    assert [(r["user_id"], r["token_hash"]) for r in said] == [
+        (people.bob, token_hash(old)),
+        (people.bob, token_hash(new)),
+        (people.bob, None),
+        (people.bob, token_hash(new)),
+    ]
+    assert all(r["org_id"] == people.pomme_org for r in said)
+    assert [(r["changed_at"], r["version"]) for r in said] == sorted(
+        (r["changed_at"], r["version"]) for r in said
+    )
+    assert new not in str(accounts.events("calendar_token_changed"))

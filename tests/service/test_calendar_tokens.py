@@ -1,0 +1,109 @@
+"""sync answers a calendar feed from the tokens accounts announced (real broker and database),
+asking accounts only about a token it was never told of, and closes a feed once it hears of
+a rotation or deactivation. ``accounts`` here is a small stand-in answering the fallback RPC."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+from nameko.rpc import rpc
+from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import select
+
+from crm.auth import CallerProvider
+from crm.database import create_service_engine
+from crm.times import utcnow
+from services.sync.calendar_tokens import token_hash
+from services.sync.exceptions import CalendarFeedNotFound
+from services.sync.models import CalendarToken
+from services.sync.service import SyncService
+from tests.broker import publish_event
+from tests.people import BOB, POMME
+
+BOB_ID = BOB.user_id
+
+TOKEN, UNTOLD = "cal_jeton-de-bob-annonce-par-accounts", "cal_jeton-fait-avant-la-mise-a-jour"
+
+
+class SyncUnderTest(SyncService):
+    """The real service; no caller here, so no keys or revocations to load from accounts."""
+
+    caller = CallerProvider(
+        load_keys=lambda config: {},
+        load_revocations=lambda config: {"sessions": [], "users": []},
+    )
+
+
+class AccountsStandIn:
+    """accounts' ``resolve_calendar_token``, knowing one token sync was never told of."""
+
+    name = "accounts"
+    asked: list[str] = []
+
+    @rpc
+    def resolve_calendar_token(self, token: str) -> dict[str, str] | None:
+        self.asked.append(token)
+        return {"user_id": BOB_ID, "org_id": POMME} if token == UNTOLD else None
+
+
+@pytest.fixture
+def running(container_factory, migrated):
+    AccountsStandIn.asked = []
+    for service in (SyncUnderTest, AccountsStandIn):
+        container_factory(service, migrated.nameko_config()).start()
+    engine = create_service_engine(migrated, "sync")
+    yield engine
+    engine.dispose()
+
+
+def announce(amqp_uri: str, hashed: str | None, version: int) -> None:
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "calendar_token_changed",
+        "org_id": POMME,
+        "occurred_at": utcnow().isoformat(),
+        "actor_id": BOB_ID,
+        "record": {
+            "user_id": BOB_ID,
+            "org_id": POMME,
+            "token_hash": hashed,
+            "changed_at": "2026-12-07T08:00:00+00:00",
+            "version": version,
+        },
+    }
+    publish_event(amqp_uri, "accounts", event)
+
+
+def heard(engine, hashed: str | None) -> None:
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        with engine.connect() as connection:
+            query = select(CalendarToken.token_hash).where(CalendarToken.user_id == BOB_ID)
+            if connection.scalar(query) == hashed:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"sync did not apply {hashed} within 5 s")
+
+
+def test_a_feed_is_answered_from_the_announced_token_and_closes_on_deactivation(running, migrated):
+    amqp_uri = migrated.nameko_config()["AMQP_URI"]
+    announce(amqp_uri, token_hash(TOKEN), version=1)
+    heard(running, token_hash(TOKEN))
+
+    with ClusterRpcProxy(migrated.nameko_config(), timeout=10) as cluster:
+        feed: dict[str, Any] = cluster.sync.calendar_feed(TOKEN)
+        assert feed["body"].startswith("BEGIN:VCALENDAR")
+        assert AccountsStandIn.asked == []
+
+        # A token sync was never told of: accounts answers, every time (nothing kept).
+        for _ in range(2):
+            assert cluster.sync.calendar_feed(UNTOLD)["etag"] == feed["etag"]
+        assert AccountsStandIn.asked == [UNTOLD, UNTOLD]
+
+        announce(amqp_uri, None, version=2)  # Bob deactivated
+        heard(running, None)
+        with pytest.raises(CalendarFeedNotFound):
+            cluster.sync.calendar_feed(TOKEN)
