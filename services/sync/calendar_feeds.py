@@ -6,7 +6,8 @@ Each process keeps, within ``sync.calendar_cache_mb``:
 - each user's ``FeedState`` (their ETag while the organisation's replica does not change);
 - each user's last feed (``KeptFeed``): asked again unchanged, it is answered as it is; once
   the replica changed, only the interactions that changed or came into the window are read
-  again (``calendar_state.patch_since``) and the others keep their place and text;
+  again (``calendar_state.patch_since``), for the ETag as for the text, and the others keep
+  their place, line and text;
 - each event's text under a key made of everything it shows (``calendar.event_key``): a feed
   written whole again (a new time zone, a renamed colleague) sends only the changed events
   through icalendar.
@@ -34,11 +35,14 @@ from crm.lru import Lru
 from services.sync import calendar, calendar_records
 from services.sync.calendar_state import (
     FeedState,
+    Lines,
     feed_settings,
-    feed_state,
     not_modified,
+    org_seq,
     patch_since,
     refreshed,
+    state_of,
+    window_lines,
 )
 
 # Users whose ETag a process keeps (a state is a few hundred bytes).
@@ -48,16 +52,17 @@ STATES = 10_000
 @dataclass(frozen=True)
 class KeptFeed:
     """A user's feed as written: its ETag, the organisation's ``seq`` of the snapshot it was
-    read from, its events and its text."""
+    read from, its events, what its ETag was made of and its text."""
 
     tag: str
     org_seq: int
     read_at: datetime
     shown: calendar.Shown
+    lines: Lines
     body: str
 
     def size(self) -> int:
-        return len(self.body) + 100 * len(self.shown)
+        return len(self.body) + 100 * len(self.shown) + 200 * len(self.lines)
 
 
 class FeedCache:
@@ -122,17 +127,24 @@ def answer(
             if found := _kept(cache, user_id, state.tag, if_none_match, held):
                 return found
     with cache.writing(user_id):
-        # The ETag again, and the records if they are needed, from one snapshot.
+        # The ETag again, and the records if they are needed, from one snapshot: after a few
+        # changes, only what they touched is read again (the ETag's lines as the events).
         with snapshot(db.engine) as session:
-            state = feed_state(session, org_id, user_id, now, window, feed_settings(window, addresses))
-            cache.states[user_id] = state
-            if found := _kept(cache, user_id, state.tag, if_none_match, held):
-                return found  # a 304, or the feed the worker this one waited for wrote
             before = cache.bodies.get(user_id)
             patch = None
             if before is not None and before.read_at <= now:
-                seqs = (before.org_seq, state.org_seq)
+                seqs = (before.org_seq, org_seq(session, org_id))
                 patch = patch_since(session, org_id, user_id, now, window, seqs, before.shown.keys())
+            if patch is not None and before is not None:
+                lines = patch.lines(session, before.lines, org_id, user_id, now, window)
+                if len(lines) != len(patch.window):  # a line missing: never seen, but never guessed
+                    patch = None
+            if patch is None:
+                lines = window_lines(session, org_id, user_id, now, window)
+            state = state_of(session, lines, org_id, user_id, now, window, feed_settings(window, addresses))
+            cache.states[user_id] = state
+            if found := _kept(cache, user_id, state.tag, if_none_match, held):
+                return found  # a 304, or the feed the worker this one waited for wrote
             only = patch.read if patch is not None else None
             records = calendar_records.feed_records(session, org_id, user_id, now, window, only)
         shown = calendar.shown_events(records, addresses, cache.events, pause)
@@ -140,7 +152,7 @@ def answer(
             unchanged = before.shown.keys() - patch.read - patch.removed
             shown = {**{i: before.shown[i] for i in unchanged}, **shown}
         body = calendar.calendar_of(records.user, shown, cache.events)
-        cache.bodies[user_id] = KeptFeed(state.tag, state.org_seq, now, shown, body)
+        cache.bodies[user_id] = KeptFeed(state.tag, state.org_seq, now, shown, lines, body)
     return {"etag": state.tag, "body": body}
 
 

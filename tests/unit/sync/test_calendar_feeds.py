@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from crm.database import DatabaseAccess
-from services.sync import calendar, calendar_records, feed
+from services.sync import calendar, calendar_records, calendar_state, feed
 from services.sync.calendar_feeds import FeedCache, answer
 from tests.unit.sync.test_calendar import (
     ADDRESSES,
@@ -71,6 +71,12 @@ def _written_now(db: DatabaseAccess, now=NOW) -> str:
         return calendar.calendar_text(
             calendar_records.feed_records(session, POMME, ALICE, now, WINDOW), ADDRESSES
         )
+
+
+def _tag_now(db: DatabaseAccess, now=NOW) -> str:
+    with db.read() as session:
+        settings = calendar_state.feed_settings(WINDOW, ADDRESSES)
+        return calendar_state.feed_state(session, POMME, ALICE, now, WINDOW, settings).tag
 
 
 def test_a_304_is_found_without_reading_or_writing_the_feed(db, session, written, monkeypatch):
@@ -147,8 +153,11 @@ def test_a_feed_written_again_in_part_is_the_feed_written_whole_after_every_kind
 
     for name, change, moment in steps:
         change()
-        body = answer(cache, db, OWNER, moment, WINDOW, ADDRESSES, '"elsewhere"')["body"]
-        assert body == _written_now(db, moment), name
+        answered = answer(cache, db, OWNER, moment, WINDOW, ADDRESSES, '"elsewhere"')
+        assert answered["body"] == _written_now(db, moment), name
+        # The ETag read in part is the one another process reads whole.
+        assert answered["etag"] == _tag_now(db, moment), name
+        body = answered["body"]
     assert "i-far@" in body and "i-01@" not in body
 
     # Written in part after each change but the renames and the type's (names are everywhere).
@@ -188,19 +197,26 @@ def test_workers_asking_for_the_same_changed_feed_at_once_read_and_write_it_once
 
 
 def test_what_a_process_keeps_stays_within_its_budget(db, written):
-    alices = _ask(FeedCache(10_000_000), db)["body"]
+    roomy = FeedCache(10_000_000)
+    alices = _ask(roomy, db)["body"]
+    alices_size = roomy.bodies.get(ALICE).size()  # her text, her events' places and her ETag's lines
+    bruno = {"org_id": POMME, "user_id": BRUNO}
     written.clear()
-    cache = FeedCache(2 * (len(alices) + 3_000))  # half for feeds: Alice's, or Bruno's, not both
 
-    _ask(cache, db)
-    assert cache.bodies.get(ALICE) is not None
-    answer(cache, db, {"org_id": POMME, "user_id": BRUNO}, NOW, WINDOW, ADDRESSES, None)
+    feeds = FeedCache(2 * (alices_size + 500))  # half for feeds: Alice's, or Bruno's, not both
+    _ask(feeds, db)
+    assert feeds.bodies.get(ALICE) is not None
+    answer(feeds, db, bruno, NOW, WINDOW, ADDRESSES, None)
+    assert feeds.bodies.get(ALICE) is None and feeds.bodies.get(BRUNO) is not None
+    assert feeds.bodies.used <= feeds.bodies.budget
 
-    assert cache.bodies.get(ALICE) is None and cache.bodies.get(BRUNO) is not None
-    assert cache.bodies.used <= cache.bodies.budget
+    written.clear()
+    events = FeedCache(2 * (len(alices) + 3_000))
+    _ask(events, db)
+    answer(events, db, bruno, NOW, WINDOW, ADDRESSES, None)
     # Alice's 20 events and Bruno's 5 (in his zone) do not all fit in the other half.
     assert len(written) == 25
-    assert 0 < len(cache.events) < 25 and cache.events.used <= cache.events.budget
+    assert 0 < len(events.events) < 25 and events.events.used <= events.events.budget
 
 
 def test_a_state_read_later_does_not_hold_for_a_clock_put_back(db):
