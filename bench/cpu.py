@@ -115,15 +115,28 @@ class CpuMeter:
 
     def __enter__(self) -> CpuMeter:
         self._before = _snapshot(self.roots, self.database)
+        self._paused: dict[str, float] = defaultdict(float)
         return self
 
+    def pause(self) -> None:
+        """What is spent until ``resume`` is left out (the benchmark's own work between requests)."""
+        self._paused_at = _snapshot(self.roots, self.database)
+
+    def resume(self) -> None:
+        for label, seconds in _spent(self._paused_at, _snapshot(self.roots, self.database)).items():
+            self._paused[label] += seconds
+
     def __exit__(self, *exc_info: object) -> None:
-        after = _snapshot(self.roots, self.database)
-        spent: dict[str, float] = defaultdict(float)
-        for pid, (label, seconds) in after.items():
-            # A process born during the measurement counts from zero.
-            spent[label] += seconds - self._before.get(pid, (label, 0.0))[1]
-        self.seconds = dict(spent)
+        spent = _spent(self._before, _snapshot(self.roots, self.database))
+        self.seconds = {label: seconds - self._paused.get(label, 0.0) for label, seconds in spent.items()}
+
+
+def _spent(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds by label between two snapshots; a process born between them counts from zero."""
+    spent: dict[str, float] = defaultdict(float)
+    for pid, (label, seconds) in after.items():
+        spent[label] += seconds - before.get(pid, (label, 0.0))[1]
+    return spent
 
 
 @dataclass
