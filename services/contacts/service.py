@@ -43,10 +43,11 @@ from services.contacts.schemas import (
     InterestCreate,
     InterestQuery,
 )
+from services.contacts.service_batches import BatchEntrypoints
 from services.contacts.service_vcards import VCardEntrypoints
 
 
-class ContactsService(VCardEntrypoints, Pingable):
+class ContactsService(VCardEntrypoints, BatchEntrypoints, Pingable):
     name = "contacts"
 
     db = Database(Base.metadata)

@@ -14,6 +14,7 @@ WRITES = [
     ("delete_company", lambda ids: (ids["company"],)),
     ("create_company_with_contacts", lambda ids: ({"company": SIEGE, "contacts": [JEANNE]},)),
     ("create_contact", lambda ids: ({"last_name": "Martin"},)),
+    ("create_contacts", lambda ids: ([{"last_name": "Martin"}],)),
     ("update_contact", lambda ids: (ids["contact"], {"note": "Lecture seule"})),
     ("delete_contact", lambda ids: (ids["contact"],)),
     ("add_employment", lambda ids: (ids["contact"], {"company_id": ids["company"]})),
