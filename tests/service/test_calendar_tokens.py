@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from nameko.rpc import rpc
-from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.testing.services import entrypoint_hook
 from sqlalchemy import select
 
 from crm.auth import CallerProvider
 from crm.database import create_service_engine
+from crm.rpc import RpcClient
 from crm.times import utcnow
 from services.sync.calendar_tokens import token_hash
 from services.sync.exceptions import CalendarFeedNotFound
@@ -25,22 +26,26 @@ from tests.people import BOB, POMME
 
 BOB_ID = BOB.user_id
 
+STAND_IN = "accounts_stand_in_for_calendar_tokens"
 TOKEN, UNTOLD = "cal_jeton-de-bob-annonce-par-accounts", "cal_jeton-fait-avant-la-mise-a-jour"
 
 
 class SyncUnderTest(SyncService):
-    """The real service; no caller here, so no keys or revocations to load from accounts."""
+    """The real service; no caller here, so no keys or revocations to load from accounts. Its
+    accounts is the stand-in, by a name of its own: an accounts of a system other tests of the
+    session run on the broker must not answer."""
 
     caller = CallerProvider(
         load_keys=lambda config: {},
         load_revocations=lambda config: {"sessions": [], "users": []},
     )
+    accounts = RpcClient(STAND_IN)
 
 
 class AccountsStandIn:
     """accounts' ``resolve_calendar_token``, knowing one token sync was never told of."""
 
-    name = "accounts"
+    name = STAND_IN
     asked: list[str] = []
 
     @rpc
@@ -51,11 +56,14 @@ class AccountsStandIn:
 
 @pytest.fixture
 def running(container_factory, migrated):
+    """This sync's container (asked directly: a sync of another system may share the broker),
+    and its database."""
     AccountsStandIn.asked = []
-    for service in (SyncUnderTest, AccountsStandIn):
-        container_factory(service, migrated.nameko_config()).start()
+    container_factory(AccountsStandIn, migrated.nameko_config()).start()
+    sync = container_factory(SyncUnderTest, migrated.nameko_config())
+    sync.start()
     engine = create_service_engine(migrated, "sync")
-    yield engine
+    yield sync, engine
     engine.dispose()
 
 
@@ -89,21 +97,22 @@ def heard(engine, hashed: str | None) -> None:
 
 
 def test_a_feed_is_answered_from_the_announced_token_and_closes_on_deactivation(running, migrated):
+    sync, engine = running
     amqp_uri = migrated.nameko_config()["AMQP_URI"]
     announce(amqp_uri, token_hash(TOKEN), version=1)
-    heard(running, token_hash(TOKEN))
+    heard(engine, token_hash(TOKEN))
 
-    with ClusterRpcProxy(migrated.nameko_config(), timeout=10) as cluster:
-        feed: dict[str, Any] = cluster.sync.calendar_feed(TOKEN)
+    with entrypoint_hook(sync, "calendar_feed") as calendar_feed:
+        feed: dict[str, Any] = calendar_feed(TOKEN)
         assert feed["body"].startswith("BEGIN:VCALENDAR")
         assert AccountsStandIn.asked == []
 
         # A token sync was never told of: accounts answers, every time (nothing kept).
         for _ in range(2):
-            assert cluster.sync.calendar_feed(UNTOLD)["etag"] == feed["etag"]
+            assert calendar_feed(UNTOLD)["etag"] == feed["etag"]
         assert AccountsStandIn.asked == [UNTOLD, UNTOLD]
 
         announce(amqp_uri, None, version=2)  # Bob deactivated
-        heard(running, None)
+        heard(engine, None)
         with pytest.raises(CalendarFeedNotFound):
-            cluster.sync.calendar_feed(TOKEN)
+            calendar_feed(TOKEN)
