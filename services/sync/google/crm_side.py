@@ -3,7 +3,7 @@ service's events keep), written through the contacts service's RPCs with the use
 
 The replica is sync's own copy (no read of another service's tables); what
 changed since a run is what its change sequence stamped later. Writes are
-``create_contact`` and ``update_contact`` calls, acting as the user with the
+``create_contacts`` and ``update_contacts`` calls (a batch at a time), acting as the user with the
 access token the job traded its API token for, so the same checks hold as on
 the web (a read-only user cannot write, an e-mail held by another contact is a
 conflict, a stale version is refused).
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from nameko.exceptions import deserialize
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -201,23 +202,34 @@ def _rows(
 
 
 class ContactsWriter:
-    """``create_contact`` / ``update_contact`` / ``get_contact`` of the contacts service, called
+    """``create_contacts`` / ``update_contacts`` / ``get_contact`` of the contacts service, called
     with ``access_token`` as the caller (``call(method, *args)``)."""
 
     def __init__(self, call: Any):
         self._call = call
 
-    def create(self, contact_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        return self._call("create_contact", {"id": contact_id, **_present(fields)})
+    def create_many(self, made: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any] | Exception]:
+        """``create_contacts`` of up to 50 ``(contact id, fields)``: each the record made (or
+        made by an earlier try), or the error that refused it alone."""
+        return _answers(self._call("create_contacts", [{"id": i, **_present(fields)} for i, fields in made]))
 
-    def update(self, contact_id: str, fields: dict[str, Any], version: int | None) -> dict[str, Any]:
-        changes = dict(fields)
-        if version:
-            changes["version"] = version
-        return self._call("update_contact", contact_id, changes)
+    def update_many(
+        self, changes: list[tuple[str, dict[str, Any], int | None]]
+    ) -> list[dict[str, Any] | Exception]:
+        """``update_contacts`` of up to 50 ``(contact id, fields, version read)``: each the
+        contact as it is now, or the error that refused it alone (a stale version: ``Conflict``)."""
+        items = [
+            {"id": contact_id, "changes": {**fields, "version": version} if version else dict(fields)}
+            for contact_id, fields, version in changes
+        ]
+        return _answers(self._call("update_contacts", items))
 
     def get(self, contact_id: str) -> dict[str, Any]:
         return self._call("get_contact", contact_id)
+
+
+def _answers(answer: dict[str, Any]) -> list[dict[str, Any] | Exception]:
+    return [deserialize(item["error"]) if "error" in item else item for item in answer["items"]]
 
 
 def _present(fields: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,11 @@
 """The Google sync's dependency: runs the job in threads the container manages (a killed
-container stops them), with the setup read once from the settings."""
+container stops them), with the setup read once from the settings.
+
+On PostgreSQL the job has a connection of its own: on the service's pool it queued behind the
+event handlers, and a run that makes thousands of contacts brings thousands of events, each
+holding a connection while it waits for the change counter's lock (in bench.google_sync the
+job then spent most of its time waiting for a connection).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from cryptography.fernet import Fernet
 from nameko.extensions import DependencyProvider
 
 from crm.auth import ACCESS_TOKEN_KEY
+from crm.database import DatabaseAccess, create_service_engine, is_postgresql
 from crm.settings import Settings
 from providers.google_contacts import GOOGLE, GoogleEndpoints
 from services.sync.google import runner
@@ -73,6 +80,19 @@ class GoogleJobs(DependencyProvider):
         self.box: Fernet = token_box.cipher(google.secret_key, settings.data_dir)
         self.interval = timedelta(minutes=google.interval_minutes)
         self.retry = timedelta(minutes=google.retry_minutes)
+        self.engine = None
+        if is_postgresql(settings.database_url(self.container.service_name)):
+            # SQLite keeps one connection per process (a second writer would stall the hub).
+            one = settings.database.model_copy(update={"pool_size": 1})
+            own = settings.model_copy(update={"database": one})
+            self.engine = create_service_engine(own, self.container.service_name)
+
+    def stop(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def kill(self) -> None:
+        self.stop()
 
     def get_dependency(self, worker_ctx: Any) -> GoogleJobs:
         return self
@@ -90,8 +110,10 @@ class GoogleJobs(DependencyProvider):
             retry=self.retry,
         )
 
-    def launch(self, db: Any, run_id: str, accounts: Any, contacts: Any) -> None:
+    def launch(self, db: DatabaseAccess, run_id: str, accounts: Any, contacts: Any) -> None:
         services = self.services_for(accounts, contacts)
+        if self.engine is not None:
+            db = DatabaseAccess(self.engine, db.relay)
         self.container.spawn_managed_thread(
             lambda: runner.run(db, run_id, services), identifier=f"google-{run_id}"
         )

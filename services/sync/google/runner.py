@@ -24,7 +24,6 @@ from datetime import timedelta
 from typing import Any
 
 from cryptography.fernet import Fernet
-from eventlet.greenpool import GreenPool
 from sqlalchemy import update
 
 from crm.database import DatabaseAccess
@@ -42,8 +41,6 @@ from services.sync.google.models import GoogleConnection, GoogleRun
 from services.sync.google.to_google import push_batch
 
 BATCH = 50  # the product's rule
-# Contacts of a batch made in the CRM at once (each an RPC to the contacts service).
-CRM_WRITES_AT_ONCE = 8
 log = logging.getLogger(__name__)
 
 
@@ -181,7 +178,6 @@ def _from_google(job: JobState, start: _Start) -> None:
     done = start.google_done if start.phase == "from_google" else 0
     # A listing of everything from its first page also tells which links Google no longer has.
     seen: set[str] | None = set() if full and page_token is None else None
-    pool = GreenPool(CRM_WRITES_AT_ONCE)
     while True:
         try:
             page = job.people.changes(None if full else start.sync_token, page_token, BATCH)
@@ -191,7 +187,7 @@ def _from_google(job: JobState, start: _Start) -> None:
             )
             full, page_token, done, seen = True, None, 0, set()
             continue
-        apply_page(job, page.people, pool)
+        apply_page(job, page.people)
         if seen is not None:
             seen.update(person["resourceName"] for person in page.people)
         done += len(page.people)

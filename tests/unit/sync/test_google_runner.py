@@ -33,21 +33,27 @@ class ProcessDied(BaseException):
 
 
 class ContactsStandIn:
-    """``create_contact`` / ``update_contact`` / ``get_contact`` as the contacts service answers them."""
+    """``create_contacts`` / ``update_contacts`` / ``get_contact`` as the contacts service answers them."""
 
     def __init__(self) -> None:
         self.contacts: dict[str, dict[str, Any]] = {}
 
     def __call__(self, method: str, *args: Any) -> dict[str, Any]:
-        if method == "create_contact":
-            record = {**args[0], "version": 1, "updated_at": utcnow().isoformat(), "employments": []}
-            self.contacts.setdefault(record["id"], record)
-            return self.contacts[record["id"]]
-        if method == "update_contact":
-            record = self.contacts[args[0]]
-            record.update({k: v for k, v in args[1].items() if k != "version"}, version=record["version"] + 1)
-            return record
+        if method == "create_contacts":
+            return {"items": [self._create(item) for item in args[0]]}
+        if method == "update_contacts":
+            return {"items": [self._update(item["id"], item["changes"]) for item in args[0]]}
         return self.contacts[args[0]]
+
+    def _update(self, contact_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        record = self.contacts[contact_id]
+        record.update({k: v for k, v in changes.items() if k != "version"}, version=record["version"] + 1)
+        return record
+
+    def _create(self, item: dict[str, Any]) -> dict[str, Any]:
+        record = {**item, "version": 1, "updated_at": utcnow().isoformat(), "employments": []}
+        self.contacts.setdefault(record["id"], record)
+        return self.contacts[record["id"]]
 
 
 class DyingPeople:
