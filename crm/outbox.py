@@ -30,9 +30,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     cast,
     func,
     select,
+    update,
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
@@ -73,6 +75,29 @@ def define_outbox_table(metadata: MetaData) -> Table:
 def backlog_query() -> Select:
     """How many rows wait to be published, and when the oldest of them was written."""
     return select(func.count(), func.min(_outbox.c.created_at)).where(_outbox.c.published_at.is_(None))
+
+
+# The relay's batch: the oldest unpublished rows, marked published and returned with their
+# payloads as the JSON text stored (published as it is, not decoded and encoded again). On
+# PostgreSQL the rows are locked, and rows another relay holds are skipped (several processes
+# of one service share the outbox); SQLite has one writer and no row locks.
+_CLAIM = (
+    update(_outbox)
+    .where(
+        _outbox.c.id.in_(
+            select(_outbox.c.id)
+            .where(_outbox.c.published_at.is_(None))
+            .order_by(_outbox.c.created_at, _outbox.c.id)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    )
+    .values(published_at=bindparam("now"))
+    .returning(
+        _outbox.c.id, _outbox.c.event_type, _outbox.c.created_at, cast(_outbox.c.payload, Text).label("body")
+    )
+)
 
 
 def event_exchange(service_name: str) -> Exchange:
@@ -251,32 +276,24 @@ class OutboxRelay:
             self._wakeup = Event()
 
     def publish_pending(self) -> int:
-        """Publish one batch of unpublished rows; returns how many were published."""
-        # A bare connection, not an ORM session: the relay runs after every committed write,
-        # and a session's bookkeeping cost more CPU than its two statements.
+        """Publish one batch of unpublished rows; returns how many were published.
+
+        The batch is claimed and marked with one statement (``_CLAIM``) whose transaction
+        commits only once the broker confirmed every message: a failure or a crash before
+        then rolls the mark back, and the rows go again. Until then their row locks keep
+        the relays of the service's other processes off them.
+        """
+        # A bare connection and a statement built once: the relay runs after every committed
+        # write, and building its statements cost more CPU than running them.
         with self.engine.connect() as connection:
-            # The payload as the JSON text stored: published as it is, not decoded and encoded again.
-            query = (
-                select(_outbox.c.id, _outbox.c.event_type, cast(_outbox.c.payload, Text).label("body"))
-                .where(_outbox.c.published_at.is_(None))
-                .order_by(_outbox.c.created_at, _outbox.c.id)
-                .limit(self.settings.batch_size)
-            )
-            if self.engine.dialect.name == "postgresql":
-                # Several processes of one service share the outbox.
-                query = query.with_for_update(skip_locked=True)
-            rows = connection.execute(query).all()
+            rows = connection.execute(_CLAIM, {"now": utcnow(), "limit": self.settings.batch_size}).all()
             if not rows:
                 return 0  # rolled back as the block ends
+            rows.sort(key=lambda row: (row.created_at, row.id))  # RETURNING keeps no order
             publisher = self._get_producer()
             for row in rows:
                 publisher.publish(row.body, routing_key=row.event_type, message_id=row.id)
             publisher.wait_for_confirms(timeout=self.settings.retry_delay_seconds * 5)
-            connection.execute(
-                _outbox.update()
-                .where(_outbox.c.id.in_([row.id for row in rows]))
-                .values(published_at=utcnow())
-            )
             connection.commit()
             self._published.inc(len(rows))
             return len(rows)
