@@ -137,13 +137,16 @@ class UnitOfWork:
 
     Events are written to the outbox in one statement just before the commit,
     so a unit of work that emits many events makes one round trip for them,
-    not one each while it holds its row locks.
+    not one each while it holds its row locks. A write that ends with INSERTs
+    may take the events queued so far into its own statement instead
+    (``take_events``, ``crm.outbox.insert_with_events``).
     """
 
     def __init__(self, session: Session):
         self.session = session
         self.events_recorded = 0
         self._events: list[dict[str, Any]] = []
+        self._written = 0  # how many of ``_events`` are in the outbox already
 
     def emit(
         self, event_type: str, *, org_id: str, actor_id: str | None, record: dict[str, Any]
@@ -163,15 +166,22 @@ class UnitOfWork:
         return len(self._events)
 
     def drop_events_since(self, mark: int) -> None:
-        """Forget events queued after ``mark`` (their savepoint was rolled back)."""
+        """Forget events queued after ``mark`` (their savepoint was rolled back, with the outbox
+        rows of those already written)."""
         self.events_recorded -= len(self._events) - mark
         del self._events[mark:]
+        self._written = min(self._written, mark)
+
+    def take_events(self) -> list[dict[str, Any]]:
+        """The events queued and not written yet, for the caller to write in this transaction now
+        (with its own rows: ``crm.outbox.insert_with_events``); the commit will not write them."""
+        taken = self._events[self._written :]
+        self._written = len(self._events)
+        return taken
 
     def write_events(self) -> None:
         """Write the queued events to the outbox (the transaction commits them with the change)."""
-        if self._events:
-            record_events(self.session, self._events)
-            self._events = []
+        record_events(self.session, self.take_events())
 
 
 class ReadSession(Session):

@@ -137,17 +137,71 @@ def new_event(
 
 def record_events(session: Session, payloads: list[dict[str, Any]]) -> None:
     """Queue events made by ``new_event`` with one statement: bulk writers emit many at once."""
-    rows = [
-        {
-            "id": payload["event_id"],
-            "event_type": payload["event_type"],
-            "payload": payload,
-            "created_at": datetime.fromisoformat(payload["occurred_at"]),
-        }
-        for payload in payloads
-    ]
+    rows = [_outbox_row(payload) for payload in payloads]
     if rows:
         session.execute(_outbox.insert(), rows if len(rows) > 1 else rows[0])
+
+
+def _outbox_row(payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": payload["event_id"],
+        "event_type": payload["event_type"],
+        "payload": payload,
+        "created_at": datetime.fromisoformat(payload["occurred_at"]),
+    }
+
+
+def insert_with_events(
+    session: Session, rows: list[tuple[Table, list[dict[str, Any]]]], payloads: list[dict[str, Any]]
+) -> None:
+    """Insert ``rows`` (each table's, parents first, every row of a table with the same keys) and
+    the outbox rows of ``payloads`` in the session's transaction.
+
+    On PostgreSQL with one statement: the tables' INSERTs in its WITH clause, the outbox's as
+    its body (foreign keys are checked at the statement's end), so a create and its event are
+    one round trip. Elsewhere one statement per table.
+    """
+    parts = [*rows, (_outbox, [_outbox_row(payload) for payload in payloads])]
+    parts = [(table, table_rows) for table, table_rows in parts if table_rows]
+    if not parts:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or sum(len(part[1]) for part in parts) > COMBINED_ROWS:
+        # Many rows (an import's batch) go faster as one multi-row INSERT per table.
+        for table, table_rows in parts:
+            connection.execute(table.insert(), table_rows if len(table_rows) > 1 else table_rows[0])
+        return
+    shape = tuple((table, tuple(table_rows[0]), len(table_rows)) for table, table_rows in parts)
+    statement = _COMBINED_INSERTS.get(shape)
+    if statement is None:
+        if len(_COMBINED_INSERTS) >= COMBINED_SHAPES_KEPT:
+            _COMBINED_INSERTS.clear()
+        statement = _COMBINED_INSERTS[shape] = _combined_insert(shape)
+    parameters = {
+        f"p{part}_{index}_{key}": value
+        for part, (_, table_rows) in enumerate(parts)
+        for index, row in enumerate(table_rows)
+        for key, value in row.items()
+    }
+    connection.execute(statement, parameters)
+
+
+# Statements of ``insert_with_events`` by shape (tables, keys, row counts): built and compiled once.
+_COMBINED_INSERTS: dict[tuple[Any, ...], Any] = {}
+COMBINED_SHAPES_KEPT = 256
+COMBINED_ROWS = 20  # more rows than this: one INSERT per table
+
+
+def _combined_insert(shape: tuple[tuple[Any, tuple[str, ...], int], ...]) -> Any:
+    inserts = []
+    for part, (table, keys, count) in enumerate(shape):
+        values = [
+            {key: bindparam(f"p{part}_{index}_{key}", type_=table.c[key].type) for key in keys}
+            for index in range(count)
+        ]
+        inserts.append(table.insert().values(values if count > 1 else values[0]))
+    *first, last = inserts
+    return last.add_cte(*(insert.cte(f"insert_{part}") for part, insert in enumerate(first)))
 
 
 class ConfirmedPublisher:

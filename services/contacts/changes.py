@@ -15,11 +15,12 @@ from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import manager_of_class
 
 from crm.database import UnitOfWork
+from crm.outbox import insert_with_events
 from crm.times import utcnow
 from services.contacts import lookups, search_text, shapes
 from services.contacts.models import Company, Contact, ContactInterest, Employment, Interest
@@ -154,19 +155,17 @@ class NewRows:
         self.rows[model].append(record)
         return record
 
-    def insert(self, session: Session) -> None:
-        """Insert the rows, parents first, on the session's connection (Core: the ORM's bulk
-        INSERT costs more than a single create's whole statement)."""
-        connection = session.connection()
-        for model, records in self.rows.items():
-            if records:
-                keys = _BLANK[model]
-                values = [{key: row.__dict__[key] for key in keys} for row in records]
-                connection.execute(_INSERT[model], values if len(values) > 1 else values[0])
+    def insert(self, session: Session, events: list[dict[str, Any]] | None = None) -> None:
+        """Insert the rows, parents first, with the outbox rows of ``events`` (a single create and
+        its event: one statement on PostgreSQL; ``crm.outbox.insert_with_events``)."""
+        rows = [
+            (model.__table__, [{key: row.__dict__[key] for key in _BLANK[model]} for row in records])
+            for model, records in self.rows.items()
+        ]
+        insert_with_events(session, rows, events or [])
 
 
 _BLANK = {
     model: dict.fromkeys(attribute.key for attribute in inspect(model).column_attrs)
     for model in NewRows.ORDER
 }
-_INSERT = {model: insert(model.__table__) for model in NewRows.ORDER}

@@ -104,8 +104,8 @@ def create(
         return shapes.contact_detail(session, existing), False
     _check_names(fields.first_name, fields.last_name, prefix)
     ensure_email_free(session, caller.org_id, fields.email, None, f"{prefix}email", email_holder)
-    # Built as plain records and inserted with one statement per table, without the ORM's unit of
-    # work (most of a create's cost); announced (search text included) before that INSERT.
+    # Built as plain records and inserted without the ORM's unit of work (most of a create's cost),
+    # with the events so far (one statement on PostgreSQL); announced (search text included) first.
     rows = changes.NewRows()
     contact = rows.new(Contact, utcnow(), id=fields.id or new_id(), org_id=caller.org_id, **values)
     for interest_id in sorted(set(interest_ids)):
@@ -114,7 +114,7 @@ def create(
         (employments.write(uow, caller, contact, plan, rows=rows)[0], plan.company) for plan in planned
     ]
     record = changes.announce_contact(uow, contact, interest_ids, history, caller.user_id, "contact_created")
-    rows.insert(session)
+    rows.insert(session, uow.take_events())
     return record, True
 
 

@@ -13,13 +13,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
+from crm.outbox import insert_with_events
 from crm.records import check_version, cursor_row, record_of, replayed
 from crm.times import aware, iso, utcnow
 from crm.validation import money_out
@@ -100,28 +101,23 @@ def create(uow: UnitOfWork, caller: Caller, request: InteractionCreate) -> tuple
         "deleted_at": None,
         "long_until": long_until(start_at, end_at),
     }
-    # Inserted as it is (Core), and described from what was built: a new interaction has its
-    # links and no participants or bookings, so nothing is read back.
-    connection = session.connection()
-    connection.execute(_INSERT_INTERACTION, values)
     links = {
         "contact": list(dict.fromkeys(request.contact_ids)),
         "company": list(dict.fromkeys(request.company_ids)),
     }
+    # Described from what was built (a new interaction has its links and no participants or
+    # bookings: nothing is read back), then inserted as it is with its links and its event
+    # (one statement on PostgreSQL), without the ORM's unit of work.
+    record = new_interaction_out(Interaction(**values), links["contact"], links["company"])
+    uow.emit("interaction_created", org_id=caller.org_id, actor_id=caller.user_id, record=record)
     link_rows = [
         {"interaction_id": values["id"], "kind": link_kind, "target_id": target_id, "org_id": caller.org_id}
         for link_kind, target_ids in links.items()
         for target_id in target_ids
     ]
-    if link_rows:
-        connection.execute(_INSERT_LINK, link_rows if len(link_rows) > 1 else link_rows[0])
-    record = new_interaction_out(Interaction(**values), links["contact"], links["company"])
-    uow.emit("interaction_created", org_id=caller.org_id, actor_id=caller.user_id, record=record)
+    rows = [(Interaction.__table__, [values]), (InteractionLink.__table__, link_rows)]
+    insert_with_events(session, rows, uow.take_events())
     return record, True
-
-
-_INSERT_INTERACTION = insert(Interaction.__table__)
-_INSERT_LINK = insert(InteractionLink.__table__)
 
 
 def _same_as(session: Session, row: Interaction, request: InteractionCreate, owner_id: str) -> bool:

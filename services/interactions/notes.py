@@ -11,12 +11,13 @@ import zoneinfo
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.ids import new_id
+from crm.outbox import insert_with_events
 from crm.records import has_values, replayed
 from crm.times import iso, utcnow
 from services.interactions.interactions import interaction_of
@@ -67,14 +68,12 @@ def append(
         "text": request.text,
         "written_at": now,
     }
-    # A note is only ever inserted: Core, without the ORM's unit of work.
-    session.connection().execute(_INSERT_NOTE, values)
     record = note_out(Note(**values))
     uow.emit("interaction_note_added", org_id=caller.org_id, actor_id=caller.user_id, record=record)
+    # A note is only ever inserted: with its event (one statement on PostgreSQL), without the
+    # ORM's unit of work.
+    insert_with_events(session, [(Note.__table__, [values])], uow.take_events())
     return record, True
-
-
-_INSERT_NOTE = insert(Note.__table__)
 
 
 def list_notes(session: Session, caller: Caller, interaction_id: str) -> list[dict[str, Any]]:

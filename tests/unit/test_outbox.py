@@ -11,7 +11,7 @@ from kombu import Connection, Queue
 from sqlalchemy import select
 
 from crm.database import DatabaseAccess
-from crm.outbox import OutboxRelay, event_exchange, record_event
+from crm.outbox import OutboxRelay, event_exchange, insert_with_events, record_event
 from crm.settings import OutboxSettings
 from services.accounts.models import outbox
 
@@ -57,6 +57,23 @@ def test_nothing_is_visible_when_the_transaction_rolls_back(accounts_db):
         raise ValueError("the change itself was refused")
 
     assert _rows(accounts_db) == []
+
+
+def test_events_written_with_a_writes_own_statement_are_written_once_and_leave_with_their_savepoint(
+    accounts_db,
+):
+    with accounts_db.transaction() as uow:
+        uow.emit("company_created", org_id="pomme", actor_id="alice", record={"id": "siege"})
+        insert_with_events(uow.session, [], uow.take_events())
+        savepoint, mark = uow.session.begin_nested(), uow.events_mark()
+        uow.emit("company_created", org_id="pomme", actor_id="alice", record={"id": "refused"})
+        insert_with_events(uow.session, [], uow.take_events())
+        savepoint.rollback()
+        uow.drop_events_since(mark)
+        uow.emit("company_created", org_id="pomme", actor_id="alice", record={"id": "magasin"})
+
+    assert [row.payload["record"]["id"] for row in _rows(accounts_db)] == ["siege", "magasin"]
+    assert uow.events_recorded == 2
 
 
 def test_relay_is_woken_once_the_events_are_committed(accounts_db):
