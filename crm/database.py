@@ -59,8 +59,10 @@ def is_postgresql(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
 
 
-def create_service_engine(settings: Settings, service: str) -> Engine:
-    """The engine for ``service``: its own SQLite file or its own PostgreSQL schema."""
+def create_service_engine(settings: Settings, service: str, max_overflow: int | None = None) -> Engine:
+    """The engine for ``service``: its own SQLite file or its own PostgreSQL schema. On PostgreSQL
+    the pool keeps ``database.pool_size`` connections and opens as many more at busy times, or
+    ``max_overflow`` more."""
     url = make_url(settings.database_url(service))
     # Statement parameters stay out of error messages: they hold password hashes and personal
     # data, and an error's text travels over RPC and into the gateway's logs.
@@ -79,7 +81,7 @@ def create_service_engine(settings: Settings, service: str) -> Engine:
         url = url.set(drivername="postgresql+psycopg2")
         options.update(
             pool_size=settings.database.pool_size,
-            max_overflow=settings.database.pool_size,
+            max_overflow=settings.database.pool_size if max_overflow is None else max_overflow,
             # Many UPDATEs of one flush (a batch of provider events, an import) go in pages of
             # 100 per round trip (psycopg2's execute_batch), not one round trip each.
             executemany_mode="values_plus_batch",

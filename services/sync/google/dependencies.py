@@ -1,10 +1,10 @@
 """The Google sync's dependency: runs the job in threads the container manages (a killed
 container stops them), with the setup read once from the settings.
 
-On PostgreSQL the job has a connection of its own: on the service's pool it queued behind the
-event handlers, and a run that makes thousands of contacts brings thousands of events, each
-holding a connection while it waits for the change counter's lock (in bench.google_sync the
-job then spent most of its time waiting for a connection).
+On PostgreSQL the job has a pool of its own (one connection kept): on the service's it queued
+behind the event handlers, and a run that makes thousands of contacts brings thousands of
+events, each holding a connection while it waits for the change counter's lock (in
+bench.google_sync the job then spent most of its time waiting for a connection).
 """
 
 from __future__ import annotations
@@ -82,10 +82,13 @@ class GoogleJobs(DependencyProvider):
         self.retry = timedelta(minutes=google.retry_minutes)
         self.engine = None
         if is_postgresql(settings.database_url(self.container.service_name)):
-            # SQLite keeps one connection per process (a second writer would stall the hub).
-            one = settings.database.model_copy(update={"pool_size": 1})
-            own = settings.model_copy(update={"database": one})
-            self.engine = create_service_engine(own, self.container.service_name)
+            # One connection kept, more while several runs write at once (a timer's round of
+            # users). SQLite keeps one connection per process (a second writer would stall the hub).
+            kept = settings.database.model_copy(update={"pool_size": 1})
+            one = settings.model_copy(update={"database": kept})
+            self.engine = create_service_engine(
+                one, self.container.service_name, max_overflow=settings.database.pool_size
+            )
 
     def stop(self) -> None:
         if self.engine is not None:
