@@ -15,10 +15,10 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from services.sync import records as r
-from services.sync.models import AddressCard, ReplicaLink, ReplicaRecord
+from services.sync.models import AddressCard, ReplicaLink
 
 if TYPE_CHECKING:
     from services.sync.feed import Feed
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 # What a card shows of a company: a change of its notes or tags changes no card.
 COMPANY_SHOWN = ("name", "street", "postal_code", "city", "country")
 Stored = tuple[str, bool]  # (raw record as JSON text, deleted)
+CARDS = AddressCard.__table__
 
 
 def record_changed(feed: Feed, table: str, record_id: str, before: Stored | None, after: Stored) -> None:
@@ -40,15 +41,28 @@ def record_changed(feed: Feed, table: str, record_id: str, before: Stored | None
 
 def keep_details(feed: Feed, record: dict[str, Any]) -> None:
     """Keep what the card of the contact ``record`` needs beyond its replica record, when the
-    record is the one the replica now holds (an older event, arriving late, changes nothing)."""
-    stored = feed.session.get(ReplicaRecord, (feed.org_id, r.CONTACTS, record["id"]))
-    card = feed.session.get(AddressCard, (feed.org_id, record["id"]))
-    if stored is None or card is None or stored.version != record.get("version"):
+    record is the one the replica now holds (an older event, arriving late, changes nothing).
+    What the event's ``put`` and stamps saw of the record and its card is not read again."""
+    contact_id = record["id"]
+    held = feed.held.get((r.CONTACTS, contact_id))
+    if held is None:
+        stored = feed.stored(r.CONTACTS, contact_id)
+        held = None if stored is None else stored[0]
+    if held is None or held != record.get("version"):
         return
+    if contact_id in feed.cards:
+        exists, before = True, feed.cards[contact_id]
+    else:
+        row = feed.session.execute(select(CARDS.c.details).where(_card(feed, contact_id))).first()
+        exists, before = row is not None, None if row is None else row[0]
     details = json.dumps(details_of(record), separators=(",", ":"), sort_keys=True)
-    if card.details != details:
-        card.details = details
-        card.seq, card.vcard_3, card.vcard_4 = feed.seq, None, None
+    if exists and before != details:
+        feed.session.execute(
+            update(CARDS)
+            .where(_card(feed, contact_id))
+            .values(details=details, seq=feed.seq, vcard_3=None, vcard_4=None)
+        )
+        feed.cards[contact_id] = details
 
 
 def details_of(record: dict[str, Any]) -> dict[str, Any]:
@@ -75,21 +89,37 @@ def _shown(stored: Stored | None) -> tuple[Any, ...] | None:
     return (*(raw.get(key) for key in COMPANY_SHOWN), stored[1])
 
 
+def _card(feed: Feed, contact_id: str) -> Any:
+    return (CARDS.c.org_id == feed.org_id) & (CARDS.c.contact_id == contact_id)
+
+
 def _stamp_contact(feed: Feed, contact_id: str, deleted: bool) -> None:
-    card = feed.session.get(AddressCard, (feed.org_id, contact_id))
-    if card is None:
-        feed.session.add(
-            AddressCard(org_id=feed.org_id, contact_id=contact_id, seq=feed.seq, deleted=deleted)
+    stamped = feed.session.execute(
+        update(CARDS)
+        .where(_card(feed, contact_id))
+        .values(seq=feed.seq, deleted=deleted, vcard_3=None, vcard_4=None)
+        .returning(CARDS.c.details)
+    ).first()
+    if stamped is None:
+        feed.session.execute(
+            insert(CARDS).values(org_id=feed.org_id, contact_id=contact_id, seq=feed.seq, deleted=deleted)
         )
-        return
-    card.seq, card.deleted, card.vcard_3, card.vcard_4 = feed.seq, deleted, None, None
+    feed.cards[contact_id] = None if stamped is None else stamped[0]
 
 
 def _stamp(feed: Feed, contact_ids: list[str]) -> None:
+    """Cards stamped already in this event hold this change's sequence and no text."""
     for contact_id in contact_ids:
-        card = feed.session.get(AddressCard, (feed.org_id, contact_id))
-        if card is not None:
-            card.seq, card.vcard_3, card.vcard_4 = feed.seq, None, None
+        if contact_id in feed.cards:
+            continue
+        stamped = feed.session.execute(
+            update(CARDS)
+            .where(_card(feed, contact_id))
+            .values(seq=feed.seq, vcard_3=None, vcard_4=None)
+            .returning(CARDS.c.details)
+        ).first()
+        if stamped is not None:
+            feed.cards[contact_id] = stamped[0]
 
 
 def _stamp_staff(feed: Feed, company_id: str) -> None:
@@ -125,12 +155,7 @@ def _stamp_staff(feed: Feed, company_id: str) -> None:
     if not staff:
         return
     feed.session.execute(
-        update(AddressCard)
-        .where(
-            AddressCard.org_id == feed.org_id,
-            AddressCard.contact_id.in_(set(staff)),
-            AddressCard.deleted.is_(False),
-        )
+        update(CARDS)
+        .where(CARDS.c.org_id == feed.org_id, CARDS.c.contact_id.in_(set(staff)), CARDS.c.deleted.is_(False))
         .values(seq=feed.seq, vcard_3=None, vcard_4=None)
-        .execution_options(synchronize_session=False)
     )
