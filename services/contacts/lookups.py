@@ -58,12 +58,9 @@ _COMPANIES_AND_EMAIL_HOLDER = select(
 ).select_from(
     select(literal(1).label("one"))
     .subquery()
-    .outerjoin(
-        Company.__table__,
-        Company.__table__.c.id.in_(bindparam("company_ids", expanding=True))
-        & (Company.__table__.c.org_id == bindparam("org_id"))
-        & Company.__table__.c.deleted_at.is_(None),
-    )
+    # By id alone, the organisation and deletion checked on the rows (as ``record_of`` does): the
+    # primary key is then the plan, also on tables never analysed.
+    .outerjoin(Company.__table__, Company.__table__.c.id.in_(bindparam("company_ids", expanding=True)))
 )
 
 
@@ -86,7 +83,8 @@ def companies_and_email_holder(
     session.flush()
     parameters = {"org_id": org_id, "email": email, "company_ids": company_ids}
     rows = session.connection().execute(_COMPANIES_AND_EMAIL_HOLDER, parameters).all()
-    return {row.id: row for row in rows if row.id is not None}, rows[0].email_holder
+    live = {row.id: row for row in rows if row.org_id == org_id and row.deleted_at is None}
+    return live, rows[0].email_holder
 
 
 def company_in(found: dict[str, Any], company_id: str, field: str) -> Any:

@@ -16,7 +16,7 @@ from services.contacts.exceptions import (
     StaleVersion,
 )
 from services.contacts.models import Contact
-from tests.people import BOB, DIANE, FRANCOIS, JEANNE, MAGASIN, SIEGE
+from tests.people import ALICE, BOB, DIANE, FRANCOIS, JEANNE, MAGASIN, SIEGE
 
 
 def _fields(error) -> list[str]:
@@ -335,6 +335,22 @@ def test_contact_cannot_be_employed_at_another_organisations_company(contacts):
         contacts.as_user(BOB).create_contact({**JEANNE, "employments": [{"company_id": poire["id"]}]})
 
     assert _fields(raised.value) == ["employments.0.company_id"]
+    assert contacts.footprint() == before
+
+
+def test_contact_cannot_be_created_employed_at_an_archived_company(contacts):
+    bob = contacts.as_user(BOB)
+    siege = bob.create_company(SIEGE)
+    magasin = bob.create_company(MAGASIN)
+    contacts.as_user(ALICE).delete_company(magasin["id"])
+    before = contacts.footprint()
+
+    with pytest.raises(InvalidInput) as raised:
+        bob.create_contact(
+            {**JEANNE, "employments": [{"company_id": siege["id"]}, {"company_id": magasin["id"]}]}
+        )
+
+    assert _fields(raised.value) == ["employments.1.company_id"]
     assert contacts.footprint() == before
 
 
