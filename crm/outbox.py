@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
+from sqlalchemy.engine import Connection as SqlConnection
 from sqlalchemy.orm import Session
 
 from crm.ids import new_id
@@ -152,21 +153,22 @@ def _outbox_row(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def insert_with_events(
-    session: Session, rows: list[tuple[Table, list[dict[str, Any]]]], payloads: list[dict[str, Any]]
+    session: Session | SqlConnection,
+    rows: list[tuple[Table, list[dict[str, Any]]]],
+    payloads: list[dict[str, Any]],
 ) -> None:
     """Insert ``rows`` (each table's, parents first, every row of a table with the same keys) and
-    the outbox rows of ``payloads`` in the session's transaction.
+    the outbox rows of ``payloads`` in the session's (or connection's) transaction.
 
     On PostgreSQL with one statement: the tables' INSERTs in its WITH clause, the outbox's as
     its body (foreign keys are checked at the statement's end), so a create and its event are
-    one round trip. Elsewhere one statement per table.
+    one round trip. Elsewhere one statement per table (``is_one_statement`` says which).
     """
-    parts = [*rows, (_outbox, [_outbox_row(payload) for payload in payloads])]
-    parts = [(table, table_rows) for table, table_rows in parts if table_rows]
+    parts = _parts(rows, payloads)
     if not parts:
         return
-    connection = session.connection()
-    if connection.dialect.name != "postgresql" or sum(len(part[1]) for part in parts) > COMBINED_ROWS:
+    connection = session.connection() if isinstance(session, Session) else session
+    if not is_one_statement(connection, rows, payloads):
         # Many rows (an import's batch) go faster as one multi-row INSERT per table.
         for table, table_rows in parts:
             connection.execute(table.insert(), table_rows if len(table_rows) > 1 else table_rows[0])
@@ -184,6 +186,24 @@ def insert_with_events(
         for key, value in row.items()
     }
     connection.execute(statement, parameters)
+
+
+def is_one_statement(
+    bind: SqlConnection | Engine,
+    rows: list[tuple[Table, list[dict[str, Any]]]],
+    payloads: list[dict[str, Any]],
+) -> bool:
+    """Whether ``insert_with_events`` writes these in one statement (atomic without a transaction
+    around it: a caller in autocommit saves the BEGIN and COMMIT round trips)."""
+    count = sum(len(table_rows) for _, table_rows in rows) + len(payloads)
+    return bind.dialect.name == "postgresql" and count <= COMBINED_ROWS
+
+
+def _parts(
+    rows: list[tuple[Table, list[dict[str, Any]]]], payloads: list[dict[str, Any]]
+) -> list[tuple[Table, list[dict[str, Any]]]]:
+    parts = [*rows, (_outbox, [_outbox_row(payload) for payload in payloads])]
+    return [(table, table_rows) for table, table_rows in parts if table_rows]
 
 
 # Statements of ``insert_with_events`` by shape (tables, keys, row counts): built and compiled once.

@@ -2,11 +2,15 @@
 
 Decisions are plain functions (``judge``); the one query (``find_ingest_user``)
 reads mailin's own copy of the ingest addresses, so the SMTP listener never
-calls another service to answer ``RCPT``.
+calls another service to answer ``RCPT``. ``RecentIngestUsers`` keeps what it
+found for a second, so a scanner sending many messages to one address costs
+one query a second, not one per ``RCPT``.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
@@ -59,3 +63,35 @@ def find_ingest_user(connection: Connection, local_part: str) -> IngestUser | No
         )
     ).first()
     return None if row is None else IngestUser(org_id=row.org_id, user_id=row.user_id, active=row.active)
+
+
+class RecentIngestUsers:
+    """Users found by local part in the last ``seconds``: a rotated, deactivated or reactivated
+    address is answered as it now is within that long (after mailin applied accounts' event).
+
+    Only found addresses are kept (an unknown one is looked up each time, so one made a moment
+    ago is taken at once), at most ``limit`` of them: a full table drops what has expired.
+    """
+
+    def __init__(
+        self, seconds: float = 1.0, limit: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ):
+        self.seconds = seconds
+        self.limit = limit
+        self.clock = clock
+        self._found: dict[str, tuple[float, IngestUser]] = {}
+
+    def get(self, local_part: str) -> IngestUser | None:
+        """The user found for ``local_part`` less than ``seconds`` ago, else None (look it up)."""
+        kept = self._found.get(local_part)
+        if kept is None or self.clock() - kept[0] >= self.seconds:
+            return None
+        return kept[1]
+
+    def keep(self, local_part: str, user: IngestUser) -> None:
+        now = self.clock()
+        if len(self._found) >= self.limit:
+            self._found = {key: kept for key, kept in self._found.items() if now - kept[0] < self.seconds}
+            if len(self._found) >= self.limit:
+                self._found.clear()
+        self._found[local_part] = (now, user)

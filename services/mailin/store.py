@@ -30,10 +30,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
 from crm.blobs import BlobStore
+from crm.database import DatabaseAccess
 from crm.ids import new_id
+from crm.outbox import insert_with_events, is_one_statement
 from crm.times import utcnow
 from services.mailin.models import PENDING, Delivery, RawMessage
 
@@ -58,35 +60,38 @@ def store_message(
     blob_hash = blobs.put(raw)
     now = utcnow()
     raw_message_id = new_id()
-    with engine.begin() as connection:
-        connection.execute(
-            insert(RawMessage.__table__).values(
-                id=raw_message_id,
-                blob_hash=blob_hash,
-                size=len(raw),
-                received_at=now,
-                source=source,
-                envelope_from=_clip(envelope_from, 320),
-                client_address=_clip(client_address, 64),
-                mailbox_id=mailbox_id,
-            )
-        )
-        connection.execute(
-            insert(Delivery.__table__),
-            [
-                {
-                    "id": new_id(),
-                    "raw_message_id": raw_message_id,
-                    "org_id": org_id,
-                    "user_id": user_id,
-                    "status": PENDING,
-                    "attempts": 0,
-                    "duplicate": False,
-                    "created_at": now,
-                }
-                for org_id, user_id in users
-            ],
-        )
+    message = {
+        "id": raw_message_id,
+        "blob_hash": blob_hash,
+        "size": len(raw),
+        "received_at": now,
+        "source": source,
+        "envelope_from": _clip(envelope_from, 320),
+        "client_address": _clip(client_address, 64),
+        "mailbox_id": mailbox_id,
+    }
+    deliveries = [
+        {
+            "id": new_id(),
+            "raw_message_id": raw_message_id,
+            "org_id": org_id,
+            "user_id": user_id,
+            "status": PENDING,
+            "attempts": 0,
+            "duplicate": False,
+            "created_at": now,
+        }
+        for org_id, user_id in users
+    ]
+    rows = [(RawMessage.__table__, [message]), (Delivery.__table__, deliveries)]
+    # On PostgreSQL the message and its deliveries are one INSERT, atomic on its own: sent outside
+    # a transaction it is committed (durably) when it returns, in one round trip, not four.
+    if is_one_statement(engine, rows, []):
+        with DatabaseAccess(engine, None).connect() as connection:
+            insert_with_events(connection, rows, [])
+    else:
+        with engine.begin() as connection:
+            insert_with_events(connection, rows, [])
     return raw_message_id
 
 

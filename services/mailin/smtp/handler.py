@@ -1,8 +1,9 @@
 """The SMTP conversation: who may send, which recipients are taken, and 250 once stored.
 
 The handler parses nothing of the message: it checks the client's network at
-``MAIL``, each recipient at ``RCPT`` (mailin's own table of ingest addresses),
-and at the end of ``DATA`` stores the bytes once for every accepted user
+``MAIL``, each recipient at ``RCPT`` (mailin's own table of ingest addresses;
+an address found is kept for a second, ``recipients.RecentIngestUsers``), and
+at the end of ``DATA`` stores the bytes once for every accepted user
 (``store.store_message``) before it answers 250. Blocking work (the lookup,
 the fsync and the commit) runs on a small thread pool, never on the loop.
 """
@@ -22,6 +23,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy import Engine
 
 from crm.blobs import BlobStore
+from crm.database import DatabaseAccess
 from crm.settings import MailinSettings
 from services.mailin import recipients, smtp_passwords
 from services.mailin.store import store_message
@@ -54,12 +56,14 @@ class IngestHandler:
         on_stored: Callable[[str], None] | None = None,
     ):
         self.engine = engine
+        self.database = DatabaseAccess(engine, None)
         self.blobs = blobs
         self.executor = executor
         self.ingest_domain = ingest_domain
         self.max_recipients = settings.max_recipients
         self.trusted_networks = [ipaddress.ip_network(n, strict=False) for n in settings.trusted_networks]
         self.on_stored = on_stored
+        self.recent_users = recipients.RecentIngestUsers()
 
     async def _blocking(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         call = functools.partial(function, *args, **kwargs)
@@ -84,7 +88,11 @@ class IngestHandler:
         user = None
         if recipients.is_ingest_domain(address, self.ingest_domain):
             local_part = recipients.split_address(address)[0]
-            user = await self._blocking(self._find, local_part)
+            user = self.recent_users.get(local_part)
+            if user is None:
+                user = await self._blocking(self._find, local_part)
+                if user is not None:
+                    self.recent_users.keep(local_part, user)
         verdict = recipients.judge(address, self.ingest_domain, user)
         if verdict.user is None:
             log.info("smtp recipient refused: %s", verdict.reply[:9])
@@ -119,7 +127,7 @@ class IngestHandler:
         return AuthResult(success=True, auth_data=user)
 
     def _find(self, local_part: str) -> recipients.IngestUser | None:
-        with self.engine.connect() as connection:
+        with self.database.connect() as connection:  # one SELECT, no BEGIN and ROLLBACK
             return recipients.find_ingest_user(connection, local_part)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:

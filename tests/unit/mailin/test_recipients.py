@@ -1,4 +1,4 @@
-from services.mailin.recipients import IngestUser, judge, split_address
+from services.mailin.recipients import IngestUser, RecentIngestUsers, judge, split_address
 from services.mailin.smtp.handler import ConnectionCounter, is_trusted
 
 DOMAIN = "in.crm.test"
@@ -44,3 +44,25 @@ def test_one_client_cannot_take_every_connection():
     assert counter.take("10.0.0.6")
     counter.give_back("10.0.0.5")
     assert counter.take("10.0.0.5")
+
+
+def test_a_found_address_is_kept_for_a_second_only():
+    now = [100.0]
+    recent = RecentIngestUsers(seconds=1.0, clock=lambda: now[0])
+    assert recent.get("uclaire") is None
+    recent.keep("uclaire", CLAIRE)
+    now[0] += 0.9
+    assert recent.get("uclaire") == CLAIRE
+    now[0] += 0.1
+    assert recent.get("uclaire") is None  # looked up again: a rotation shows within the second
+
+
+def test_a_full_table_of_found_addresses_drops_the_expired_ones_first():
+    now = [0.0]
+    recent = RecentIngestUsers(seconds=1.0, limit=2, clock=lambda: now[0])
+    recent.keep("uold", CLAIRE)
+    now[0] = 5.0
+    recent.keep("uclaire", CLAIRE)
+    recent.keep("ubruno", CLAIRE)
+    assert recent.get("uold") is None and recent.get("uclaire") == CLAIRE
+    assert recent.get("ubruno") == CLAIRE
