@@ -21,17 +21,20 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from crm.database import DatabaseAccess, UnitOfWork
 from crm.ids import new_id
 from crm.inbox import first_delivery
+from crm.outbox import insert_with_events
 from crm.times import utcnow
 from services.interactions import catalogue
 from services.interactions.documents import document_out
 from services.interactions.interactions import new_interaction_out
 from services.interactions.mail_schemas import MailAddress, MailReceived, MailReceivedEvent
-from services.interactions.models import Document, Interaction, InteractionLink, Note
+from services.interactions.models import Document, Interaction, InteractionLink, InteractionType, Note
 from services.interactions.notes import note_out, stamp
 
 log = logging.getLogger(__name__)
@@ -82,7 +85,8 @@ def create(uow: UnitOfWork, org_id: str, mail: MailReceived) -> dict[str, Any] |
     """The pending e-mail of ``mail`` in ``uow``; None when the user already has it."""
     session = uow.session
     interaction_id = interaction_id_for(org_id, mail.user_id, mail.message_key)
-    if session.get(Interaction, interaction_id) is not None:
+    existing, status = _existing_and_first_status(session, org_id, interaction_id)
+    if existing:
         log.info(
             "mail %s: user %s already has it as interaction %s",
             mail.message_key[:80],
@@ -90,45 +94,71 @@ def create(uow: UnitOfWork, org_id: str, mail: MailReceived) -> dict[str, Any] |
             interaction_id,
         )
         return None
-    kind = catalogue.type_of(session, org_id, PENDING_EMAIL)
     now = utcnow()
-    row = Interaction(
-        id=interaction_id,
-        org_id=org_id,
-        subject=_clean(mail.subject).strip()[:500] or NO_SUBJECT,
-        type_key=kind.key,
-        status_key=catalogue.check_status(kind, None),
-        start_at=mail.sent_at or mail.received_at,
-        end_at=None,
-        all_day=False,
-        owner_id=mail.user_id,
-        description=description(mail),
-        version=1,
-        created_by=mail.user_id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    for kind_name, target_id in (("contact", mail.contact_id), ("company", mail.company_id)):
-        if target_id:
-            session.add(
-                InteractionLink(interaction_id=row.id, kind=kind_name, target_id=target_id, org_id=org_id)
-            )
-    documents = [_document(row, now, **fields) for fields in _documents_of(mail)]
-    session.add_all(documents)
-    note = _problems_note(row, now, mail.problems)
-    if note is not None:
-        session.add(note)
-    session.flush()
+    values = {
+        "id": interaction_id,
+        "org_id": org_id,
+        "subject": _clean(mail.subject).strip()[:500] or NO_SUBJECT,
+        "type_key": PENDING_EMAIL,
+        "status_key": status,
+        "start_at": mail.sent_at or mail.received_at,
+        "end_at": None,
+        "all_day": False,
+        "budget_amount": None,
+        "budget_currency": None,
+        "owner_id": mail.user_id,
+        "project_id": None,
+        "description": description(mail),
+        "version": 1,
+        "created_by": mail.user_id,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        "long_until": None,  # it has no end
+    }
+    links = [
+        {"interaction_id": interaction_id, "kind": kind_name, "target_id": target_id, "org_id": org_id}
+        for kind_name, target_id in (("contact", mail.contact_id), ("company", mail.company_id))
+        if target_id
+    ]
+    documents = [_document(values, now, **fields) for fields in _documents_of(mail)]
+    note = _problems_note(values, now, mail.problems)
     # Everything it is made of is here: no query for links, participants or bookings (it has
     # none but its two links), and its documents travel in the same event (one event, not one
-    # per document, for what consumers apply in one transaction).
-    record = new_interaction_out(row, contact_ids=[mail.contact_id], company_ids=[mail.company_id])
-    record["documents"] = [document_out(document) for document in documents]
+    # per document, for what consumers apply in one transaction). Inserted as built, with its
+    # events, without the ORM's unit of work (one statement on PostgreSQL).
+    record = new_interaction_out(
+        Interaction(**values), contact_ids=[mail.contact_id], company_ids=[mail.company_id]
+    )
+    record["documents"] = [document_out(Document(**document)) for document in documents]
     uow.emit("interaction_created", org_id=org_id, actor_id=None, record=record)
     if note is not None:
-        uow.emit("interaction_note_added", org_id=org_id, actor_id=None, record=note_out(note))
+        uow.emit("interaction_note_added", org_id=org_id, actor_id=None, record=note_out(Note(**note)))
+    rows = [
+        (Interaction.__table__, [values]),
+        (InteractionLink.__table__, links),
+        (Document.__table__, documents),
+        (Note.__table__, [note] if note is not None else []),
+    ]
+    insert_with_events(session, rows, uow.take_events())
     return record
+
+
+def _existing_and_first_status(session: Session, org_id: str, interaction_id: str) -> tuple[bool, str]:
+    """Whether the interaction exists already, and the pending e-mail type's first status: one
+    query (the type's statuses are the admins' to change: read each time, not kept)."""
+    types, interactions = InteractionType.__table__, Interaction.__table__
+    row = session.execute(
+        select(
+            types.c.key,
+            types.c.statuses,
+            select(interactions.c.id).where(interactions.c.id == interaction_id).exists().label("existing"),
+        ).where(types.c.org_id == org_id, types.c.key == PENDING_EMAIL)
+    ).first()
+    if row is None:  # the organisation's types are not seeded yet: type_of seeds them
+        kind = catalogue.type_of(session, org_id, PENDING_EMAIL)
+        return session.get(Interaction, interaction_id) is not None, catalogue.check_status(kind, None)
+    return bool(row.existing), catalogue.check_status(row, None)
 
 
 def _clean(text: str) -> str:
@@ -190,7 +220,7 @@ def _documents_of(mail: MailReceived) -> list[dict[str, Any]]:
 
 
 def _document(
-    row: Interaction,
+    interaction: dict[str, Any],
     now: datetime,
     *,
     name: str,
@@ -198,34 +228,36 @@ def _document(
     blob_hash: str,
     size: int,
     content_type: str,
-) -> Document:
-    return Document(
-        id=new_id(),
-        org_id=row.org_id,
-        interaction_id=row.id,
-        name=_clean(name).strip()[:255] or "attachment",
-        document_type=document_type,
-        blob_hash=blob_hash,
-        size=size,
-        content_type=(content_type or "application/octet-stream")[:100],
-        created_by=row.owner_id,
-        created_at=now,
-    )
+) -> dict[str, Any]:
+    """A document's row (every column, so that all rows of the insert have the same keys)."""
+    return {
+        "id": new_id(),
+        "org_id": interaction["org_id"],
+        "interaction_id": interaction["id"],
+        "name": _clean(name).strip()[:255] or "attachment",
+        "document_type": document_type,
+        "url": None,
+        "blob_hash": blob_hash,
+        "size": size,
+        "content_type": (content_type or "application/octet-stream")[:100],
+        "created_by": interaction["owner_id"],
+        "created_at": now,
+    }
 
 
-def _problems_note(row: Interaction, now: datetime, problems: list[str]) -> Note | None:
+def _problems_note(interaction: dict[str, Any], now: datetime, problems: list[str]) -> dict[str, Any] | None:
     said = [_clean(problem).strip() for problem in problems if problem.strip()]
     if not said:
         return None
     text = "This mail could not be read completely; the message as it came is in message.eml.\n" + "\n".join(
         f"- {problem}" for problem in dict.fromkeys(said)
     )
-    return Note(
-        id=new_id(),
-        org_id=row.org_id,
-        interaction_id=row.id,
-        author_id=row.owner_id,
-        stamp=stamp(NOTE_AUTHOR, now, None),
-        text=text[:MAX_DESCRIPTION],
-        written_at=now,
-    )
+    return {
+        "id": new_id(),
+        "org_id": interaction["org_id"],
+        "interaction_id": interaction["id"],
+        "author_id": interaction["owner_id"],
+        "stamp": stamp(NOTE_AUTHOR, now, None),
+        "text": text[:MAX_DESCRIPTION],
+        "written_at": now,
+    }
