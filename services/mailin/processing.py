@@ -22,10 +22,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from crm.blobs import BlobStore
@@ -40,8 +41,8 @@ log = logging.getLogger(__name__)
 MAIL_RECEIVED = "mail_received"
 RAW_NAME = "message.eml"
 MAX_KEY_CHARS = 500
-# Deliveries taken, processed and committed together: one query to take them and one commit for
-# all, each in its own savepoint (one that fails is noted alone). A kill redoes the whole batch.
+# Deliveries taken, processed and committed together: one query takes them, three statements write
+# them all and one commit ends them (one that fails is noted alone). A kill redoes the whole batch.
 BATCH = 10
 # Seconds before the n-th retry of a delivery that failed: 2, 4, 8, ... up to 10 minutes.
 BACKOFF_CAP_SECONDS = 600
@@ -62,60 +63,69 @@ def message_key_of(parsed: ParsedMail) -> str:
     return "long-" + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _take_pending(session: Session, now: datetime, limit: int) -> list[Any]:
+def _take_pending(session: Session, now: datetime, limit: int) -> list[Row]:
+    """Pending deliveries due now with what they need of their message, locked (rows, no ORM)."""
+    deliveries, messages = Delivery.__table__, RawMessage.__table__
     query = (
-        select(Delivery, RawMessage)
-        .join(RawMessage, RawMessage.id == Delivery.raw_message_id)
-        .where(
-            Delivery.status == PENDING,
-            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        select(
+            deliveries.c.id,
+            deliveries.c.org_id,
+            deliveries.c.user_id,
+            deliveries.c.attempts,
+            messages.c.blob_hash,
+            messages.c.size,
+            messages.c.received_at,
+            messages.c.source,
         )
-        .order_by(Delivery.id)
+        .join_from(deliveries, messages, messages.c.id == deliveries.c.raw_message_id)
+        .where(
+            deliveries.c.status == PENDING,
+            or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now),
+        )
+        .order_by(deliveries.c.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Delivery)
+        query = query.with_for_update(skip_locked=True, of=deliveries)
     return list(session.execute(query).all())
 
 
 def process_next(
     db: DatabaseAccess, blobs: BlobStore, find_contacts: FindContacts | None, batch: int = BATCH
 ) -> int:
-    """Process up to ``batch`` pending deliveries in one transaction, each in its own savepoint;
-    how many were done or failed (0 when there was none to take).
+    """Process up to ``batch`` pending deliveries in one transaction; how many were done or
+    failed (0 when there was none to take).
 
     Their messages are read first and their contacts looked up in one call for the batch. A
     failure ends the batch: the delivery is noted, backing off, and the ones after it stay
     pending for the next pass, so that a peer away (contacts timing out) costs one wait per pass,
-    as with one delivery at a time, not one per delivery of the batch."""
+    as with one delivery at a time, not one per delivery of the batch. What the batch writes
+    (the users' copies, the deliveries marked, the events) goes in a few statements for the whole
+    batch; should they fail, each delivery is written again on its own (``deliver``)."""
     with db.transaction() as uow:
         taken = _take_pending(uow.session, utcnow(), batch)
-        read: list[tuple[Delivery, RawMessage, ParsedMail]] = []
-        failure: tuple[Delivery, Exception] | None = None
-        for delivery, raw_message in taken:
+        read: list[tuple[Row, ParsedMail]] = []
+        failure: tuple[Row, Exception] | None = None
+        for delivery in taken:
             try:
-                read.append((delivery, raw_message, read_message(blobs.get(raw_message.blob_hash))))
+                read.append((delivery, read_message(blobs.get(delivery.blob_hash))))
             except Exception as exc:  # the store away, or this message's blob gone
                 failure = (delivery, exc)
                 break
         try:
-            links = _find_links(find_contacts, [(delivery.org_id, parsed) for delivery, _, parsed in read])
+            links = _find_links(find_contacts, [(delivery.org_id, parsed) for delivery, parsed in read])
         except Exception as exc:  # contacts away: the first says why, the others wait their turn
             failure, read, links = (read[0][0], exc), [], []
-        handled = 0
-        for (delivery, raw_message, parsed), found in zip(read, links, strict=True):
-            handled += 1
-            mark = uow.events_mark()
+        ready: list[Ready] = []
+        for (delivery, parsed), found in zip(read, links, strict=True):
             try:
-                with uow.session.begin_nested():
-                    deliver(uow, blobs, delivery, raw_message, parsed, found)
-            except Exception as exc:  # the savepoint is gone; keep why, and try again later
-                uow.drop_events_since(mark)
-                # What deliver set on the row (processed, its key) was not flushed before the
-                # failure, so the savepoint's rollback did not undo it: forget it here.
-                uow.session.expire(delivery)
-                _note_failure(uow.session, delivery.id, delivery.attempts + 1, exc)
-                return handled
+                ready.append(_ready(blobs, delivery, parsed, found))
+            except Exception as exc:  # its HTML or files could not be stored
+                failure = (delivery, exc)
+                break
+        handled = _deliver_all(uow, ready) if ready else 0
+        if handled < len(ready):  # one failed as it was written alone: the batch ends with it
+            return handled
         if failure is not None:
             _note_failure(uow.session, failure[0].id, failure[0].attempts + 1, failure[1])
             handled += 1
@@ -136,38 +146,116 @@ def _note_failure(session: Session, delivery_id: str, attempts: int, exc: Except
     )
 
 
-def deliver(
-    uow: UnitOfWork,
-    blobs: BlobStore,
-    delivery: Delivery,
-    raw_message: RawMessage,
-    parsed: ParsedMail,
-    links: dict[str, Any] | None,
-) -> None:
-    """Turn one taken delivery, its message read and its contact looked up, into
-    ``mail_received`` (or a duplicate) in ``uow``."""
+@dataclass(frozen=True)
+class Ready:
+    """A taken delivery with its message key and, should it be the user's first copy, the
+    ``mail_received`` record (its HTML and files already in the blob store)."""
+
+    delivery: Row
+    key: str
+    record: dict[str, Any]
+
+
+def _ready(blobs: BlobStore, delivery: Row, parsed: ParsedMail, links: dict[str, Any] | None) -> Ready:
     key = message_key_of(parsed)
-    now = utcnow()
-    first = uow.session.execute(
-        insert_ignoring_duplicates(uow.session, Ingested.__table__).values(
-            org_id=delivery.org_id,
-            user_id=delivery.user_id,
-            message_key=key,
-            delivery_id=delivery.id,
-            created_at=now,
+    return Ready(delivery, key, mail_received_record(delivery, parsed, key, blobs, links or {}))
+
+
+def _deliver_all(uow: UnitOfWork, ready: list[Ready]) -> int:
+    """Record the users' copies, mark the deliveries processed and emit ``mail_received`` for the
+    first copies, for the whole batch in three statements; how many were handled. Should the
+    database refuse them (what one was made of cannot be stored), each is written again alone
+    (``deliver``) in a savepoint of its own, and the first that fails is noted and ends them."""
+    session, now = uow.session, utcnow()
+    mark = uow.events_mark()
+    try:
+        with session.begin_nested():
+            ingested = Ingested.__table__
+            firsts = set(
+                session.scalars(
+                    insert_ignoring_duplicates(session, ingested)
+                    .values([_ingested_row(item, now) for item in ready])
+                    .returning(ingested.c.delivery_id)
+                )
+            )
+            _mark_processed(session, [(item, item.delivery.id not in firsts) for item in ready], now)
+            for item in ready:
+                if item.delivery.id in firsts:
+                    _emit(uow, item)
+                else:
+                    _said_duplicate(item)
+            uow.write_events()  # in the savepoint: a refused event is undone with the rest
+        return len(ready)
+    except Exception as exc:
+        uow.drop_events_since(mark)
+        log.warning("mail deliveries of a batch written one by one: %s", exc)
+        for position, item in enumerate(ready):
+            mark = uow.events_mark()
+            try:
+                with session.begin_nested():
+                    deliver(uow, item, now)
+                    uow.write_events()
+            except Exception as exc:  # the savepoint is gone; keep why, and try again later
+                uow.drop_events_since(mark)
+                _note_failure(session, item.delivery.id, item.delivery.attempts + 1, exc)
+                return position + 1  # the ones after it wait for the next pass
+    return len(ready)
+
+
+def deliver(uow: UnitOfWork, item: Ready, now: datetime) -> None:
+    """One delivery alone: the user's copy, the delivery marked, ``mail_received`` or a duplicate."""
+    session = uow.session
+    first = session.execute(
+        insert_ignoring_duplicates(session, Ingested.__table__).values(_ingested_row(item, now))
+    )
+    duplicate = first.rowcount == 0
+    _mark_processed(session, [(item, duplicate)], now)
+    if duplicate:
+        _said_duplicate(item)
+    else:
+        _emit(uow, item)
+
+
+def _ingested_row(item: Ready, now: datetime) -> dict[str, Any]:
+    delivery = item.delivery
+    return {
+        "org_id": delivery.org_id,
+        "user_id": delivery.user_id,
+        "message_key": item.key,
+        "delivery_id": delivery.id,
+        "created_at": now,
+    }
+
+
+def _mark_processed(session: Session, items: list[tuple[Ready, bool]], now: datetime) -> None:
+    """Each delivery processed, with its key and whether it was a duplicate: one round trip."""
+    deliveries = Delivery.__table__
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.id == bindparam("delivery_id"))
+        .values(
+            status=PROCESSED,
+            processed_at=now,
+            attempts=deliveries.c.attempts + 1,
+            last_error=None,
+            message_key=bindparam("key"),
+            duplicate=bindparam("is_duplicate"),
         )
     )
-    delivery.message_key = key
-    delivery.status = PROCESSED
-    delivery.processed_at = now
-    delivery.attempts += 1
-    delivery.last_error = None
-    if first.rowcount == 0:
-        delivery.duplicate = True
-        log.info("mail delivery %s: the user already has message %s", delivery.id, key[:80])
-        return
-    record = mail_received_record(delivery, raw_message, parsed, key, blobs, links or {})
-    uow.emit(MAIL_RECEIVED, org_id=delivery.org_id, actor_id=delivery.user_id, record=record)
+    parameters = [
+        {"delivery_id": item.delivery.id, "key": item.key, "is_duplicate": duplicate}
+        for item, duplicate in items
+    ]
+    session.connection().execute(statement, parameters)
+
+
+def _emit(uow: UnitOfWork, item: Ready) -> None:
+    delivery = item.delivery
+    uow.emit(MAIL_RECEIVED, org_id=delivery.org_id, actor_id=delivery.user_id, record=item.record)
+
+
+def _said_duplicate(item: Ready) -> None:
+    log.info("mail delivery %s: the user already has message %s", item.delivery.id, item.key[:80])
 
 
 def _find_links(
@@ -189,14 +277,14 @@ def _address(address: Any) -> dict[str, str] | None:
 
 
 def mail_received_record(
-    delivery: Delivery,
-    raw_message: RawMessage,
+    delivery: Row,
     parsed: ParsedMail,
     message_key: str,
     blobs: BlobStore,
     links: dict[str, Any],
 ) -> dict[str, Any]:
-    """The ``mail_received`` record (see docs/rpc-and-events.md); puts the HTML and files in the store."""
+    """The ``mail_received`` record (see docs/rpc-and-events.md) of a taken delivery (with its
+    message's columns); puts the HTML and files in the store."""
     html = None
     if parsed.html is not None:
         html_bytes = parsed.html.encode("utf-8")
@@ -218,14 +306,14 @@ def mail_received_record(
         "subject": parsed.subject,
         "sender": _address(parsed.sender),
         "original_sender": _address(parsed.original_sender),
-        "received_at": iso(raw_message.received_at),
+        "received_at": iso(delivery.received_at),
         "sent_at": iso(parsed.sent_at),
         "text": parsed.text,
         "html": html,
         "attachments": attachments,
-        "raw": {"blob_hash": raw_message.blob_hash, "size": raw_message.size, "name": RAW_NAME},
+        "raw": {"blob_hash": delivery.blob_hash, "size": delivery.size, "name": RAW_NAME},
         "contact_id": links.get("contact_id"),
         "company_id": links.get("company_id"),
         "problems": list(parsed.problems),
-        "source": raw_message.source,
+        "source": delivery.source,
     }

@@ -8,7 +8,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from crm.blobs import open_blob_store
 from crm.database import DatabaseAccess
@@ -81,3 +81,57 @@ def test_a_batch_commits_its_deliveries_together_and_a_failing_one_waits_alone(
     assert failed.status == "pending" and failed.attempts == 1 and failed.next_attempt_at is not None
     assert "BlobNotFound" in failed.last_error
     assert all(rows[raw_id].status == "processed" for raw_id in raw_ids if raw_id != raw_ids[2])
+
+
+@pytest.fixture
+def a_message_key_refused(engine):
+    """The database refuses one message key (as it would what it cannot store) for the test."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a CHECK constraint added for the test: PostgreSQL's ALTER TABLE")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "ALTER TABLE ingested ADD CONSTRAINT refused_key "
+                "CHECK (message_key <> 'note-12@pomme-siege-central.fr')"
+            )
+        )
+    yield
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE ingested DROP CONSTRAINT refused_key"))
+
+
+def test_a_delivery_the_database_refuses_is_noted_alone_and_the_ones_before_it_are_processed(
+    migrated, engine, others_set_aside, a_message_key_refused
+):
+    blobs = open_blob_store(migrated)
+    org_id, user_id = add_ingest_address(engine, "ubatch0000000002")
+    raw_ids = [
+        store_message(engine, blobs, note(n), [(org_id, user_id)], source="smtp") for n in range(10, 15)
+    ]
+
+    db = DatabaseAccess(engine, None)
+    # The batch's writes are refused as a whole: each is written alone, up to the refused one.
+    assert processing.process_next(db, blobs, None, batch=10) == 3
+    assert processing.process_next(db, blobs, None, batch=10) == 2
+    assert processing.process_next(db, blobs, None, batch=10) == 0
+
+    with engine.connect() as connection:
+        rows = {
+            row.raw_message_id: row
+            for row in connection.execute(select(Delivery).where(Delivery.raw_message_id.in_(raw_ids)))
+        }
+        subjects = sorted(
+            payload["record"]["subject"]
+            for payload in connection.scalars(
+                select(outbox.c.payload).where(outbox.c.event_type == "mail_received")
+            )
+            if payload["record"]["delivery_id"] in {row.id for row in rows.values()}
+        )
+    assert subjects == ["Note 10", "Note 11", "Note 13", "Note 14"]
+    refused = rows[raw_ids[2]]
+    assert refused.status == "pending" and refused.attempts == 1 and "refused_key" in refused.last_error
+    assert all(
+        rows[raw_id].status == "processed" and rows[raw_id].attempts == 1
+        for raw_id in raw_ids
+        if raw_id != raw_ids[2]
+    )
