@@ -69,3 +69,13 @@ def publish_event(amqp_uri: str, service: str, event: dict[str, Any]) -> None:
         Producer(connection.channel()).publish(
             event, exchange=exchange, routing_key=event["event_type"], serializer="json", declare=[exchange]
         )
+
+
+def fresh_vhost(amqp_uri: str, suffix: str) -> str:
+    """An empty RabbitMQ vhost named after ``amqp_uri``'s with ``suffix``: no queue or message
+    left by an earlier run."""
+    uri = with_vhost(amqp_uri, f"{vhost_of(amqp_uri)}-{suffix}")
+    rabbitmqctl = shutil.which("rabbitmqctl")
+    if rabbitmqctl:
+        subprocess.run([rabbitmqctl, "delete_vhost", vhost_of(uri)], capture_output=True, timeout=60)
+    return ensure_vhost(uri)

@@ -21,6 +21,7 @@ from crm.database import UnitOfWork, create_service_engine
 from crm.settings import Settings, parse_settings
 from services.accounts import users
 from services.accounts.schemas import Bootstrap
+from tests.broker import fresh_vhost
 from tests.smtp_relay import SmtpRelay
 
 PASSWORD = "Pomme-2026-secret"
@@ -148,7 +149,10 @@ def system(migrated: Settings, tmp_path_factory, smtp_relay: SmtpRelay) -> Syste
     folder = tmp_path_factory.mktemp("system")
     port = free_port()
     document = {
-        "amqp_uri": migrated.amqp_uri,
+        # A vhost of its own, emptied first: the service tests' durable queues (the same names as
+        # this system's) keep every event published after their consumers stopped, and this
+        # system's sync would spend its first minutes applying thousands of them.
+        "amqp_uri": fresh_vhost(migrated.amqp_uri, "system"),
         "data_dir": str(folder / "var"),
         "log_level": "INFO",
         "log_format": "json",

@@ -4,7 +4,6 @@ that a test can kill any one of them (`crm run` stops everything when one of its
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,8 +13,6 @@ from pathlib import Path
 
 import requests
 from sqlalchemy import create_engine, text
-
-from tests.broker import ensure_vhost, vhost_of, with_vhost
 
 
 class Fleet:
@@ -117,13 +114,3 @@ def fresh_database(url: str, suffix: str) -> str:
         connection.execute(text(f'CREATE DATABASE "{fresh}"'))
     engine.dispose()
     return f"{base}/{fresh}"
-
-
-def fresh_vhost(amqp_uri: str, suffix: str) -> str:
-    """An empty RabbitMQ vhost named after ``amqp_uri``'s with ``suffix``: no queue or message
-    left by an earlier run."""
-    uri = with_vhost(amqp_uri, f"{vhost_of(amqp_uri)}-{suffix}")
-    rabbitmqctl = shutil.which("rabbitmqctl")
-    if rabbitmqctl:
-        subprocess.run([rabbitmqctl, "delete_vhost", vhost_of(uri)], capture_output=True, timeout=60)
-    return ensure_vhost(uri)

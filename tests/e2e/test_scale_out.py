@@ -20,8 +20,9 @@ from sqlalchemy import text
 from crm.database import create_service_engine, is_postgresql
 from crm.migrations import upgrade
 from crm.settings import parse_settings
+from tests.broker import fresh_vhost
 from tests.e2e.conftest import System, free_port
-from tests.e2e.fleet import Fleet, answers_ready, fresh_database, fresh_vhost
+from tests.e2e.fleet import Fleet, answers_ready, fresh_database
 from tests.event_tap import CountingTap
 
 CLIENTS = 4  # writes in flight at once
