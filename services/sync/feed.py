@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import bindparam, case, delete, insert, select, update
 
 from services.sync import address_cards
 from services.sync import records as r
@@ -25,10 +25,11 @@ def apply_company(feed: Feed, record: dict[str, Any], deleted: bool) -> None:
 def apply_contact(feed: Feed, record: dict[str, Any], deleted: bool) -> None:
     """The contact and its employments (the event carries the whole history)."""
     deleted = deleted or bool(record.get("deleted_at"))
-    feed.put(r.CONTACTS, r.contact_raw(record), record["version"], deleted)
     employments = record.get("employments") or []
+    with feed.arrivals_together():
+        feed.put(r.CONTACTS, r.contact_raw(record), record["version"], deleted)
+        feed.put_all(r.EMPLOYMENTS, [(r.employment_raw(e), e["version"]) for e in employments], deleted)
     for employment in employments:
-        feed.put(r.EMPLOYMENTS, r.employment_raw(employment), employment["version"], deleted)
         feed.add_link(r.COMPANIES, employment["company_id"], r.EMPLOYMENTS, employment["id"])
     for gone in feed.set_links(r.CONTACTS, record["id"], r.EMPLOYMENTS, (e["id"] for e in employments)):
         feed.mark_deleted(r.EMPLOYMENTS, gone)
@@ -40,23 +41,28 @@ def apply_interaction(feed: Feed, record: dict[str, Any]) -> None:
     documents its creation brought along (a pending e-mail's). Its links are read once."""
     interaction_id = record["id"]
     documents = record.get("documents") or []
+    participants = [r.participant_raw(interaction_id, p) for p in record.get("participants") or []]
+    brought: dict[str, list[tuple[str, str]]] = {}
     for document in documents:
-        feed.put(r.DOCUMENTS, r.document_raw(document), 1)
-    brought = [(r.DOCUMENTS, d["id"]) for d in documents if d["interaction_id"] == interaction_id]
-    for document in documents:
-        if document["interaction_id"] != interaction_id:  # never sent so, kept as apply_document would
-            feed.add_link(r.INTERACTIONS, document["interaction_id"], r.DOCUMENTS, document["id"])
-    if not feed.put(r.INTERACTIONS, r.interaction_raw(record), record["version"]):
-        feed.add_links(r.INTERACTIONS, interaction_id, brought)
+        brought.setdefault(document["interaction_id"], []).append((r.DOCUMENTS, document["id"]))
+    with feed.arrivals_together():
+        feed.put_all(r.DOCUMENTS, [(r.document_raw(document), 1) for document in documents])
+        stored = feed.put(r.INTERACTIONS, r.interaction_raw(record), record["version"])
+        if stored:
+            feed.put_all(r.PARTICIPANTS, [(raw, _participant_version(raw)) for raw in participants])
+    if stored:
+        held, later = feed.links(r.INTERACTIONS, interaction_id), brought.setdefault(interaction_id, [])
+        feed.set_links(
+            r.INTERACTIONS, interaction_id, r.CONTACTS, record.get("contact_ids") or [], held, later
+        )
+        feed.set_links(
+            r.INTERACTIONS, interaction_id, r.COMPANIES, record.get("company_ids") or [], held, later
+        )
+        later.extend((r.PARTICIPANTS, raw["id"]) for raw in participants)
+    for target_id, targets in brought.items():
+        feed.add_links(r.INTERACTIONS, target_id, targets)
+    if not stored:
         return
-    held = feed.links(r.INTERACTIONS, interaction_id)
-    feed.set_links(r.INTERACTIONS, interaction_id, r.CONTACTS, record.get("contact_ids") or [], held)
-    feed.set_links(r.INTERACTIONS, interaction_id, r.COMPANIES, record.get("company_ids") or [], held)
-    for participant in record.get("participants") or []:
-        raw = r.participant_raw(interaction_id, participant)
-        feed.put(r.PARTICIPANTS, raw, _participant_version(raw))
-        brought.append((r.PARTICIPANTS, raw["id"]))
-    feed.add_links(r.INTERACTIONS, interaction_id, brought)
     # Participants come and go by their own events (participant_*), which may arrive before or
     # after this record: the people are the owner and every participant the replica holds now.
     start_at = datetime.fromisoformat(record["start_at"])
@@ -200,6 +206,20 @@ def apply_interaction_types(feed: Feed, types: list[dict[str, Any]], version: in
         feed.put(r.INTERACTION_TYPES, r.interaction_type_raw(record), version)
 
 
+_TOUCHES = Touch.__table__
+_TOUCH_KEY = (
+    (_TOUCHES.c.user_id == bindparam("key_user"))
+    & (_TOUCHES.c.table_name == bindparam("key_table"))
+    & (_TOUCHES.c.record_id == bindparam("key_id"))
+)
+_TOUCHED_AT = select(_TOUCHES.c.touched_at).where(_TOUCH_KEY)
+_TOUCH_AGAIN = (
+    update(_TOUCHES)
+    .where(_TOUCH_KEY, _TOUCHES.c.touched_at < bindparam("at"))
+    .values(touched_at=bindparam("at"))
+)
+
+
 def apply_touch(feed: Feed, user_id: str, table: str, record_id: str, at: datetime) -> None:
     """``user_id`` viewed, created or changed the record at ``at`` (the latest time is kept).
 
@@ -207,22 +227,19 @@ def apply_touch(feed: Feed, user_id: str, table: str, record_id: str, at: dateti
     scope becomes dirty): every handler locks the counter before a touch. Locking the touch
     first here (a view) while an event's handler, holding the counter, wrote the same touch
     (its actor created the record) deadlocked the two."""
-    touches = Touch.__table__
-    key = (
-        (touches.c.user_id == user_id) & (touches.c.table_name == table) & (touches.c.record_id == record_id)
-    )
-    touched_at = feed.session.execute(select(touches.c.touched_at).where(key)).scalar()
+    key = {"key_user": user_id, "key_table": table, "key_id": record_id}
+    touched_at = feed.session.execute(_TOUCHED_AT, key).scalar()
     if touched_at is None:
         feed.dirty_users([user_id])
         feed.session.execute(
-            insert(touches).values(
+            insert(_TOUCHES).values(
                 user_id=user_id, table_name=table, record_id=record_id, org_id=feed.org_id, touched_at=at
             )
         )
     elif touched_at < at:
         if touched_at < at - TOUCH_REFRESH:
             feed.dirty_users([user_id])
-        feed.session.execute(update(touches).where(key, touches.c.touched_at < at).values(touched_at=at))
+        feed.session.execute(_TOUCH_AGAIN, {**key, "at": at})
 
 
 def _set_people(feed: Feed, model: Any, key_column: str, key: str, user_ids: set[str], **fields: Any) -> None:
@@ -235,7 +252,8 @@ def _set_people(feed: Feed, model: Any, key_column: str, key: str, user_ids: set
     if before == after:
         return
     feed.dirty_users({person[0] for person in before | after})
-    feed.session.execute(delete(people).where(column == key))
+    if before:
+        feed.session.execute(delete(people).where(column == key))
     if user_ids:
         rows = [
             {key_column: key, "user_id": user_id, "org_id": feed.org_id, **fields} for user_id in user_ids

@@ -15,11 +15,12 @@ in one order in every handler, so two events never wait for each other's rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, union, update
 from sqlalchemy.orm import Session
 
 from crm.database import insert_ignoring_duplicates
@@ -34,6 +35,41 @@ COUNTER_ID = 1
 TOUCH_REFRESH = timedelta(days=1)
 RECORDS, LINKS, STATES = ReplicaRecord.__table__, ReplicaLink.__table__, ScopeState.__table__
 Stored = tuple[int, bool, str]  # (version, deleted, raw JSON text) of a replica record
+
+# The hot statements, built once: building an expression anew for each call cost more CPU
+# than sending it. Parameters: the record's key as key_org, key_table, key_id.
+_RECORD_KEY = (
+    (RECORDS.c.org_id == bindparam("key_org"))
+    & (RECORDS.c.table_name == bindparam("key_table"))
+    & (RECORDS.c.record_id == bindparam("key_id"))
+)
+_STORED = select(RECORDS.c.version, RECORDS.c.deleted, RECORDS.c.raw).where(_RECORD_KEY)
+_STORED_LOCKED = _STORED.with_for_update()
+_WRITE = update(RECORDS).where(_RECORD_KEY)  # the columns to set come as parameters
+_LINKS_FROM = select(LINKS.c.to_table, LINKS.c.to_id).where(
+    LINKS.c.org_id == bindparam("org_id"),
+    LINKS.c.from_table == bindparam("from_table"),
+    LINKS.c.from_id == bindparam("from_id"),
+)
+_DIRTY_USERS = (
+    update(STATES)
+    .where(STATES.c.user_id.in_(bindparam("user_ids", expanding=True)))
+    .values(dirty_seq=bindparam("seq"))
+)
+_DIRTY_HOLDERS = (
+    update(STATES)
+    .where(
+        STATES.c.user_id.in_(
+            select(ScopeMember.user_id).where(
+                ScopeMember.org_id == bindparam("member_org"),
+                ScopeMember.table_name == bindparam("member_table"),
+                ScopeMember.record_id == bindparam("member_id"),
+                ScopeMember.left_seq.is_(None),
+            )
+        )
+    )
+    .values(dirty_seq=bindparam("seq"))
+)
 
 
 def next_seq(session: Session) -> int:
@@ -70,6 +106,7 @@ class Feed:
         # The version the replica holds of each record ``put`` saw, and the details of each card
         # stamped (address_cards): what a later step of the event would otherwise read again.
         self.held: dict[tuple[str, str], int] = {}
+        self._arrivals: list[tuple[str, str]] | None = None
         self.cards: dict[str, str | None] = {}
 
     @property
@@ -78,42 +115,64 @@ class Feed:
             self._seq = next_seq(self.session)
         return self._seq
 
-    def _key(self, table: str, record_id: str) -> Any:
-        return (
-            (RECORDS.c.org_id == self.org_id)
-            & (RECORDS.c.table_name == table)
-            & (RECORDS.c.record_id == record_id)
-        )
+    def _params(self, table: str, record_id: str) -> dict[str, Any]:
+        return {"key_org": self.org_id, "key_table": table, "key_id": record_id}
 
     def stored(self, table: str, record_id: str, lock: bool = False) -> Stored | None:
         """The replica's record (version, deleted, raw), locked until commit with ``lock``."""
-        query = select(RECORDS.c.version, RECORDS.c.deleted, RECORDS.c.raw).where(self._key(table, record_id))
-        row = self.session.execute(query.with_for_update() if lock else query).first()
+        query = _STORED_LOCKED if lock else _STORED
+        row = self.session.execute(query, self._params(table, record_id)).first()
         return None if row is None else (row[0], row[1], row[2])
 
     def _write(self, table: str, record_id: str, **values: Any) -> None:
-        self.session.execute(update(RECORDS).where(self._key(table, record_id)).values(**values))
+        self.session.execute(_WRITE, {**self._params(table, record_id), **values})
 
     def put(self, table: str, raw: dict[str, Any], version: int, deleted: bool = False) -> bool:
         """Store ``raw`` unless the replica holds a newer version; True when it changed."""
-        record_id = raw["id"]
-        row = self.stored(table, record_id, lock=True)
-        text = json.dumps(raw, separators=(",", ":"), sort_keys=True)
+        return self.put_all(table, [(raw, version)], deleted)[0]
+
+    def put_all(
+        self, table: str, records: list[tuple[dict[str, Any], int]], deleted: bool = False
+    ) -> list[bool]:
+        """``put`` each (raw, version) of ``table``: the replica's copies are read (and locked)
+        with one statement, the records new to it written with one."""
+        ids = [raw["id"] for raw, _version in records]
+        if not ids:
+            return []
+        if len(set(ids)) < len(ids):  # the same record twice: each sees the one before
+            return [self.put_all(table, [record], deleted)[0] for record in records]
+        if len(ids) == 1:
+            row = self.stored(table, ids[0], lock=True)
+            held = {} if row is None else {ids[0]: row}
+        else:
+            query = select(RECORDS.c.record_id, RECORDS.c.version, RECORDS.c.deleted, RECORDS.c.raw).where(
+                RECORDS.c.org_id == self.org_id, RECORDS.c.table_name == table, RECORDS.c.record_id.in_(ids)
+            )
+            held = {row[0]: (row[1], row[2], row[3]) for row in self.session.execute(query.with_for_update())}
+        texts = [json.dumps(raw, separators=(",", ":"), sort_keys=True) for raw, _version in records]
+        changed = [
+            self._put(table, record_id, text, version, deleted, held.get(record_id))
+            for record_id, text, (_raw, version) in zip(ids, texts, records, strict=True)
+        ]
+        new = [
+            {"org_id": self.org_id, "table_name": table, "record_id": record_id, "raw": text}
+            | {"seq": self.seq, "version": version, "deleted": deleted}
+            for record_id, text, (_raw, version) in zip(ids, texts, records, strict=True)
+            if record_id not in held
+        ]
+        if new:
+            self.session.execute(insert(RECORDS), new)
+            for row in new:
+                address_cards.record_changed(self, table, row["record_id"], None, (row["raw"], deleted))
+        return changed
+
+    def _put(
+        self, table: str, record_id: str, text: str, version: int, deleted: bool, row: Stored | None
+    ) -> bool:
+        """Whether ``text`` replaces ``row`` (the replica's copy), written here when it was one."""
         self.held[(table, record_id)] = version if row is None else max(version, row[0])
         if row is None:
             self._arrived(table, record_id)
-            self.session.execute(
-                insert(RECORDS).values(
-                    org_id=self.org_id,
-                    table_name=table,
-                    record_id=record_id,
-                    seq=self.seq,
-                    version=version,
-                    deleted=deleted,
-                    raw=text,
-                )
-            )
-            address_cards.record_changed(self, table, record_id, None, (text, deleted))
             return True
         held_version, held_deleted, held_raw = row
         if version < held_version or (held_deleted and not deleted and held_version >= DELETED):
@@ -149,16 +208,8 @@ class Feed:
 
     def links(self, from_table: str, from_id: str) -> set[tuple[str, str]]:
         """What ``from`` brings: (to_table, to_id) pairs, read by the primary key's prefix."""
-        return {
-            (to_table, to_id)
-            for to_table, to_id in self.session.execute(
-                select(LINKS.c.to_table, LINKS.c.to_id).where(
-                    LINKS.c.org_id == self.org_id,
-                    LINKS.c.from_table == from_table,
-                    LINKS.c.from_id == from_id,
-                )
-            )
-        }
+        params = {"org_id": self.org_id, "from_table": from_table, "from_id": from_id}
+        return {(to_table, to_id) for to_table, to_id in self.session.execute(_LINKS_FROM, params)}
 
     def set_links(
         self,
@@ -167,9 +218,11 @@ class Feed:
         to_table: str,
         to_ids: Iterable[str],
         held: set[tuple[str, str]] | None = None,
+        later: list[tuple[str, str]] | None = None,
     ) -> set[str]:
         """``from`` now brings exactly ``to_ids`` of ``to_table``; answers the ids it no longer
-        does. ``held``: the links of ``from`` as read in this event (``links``), else read here."""
+        does. ``held``: the links of ``from`` as read in this event (``links``), else read here;
+        ``later``: where the links to add go, for the caller's ``add_links`` (one statement)."""
         if held is None:
             held = self.links(from_table, from_id)
         wanted = set(to_ids)
@@ -187,7 +240,9 @@ class Feed:
                     LINKS.c.to_id.in_(gone),
                 )
             )
-        if added:
+        if added and later is not None:
+            later.extend((to_table, to_id) for to_id in sorted(added))
+        elif added:
             key = {"org_id": self.org_id, "from_table": from_table, "from_id": from_id, "to_table": to_table}
             self.session.execute(insert(LINKS), [{**key, "to_id": to_id} for to_id in sorted(added)])
         held -= {(to_table, to_id) for to_id in gone}
@@ -214,50 +269,62 @@ class Feed:
     def dirty_users(self, user_ids: Iterable[str]) -> None:
         ids = sorted(set(user_ids) - self._dirty_users)
         if ids:
-            self.session.execute(update(STATES).where(STATES.c.user_id.in_(ids)).values(dirty_seq=self.seq))
+            self.session.execute(_DIRTY_USERS, {"user_ids": ids, "seq": self.seq})
             self._dirty_users.update(ids)
 
     def dirty_holders(self, table: str, record_id: str) -> None:
         """The users whose scope holds the record (its links or its deletion changed)."""
         if (table, record_id) in self._dirty_holders:
             return
-        member = ScopeMember
-        holders = select(member.user_id).where(
-            member.org_id == self.org_id,
-            member.table_name == table,
-            member.record_id == record_id,
-            member.left_seq.is_(None),
-        )
-        self.session.execute(update(STATES).where(STATES.c.user_id.in_(holders)).values(dirty_seq=self.seq))
+        params = {"member_org": self.org_id, "member_table": table, "member_id": record_id, "seq": self.seq}
+        self.session.execute(_DIRTY_HOLDERS, params)
         self._dirty_holders.add((table, record_id))
+
+    @contextmanager
+    def arrivals_together(self) -> Iterator[None]:
+        """The records new to the replica within the block make the scopes of those who link to
+        them or touched them dirty with one statement, at the block's end."""
+        self._arrivals = []
+        yield
+        arrivals, self._arrivals = self._arrivals, None
+        if arrivals:
+            self._dirty_arrived(arrivals)
 
     def _arrived(self, table: str, record_id: str) -> None:
         """A record new to the replica: whoever already links or touched it may now hold it (its
         links may have come first: events arrive unordered); every phone of the organisation
         takes a new colleague or type."""
-        state = STATES
         if table in r.ORG_WIDE_TABLES:
             self.session.execute(
-                update(state).where(state.c.org_id == self.org_id).values(dirty_seq=self.seq)
+                update(STATES).where(STATES.c.org_id == self.org_id).values(dirty_seq=self.seq)
             )
-            return
+        elif self._arrivals is not None:
+            self._arrivals.append((table, record_id))
+        else:
+            self._dirty_arrived([(table, record_id)])
+
+    def _dirty_arrived(self, arrivals: list[tuple[str, str]]) -> None:
+        """Each part of the union looks its record up by key (``ix_replica_links_to``,
+        ``ix_touches_record``): a plan that needs no statistics."""
         member, link = ScopeMember, ReplicaLink
-        linkers = (
-            select(member.user_id)
-            .join(
-                link,
-                (link.org_id == member.org_id)
-                & (link.from_table == member.table_name)
-                & (link.from_id == member.record_id),
+        parts: list[Any] = []
+        for table, record_id in arrivals:
+            parts.append(
+                select(member.user_id)
+                .join(
+                    link,
+                    (link.org_id == member.org_id)
+                    & (link.from_table == member.table_name)
+                    & (link.from_id == member.record_id),
+                )
+                .where(
+                    link.org_id == self.org_id,
+                    link.to_table == table,
+                    link.to_id == record_id,
+                    member.left_seq.is_(None),
+                )
             )
-            .where(
-                link.org_id == self.org_id,
-                link.to_table == table,
-                link.to_id == record_id,
-                member.left_seq.is_(None),
-            )
-        )
-        touchers = select(Touch.user_id).where(Touch.table_name == table, Touch.record_id == record_id)
+            parts.append(select(Touch.user_id).where(Touch.table_name == table, Touch.record_id == record_id))
         self.session.execute(
-            update(state).where(state.c.user_id.in_(linkers.union(touchers))).values(dirty_seq=self.seq)
+            update(STATES).where(STATES.c.user_id.in_(union(*parts))).values(dirty_seq=self.seq)
         )

@@ -153,6 +153,38 @@ def test_the_feeds_queries_look_up_each_row_by_key_on_tables_never_analysed(engi
         session.commit()
         assert session.get(InteractionPerson, ("i-04000", CHLOE)) is not None
         event.remove(engine, "before_cursor_execute", kept)
+        # A mail's interaction with its documents: the feed's own reads and writes, each by key.
+        written: list[tuple[str, Any]] = []
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def applied(connection, cursor, statement, parameters, context, executemany) -> None:
+            if not executemany and statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
+                written.append((statement, parameters))
+
+        mail = _interaction(
+            "i-mail",
+            NOW.isoformat(),
+            company_ids=["c-dupont"],
+            participants=[_participant(BRUNO, "invited"), _participant(CHLOE, "invited")],
+            documents=[
+                {
+                    "id": f"d-{n}",
+                    "interaction_id": "i-mail",
+                    "name": f"scan-{n}.pdf",
+                    "created_at": NOW.isoformat(),
+                }
+                for n in (1, 2)
+            ],
+        )
+        feed.apply_interaction(feed.Feed(session, POMME), mail)
+        event.remove(engine, "before_cursor_execute", applied)
+        scans = [
+            node
+            for node in _plans(session, written)
+            if node.get("Relation Name") in KEYS and node["Node Type"] == "Seq Scan"
+        ]
+        session.rollback()
+        assert written and scans == []
 
         repeated = [
             node

@@ -248,3 +248,27 @@ def test_an_answer_handled_before_its_invitation_is_not_undone_by_it(session):
     _apply(session, feed.apply_participant, {"interaction": summary, "participant": invited}, False)
     [participant] = _pull(session, BRUNO, None)["changes"]["participants"]["created"]
     assert participant["status"] == "confirmed"
+
+
+def test_an_interaction_from_a_mail_brings_its_documents_and_participants_even_redelivered_late(session):
+    documents = [
+        {
+            "id": f"scan-{n}",
+            "interaction_id": "courrier",
+            "name": f"scan-{n}.pdf",
+            "created_at": NOW.isoformat(),
+        }
+        for n in (1, 2)
+    ]
+    invited = [{"user_id": BRUNO, "status": "invited", "invited_at": NOW.isoformat()}]
+    mail = _interaction("courrier", NOW, documents=documents, participants=invited)
+    _apply(session, feed.apply_interaction, mail)
+    _apply(session, feed.apply_interaction, {**mail, "version": 2, "subject": "Courrier lu", "documents": []})
+
+    for user in (ALICE, BRUNO):
+        answer = _pull(session, user, None)
+        assert _ids(answer, "documents", "created") == {"scan-1", "scan-2"}
+        assert [i["subject"] for i in answer["changes"]["interactions"]["created"]] == ["Courrier lu"]
+    timestamp = _pull(session, BRUNO, None)["timestamp"]
+    _apply(session, feed.apply_interaction, mail)  # the creation again, late: older, changes nothing
+    assert _pull(session, BRUNO, timestamp)["changes"] == {}
