@@ -9,7 +9,9 @@ back), so the event's effects land exactly once.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table
+from typing import Any
+
+from sqlalchemy import Column, DateTime, MetaData, Row, Select, String, Table, exists, literal, select, true
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
@@ -38,9 +40,32 @@ def define_inbox_table(metadata: MetaData) -> Table:
 
 def first_delivery(session: Session, event_id: str, consumer: str) -> bool:
     """True the first time ``consumer`` sees ``event_id``; records it in ``session``."""
-    inserted = session.execute(
-        insert_ignoring_duplicates(session, _processed).values(
-            event_id=event_id, consumer=consumer, processed_at=utcnow()
-        )
-    )
+    inserted = session.execute(_record(session, event_id, consumer))
     return inserted.rowcount == 1
+
+
+def first_delivery_reading(
+    session: Session, event_id: str, consumer: str, query: Select
+) -> tuple[bool, Row | None]:
+    """``first_delivery`` and the first row of ``query`` (None when it has none), which the
+    consumer reads to apply the event: on PostgreSQL in one round trip, the record written by the
+    query's WITH clause (the query reads what the transaction saw before it); elsewhere two."""
+    record = _record(session, event_id, consumer)
+    if session.get_bind().dialect.name != "postgresql":
+        first = session.execute(record).rowcount == 1
+        return first, session.execute(query).first()
+    recorded = record.returning(_processed.c.event_id).cte("recorded")
+    read = query.add_columns(literal(True).label("read_found")).limit(1).subquery("read")
+    one = select(literal(1).label("one")).subquery("one")
+    row = session.execute(
+        select(exists(select(recorded.c.event_id)).label("first_delivery"), read)
+        .select_from(one.outerjoin(read, true()))
+        .add_cte(recorded)
+    ).one()
+    return bool(row.first_delivery), row if row.read_found else None
+
+
+def _record(session: Session, event_id: str, consumer: str) -> Any:
+    return insert_ignoring_duplicates(session, _processed).values(
+        event_id=event_id, consumer=consumer, processed_at=utcnow()
+    )

@@ -21,13 +21,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm.database import DatabaseAccess, UnitOfWork
 from crm.ids import new_id
-from crm.inbox import first_delivery
+from crm.inbox import first_delivery_reading
 from crm.outbox import insert_with_events
 from crm.times import utcnow
 from services.interactions import catalogue
@@ -73,19 +73,23 @@ def receive(db: DatabaseAccess, payload: Any) -> dict[str, Any] | None:
         return None
     try:
         with db.transaction() as uow:
-            if not first_delivery(uow.session, event.event_id, CONSUMER):
-                return None
-            return create(uow, event.org_id, event.record)
+            return create(uow, event)
     except IntegrityError:
         log.info("mail_received event %s was applied by a concurrent delivery", event.event_id)
         return None
 
 
-def create(uow: UnitOfWork, org_id: str, mail: MailReceived) -> dict[str, Any] | None:
-    """The pending e-mail of ``mail`` in ``uow``; None when the user already has it."""
-    session = uow.session
+def create(uow: UnitOfWork, event: MailReceivedEvent) -> dict[str, Any] | None:
+    """The pending e-mail of the event's mail in ``uow``; None when the event was applied before
+    (the inbox) or the user already has the mail."""
+    session, org_id, mail = uow.session, event.org_id, event.record
     interaction_id = interaction_id_for(org_id, mail.user_id, mail.message_key)
-    existing, status = _existing_and_first_status(session, org_id, interaction_id)
+    first, kind = first_delivery_reading(
+        session, event.event_id, CONSUMER, _kind_query(org_id, interaction_id)
+    )
+    if not first:
+        return None
+    existing, status = _existing_and_first_status(session, org_id, interaction_id, kind)
     if existing:
         log.info(
             "mail %s: user %s already has it as interaction %s",
@@ -144,21 +148,26 @@ def create(uow: UnitOfWork, org_id: str, mail: MailReceived) -> dict[str, Any] |
     return record
 
 
-def _existing_and_first_status(session: Session, org_id: str, interaction_id: str) -> tuple[bool, str]:
-    """Whether the interaction exists already, and the pending e-mail type's first status: one
-    query (the type's statuses are the admins' to change: read each time, not kept)."""
+def _kind_query(org_id: str, interaction_id: str) -> Select:
+    """The pending e-mail type's key and statuses, and whether the interaction exists already
+    (the type's statuses are the admins' to change: read each time, not kept)."""
     types, interactions = InteractionType.__table__, Interaction.__table__
-    row = session.execute(
-        select(
-            types.c.key,
-            types.c.statuses,
-            select(interactions.c.id).where(interactions.c.id == interaction_id).exists().label("existing"),
-        ).where(types.c.org_id == org_id, types.c.key == PENDING_EMAIL)
-    ).first()
-    if row is None:  # the organisation's types are not seeded yet: type_of seeds them
-        kind = catalogue.type_of(session, org_id, PENDING_EMAIL)
-        return session.get(Interaction, interaction_id) is not None, catalogue.check_status(kind, None)
-    return bool(row.existing), catalogue.check_status(row, None)
+    return select(
+        types.c.key,
+        types.c.statuses,
+        select(interactions.c.id).where(interactions.c.id == interaction_id).exists().label("existing"),
+    ).where(types.c.org_id == org_id, types.c.key == PENDING_EMAIL)
+
+
+def _existing_and_first_status(
+    session: Session, org_id: str, interaction_id: str, kind: Row | None
+) -> tuple[bool, str]:
+    """Whether the interaction exists already, and the pending e-mail type's first status, from
+    what ``_kind_query`` read."""
+    if kind is None:  # the organisation's types are not seeded yet: type_of seeds them
+        seeded = catalogue.type_of(session, org_id, PENDING_EMAIL)
+        return session.get(Interaction, interaction_id) is not None, catalogue.check_status(seeded, None)
+    return bool(kind.existing), catalogue.check_status(kind, None)
 
 
 def _clean(text: str) -> str:
