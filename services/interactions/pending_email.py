@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -84,9 +84,8 @@ def create(uow: UnitOfWork, event: MailReceivedEvent) -> dict[str, Any] | None:
     (the inbox) or the user already has the mail."""
     session, org_id, mail = uow.session, event.org_id, event.record
     interaction_id = interaction_id_for(org_id, mail.user_id, mail.message_key)
-    first, kind = first_delivery_reading(
-        session, event.event_id, CONSUMER, _kind_query(org_id, interaction_id)
-    )
+    parameters = {"org_id": org_id, "interaction_id": interaction_id}
+    first, kind = first_delivery_reading(session, event.event_id, CONSUMER, _KIND, parameters)
     if not first:
         return None
     existing, status = _existing_and_first_status(session, org_id, interaction_id, kind)
@@ -148,22 +147,24 @@ def create(uow: UnitOfWork, event: MailReceivedEvent) -> dict[str, Any] | None:
     return record
 
 
-def _kind_query(org_id: str, interaction_id: str) -> Select:
-    """The pending e-mail type's key and statuses, and whether the interaction exists already
-    (the type's statuses are the admins' to change: read each time, not kept)."""
-    types, interactions = InteractionType.__table__, Interaction.__table__
-    return select(
-        types.c.key,
-        types.c.statuses,
-        select(interactions.c.id).where(interactions.c.id == interaction_id).exists().label("existing"),
-    ).where(types.c.org_id == org_id, types.c.key == PENDING_EMAIL)
+_TYPES, _INTERACTIONS = InteractionType.__table__, Interaction.__table__
+# The pending e-mail type's key and statuses (the admins' to change: read each time, not kept) and
+# whether the interaction exists already.
+_KIND = select(
+    _TYPES.c.key,
+    _TYPES.c.statuses,
+    select(_INTERACTIONS.c.id)
+    .where(_INTERACTIONS.c.id == bindparam("interaction_id"))
+    .exists()
+    .label("existing"),
+).where(_TYPES.c.org_id == bindparam("org_id"), _TYPES.c.key == PENDING_EMAIL)
 
 
 def _existing_and_first_status(
     session: Session, org_id: str, interaction_id: str, kind: Row | None
 ) -> tuple[bool, str]:
     """Whether the interaction exists already, and the pending e-mail type's first status, from
-    what ``_kind_query`` read."""
+    what ``_KIND`` read."""
     if kind is None:  # the organisation's types are not seeded yet: type_of seeds them
         seeded = catalogue.type_of(session, org_id, PENDING_EMAIL)
         return session.get(Interaction, interaction_id) is not None, catalogue.check_status(seeded, None)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import literal, select
+from sqlalchemy import String, bindparam, literal, select
 
 from crm.database import DatabaseAccess, create_service_engine
 from crm.inbox import first_delivery_reading
@@ -23,15 +23,17 @@ def accounts_db(migrated):
     engine.dispose()
 
 
+ROOM = select(bindparam("room", type_=String).label("room"))
+
+
 def test_the_first_delivery_comes_with_the_row_read_and_a_redelivery_is_told_so(accounts_db):
-    room = select(literal("Chambre 404").label("room"))
     with accounts_db.transaction() as uow:
-        first, row = first_delivery_reading(uow.session, EVENT_ID, CONSUMER, room)
+        first, row = first_delivery_reading(uow.session, EVENT_ID, CONSUMER, ROOM, {"room": "Chambre 404"})
     assert first is True and row.room == "Chambre 404"
 
     with accounts_db.transaction() as uow:
-        first, row = first_delivery_reading(uow.session, EVENT_ID, CONSUMER, room)
-    assert first is False and row.room == "Chambre 404"
+        first, row = first_delivery_reading(uow.session, EVENT_ID, CONSUMER, ROOM, {"room": "Chambre 405"})
+    assert first is False and row.room == "Chambre 405"
 
 
 def test_a_query_without_a_row_reads_none_and_the_delivery_is_still_recorded(accounts_db):
