@@ -68,7 +68,7 @@ class LocalBlobStore(BlobStore):
         path = self.path_of(blob_hash)
         if path.exists():
             return blob_hash
-        path.parent.mkdir(parents=True, exist_ok=True)
+        made = _make_folders(path.parent)
         # The temp file sits in the same folder, so the rename stays on one file system and is atomic;
         # two writers of the same bytes both rename identical files into place.
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
@@ -82,6 +82,10 @@ class LocalBlobStore(BlobStore):
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        # The file's name is an entry of its folder: durable once the folder is (and a folder made
+        # now, once the folder holding it is), else a crash could lose a file whose bytes were synced.
+        for folder in [path.parent, *(new.parent for new in reversed(made))]:
+            _sync_folder(folder)
         return blob_hash
 
     def get(self, blob_hash: str) -> bytes:
@@ -95,6 +99,25 @@ class LocalBlobStore(BlobStore):
             return self.path_of(blob_hash).is_file()
         except BlobNotFound:
             return False
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Make ``folder`` and its missing parents; the ones made, outermost first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        new.mkdir(exist_ok=True)
+    return list(reversed(missing))
+
+
+def _sync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def open_blob_store(settings: Any) -> BlobStore:

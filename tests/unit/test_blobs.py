@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 
 import pytest
 
-from crm.blobs import BlobNotFound, LocalBlobStore, open_blob_store
+from crm.blobs import BlobNotFound, LocalBlobStore, content_hash, open_blob_store
 
 FACTURE = "Facture 2026-117 – Pomme Siège Central – 1 200,00 €".encode()
 
@@ -72,3 +73,27 @@ def test_the_default_store_is_the_blobs_folder_of_the_data_dir(unit_settings, tm
     digest = open_blob_store(unit_settings).put(b"scan")
 
     assert (tmp_path / "blobs" / digest[:2] / digest[2:]).read_bytes() == b"scan"
+
+
+def test_a_new_blob_is_durable_with_its_name_its_folder_synced_after_the_rename(tmp_path, monkeypatch):
+    """A file's bytes synced are not enough: its name is an entry of its folder (and a folder made
+    for it, of the folder holding that), which a crash loses unless they are synced too."""
+    store = LocalBlobStore(tmp_path / "blobs")
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor: int) -> None:
+        path = Path(os.readlink(f"/proc/self/fd/{descriptor}"))
+        synced.append("file" if path.name.startswith(".incoming-") else str(path.relative_to(tmp_path)))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    first = store.put(b"facture 118")
+    assert synced == ["file", f"blobs/{first[:2]}", "blobs", "."]
+
+    synced.clear()
+    second = next(
+        content for n in range(1000) if content_hash(content := f"relance {n}".encode())[:2] == first[:2]
+    )
+    store.put(second)  # its folder is there: only it is synced
+    assert synced == ["file", f"blobs/{first[:2]}"]
