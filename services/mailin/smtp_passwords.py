@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import string
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
@@ -29,6 +30,9 @@ class SmtpLogin:
     user_id: str
 
 
+_PASSWORD_ALPHABET = string.ascii_letters + string.digits
+
+
 def password_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -38,7 +42,9 @@ def issue(session: Session, user_id: str, ingest_domain: str) -> dict[str, str]:
     row = session.get(IngestAddress, user_id, with_for_update=True)
     if row is None or row.local_part is None or not row.active:
         raise NotFound("your ingest address is not known to mail ingestion yet; try again in a moment")
-    raw = secrets.token_urlsafe(18)
+    # Letters and digits only (24 of 62: 142 bits): pasted into a mail client or a command line,
+    # a password starting with '-' reads as an option (swaks refused one).
+    raw = "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(24))
     row.smtp_password_hash, row.updated_at = password_hash(raw), utcnow()
     return {"username": f"{row.local_part}@{ingest_domain}", "password": raw}
 

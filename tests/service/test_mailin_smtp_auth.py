@@ -161,3 +161,14 @@ def test_swaks_sends_with_auth_plain_over_starttls_and_a_revoked_password_is_ref
     )
     assert again.returncode != 0
     assert "535" in again.stdout
+
+
+def test_a_password_is_letters_and_digits_that_any_client_or_command_line_takes(engine):
+    """Pasted after a command-line option, a password starting with '-' read as an option (swaks
+    refused one in CI): passwords are 24 letters and digits."""
+    _org_id, user_id = add_ingest_address(engine, "uauth000000000009")
+    with Session(engine) as session:
+        passwords = [smtp_passwords.issue(session, user_id, INGEST_DOMAIN)["password"] for _ in range(300)]
+        session.commit()
+    assert all(len(password) == 24 and password.isalnum() and password.isascii() for password in passwords)
+    assert len(set(passwords)) == 300
