@@ -26,7 +26,7 @@ from locust import FastHttpUser, User, between, task
 from locust.env import Environment
 
 from bench.capacity_staff import FIXTURES, INTERACTIVE, FieldUser, OfficeUser
-from bench.smtp_ingest import SENDER, message
+from bench.mail_samples import SENDER, message
 from emulations.sendgrid import sign_sendgrid_events
 from providers.sandbox_key import sandbox_signing_key
 

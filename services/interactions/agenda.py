@@ -5,7 +5,7 @@ confirmed (not if they refused). Days are UTC, both included. Every
 interaction that overlaps the range shows, however long before it began: short
 ones are found by their start (at most ``LONG_RUNNING`` before the range),
 longer ones by ``long_until``, their end, which only they carry. Each is an
-agenda entry (when, what, who, where: ``interactions.agenda_entry``); the full
+agenda entry (when, what, who, where: ``interaction_records.agenda_entry``); the full
 interaction is one GET away.
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from crm.errors import invalid
 from crm.times import aware
-from services.interactions.interactions import interactions_out
+from services.interactions.interaction_records import interactions_out
 from services.interactions.models import LONG_RUNNING, Interaction, Participant
 from services.interactions.spans import day_window
 

@@ -16,7 +16,8 @@ from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.times import utcnow
 from services.interactions.exceptions import NotOrganiser, ParticipantNotFound
-from services.interactions.interactions import interaction_of, participant_out, summary_out
+from services.interactions.interaction_records import participant_out, summary_out
+from services.interactions.interactions import interaction_of
 from services.interactions.models import Interaction, Participant
 from services.interactions.schemas import ParticipantAdd
 

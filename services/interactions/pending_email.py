@@ -32,7 +32,7 @@ from crm.outbox import insert_with_events
 from crm.times import utcnow
 from services.interactions import catalogue
 from services.interactions.documents import document_out
-from services.interactions.interactions import new_interaction_out
+from services.interactions.interaction_records import new_interaction_out
 from services.interactions.mail_schemas import MailAddress, MailReceived, MailReceivedEvent
 from services.interactions.models import Document, Interaction, InteractionLink, InteractionType, Note
 from services.interactions.notes import note_out, stamp

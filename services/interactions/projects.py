@@ -25,7 +25,7 @@ from crm.ids import new_id
 from crm.records import cursor_row, record_of, replayed
 from crm.times import iso, utcnow
 from services.interactions.exceptions import NotArchived, ProjectNotFound
-from services.interactions.interactions import interactions_out
+from services.interactions.interaction_records import interactions_out
 from services.interactions.models import Interaction, Project, ProjectLink, TimeEntry
 from services.interactions.resource_schemas import ProjectCreate, ProjectListQuery, ProjectUpdate
 from services.interactions.spans import day_window

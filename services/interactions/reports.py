@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from crm.errors import invalid
 from crm.validation import money_out
 from services.interactions import catalogue
-from services.interactions.interactions import interactions_out
+from services.interactions.interaction_records import interactions_out
 from services.interactions.models import Interaction, InteractionLink
 
 

@@ -25,7 +25,8 @@ from crm.ids import new_id
 from crm.records import has_values, record_of, replayed
 from crm.times import iso, utcnow
 from services.interactions.exceptions import DoubleBooking, ResourceNotFound
-from services.interactions.interactions import interaction_of, summary_out
+from services.interactions.interaction_records import summary_out
+from services.interactions.interactions import interaction_of
 from services.interactions.models import Booking, Interaction, Resource
 from services.interactions.resource_schemas import ResourceCreate, ResourceListQuery, ResourceUpdate
 from services.interactions.spans import day_window, span

@@ -23,6 +23,7 @@ from crm.validation import validate
 from services.interactions import (
     agenda,
     catalogue,
+    interaction_records,
     interactions,
     participants,
     pending_email,
@@ -123,7 +124,7 @@ class InteractionsService(
         """One interaction with its contacts, companies, participants and booked resources."""
         caller = self.caller.user()
         with self.db.read() as session:
-            return interactions.interaction_out(
+            return interaction_records.interaction_out(
                 session, interactions.interaction_of(session, caller.org_id, interaction_id)
             )
 
