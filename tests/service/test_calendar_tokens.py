@@ -21,7 +21,7 @@ from services.sync.calendar_tokens import token_hash
 from services.sync.exceptions import CalendarFeedNotFound
 from services.sync.models import CalendarToken
 from services.sync.service import SyncService
-from tests.broker import publish_event
+from tests.broker import fresh_vhost, publish_event
 from tests.people import BOB, POMME
 
 BOB_ID = BOB.user_id
@@ -55,12 +55,22 @@ class AccountsStandIn:
 
 
 @pytest.fixture
-def running(container_factory, migrated):
+def config(migrated) -> dict[str, Any]:
+    """The containers' configuration on an empty vhost of their own: the shared one keeps, in
+    sync's durable queues, events other service tests published while no sync ran, and a sync
+    applying them mid-test changes the feed between two reads."""
+    config = dict(migrated.nameko_config())
+    config["AMQP_URI"] = fresh_vhost(config["AMQP_URI"], "calendar-tokens")
+    return config
+
+
+@pytest.fixture
+def running(container_factory, migrated, config):
     """This sync's container (asked directly: a sync of another system may share the broker),
     and its database."""
     AccountsStandIn.asked = []
-    container_factory(AccountsStandIn, migrated.nameko_config()).start()
-    sync = container_factory(SyncUnderTest, migrated.nameko_config())
+    container_factory(AccountsStandIn, config).start()
+    sync = container_factory(SyncUnderTest, config)
     sync.start()
     engine = create_service_engine(migrated, "sync")
     yield sync, engine
@@ -96,9 +106,9 @@ def heard(engine, hashed: str | None) -> None:
     raise AssertionError(f"sync did not apply {hashed} within 5 s")
 
 
-def test_a_feed_is_answered_from_the_announced_token_and_closes_on_deactivation(running, migrated):
+def test_a_feed_is_answered_from_the_announced_token_and_closes_on_deactivation(running, config):
     sync, engine = running
-    amqp_uri = migrated.nameko_config()["AMQP_URI"]
+    amqp_uri = config["AMQP_URI"]
     announce(amqp_uri, token_hash(TOKEN), version=1)
     heard(engine, token_hash(TOKEN))
 
