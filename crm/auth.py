@@ -41,8 +41,10 @@ class Caller:
     read_only: bool
     session_id: str
     expires_at: int
-    # The user's version when the token was issued: a later change of role, read-only flag
-    # or active flag (``crm.revocation``) overrides what the token says.
+    # The user's version when the token was issued, or that of a later change this process
+    # heard of (``crm.revocation``: its role, read-only and active flags override the token's).
+    # Every change of the user (name and time zone too) makes a new version, so what accounts
+    # answers about the caller may be kept under (user_id, user_version).
     user_version: int = 0
 
     @property

@@ -39,5 +39,16 @@ class Lru(Generic[K, V]):
             _, oldest = self._entries.popitem(last=False)
             self.used -= self.size(oldest)
 
+    def pop(self, key: K) -> V | None:
+        """Forget ``key``; its value, or None if it was not kept."""
+        value = self._entries.pop(key, None)
+        if value is not None:
+            self.used -= self.size(value)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.used = 0
+
     def __len__(self) -> int:
         return len(self._entries)

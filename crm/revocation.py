@@ -123,9 +123,9 @@ class DenyState:
             return caller  # the token is as recent as anything we know of its user
         if not access.active:
             raise Unauthenticated("this user is deactivated")
-        if access.role == caller.role and access.read_only == caller.read_only:
-            return caller
-        return replace(caller, role=access.role, read_only=access.read_only)
+        # The later change's role, flag and version override the token's (a cache of what
+        # accounts says of the caller keys on the version: ``Caller.user_version``).
+        return replace(caller, role=access.role, read_only=access.read_only, user_version=access.version)
 
     def _prune(self, now: float) -> None:
         self._sessions = {key: until for key, until in self._sessions.items() if until > now}

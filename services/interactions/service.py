@@ -9,6 +9,8 @@ the services that own them (``accounts``, ``contacts``), with the caller's token
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from nameko.dependency_providers import Config
@@ -31,6 +33,7 @@ from services.interactions import (
     reports,
     resources,
 )
+from services.interactions.dependencies import CallerUsers, LiveReferenceWatch
 from services.interactions.exceptions import MultiUserInteractionsOff
 from services.interactions.models import Base
 from services.interactions.schemas import (
@@ -73,6 +76,8 @@ class InteractionsService(
     db = Database(Base.metadata)
     caller = CallerProvider()
     accounts = RpcClient("accounts")
+    caller_users = CallerUsers()  # accounts' answers about the caller, by user version
+    live_references = LiveReferenceWatch()  # contacts and companies seen live, until archived
     contacts = RpcClient("contacts")
     config = Config()
 
@@ -87,7 +92,12 @@ class InteractionsService(
     def _check_request(self, caller: Caller, request: InteractionCreate | InteractionUpdate) -> None:
         if request.owner_id is not None and request.owner_id != caller.user_id:
             self._check_user(request.owner_id, "owner_id")
-        references.check_links(self.accounts, self.contacts, request)
+        references.check_links(self.accounts, self._live_ids(caller), request)
+
+    def _live_ids(self, caller: Caller) -> Callable[[list[str], list[str]], dict[str, list[str]]]:
+        """``contacts.live_ids`` for the caller, asked only of the ids this process has not seen
+        live since it last heard contacts' archives (``live_references``)."""
+        return partial(self.live_references.live_ids, caller.org_id, ask=self.contacts.live_ids)
 
     # -- types ----------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ class NoteEntrypoints:
     db: Any
     caller: Any
     accounts: Any
+    caller_users: Any
 
     @rpc
     def append_note(self, interaction_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -23,7 +24,7 @@ class NoteEntrypoints:
         Notes are never changed nor deleted."""
         caller = self.caller.writer()
         request = validate(NoteAppend, data)
-        author = self.accounts.get_user(caller.user_id)
+        author = self.caller_users.of(caller, self.accounts)
         with self.db.transaction() as uow:
             record, created = notes.append(uow, caller, interaction_id, request, author)
         return {**record, "created": created}

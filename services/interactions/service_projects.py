@@ -22,6 +22,7 @@ class ProjectEntrypoints:
     caller: Any
     accounts: Any
     contacts: Any
+    _live_ids: Any  # InteractionsService._live_ids
 
     @rpc
     def create_project(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +31,7 @@ class ProjectEntrypoints:
         with ``created`` false."""
         caller = self.caller.writer()
         request = validate(ProjectCreate, data)
-        references.check_links(self.accounts, self.contacts, request)
+        references.check_links(self.accounts, self._live_ids(caller), request)
         with self.db.transaction() as uow:
             record, created = projects.create(uow, caller, request)
         return {**record, "created": created}
@@ -40,7 +41,7 @@ class ProjectEntrypoints:
         """Change the fields given; a list of users, contacts or companies replaces the project's."""
         caller = self.caller.writer()
         request = validate(ProjectUpdate, changes)
-        references.check_links(self.accounts, self.contacts, request)
+        references.check_links(self.accounts, self._live_ids(caller), request)
         with self.db.transaction() as uow:
             return projects.update(uow, caller, project_id, request)
 

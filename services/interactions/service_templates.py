@@ -21,6 +21,7 @@ class TemplateEntrypoints:
     db: Any
     caller: Any
     accounts: Any
+    caller_users: Any
     contacts: Any
 
     @rpc
@@ -62,7 +63,7 @@ class TemplateEntrypoints:
         (default now) and lasting the template's duration; the template's counter moves on by one."""
         caller = self.caller.writer()
         request = validate(TemplateRun, data)
-        user = self.accounts.get_user(caller.user_id)
+        user = self.caller_users.of(caller, self.accounts)
         company = contact = None
         try:
             if request.company_id is not None:

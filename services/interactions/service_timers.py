@@ -16,6 +16,7 @@ class TimerEntrypoints:
     db: Any
     caller: Any
     accounts: Any
+    caller_users: Any
 
     @rpc
     def start_timer(self, interaction_id: str) -> dict[str, Any]:
@@ -30,7 +31,7 @@ class TimerEntrypoints:
         """Stop the caller's timer and book the time entry, costed at the caller's hourly cost now
         (no hourly cost: no cost). No timer running is a conflict, and changes nothing."""
         caller = self.caller.writer()
-        hourly_cost = self.accounts.get_user(caller.user_id).get("hourly_cost")
+        hourly_cost = self.caller_users.of(caller, self.accounts).get("hourly_cost")
         with self.db.transaction() as uow:
             return timers.stop(uow, caller, hourly_cost)
 

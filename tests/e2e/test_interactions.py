@@ -203,3 +203,34 @@ def test_timer_note_template_and_document_through_the_gateway(system, org):
     assert [item["id"] for item in of_company.json()["items"]] == [upload.json()["id"]]
     neither = admin.get(f"{V1}/documents")
     assert neither.status_code == 422 and "contact_id" in neither.text
+
+
+def test_an_archived_contact_is_no_longer_a_link_and_a_restored_one_is_again(system, org):
+    admin = org["admin"]
+    company_id, contact_id = _company_and_contact(admin)
+    _meeting(admin, company_ids=[company_id], contact_ids=[contact_id])  # both now seen live
+    assert admin.delete(f"{V1}/contacts/{contact_id}").status_code == 204
+
+    def refused():
+        body = {"subject": "Relance", "type": "call", "start_at": "2026-12-02T09:00:00Z"}
+        response = admin.post(f"{V1}/interactions", json={**body, "contact_ids": [contact_id]})
+        return response.status_code == 422 and response.json()["errors"][0]["field"] == "contact_ids.0"
+
+    assert _eventually(refused, bool)
+    assert admin.post(f"{V1}/contacts/{contact_id}/restore").status_code == 200
+    _meeting(admin, company_ids=[company_id], contact_ids=[contact_id])
+
+
+def test_a_note_is_stamped_with_the_authors_name_as_it_is_now(system, org):
+    member = system.login(create_user(org["admin"])["email"])
+    meeting = _meeting(member)
+    first = member.post(f"{V1}/interactions/{meeting['id']}/notes", json={"text": "Devis envoyé."})
+    assert first.status_code == 201, first.text
+    renamed = member.patch(f"{V1}/me", json={"name": "Camille Petit-Roux"})
+    assert renamed.status_code == 200, renamed.text
+
+    def stamped_with_the_new_name():
+        note = member.post(f"{V1}/interactions/{meeting['id']}/notes", json={"text": "Relancé."})
+        return note.status_code == 201 and note.json()["stamp"].startswith("Camille Petit-Roux, ")
+
+    assert _eventually(stamped_with_the_new_name, bool)

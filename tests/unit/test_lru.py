@@ -19,3 +19,12 @@ def test_the_least_recently_used_entries_go_first_and_an_entry_too_large_is_not_
     assert kept.get("d") is None and kept.used == 5
     kept["a"] = "a"
     assert kept.used == 2 and len(kept) == 2
+
+
+def test_a_forgotten_entry_gives_back_its_budget():
+    kept: Lru[str, str] = Lru(10, len)
+    kept["a"], kept["b"] = "aaaa", "bb"
+    assert kept.pop("a") == "aaaa" and kept.pop("a") is None
+    assert kept.get("a") is None and kept.used == 2
+    kept.clear()
+    assert len(kept) == 0 and kept.used == 0

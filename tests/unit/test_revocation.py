@@ -99,6 +99,14 @@ def test_a_token_issued_after_the_change_speaks_for_itself(state):
     assert state.admit(bruno(user_version=3)).read_only is False
 
 
+def test_a_change_of_name_alone_gives_the_caller_the_users_new_version(state):
+    # What a process keeps of the caller by version (a note's stamp) must not outlive a rename.
+    state.apply_event("user_updated", user_record(4))
+    admitted = state.admit(bruno())
+    assert (admitted.user_version, admitted.role, admitted.read_only) == (4, "admin", False)
+    assert state.admit(bruno(user_version=5)).user_version == 5
+
+
 def test_an_older_change_arriving_late_does_not_undo_a_newer_one(state):
     state.apply_event("user_updated", user_record(5, read_only=False))
     state.apply_event("user_updated", user_record(4, read_only=True))

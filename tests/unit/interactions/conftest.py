@@ -17,10 +17,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nameko.testing.services import worker_factory
 
 from crm.auth import CallerAccess
+from crm.lru import Lru
 from crm.migrations import upgrade
 from crm.settings import Settings
 from services.accounts.exceptions import UserNotFound
 from services.contacts.exceptions import CompanyNotFound, ContactNotFound
+from services.interactions.dependencies import CallerUserLookup
+from services.interactions.live_references import LiveReferences
 from services.interactions.models import Base
 from services.interactions.service import InteractionsService
 from tests.people import ALICE, BOB, CLAIRE, DIANE, POIRE, POMME, Person
@@ -130,6 +133,8 @@ class InteractionsWorkers(ServiceWorkers):
             caller=CallerAccess(self.verifier, {"access_token": self.access_token(person)}),
             accounts=Accounts(person.org_id, self.org_settings),
             contacts=Contacts(person.org_id),
+            caller_users=CallerUserLookup(Lru(100)),
+            live_references=LiveReferences(),  # not listening: asks contacts every time
             config={"CRM": self.settings},
         )
 
