@@ -21,6 +21,11 @@ content-addressed and the bytes are stored again next time). It parses
 nothing: processing (``processing.py``) reads the stored copy later, and
 decides there whether the user already has this message.
 
+It is made of two halves the SMTP listener calls apart, so that messages whose
+DATA ended at about the same time share one INSERT and one COMMIT (group
+commit, ``smtp/group_commit.py``): ``put_blob`` (bytes written and fsynced) and
+``commit_rows`` (the rows of one or more messages, committed together).
+
 It blocks (a disk write and a database commit): call it from a worker or a
 thread, never from the listener's event loop directly.
 """
@@ -28,6 +33,7 @@ thread, never from the listener's event loop directly.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import Engine
@@ -42,6 +48,20 @@ from services.mailin.models import PENDING, Delivery, RawMessage
 Source = Literal["smtp", "imap"]
 
 
+@dataclass(frozen=True)
+class BlobStored:
+    """A message whose bytes are durably in the blob store, its rows not written yet."""
+
+    raw_message_id: str
+    blob_hash: str
+    size: int
+    users: list[tuple[str, str]]
+    source: Source
+    envelope_from: str | None
+    client_address: str | None
+    mailbox_id: str | None
+
+
 def store_message(
     engine: Engine,
     blobs: BlobStore,
@@ -54,26 +74,67 @@ def store_message(
     mailbox_id: str | None = None,
 ) -> str:
     """Store ``raw`` for each ``(org_id, user_id)`` in ``recipients``; returns the raw message id."""
+    stored = put_blob(
+        blobs,
+        raw,
+        recipients,
+        source=source,
+        envelope_from=envelope_from,
+        client_address=client_address,
+        mailbox_id=mailbox_id,
+    )
+    commit_rows(engine, [stored])
+    return stored.raw_message_id
+
+
+def put_blob(
+    blobs: BlobStore,
+    raw: bytes,
+    recipients: Iterable[tuple[str, str]],
+    *,
+    source: Source,
+    envelope_from: str | None = None,
+    client_address: str | None = None,
+    mailbox_id: str | None = None,
+) -> BlobStored:
+    """The first half of ``store_message``: the bytes written and fsynced, the message's id made."""
     users = list(dict.fromkeys(recipients))
     if not users:
         raise ValueError("a message is stored for at least one recipient")
-    blob_hash = blobs.put(raw)
+    return BlobStored(
+        raw_message_id=new_id(),
+        blob_hash=blobs.put(raw),
+        size=len(raw),
+        users=users,
+        source=source,
+        envelope_from=_clip(envelope_from, 320),
+        client_address=_clip(client_address, 64),
+        mailbox_id=mailbox_id,
+    )
+
+
+def commit_rows(engine: Engine, messages: list[BlobStored]) -> None:
+    """The second half: the messages' rows and their pending deliveries, committed together
+    (durably) when it returns, or none of them if it raises. ``received_at`` is now, just before
+    the commit."""
     now = utcnow()
-    raw_message_id = new_id()
-    message = {
-        "id": raw_message_id,
-        "blob_hash": blob_hash,
-        "size": len(raw),
-        "received_at": now,
-        "source": source,
-        "envelope_from": _clip(envelope_from, 320),
-        "client_address": _clip(client_address, 64),
-        "mailbox_id": mailbox_id,
-    }
+    stored = [
+        {
+            "id": message.raw_message_id,
+            "blob_hash": message.blob_hash,
+            "size": message.size,
+            "received_at": now,
+            "source": message.source,
+            "envelope_from": message.envelope_from,
+            "client_address": message.client_address,
+            "mailbox_id": message.mailbox_id,
+        }
+        for message in messages
+    ]
     deliveries = [
         {
             "id": new_id(),
-            "raw_message_id": raw_message_id,
+            "raw_message_id": message.raw_message_id,
             "org_id": org_id,
             "user_id": user_id,
             "status": PENDING,
@@ -81,18 +142,18 @@ def store_message(
             "duplicate": False,
             "created_at": now,
         }
-        for org_id, user_id in users
+        for message in messages
+        for org_id, user_id in message.users
     ]
-    rows = [(RawMessage.__table__, [message]), (Delivery.__table__, deliveries)]
-    # On PostgreSQL the message and its deliveries are one INSERT, atomic on its own: sent outside
-    # a transaction it is committed (durably) when it returns, in one round trip, not four.
+    rows = [(RawMessage.__table__, stored), (Delivery.__table__, deliveries)]
+    # On PostgreSQL a few messages and their deliveries are one INSERT, atomic on its own: sent
+    # outside a transaction it is committed (durably) when it returns, in one round trip, not four.
     if is_one_statement(engine, rows, []):
         with DatabaseAccess(engine, None).connect() as connection:
             insert_with_events(connection, rows, [])
     else:
         with engine.begin() as connection:
             insert_with_events(connection, rows, [])
-    return raw_message_id
 
 
 def _clip(value: str | None, length: int) -> str | None:

@@ -3,9 +3,11 @@
 The handler parses nothing of the message: it checks the client's network at
 ``MAIL``, each recipient at ``RCPT`` (mailin's own table of ingest addresses;
 an address found is kept for a second, ``recipients.RecentIngestUsers``), and
-at the end of ``DATA`` stores the bytes once for every accepted user
-(``store.store_message``) before it answers 250. Blocking work (the lookup,
-the fsync and the commit) runs on a small thread pool, never on the loop.
+at the end of ``DATA`` stores the bytes once for every accepted user before it
+answers 250: the blob written and fsynced (``store.put_blob``), then its rows
+committed, in one commit with those of the messages that end at about the same
+time (``group_commit.GroupCommit``). Blocking work (the lookup, the fsync and
+the commit) runs on a small thread pool, never on the loop.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from crm.blobs import BlobStore
 from crm.database import DatabaseAccess
 from crm.settings import MailinSettings
 from services.mailin import recipients, smtp_passwords
-from services.mailin.store import store_message
+from services.mailin.smtp.group_commit import GroupCommit
+from services.mailin.store import put_blob
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,7 @@ class IngestHandler:
         self.trusted_networks = [ipaddress.ip_network(n, strict=False) for n in settings.trusted_networks]
         self.on_stored = on_stored
         self.recent_users = recipients.RecentIngestUsers()
+        self.group_commit = GroupCommit(engine, executor)
 
     async def _blocking(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         call = functools.partial(function, *args, **kwargs)
@@ -133,9 +137,8 @@ class IngestHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         users = list(dict.fromkeys(envelope.ingest_users))
         try:
-            raw_message_id = await self._blocking(
-                store_message,
-                self.engine,
+            stored = await self._blocking(
+                put_blob,
                 self.blobs,
                 envelope.original_content,
                 users,
@@ -143,9 +146,11 @@ class IngestHandler:
                 envelope_from=envelope.mail_from or None,
                 client_address=session.peer[0] if isinstance(session.peer, tuple) else None,
             )
+            await self.group_commit.commit(stored)
         except Exception:
             log.exception("smtp message not stored; the client was told to try again")
             return "451 4.3.0 Could not store the message; try again later"
+        raw_message_id = stored.raw_message_id
         if self.on_stored is not None:
             self.on_stored(raw_message_id)
         return f"250 2.0.0 OK stored {raw_message_id} for {len(users)} recipient(s)"
