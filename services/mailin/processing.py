@@ -170,14 +170,12 @@ def _deliver_all(uow: UnitOfWork, ready: list[Ready]) -> int:
     mark = uow.events_mark()
     try:
         with session.begin_nested():
+            # Rows as parameters (many VALUES filled in by the driver), not in the statement:
+            # the statement is then the same for every batch and compiled once, not per batch.
             ingested = Ingested.__table__
-            firsts = set(
-                session.scalars(
-                    insert_ignoring_duplicates(session, ingested)
-                    .values([_ingested_row(item, now) for item in ready])
-                    .returning(ingested.c.delivery_id)
-                )
-            )
+            statement = insert_ignoring_duplicates(session, ingested).returning(ingested.c.delivery_id)
+            rows = [_ingested_row(item, now) for item in ready]
+            firsts = set(session.connection().execute(statement, rows).scalars())
             _mark_processed(session, [(item, item.delivery.id not in firsts) for item in ready], now)
             for item in ready:
                 if item.delivery.id in firsts:

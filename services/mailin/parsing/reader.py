@@ -13,7 +13,6 @@ import functools
 import logging
 from email import policy
 from email.message import Message
-from email.parser import BytesParser
 from email.policy import EmailPolicy
 
 from services.mailin.parsing import forwards, headers, tnef
@@ -21,6 +20,7 @@ from services.mailin.parsing.filetypes import extension_for, real_content_type
 from services.mailin.parsing.raw import bounded_headers, split_raw
 from services.mailin.parsing.shapes import Attachment, ParsedMail, ParseLimits
 from services.mailin.parsing.text import decode_text, html_to_text, repair_surrogates, tidy
+from services.mailin.parsing.tree import parse_tree
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _read(raw: bytes, limits: ParseLimits) -> ParsedMail:
     raw = bounded_headers(raw, limits, problems)
     if not raw.strip():
         return ParsedMail(message_key=headers.derived_key(None, raw), problems=["the message is empty"])
-    message = BytesParser(policy=_READING).parsebytes(raw)
+    message = parse_tree(raw, _READING)
     head, body = split_raw(raw)
     if not head.isascii() and not _is_utf8(head):
         problems.append(
