@@ -239,7 +239,8 @@ def listener_row(system, database: str, recipient: str, name: str, count: int, r
     from bench.cpu import CpuMeter
 
     port = system.settings["mailin"]["smtp_port"]
-    with CpuMeter({system.pid}) as meter:
+    # PostgreSQL's backends serving other databases (others' benchmarks and tests) are left out.
+    with CpuMeter({system.pid}, database.rsplit("/", 1)[1]) as meter:
         result = _client(port, recipient, count, rate, tag)
         row = Row(name, count, result["seconds"], result["latencies"], result["errors"])
         row.lags, row.unprocessed = _lags(database, _stored_ids(result["replies"]))
