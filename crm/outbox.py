@@ -178,14 +178,29 @@ def insert_with_events(
     if statement is None:
         if len(_COMBINED_INSERTS) >= COMBINED_SHAPES_KEPT:
             _COMBINED_INSERTS.clear()
-        statement = _COMBINED_INSERTS[shape] = _combined_insert(shape)
+        statement = PrecompiledStatement(_combined_insert(shape), connection.dialect)
+        _COMBINED_INSERTS[shape] = statement
     parameters = {
         f"p{part}_{index}_{key}": value
         for part, (_, table_rows) in enumerate(parts)
         for index, row in enumerate(table_rows)
         for key, value in row.items()
     }
-    connection.execute(statement, parameters)
+    statement.execute(connection, parameters)
+
+
+def change_with_events(session: Session, change: Any, payloads: list[dict[str, Any]]) -> None:
+    """Run ``change`` (an UPDATE or a DELETE) and insert the outbox rows of ``payloads``, in the
+    session's transaction: on PostgreSQL with one statement (the change in its WITH clause, run
+    whether or not the INSERT reads it), so an update and its event are one round trip."""
+    connection = session.connection()
+    rows = [_outbox_row(payload) for payload in payloads]
+    if rows and connection.dialect.name == "postgresql" and len(rows) <= COMBINED_ROWS:
+        connection.execute(_outbox.insert().values(rows if len(rows) > 1 else rows[0]).add_cte(change.cte()))
+        return
+    connection.execute(change)
+    if rows:
+        connection.execute(_outbox.insert(), rows if len(rows) > 1 else rows[0])
 
 
 def is_one_statement(
@@ -206,8 +221,37 @@ def _parts(
     return [(table, table_rows) for table, table_rows in parts if table_rows]
 
 
+class PrecompiledStatement:
+    """A statement compiled once for a dialect, then run as its SQL text with its parameters
+    converted by their types (JSON, time zones), as SQLAlchemy would.
+
+    SQLAlchemy compiles a statement once and keeps it only when it can make a cache key of it;
+    it cannot of a multi-row VALUES (an interaction's links), which it then compiled on every
+    run: 1.7 ms of CPU, more than the rest of the create.
+    """
+
+    def __init__(self, statement: Any, dialect: Any):
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self._processors = {
+            name: processor
+            for name, bind in compiled.binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        # Bound names as the compiler rendered them (it may rename a bind it had twice).
+        self._names = {bind.key: name for name, bind in compiled.binds.items()}
+
+    def execute(self, connection: SqlConnection, parameters: dict[str, Any]) -> None:
+        converted = {}
+        for key, value in parameters.items():
+            name = self._names[key]
+            processor = self._processors.get(name)
+            converted[name] = value if processor is None else processor(value)
+        connection.exec_driver_sql(self.sql, converted)
+
+
 # Statements of ``insert_with_events`` by shape (tables, keys, row counts): built and compiled once.
-_COMBINED_INSERTS: dict[tuple[Any, ...], Any] = {}
+_COMBINED_INSERTS: dict[tuple[Any, ...], PrecompiledStatement] = {}
 COMBINED_SHAPES_KEPT = 256
 COMBINED_ROWS = 20  # more rows than this: one INSERT per table
 
@@ -345,9 +389,13 @@ class OutboxRelay:
                 self._close_connection()
                 eventlet.sleep(self.settings.retry_delay_seconds)
                 continue
+            woken = False
             with eventlet.Timeout(self.settings.poll_interval_seconds, False):
-                self._wakeup.wait()
+                woken = self._wakeup.wait()
             self._wakeup = Event()
+            if woken and self._running and self.settings.gather_seconds:
+                # Other workers' commits join this one's batch (one claim, commit and confirm).
+                eventlet.sleep(self.settings.gather_seconds)
 
     def publish_pending(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published.

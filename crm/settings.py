@@ -216,6 +216,9 @@ class OutboxSettings(_Section):
     poll_interval_seconds: float = Field(default=1.0, gt=0)
     batch_size: int = Field(default=200, ge=1, le=10_000)
     retry_delay_seconds: float = Field(default=2.0, gt=0)
+    # Woken by a commit, the relay waits this long for the commits of other workers to join the
+    # batch: a batch costs a claim, a commit and a confirm whatever its size.
+    gather_seconds: float = Field(default=0.005, ge=0, le=1)
 
 
 class RunSettings(_Section):
