@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
+from eventlet.semaphore import Semaphore
 from nameko.dependency_providers import Config
 
 from crm.auth import Caller, CallerProvider
@@ -260,4 +261,15 @@ class InteractionsService(
         documents and a note on what could not be read (once per event and per user and
         message key). A failure (the database away) puts the event back, after a pause, so
         the mail is not lost (``crm.events``); a malformed event is logged and dropped."""
-        pending_email.receive(self.db, payload)
+        with _mail_slots(self.config["CRM"].database.pool_size):
+            pending_email.receive(self.db, payload)
+
+
+@lru_cache(maxsize=4)
+def _mail_slots(pool_size: int) -> Semaphore:
+    """Pending e-mails made at once in this process: half of the database pool. Mail arrives in
+    bursts (mailin's batches) that up to ``bus.max_workers`` workers would take together; past
+    the pool's connections each one opened an overflow connection that was closed again as it
+    was returned (a new PostgreSQL backend every few mails), and the users' requests waited
+    behind them for a connection."""
+    return Semaphore(max(1, pool_size // 2))
