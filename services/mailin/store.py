@@ -22,7 +22,7 @@ nothing: processing (``processing.py``) reads the stored copy later, and
 decides there whether the user already has this message.
 
 It is made of two halves the SMTP listener calls apart, so that messages whose
-DATA ended at about the same time share one INSERT and one COMMIT (group
+DATA ended at about the same time share one transaction and its COMMIT (group
 commit, ``smtp/group_commit.py``): ``put_blob`` (bytes written and fsynced) and
 ``commit_rows`` (the rows of one or more messages, committed together).
 

@@ -5,7 +5,7 @@ listener's store threads as soon as its DATA ends, several at once: the file
 system's journal takes concurrent fsyncs in one commit of its own. Its rows
 then wait here for a commit: while one commit is in flight, the messages that
 finish meanwhile queue, and the next commit takes them all (up to
-``max_messages``) in one INSERT. Nobody waits for a batch to fill: a message
+``max_messages``) in one transaction. Nobody waits for a batch to fill: a message
 that finds no commit in flight is committed at once, alone. Each 250 is still
 answered only after the commit that holds that message's row returned.
 
@@ -25,7 +25,7 @@ from services.mailin.store import BlobStored, commit_rows
 
 Waiting = list[tuple[BlobStored, "asyncio.Future[None]"]]
 
-# Rows of at most this many messages per commit: with one recipient each, one INSERT statement.
+# Rows of at most this many messages per commit.
 MAX_MESSAGES = 10
 
 
