@@ -181,7 +181,7 @@ def serve(config: str | None, service: str) -> None:
     if service != "gateway":
         check_database(settings, service)
     serve_metrics(settings.metrics.host, metrics_ports(settings, 1)[0])
-    runner = ServiceRunner(settings.nameko_config())
+    runner = ServiceRunner(settings.nameko_config(service))
     runner.add_service(service_class(service))
 
     stopping = Event()

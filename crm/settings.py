@@ -185,6 +185,10 @@ class GatewaySettings(_Section):
     # Megabytes of calendar feeds (services/gateway/calendar_routes.py) a gateway process keeps,
     # so that sync need not send again a feed that did not change.
     calendar_cache_mb: int = Field(default=32, ge=0, le=4096)
+    # Requests a gateway process works on at once (its nameko max_workers; bus.max_workers is the
+    # services'). Each one mostly waits on a service's answer: with 64, phones' pulls waiting on a
+    # busy sync took every slot and the office's searches queued behind them (bench/capacity.md).
+    max_workers: int = Field(default=1000, ge=1, le=10_000)
 
     @field_validator("record_url_template")
     @classmethod
@@ -305,11 +309,12 @@ class Settings(_Section):
     def database_url(self, service: str) -> str:
         return self.database.url.format(service=service, data_dir=self.data_dir)
 
-    def nameko_config(self) -> dict[str, Any]:
-        """The config dict handed to nameko containers; dependencies read ``CRM``."""
+    def nameko_config(self, service: str | None = None) -> dict[str, Any]:
+        """The config dict handed to nameko containers (of ``service``: the gateway has a worker
+        pool of its own size); dependencies read ``CRM``."""
         return {
             "AMQP_URI": self.amqp_uri,
-            "max_workers": self.bus.max_workers,
+            "max_workers": self.gateway.max_workers if service == "gateway" else self.bus.max_workers,
             "WEB_SERVER_ADDRESS": f"{self.gateway.host}:{self.gateway.port}",
             # Binds each worker's request id for its log lines and events (crm.logs).
             "SERVICE_CONTAINER_CLS": "crm.logs.RequestScopedContainer",

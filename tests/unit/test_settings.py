@@ -169,6 +169,15 @@ def test_nameko_config_carries_the_broker_and_the_settings():
     assert config["CRM"] is settings
 
 
+def test_the_gateway_has_a_worker_pool_of_its_own_size():
+    # Its workers wait on services: a slow one must not take every slot from the others.
+    settings = parse_settings("bus:\n  max_workers: 16\ngateway:\n  max_workers: 500\n")
+
+    assert settings.nameko_config("gateway")["max_workers"] == 500
+    assert settings.nameko_config("contacts")["max_workers"] == 16
+    assert parse_settings("{}").nameko_config("gateway")["max_workers"] == 1000
+
+
 # -- loading --------------------------------------------------------------------------
 
 
