@@ -213,6 +213,11 @@ class SyncSettings(Section):
     touched_days: int = Field(default=30, ge=0, le=3650)
     # Changes one push may carry.
     max_push_changes: int = Field(default=2000, ge=1, le=100_000)
+    # Change-feed transactions (the owning services' events applied to the replica) a sync process
+    # runs at once. Each holds the change counter's row lock from its first change to its commit,
+    # so they run one after the other anyway: more only hold database connections while they
+    # wait on that lock, and the phones' pulls and pushes then wait for a connection.
+    feed_concurrency: int = Field(default=2, ge=1, le=64)
     # A user's calendar feed (GET /calendar/<token>.ics): interactions starting from this many
     # days back to this many ahead.
     calendar_past_days: int = Field(default=90, ge=0, le=3650)

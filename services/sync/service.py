@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from eventlet.semaphore import Semaphore
 from nameko.dependency_providers import Config
 from sqlalchemy import select
 
@@ -62,6 +63,8 @@ class SyncService(CalendarFeedEntrypoints, AddressBookEntrypoints, GoogleContact
     accounts = RpcClient(ACCOUNTS)
     contacts = RpcClient(CONTACTS)
     interactions = RpcClient(INTERACTIONS)
+    # The change-feed transactions this process lets run at once (``sync.feed_concurrency``).
+    feed_gates: dict[int, Semaphore] = {}
 
     @property
     def settings(self) -> Any:
@@ -176,7 +179,18 @@ class SyncService(CalendarFeedEntrypoints, AddressBookEntrypoints, GoogleContact
             with self.db.transaction() as uow:
                 apply(feed.Feed(uow.session, org_id))
 
-        once_more_on_conflict(transaction)
+        self._feed_transaction(transaction)
+
+    def _feed_transaction(self, transaction: Callable[[], None]) -> None:
+        """Run a change-feed transaction when one of the process's ``feed_concurrency`` turns is
+        free. Such transactions hold the change counter's row lock (``replica.next_seq``) from
+        their first change to their commit, so they run one after another anyway: the events'
+        handlers (up to ``bus.max_workers`` of them) each waited on that lock holding a database
+        connection, and a phone's pull found none left (bench/capacity.md)."""
+        limit = self.settings.feed_concurrency
+        gate = self.feed_gates.setdefault(limit, Semaphore(limit))
+        with gate:
+            once_more_on_conflict(transaction)
 
     # -- alerts and devices --------------------------------------------------------------------------
 
@@ -217,7 +231,7 @@ class SyncService(CalendarFeedEntrypoints, AddressBookEntrypoints, GoogleContact
                 apply(changes, payload["record"])
                 self._touch(changes, payload, consumer)
 
-        once_more_on_conflict(transaction)
+        self._feed_transaction(transaction)
 
     def _touch(self, changes: feed.Feed, payload: dict[str, Any], consumer: str) -> None:
         kind, _, what = consumer.partition("_")
@@ -373,7 +387,7 @@ class SyncService(CalendarFeedEntrypoints, AddressBookEntrypoints, GoogleContact
                     changes = feed.Feed(uow.session, payload["org_id"])
                     feed.apply_touch(changes, payload["actor_id"], table, record["id"], at)
 
-        once_more_on_conflict(transaction)
+        self._feed_transaction(transaction)
 
 
 def _micros(payload: dict[str, Any]) -> int:
