@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from crm.outbox import OutboxRelay, new_event, record_events
+from crm.outbox import OutboxRelay, insert_with_events, is_one_statement, new_event, record_events
 from crm.settings import Settings
 
 T = TypeVar("T")
@@ -185,6 +185,38 @@ class UnitOfWork:
         """Write the queued events to the outbox (the transaction commits them with the change)."""
         record_events(self.session, self.take_events())
 
+    def insert(self, rows: list[tuple[Any, list[dict[str, Any]]]]) -> None:
+        """Insert ``rows`` (each table's, parents first) with the events queued so far: one
+        statement on PostgreSQL (``crm.outbox.insert_with_events``)."""
+        insert_with_events(self.session, rows, self.take_events())
+
+
+class SingleWrite(UnitOfWork):
+    """A unit of work that only reads, then writes once with ``insert`` (``DatabaseAccess.single_write``).
+
+    Its session reads outside a transaction (a ``ReadSession``: each query one round trip, ORM
+    writes refused). ``insert`` is one statement on PostgreSQL, atomic on its own, committed as
+    it returns: a create and its event without the BEGIN and COMMIT round trips. More rows than
+    one statement takes go in a transaction of their own.
+    """
+
+    def __init__(self, session: Session, engine: Engine):
+        super().__init__(session)
+        self._engine = engine
+
+    def insert(self, rows: list[tuple[Any, list[dict[str, Any]]]]) -> None:
+        events = self.take_events()
+        connection = self.session.connection()
+        if is_one_statement(connection, rows, events):
+            insert_with_events(connection, rows, events)
+            return
+        with self._engine.begin() as writer:
+            insert_with_events(writer, rows, events)
+
+    def write_events(self) -> None:
+        if self.take_events():
+            raise RuntimeError("a single write's events go with its insert: use db.transaction()")
+
 
 class ReadSession(Session):
     """A session that only reads: on PostgreSQL it runs outside a transaction.
@@ -248,6 +280,25 @@ class DatabaseAccess:
             raise
         finally:
             session.close()
+        if uow.events_recorded and self.relay is not None:
+            self.relay.wake()
+
+    @contextmanager
+    def single_write(self) -> Iterator[UnitOfWork]:
+        """A unit of work that reads, then writes once with ``uow.insert`` (a create): on PostgreSQL
+        a ``SingleWrite``, its insert committed with its events as one statement; elsewhere a
+        ``transaction``. Nothing is written if the block raises before the insert."""
+        if self.engine.dialect.name != "postgresql":
+            with self.transaction() as uow:
+                yield uow
+            return
+        with _outside_transaction(self.engine) as connection:
+            uow = SingleWrite(ReadSession(bind=connection, autoflush=False), self.engine)
+            try:
+                yield uow
+                uow.write_events()
+            finally:
+                uow.session.close()
         if uow.events_recorded and self.relay is not None:
             self.relay.wake()
 

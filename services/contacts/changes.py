@@ -176,14 +176,17 @@ class NewRows:
         self.rows[model].append(record)
         return record
 
-    def insert(self, session: Session, events: list[dict[str, Any]] | None = None) -> None:
-        """Insert the rows, parents first, with the outbox rows of ``events`` (a single create and
-        its event: one statement on PostgreSQL; ``crm.outbox.insert_with_events``)."""
-        rows = [
+    def tables(self) -> list[tuple[Any, list[dict[str, Any]]]]:
+        """The rows by table, parents first, as ``crm.outbox.insert_with_events`` takes them."""
+        return [
             (model.__table__, [{key: row.__dict__[key] for key in _BLANK[model]} for row in records])
             for model, records in self.rows.items()
         ]
-        insert_with_events(session, rows, events or [])
+
+    def insert(self, session: Session, events: list[dict[str, Any]] | None = None) -> None:
+        """Insert the rows, parents first, with the outbox rows of ``events`` (a single create and
+        its event: one statement on PostgreSQL; ``crm.outbox.insert_with_events``)."""
+        insert_with_events(session, self.tables(), events or [])
 
 
 _BLANK = {

@@ -114,7 +114,7 @@ def create(
         (employments.write(uow, caller, contact, plan, rows=rows)[0], plan.company) for plan in planned
     ]
     record = changes.announce_contact(uow, contact, interest_ids, history, caller.user_id, "contact_created")
-    rows.insert(session, uow.take_events())
+    uow.insert(rows.tables())
     return record, True
 
 

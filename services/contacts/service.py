@@ -144,7 +144,8 @@ class ContactsService(VCardEntrypoints, BatchEntrypoints, ReferenceEntrypoints, 
         request = validate(ContactCreate, data)
 
         def create() -> tuple[dict[str, Any], bool]:
-            with self.db.transaction() as uow:
+            # Reads, then the contact, its employments and its event in one statement.
+            with self.db.single_write() as uow:
                 return contacts.create_with_employments(uow, caller, request, self.region)
 
         # The same e-mail or id sent twice at once: the second is then a conflict or a replay.

@@ -20,7 +20,6 @@ from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.errors import invalid
 from crm.ids import new_id
-from crm.outbox import insert_with_events
 from crm.records import check_version, cursor_row, record_of, replayed
 from crm.times import aware, iso, utcnow
 from crm.validation import money_out
@@ -117,7 +116,7 @@ def create(uow: UnitOfWork, caller: Caller, request: InteractionCreate) -> tuple
         for target_id in target_ids
     ]
     rows = [(Interaction.__table__, [values]), (InteractionLink.__table__, link_rows)]
-    insert_with_events(session, rows, uow.take_events())
+    uow.insert(rows)
     return record, True
 
 

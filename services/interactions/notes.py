@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from crm.auth import Caller
 from crm.database import UnitOfWork
 from crm.ids import new_id
-from crm.outbox import insert_with_events
 from crm.records import has_values, replayed
 from crm.times import iso, utcnow
 from services.interactions.interactions import interaction_of
@@ -72,7 +71,7 @@ def append(
     uow.emit("interaction_note_added", org_id=caller.org_id, actor_id=caller.user_id, record=record)
     # A note is only ever inserted: with its event (one statement on PostgreSQL), without the
     # ORM's unit of work.
-    insert_with_events(session, [(Note.__table__, [values])], uow.take_events())
+    uow.insert([(Note.__table__, [values])])
     return record, True
 
 

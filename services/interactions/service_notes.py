@@ -25,7 +25,7 @@ class NoteEntrypoints:
         caller = self.caller.writer()
         request = validate(NoteAppend, data)
         author = self.caller_users.of(caller, self.accounts)
-        with self.db.transaction() as uow:
+        with self.db.single_write() as uow:  # reads, then the note and its event in one statement
             record, created = notes.append(uow, caller, interaction_id, request, author)
         return {**record, "created": created}
 

@@ -237,3 +237,34 @@ def test_a_pooled_connection_the_server_dropped_is_replaced_before_use(probe_db,
     with probe_db.read() as session:
         assert session.scalar(select(notes.c.body)) == "after the drop"
         assert session.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+
+
+def _outbox_rows(probe_settings) -> int:
+    from crm.outbox import _outbox
+
+    return _count(probe_settings, _outbox)
+
+
+def test_a_single_write_commits_its_insert_with_its_event_and_nothing_when_refused_before(
+    probe_db, probe_settings
+):
+    from crm.database import is_postgresql
+
+    if not is_postgresql(probe_settings.database_url("outbox_probe")):
+        pytest.skip("elsewhere a single write is a transaction")
+    with probe_db.single_write() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(notes)) == 0
+        uow.emit("note_added", org_id="org-pomme", actor_id="user-alice", record={"body": "Rappeler"})
+        uow.insert([(notes, [{"id": 1, "body": "Rappeler"}])])
+    assert (_count(probe_settings, notes), _outbox_rows(probe_settings)) == (1, 1)
+
+    with pytest.raises(InvalidInput), probe_db.single_write() as uow:
+        uow.emit("note_added", org_id="org-pomme", actor_id="user-alice", record={"body": "refusé"})
+        raise InvalidInput("body: refused before writing")
+    # An event nothing inserted is a mistake of the caller, and writes nothing either.
+    with pytest.raises(RuntimeError, match="single write"), probe_db.single_write() as uow:
+        uow.emit("note_added", org_id="org-pomme", actor_id="user-alice", record={"body": "seul"})
+    # Its session only reads: a write through the ORM is refused.
+    with pytest.raises(RuntimeError, match="does not write"), probe_db.single_write() as uow:
+        uow.session.execute(notes.insert().values(body="through the session"))
+    assert (_count(probe_settings, notes), _outbox_rows(probe_settings)) == (1, 1)
