@@ -44,6 +44,8 @@ _SCAN_LINES = 20_000
 
 def original_sender(text: str) -> Address | None:
     """The sender named in the first forward header block of ``text``, or None when none is there."""
+    if ":" not in text:
+        return None  # every block names its sender on a "From:" or "De :" line
     lines = [_unquoted(line) for line in text.splitlines()[:_SCAN_LINES]]
     for index, line in enumerate(lines):
         if _MARKER.match(line):
