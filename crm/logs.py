@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from eventlet.greenpool import GreenPool
 from nameko.containers import ServiceContainer
 from nameko.events import EventHandler
 from nameko.exceptions import RemoteError
@@ -100,12 +101,36 @@ def worker_request_id(worker_ctx: Any) -> str | None:
     return str(request_id) if request_id else None
 
 
+class WorkerPools:
+    """nameko's worker pool split in two of ``max_workers`` each: the event handlers' workers,
+    and those of the calls someone waits on (RPC, HTTP, timers).
+
+    nameko takes every worker from one pool, and each message delivered waits there for a free
+    one: a backlog of events (each queue's prefetch is ``max_workers``) then stood before a
+    phone's pull, which waited seconds in sync for a worker while the pull itself took one
+    (bench/capacity.md)."""
+
+    def __init__(self, size: int):
+        self.calls = GreenPool(size=size)
+        self.events = GreenPool(size=size)
+
+    def spawn(self, run: Any, worker_ctx: Any, *args: Any) -> Any:
+        pool = self.events if isinstance(worker_ctx.entrypoint, EventHandler) else self.calls
+        return pool.spawn(run, worker_ctx, *args)
+
+    def waitall(self) -> None:
+        self.calls.waitall()
+        self.events.waitall()
+
+
 class RequestScopedContainer(ServiceContainer):
     """nameko's container, binding each worker's ``RequestContext`` for as long as it runs
-    (chosen by ``SERVICE_CONTAINER_CLS`` in ``Settings.nameko_config``)."""
+    (chosen by ``SERVICE_CONTAINER_CLS`` in ``Settings.nameko_config``), with the event
+    handlers' workers apart from the others' (``WorkerPools``)."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self._worker_pool = WorkerPools(self.max_workers)
         install_expected_error_filter()
 
     def _worker_setup(self, worker_ctx: Any) -> None:
