@@ -163,6 +163,8 @@ def run_step(users: int, seconds: float) -> dict[str, Any]:
         "seconds": measured,
         "kinds": kinds,
         "errors": errors,
+        # Where each phone's last pull left it: the next step's phones go on from there.
+        "last_pulled_at": {phone["id"]: phone["last_pulled_at"] for phone in FIXTURES["field"]},
     }
 
 

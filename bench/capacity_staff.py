@@ -238,7 +238,7 @@ class FieldUser(FastHttpUser):
                 response.failure(f"{response.status_code} {response.text[:200]}")
                 return
             pulled = response.json()
-        self.last = pulled["timestamp"]
+        self.last = self.account["last_pulled_at"] = pulled["timestamp"]  # the next step goes on from here
         interactions = pulled["changes"].get("interactions", {})
         for record in interactions.get("created", []) + interactions.get("updated", []):
             if record["id"] in self.visits:
