@@ -21,6 +21,9 @@ class CountingTap:
         self.routing_key = event_type
         self.queue = Queue(f"tap-{uuid.uuid4().hex}", exclusive=True, auto_delete=True)
         channel = self.connection.default_channel
+        # The exchange exists once a relay of the service has published: declare it (as the relay
+        # does), or a tap made before that binds to nothing and fails.
+        self.exchange(channel).declare()
         self.queue(channel).declare()
         for key in (event_type, SENTINEL):
             self.queue(channel).bind_to(self.exchange, routing_key=key)
