@@ -34,6 +34,16 @@ class SortColumn:
         nullable = self.attribute.property.columns[0].nullable
         return func.coalesce(self.attribute, "") if self.kind == "text" and nullable else self.attribute
 
+    def ordering(self, searched: bool) -> Any:
+        """What a page is ordered by. Behind a search by text, a text sort orders by an expression
+        its index does not serve (``|| ''``: the same order), so that PostgreSQL finds the matches
+        by the trigram index and sorts them. Walking the sort's index and filtering read every
+        record sorted before the first match: a last name late in the alphabet read most of a
+        100,000-contact table (70-80 ms; 200 ms under load, the capacity benchmark's slowest
+        searches), whatever the statistics."""
+        expression = self.expression
+        return expression.concat("") if searched and self.kind == "text" else expression
+
     def value_of(self, row: Any) -> str:
         value = getattr(row, self.attribute.key)
         return iso(value) if self.kind == "datetime" else value or ""
@@ -59,6 +69,7 @@ class Keyset:
     direction: str
     column: SortColumn
     id_column: Any
+    searched: bool = False  # the rows are those of a search the trigram index serves
 
     def encode(self, row: Any) -> str:
         raw = json.dumps([self.listing, self.sort, self.direction, self.column.value_of(row), row.id])
@@ -86,10 +97,11 @@ class Keyset:
                 query = query.where(or_(sort_by > value, and_(sort_by == value, id_column > last_id)))
             else:
                 query = query.where(or_(sort_by < value, and_(sort_by == value, id_column < last_id)))
+        ordering = self.column.ordering(self.searched)
         if self.direction == "asc":
-            query = query.order_by(sort_by.asc(), id_column.asc())
+            query = query.order_by(ordering.asc(), id_column.asc())
         else:
-            query = query.order_by(sort_by.desc(), id_column.desc())
+            query = query.order_by(ordering.desc(), id_column.desc())
         return query.limit(limit + 1)
 
     def page(self, rows: list[Any], limit: int) -> tuple[list[Any], str | None]:

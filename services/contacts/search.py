@@ -39,12 +39,14 @@ COMPANY_SORTS = {
 }
 
 
-def _contacts_keyset(sort: str, direction: str, listing: str = "contacts") -> Keyset:
-    return Keyset(listing, sort, direction, CONTACT_SORTS[sort], Contact.id)
+def _contacts_keyset(sort: str, direction: str, listing: str = "contacts", searched: bool = False) -> Keyset:
+    return Keyset(listing, sort, direction, CONTACT_SORTS[sort], Contact.id, searched)
 
 
-def _companies_keyset(sort: str, direction: str, listing: str = "companies") -> Keyset:
-    return Keyset(listing, sort, direction, COMPANY_SORTS[sort], Company.id)
+def _companies_keyset(
+    sort: str, direction: str, listing: str = "companies", searched: bool = False
+) -> Keyset:
+    return Keyset(listing, sort, direction, COMPANY_SORTS[sort], Company.id, searched)
 
 
 def _listing(name: str, archived: bool | None) -> str:
@@ -57,10 +59,13 @@ def _kept(model: Any, archived: bool | None) -> Any:
     return model.deleted_at.is_not(None) if archived else model.deleted_at.is_(None)
 
 
-def _matching(query: Select, column: Any, text: str | None, region: str) -> Select:
-    for term in search_text.query_terms(text, region):
+def _matching(query: Select, column: Any, text: str | None, region: str) -> tuple[Select, bool]:
+    """``query`` narrowed to the records matching ``text``, and whether the trigram index can
+    find them (a term of three characters or more)."""
+    terms = search_text.query_terms(text, region)
+    for term in terms:
         query = query.where(column.contains(term, autoescape=True))
-    return query
+    return query, any(len(term) >= 3 for term in terms)
 
 
 def _changed_since(query: Select, column: Any, since: datetime | None) -> Select:
@@ -84,7 +89,7 @@ def _near(request: ContactSearch | CompanySearch) -> nearby.Near | None:
 
 def search_contacts(session: Session, caller: Caller, request: ContactSearch, region: str) -> dict[str, Any]:
     query = select(Contact).where(Contact.org_id == caller.org_id, _kept(Contact, request.archived))
-    query = _matching(query, Contact.search_text, request.q, region)
+    query, searched = _matching(query, Contact.search_text, request.q, region)
     query = _changed_since(query, Contact.updated_at, request.updated_since)
     listing = _listing("contacts", request.archived)
     near = _near(request)
@@ -96,13 +101,13 @@ def search_contacts(session: Session, caller: Caller, request: ContactSearch, re
         for item, (_, distance) in zip(items, found, strict=True):
             item["distance_m"] = distance
         return {"items": items, "next_cursor": next_cursor}
-    keyset = _contacts_keyset(request.sort, request.direction, listing)
+    keyset = _contacts_keyset(request.sort, request.direction, listing, searched)
     return _contact_page(session, query, keyset, request.limit, request.cursor)
 
 
 def search_companies(session: Session, caller: Caller, request: CompanySearch, region: str) -> dict[str, Any]:
     query = select(Company).where(Company.org_id == caller.org_id, _kept(Company, request.archived))
-    query = _matching(query, Company.search_text, request.q, region)
+    query, searched = _matching(query, Company.search_text, request.q, region)
     query = _changed_since(query, Company.updated_at, request.updated_since)
     listing = _listing("companies", request.archived)
     near = _near(request)
@@ -112,7 +117,7 @@ def search_companies(session: Session, caller: Caller, request: CompanySearch, r
         )
         items = [{**shapes.company_out(company), "distance_m": distance} for company, distance in found]
         return {"items": items, "next_cursor": next_cursor}
-    keyset = _companies_keyset(request.sort, request.direction, listing)
+    keyset = _companies_keyset(request.sort, request.direction, listing, searched)
     rows = list(session.scalars(keyset.select_page(query, request.limit, request.cursor)))
     served, next_cursor = keyset.page(rows, request.limit)
     items = [{**shapes.company_out(company), "distance_m": None} for company in served]

@@ -59,7 +59,11 @@ def pull(
     last_pulled_at: int | None,
     migration: Migration | None = None,
 ) -> tuple[str, int, int]:
-    """(the answer as JSON text, its timestamp, how many records it carries)."""
+    """(the answer as JSON text, its timestamp, how many records it carries).
+
+    Everything is read first and written last: the change counter a scope's move takes and the
+    scope's state row are locked until the pull commits, and the feed's transactions wait on
+    both (an event stamps the scopes it makes dirty while it holds the counter)."""
     seen_up_to = current_seq(session)
     state = session.get(ScopeState, user_id)
     unchanged = (
@@ -69,27 +73,41 @@ def pull(
         and last_pulled_at is not None
         and migration is None
     )
+    moves: Moves | None = None
     if unchanged:
         # Nothing that could move the scope happened since it was last computed: it is
         # ``scope_members`` as recorded, and only what changed since the phone's pull is read.
         changes = _held_changes(session, org_id, user_id, last_pulled_at)
-        timestamp = seen_up_to
     else:
-        changes, timestamp = _computed_changes(
-            session, org_id, user_id, now, windows, last_pulled_at, migration, seen_up_to
-        )
+        changes, moves = _computed_changes(session, org_id, user_id, now, windows, last_pulled_at, migration)
         edge = next_edge(session, user_id, now, windows)
-        if state is None:
-            session.add(
-                ScopeState(
-                    user_id=user_id, org_id=org_id, computed_seq=seen_up_to, dirty_seq=0, valid_until=edge
-                )
-            )
-        else:
-            state.computed_seq, state.valid_until = seen_up_to, edge
     texts = changes.texts
     texts |= _raw_texts(session, org_id, (changes.created | changes.updated) - texts.keys())
+    timestamp = seen_up_to
+    if moves is not None and (moves.entering or moves.leaving):
+        # Taking a sequence waits for every change numbered below it to commit: those committed
+        # since ``seen_up_to`` are read again so the timestamp covers them.
+        timestamp = next_seq(session)
+        _record_membership(session, org_id, user_id, moves.entering, moves.leaving, timestamp)
+        late = _changed_between(session, org_id, seen_up_to, timestamp, moves.scope)
+        changes.updated |= late - changes.created
+        texts |= _raw_texts(session, org_id, late)
+    if state is None:
+        session.add(
+            ScopeState(user_id=user_id, org_id=org_id, computed_seq=seen_up_to, dirty_seq=0, valid_until=edge)
+        )
+    elif not unchanged:
+        state.computed_seq, state.valid_until = seen_up_to, edge
     return _answer(texts, changes, timestamp), timestamp, changes.count
+
+
+@dataclass(frozen=True)
+class Moves:
+    """How a computed scope differs from the one recorded: to record when the pull writes."""
+
+    entering: set[Key]
+    leaving: set[Key]
+    scope: frozenset[Key]
 
 
 def _computed_changes(
@@ -100,36 +118,26 @@ def _computed_changes(
     windows: Windows,
     last_pulled_at: int | None,
     migration: Migration | None,
-    seen_up_to: int,
-) -> tuple[Changes, int]:
-    """The scope computed now, against what the phone held at ``last_pulled_at``."""
+) -> tuple[Changes, Moves]:
+    """The scope computed now, against what the phone held at ``last_pulled_at``; reads only."""
     first = last_pulled_at is None
     found = scope_of(session, org_id, user_id, now, windows, with_raw=first)
     scope: dict[Key, int] = {key: value[0] for key, value in found.items()} if first else found
     current, held_then = _members(session, user_id, last_pulled_at)
-    entering, leaving = scope.keys() - current, current - scope.keys()
-    timestamp = seen_up_to
-    late: set[Key] = set()
     changes = Changes(
         created=scope.keys() - held_then,
         deleted=held_then - scope.keys(),
         updated={key for key in scope.keys() & held_then if first or scope[key] > last_pulled_at},
     )
-    if entering or leaving:
-        # Taking a sequence waits for every change numbered below it to commit: those
-        # committed since ``seen_up_to`` are read again so the timestamp covers them.
-        timestamp = next_seq(session)
-        _record_membership(session, org_id, user_id, entering, leaving, timestamp)
-        late = _changed_between(session, org_id, seen_up_to, timestamp, scope.keys())
-        changes.updated |= late - changes.created
     if not first:
         _resend(_refused_since(session, user_id, last_pulled_at), scope.keys(), changes)
     if migration is not None:
         changes.created |= {key for key in scope if key[0] in migration.tables}
         changes.updated |= {key for key in scope if key[0] in migration.column_tables} - changes.created
-    # A first pull read every record with the scope; those changed since are read again.
-    changes.texts = {key: found[key][1] for key in changes.created - late} if first else {}
-    return changes, timestamp
+    # A first pull read every record with the scope.
+    changes.texts = {key: found[key][1] for key in changes.created} if first else {}
+    moves = Moves(entering=scope.keys() - current, leaving=current - scope.keys(), scope=frozenset(scope))
+    return changes, moves
 
 
 def _held_changes(session: Session, org_id: str, user_id: str, last_pulled_at: int) -> Changes:
