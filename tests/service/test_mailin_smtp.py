@@ -148,3 +148,19 @@ def test_swaks_delivers_a_scan_and_is_told_550_for_an_unknown_address(listener, 
     relay = swaks("--server", server, "--to", "quelquun@example.org")
     assert "<** 550 5.7.1" in relay.stdout
     assert stored_counts(engine) == (before[0] + 1, before[1] + 1)
+
+
+def test_the_stored_message_is_the_one_sent_byte_for_byte_dot_lines_included(listener, engine):
+    # smtplib doubles a line's first dot and ends the data with a dot line; the listener must undo
+    # the first and stop at the second, in one packet or many, and the next message follows on.
+    add_ingest_address(engine, "udots000000000001")
+    lines = [b"From: Claire <claire@pomme-siege-central.fr>", b"Subject: Points", b""]
+    lines += [b".", b"..", b".. next", b"Regards.", b"", b"x" * 3000, b"." * 900, b"end."]
+    sent = b"\r\n".join(lines) + b"\r\n"
+    with smtplib.SMTP("127.0.0.1", listener.port, timeout=10) as client:
+        for _ in range(2):
+            client.sendmail("claire@pomme-siege-central.fr", [f"udots000000000001@{INGEST_DOMAIN}"], sent)
+    with engine.connect() as connection:
+        raws = connection.execute(select(RawMessage).order_by(RawMessage.id.desc()).limit(2)).all()
+    blobs = open_blob_store(listener.settings)
+    assert [blobs.get(raw.blob_hash) for raw in raws] == [sent, sent]

@@ -21,13 +21,14 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy import Engine
 
 from crm.blobs import BlobStore
 from crm.database import DatabaseAccess
 from crm.settings import MailinSettings
 from services.mailin import recipients, smtp_passwords
+from services.mailin.smtp.data import read_data
 from services.mailin.smtp.group_commit import GroupCommit
 from services.mailin.store import put_blob
 
@@ -206,6 +207,29 @@ class IngestSMTP(SMTP):
             self.counter.give_back(address)
 
     async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's DATA, the message read by the stretch (``data.read_data``), not line by line."""
         # The command timeout was just restarted for this command; a message gets longer.
         self._reset_timeout(self.data_timeout)
-        await super().smtp_DATA(arg)
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            content = await read_data(self._reader, self.data_size_limit)
+        except asyncio.CancelledError:
+            log.info("smtp connection lost during DATA")
+            self._writer.close()
+            raise
+        if content is None:
+            await self.push("552 Error: Too much mail data")
+            self._set_post_data_state()
+            return
+        self.envelope.content = self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
