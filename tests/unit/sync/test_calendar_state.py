@@ -61,6 +61,17 @@ def _invitation(interaction: dict, user_id: str, status: str, answered: str | No
 def scripted_changes(session: Session) -> list[tuple[str, Callable[[], None]]]:
     """Changes of every kind to what Alice's feed shows (and three to what it does not)."""
     rdv = _interaction("i-rdv", "2026-10-20T08:30:00+00:00")
+    jeanne = {
+        "id": "ct-jeanne",
+        "first_name": "Jeanne",
+        "last_name": "Dupont",
+        "version": 1,
+        "employments": [
+            {"id": "e-jeanne", "contact_id": "ct-jeanne", "company_id": "c-dupont", "version": 1}
+        ],
+        "created_at": NOW.isoformat(),
+        "updated_at": NOW.isoformat(),
+    }
     brunos = _interaction("i-brunos", "2026-10-22T08:30:00+00:00", owner_id=BRUNO)
     dupont = {"id": "c-dupont", "name": "Boulangerie Dupont", "address": {"city": "Paris"}, "version": 1}
     meeting = {"key": "meeting", "name": "Rendez-vous", "statuses": []}
@@ -107,6 +118,10 @@ def scripted_changes(session: Session) -> list[tuple[str, Callable[[], None]]]:
             lambda: _apply(
                 session, feed.apply_interaction, {**rdv, "company_ids": ["c-dupont"], "version": 3}
             ),
+        ),
+        (
+            "a contact working there",  # contacts are in no feed: the state holds, no window read
+            lambda: _apply(session, feed.apply_contact, jeanne, False),
         ),
         (
             "the company moves",
@@ -175,7 +190,8 @@ def test_every_change_the_feed_shows_changes_the_etag_and_no_etag_names_two_text
             state_kept.append(name)
         text, state = new_text, new_state
     # What Alice's feed does not show keeps her ETag, and the state it was read with.
-    assert same_tag == state_kept == ["a company", "Bruno's own meeting", "Chloé invited to Bruno's"]
+    kept = ["a company", "a contact working there", "Bruno's own meeting", "Chloé invited to Bruno's"]
+    assert same_tag == state_kept == kept
 
 
 def test_an_etag_is_the_users_own_and_that_of_the_processs_settings(session):
