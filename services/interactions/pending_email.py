@@ -21,20 +21,18 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm.database import DatabaseAccess, UnitOfWork
 from crm.ids import new_id
-from crm.inbox import first_delivery_reading
-from crm.outbox import insert_with_events
 from crm.times import utcnow
 from services.interactions import catalogue
 from services.interactions.documents import document_out
 from services.interactions.interaction_records import new_interaction_out
 from services.interactions.mail_schemas import MailAddress, MailReceived, MailReceivedEvent
-from services.interactions.models import Document, Interaction, InteractionLink, InteractionType, Note
+from services.interactions.models import Document, Interaction, InteractionLink, InteractionType, Note, inbox
 from services.interactions.notes import note_out, stamp
 
 log = logging.getLogger(__name__)
@@ -72,21 +70,33 @@ def receive(db: DatabaseAccess, payload: Any) -> dict[str, Any] | None:
         log.warning("dropping malformed mail_received event %s: %s", event_id, exc)
         return None
     try:
+        # Read, then one INSERT of everything (the inbox row included): no BEGIN and COMMIT on
+        # PostgreSQL. The organisation's first pending e-mail seeds its types: a transaction.
+        with db.single_write() as uow:
+            made = create(uow, event)
+        if made is not UNSEEDED:
+            return made
         with db.transaction() as uow:
-            return create(uow, event)
+            return create(uow, event, may_seed=True)
     except IntegrityError:
         log.info("mail_received event %s was applied by a concurrent delivery", event.event_id)
         return None
 
 
-def create(uow: UnitOfWork, event: MailReceivedEvent) -> dict[str, Any] | None:
-    """The pending e-mail of the event's mail in ``uow``; None when the event was applied before
-    (the inbox) or the user already has the mail."""
+def create(uow: UnitOfWork, event: MailReceivedEvent, may_seed: bool = False) -> Any:
+    """The pending e-mail of the event's mail in ``uow``, written with the event's inbox row in
+    one insert; None when the event was applied before (the inbox) or the user already has the
+    mail; ``UNSEEDED`` when the organisation's types are not seeded yet and ``may_seed`` is
+    false (the caller tries again in a transaction)."""
     session, org_id, mail = uow.session, event.org_id, event.record
     interaction_id = interaction_id_for(org_id, mail.user_id, mail.message_key)
-    parameters = {"org_id": org_id, "interaction_id": interaction_id}
-    first, kind = first_delivery_reading(session, event.event_id, CONSUMER, _KIND, parameters)
-    if not first:
+    parameters = {"org_id": org_id, "interaction_id": interaction_id, "event_id": event.event_id}
+    kind = session.execute(_KIND, parameters).first()
+    if kind is not None and kind.processed:
+        return None
+    if kind is None and not may_seed:
+        return UNSEEDED
+    if kind is None and _processed(session, event.event_id):
         return None
     existing, status = _existing_and_first_status(session, org_id, interaction_id, kind)
     if existing:
@@ -142,12 +152,25 @@ def create(uow: UnitOfWork, event: MailReceivedEvent) -> dict[str, Any] | None:
         (InteractionLink.__table__, links),
         (Document.__table__, documents),
         (Note.__table__, [note] if note is not None else []),
+        (inbox, [{"event_id": event.event_id, "consumer": CONSUMER, "processed_at": now}]),
     ]
-    insert_with_events(session, rows, uow.take_events())
+    # A delivery of the same event at the same moment fails here on a primary key, whole.
+    uow.insert(rows)
     return record
 
 
 _TYPES, _INTERACTIONS = InteractionType.__table__, Interaction.__table__
+# What ``create`` answers when the organisation's types are not seeded and it may not seed them.
+UNSEEDED = object()
+
+
+def _processed_query() -> Select[Any]:
+    """Whether this consumer applied the event (``bindparam`` ``event_id``)."""
+    return select(inbox.c.event_id).where(
+        inbox.c.event_id == bindparam("event_id"), inbox.c.consumer == CONSUMER
+    )
+
+
 # The pending e-mail type's key and statuses (the admins' to change: read each time, not kept) and
 # whether the interaction exists already.
 _KIND = select(
@@ -157,7 +180,12 @@ _KIND = select(
     .where(_INTERACTIONS.c.id == bindparam("interaction_id"))
     .exists()
     .label("existing"),
+    _processed_query().exists().label("processed"),
 ).where(_TYPES.c.org_id == bindparam("org_id"), _TYPES.c.key == PENDING_EMAIL)
+
+
+def _processed(session: Session, event_id: str) -> bool:
+    return session.execute(select(_processed_query().exists()), {"event_id": event_id}).scalar_one()
 
 
 def _existing_and_first_status(
