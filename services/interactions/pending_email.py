@@ -21,12 +21,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm.database import DatabaseAccess, UnitOfWork
 from crm.ids import new_id
+from crm.inbox import applied, delivery_row
 from crm.times import utcnow
 from services.interactions import catalogue
 from services.interactions.documents import document_out
@@ -152,7 +153,7 @@ def create(uow: UnitOfWork, event: MailReceivedEvent, may_seed: bool = False) ->
         (InteractionLink.__table__, links),
         (Document.__table__, documents),
         (Note.__table__, [note] if note is not None else []),
-        (inbox, [{"event_id": event.event_id, "consumer": CONSUMER, "processed_at": now}]),
+        (inbox, [delivery_row(event.event_id, CONSUMER)]),
     ]
     # A delivery of the same event at the same moment fails here on a primary key, whole.
     uow.insert(rows)
@@ -164,13 +165,6 @@ _TYPES, _INTERACTIONS = InteractionType.__table__, Interaction.__table__
 UNSEEDED = object()
 
 
-def _processed_query() -> Select[Any]:
-    """Whether this consumer applied the event (``bindparam`` ``event_id``)."""
-    return select(inbox.c.event_id).where(
-        inbox.c.event_id == bindparam("event_id"), inbox.c.consumer == CONSUMER
-    )
-
-
 # The pending e-mail type's key and statuses (the admins' to change: read each time, not kept) and
 # whether the interaction exists already.
 _KIND = select(
@@ -180,12 +174,12 @@ _KIND = select(
     .where(_INTERACTIONS.c.id == bindparam("interaction_id"))
     .exists()
     .label("existing"),
-    _processed_query().exists().label("processed"),
+    applied(CONSUMER).label("processed"),
 ).where(_TYPES.c.org_id == bindparam("org_id"), _TYPES.c.key == PENDING_EMAIL)
 
 
 def _processed(session: Session, event_id: str) -> bool:
-    return session.execute(select(_processed_query().exists()), {"event_id": event_id}).scalar_one()
+    return session.execute(select(applied(CONSUMER)), {"event_id": event_id}).scalar_one()
 
 
 def _existing_and_first_status(

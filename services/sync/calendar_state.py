@@ -96,7 +96,7 @@ def refreshed(
     back changed the count. A few index lookups and ranges, however large the feed."""
     if not state.in_time(now):
         return None
-    found = _changes_since(session, org_id, state.org_seq)
+    found = _changes(session, org_id, state.org_seq)
     if found is None:
         return None
     seq, changed = found
@@ -125,35 +125,24 @@ def _window_count(
     return people, touched
 
 
-def _changes_since(session: Session, org_id: str, since: int) -> tuple[int, list[tuple[str, str]]] | None:
-    """The organisation's ``seq`` now and what it changed after ``since``, in one statement (the
-    seq, when nothing changed, is ``since``); None as for ``_changes``."""
+def _changes(
+    session: Session, org_id: str, since: int, upto: int | None = None
+) -> tuple[int, list[tuple[str, str]]] | None:
+    """The greatest ``seq`` read (``since`` when nothing changed) and ``(table, record id)`` of
+    what the organisation changed after ``since`` (up to ``upto`` if given), in one statement; or
+    None when that is too much, or a user or an interaction type changed (their names are in
+    every feed)."""
     record = ReplicaRecord
-    rows = session.execute(
-        select(record.table_name, record.record_id, record.seq)
-        .where(record.org_id == org_id, record.seq > since)
-        .limit(MAX_CHANGES + 1)
-    ).all()
+    query = select(record.table_name, record.record_id, record.seq).where(
+        record.org_id == org_id, record.seq > since
+    )
+    if upto is not None:
+        query = query.where(record.seq <= upto)
+    rows = session.execute(query.limit(MAX_CHANGES + 1)).all()
     if len(rows) > MAX_CHANGES or any(table in r.ORG_WIDE_TABLES for table, _, _ in rows):
         return None
     seq = max((seq for _, _, seq in rows), default=since)
     return seq, [(table, record_id) for table, record_id, _ in rows]
-
-
-def _changes(session: Session, org_id: str, seqs: tuple[int, int]) -> list[tuple[str, str]] | None:
-    """``(table, record id)`` of what the organisation changed after ``seqs[0]`` up to
-    ``seqs[1]``, or None when that is too much, or a user or an interaction type changed (their
-    names are in every feed)."""
-    since, upto = seqs
-    record = ReplicaRecord
-    changed = session.execute(
-        select(record.table_name, record.record_id)
-        .where(record.org_id == org_id, record.seq > since, record.seq <= upto)
-        .limit(MAX_CHANGES + 1)
-    ).all()
-    if len(changed) > MAX_CHANGES or any(table in r.ORG_WIDE_TABLES for table, _ in changed):
-        return None
-    return [(table, record_id) for table, record_id in changed]
 
 
 def _touched(session: Session, org_id: str, changed: list[tuple[str, str]]) -> set[str]:
@@ -350,9 +339,10 @@ def patch_since(
     whole. The interactions to read again are those of the window now that changed, whose
     participant or company changed, or that the feed did not show (new to the window, or not
     live then); those it showed that the window no longer holds are left out."""
-    changed = _changes(session, org_id, seqs)
-    if changed is None:
+    found = _changes(session, org_id, *seqs)
+    if found is None:
         return None
+    changed = found[1]
     in_window = _in_window(session, org_id, user_id, now, window)
     read = (_touched(session, org_id, changed) & in_window) | (in_window - set(shown))
     if len(read) > MAX_CHANGES:
