@@ -25,11 +25,14 @@ Rows, in one run:
   target rate (each connection waits for its turn), the rate the 5 s lag
   target is stated at.
 
-For the listener rows the processing lag of each accepted message is read from
-mailin's tables: ``deliveries.processed_at`` minus ``raw_messages.received_at``
-(stamped by the listener just before its commit, that is just before the 250).
-Targets: at least 200 messages/s accepted, and every accepted message processed
-within 5 s of its 250 at that rate.
+For the listener rows the lag of each accepted message is read from the
+database: its pending e-mail interaction's ``created_at`` (interactions) minus
+its ``raw_messages.received_at`` (stamped by the listener just before its
+commit, that is just before the 250); the interaction's id is derived from the
+delivery's user and message key as interactions derives it. The p99 of mailin's
+own part (``deliveries.processed_at``) is shown beside it. Targets: at least 200
+messages/s accepted, and every accepted message a pending interaction within
+5 s of its 250 at that rate.
 
 ``BENCH_MESSAGES`` (default 3,000 per row) sets the size.
 """
@@ -143,7 +146,8 @@ class Row:
     seconds: float
     latencies: list[float]
     errors: list[str]
-    lags: list[float] = field(default_factory=list)  # seconds, one per accepted message
+    lags: list[float] = field(default_factory=list)  # seconds to its interaction, one per message
+    mailin_lags: list[float] = field(default_factory=list)  # seconds to mailin's processing
     unprocessed: int = 0
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # by process, sending and processing
 
@@ -213,23 +217,33 @@ def _stored_ids(replies: list[str]) -> list[str]:
     return [reply.split("stored ", 1)[1].split()[0] for reply in replies if "stored " in reply]
 
 
-def _lags(database: str, raw_ids: list[str], timeout: float = 300) -> tuple[list[float], int]:
-    """Seconds from each message's storing to its delivery processed; waits for them all."""
+def _lags(database: str, raw_ids: list[str], timeout: float = 300) -> tuple[list[float], list[float], int]:
+    """Seconds from each message's storing (just before its 250) to its delivery processed by
+    mailin, and to its pending e-mail interaction created by interactions; waits for them all.
+    Returns (mailin lags, interaction lags, messages with no interaction at the deadline)."""
     from sqlalchemy import create_engine, text
 
+    from services.interactions.pending_email import interaction_id_for
+
     engine = create_engine(database.replace("postgresql://", "postgresql+psycopg2://", 1))
-    query = text(
-        "SELECT EXTRACT(EPOCH FROM d.processed_at - r.received_at) FROM mailin.deliveries d "
+    processed = text(
+        "SELECT d.org_id, d.user_id, d.message_key, r.received_at, "
+        "EXTRACT(EPOCH FROM d.processed_at - r.received_at) FROM mailin.deliveries d "
         "JOIN mailin.raw_messages r ON r.id = d.raw_message_id "
-        "WHERE d.raw_message_id = ANY(:ids) AND d.status = 'processed'"
+        "WHERE d.raw_message_id = ANY(:ids) AND d.status = 'processed' AND NOT d.duplicate"
     )
+    created = text("SELECT id, created_at FROM interactions.interactions WHERE id = ANY(:ids)")
     deadline = time.monotonic() + timeout
     try:
         while True:
             with engine.connect() as connection:
-                lags = [float(lag) for lag in connection.execute(query, {"ids": raw_ids}).scalars()]
+                rows = list(connection.execute(processed, {"ids": raw_ids}))
+                received = {interaction_id_for(o, u, k): at for o, u, k, at, _lag in rows}
+                made = dict(list(connection.execute(created, {"ids": list(received)})))
+            mailin_lags = [float(row[4]) for row in rows]
+            lags = [(at - received[key]).total_seconds() for key, at in made.items()]
             if len(lags) >= len(raw_ids) or time.monotonic() > deadline:
-                return lags, len(raw_ids) - len(lags)
+                return mailin_lags, lags, len(raw_ids) - len(lags)
             time.sleep(1)
     finally:
         engine.dispose()
@@ -243,7 +257,7 @@ def listener_row(system, database: str, recipient: str, name: str, count: int, r
     with CpuMeter({system.pid}, database.rsplit("/", 1)[1]) as meter:
         result = _client(port, recipient, count, rate, tag)
         row = Row(name, count, result["seconds"], result["latencies"], result["errors"])
-        row.lags, row.unprocessed = _lags(database, _stored_ids(result["replies"]))
+        row.mailin_lags, row.lags, row.unprocessed = _lags(database, _stored_ids(result["replies"]))
     # The client runs in a child of this process; its CPU is the load generator's, not ours.
     row.cpu_seconds = {
         label: seconds for label, seconds in meter.seconds.items() if label != "load generator"
@@ -270,15 +284,16 @@ def _wait_for_address(port: int, recipient: str, timeout: float = 60) -> None:
 def format_table(rows: list[Row], baseline: Row) -> str:
     lines = [
         "| row | sent | accepted | errors | msg/s accepted | ratio to Sink | 250 p50 ms | 250 p99 ms "
-        "| lag p50 s | lag p99 s | lag max s | over 5 s | not processed |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| mailin lag p99 s | lag p50 s | lag p99 s | lag max s | over 5 s | no interaction |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lag = (
-            f"{_percentile(row.lags, 50):.2f} | {_percentile(row.lags, 99):.2f} | {max(row.lags):.2f} "
+            f"{_percentile(row.mailin_lags or [0], 99):.2f} | {_percentile(row.lags, 50):.2f} "
+            f"| {_percentile(row.lags, 99):.2f} | {max(row.lags):.2f} "
             f"| {sum(1 for value in row.lags if value > LAG_TARGET_SECONDS)} | {row.unprocessed}"
             if row.lags
-            else "– | – | – | – | –"
+            else "– | – | – | – | – | –"
         )
         lines.append(
             f"| {row.name} | {row.sent} | {len(row.latencies)} | {len(row.errors)} | {row.rate:,.0f} "
@@ -314,7 +329,7 @@ def main() -> None:
     print(
         f"{MESSAGES} messages per row, {CONNECTIONS} connections, 1 in {PDF_EVERY} with a 200 KB PDF; "
         f"targets: >= {RATE_TARGET:.0f} msg/s accepted, "
-        f"every message processed within {LAG_TARGET_SECONDS:.0f} s"
+        f"every message a pending interaction within {LAG_TARGET_SECONDS:.0f} s"
     )
     print(format_table([baseline, *rows], baseline))
     print()
