@@ -6,6 +6,9 @@ consumer). A redelivery inserts nothing and is told so; a concurrent one waits
 for the first transaction and is then told so (or inserts, if the first rolled
 back), so the event's effects land exactly once.
 
+A consumer applying several events in one transaction (``crm.group_apply``)
+calls ``first_deliveries`` for them all: one INSERT.
+
 A consumer that writes its effects with one insert and no transaction
 (``DatabaseAccess.single_write``) reads ``applied`` with what it reads first and
 inserts ``delivery_row`` with its rows instead.
@@ -54,6 +57,21 @@ def first_delivery(session: Session, event_id: str, consumer: str) -> bool:
     """True the first time ``consumer`` sees ``event_id``; records it in ``session``."""
     inserted = session.execute(_record(session, event_id, consumer))
     return inserted.rowcount == 1
+
+
+def first_deliveries(session: Session, deliveries: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (event_id, consumer) pairs of ``deliveries`` seen for the first time, recorded in
+    ``session`` with one statement (a pair twice in the list is first once)."""
+    pairs = list(dict.fromkeys(deliveries))
+    if not pairs:
+        return set()
+    now = utcnow()
+    # The rows as parameters: one statement compiled once, sent as one multi-row INSERT.
+    statement = insert_ignoring_duplicates(session, _processed).returning(
+        _processed.c.event_id, _processed.c.consumer
+    )
+    rows = [{"event_id": e, "consumer": c, "processed_at": now} for e, c in pairs]
+    return {(event_id, consumer) for event_id, consumer in session.execute(statement, rows)}
 
 
 def applied(consumer: str) -> Any:

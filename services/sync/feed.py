@@ -13,7 +13,7 @@ from services.sync import address_cards
 from services.sync import records as r
 from services.sync.calendar_records import replica_lookup
 from services.sync.models import InteractionPerson, ProjectPerson, ReplicaLink, ReplicaRecord, Touch
-from services.sync.replica import COUNTER_ID, DELETED, TOUCH_REFRESH, Feed, current_seq, next_seq  # noqa: F401
+from services.sync.replica import COUNTER_ID, DELETED, TOUCH_REFRESH, Feed, Stamp, current_seq, next_seq  # noqa: F401
 
 # -- one function per kind of record ---------------------------------------------------------------
 

@@ -91,18 +91,34 @@ def current_seq(session: Session) -> int:
     return session.execute(select(ChangeCounter.seq).where(ChangeCounter.id == COUNTER_ID)).scalar() or 0
 
 
+class Stamp:
+    """The sequence number a transaction's changes take (taken when first needed) and the
+    scopes already stamped dirty with it: stamping a record's holders or a user again with the
+    same sequence would change nothing. One per transaction, whatever events it applies."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self._seq: int | None = None
+        self.dirty_holders: set[tuple[str, str]] = set()
+        self.dirty_users: set[str] = set()
+
+    @property
+    def seq(self) -> int:
+        if self._seq is None:
+            self._seq = next_seq(self.session)
+        return self._seq
+
+
 class Feed:
-    """One event's changes to the replica, all under one sequence number (taken when needed).
+    """One event's changes to the replica, all under its transaction's sequence number
+    (``stamp``: several events applied in one transaction share it, and commit together)."""
 
-    The scopes it makes dirty are stamped once per event: a record's holders or a user again
-    in the same event would be stamped with the same sequence."""
-
-    def __init__(self, session: Session, org_id: str):
+    def __init__(self, session: Session, org_id: str, stamp: Stamp | None = None):
         self.session = session
         self.org_id = org_id
-        self._seq: int | None = None
-        self._dirty_holders: set[tuple[str, str]] = set()
-        self._dirty_users: set[str] = set()
+        self._stamp = stamp or Stamp(session)
+        self._dirty_holders = self._stamp.dirty_holders
+        self._dirty_users = self._stamp.dirty_users
         # The version the replica holds of each record ``put`` saw, and the details of each card
         # stamped (address_cards): what a later step of the event would otherwise read again.
         self.held: dict[tuple[str, str], int] = {}
@@ -111,9 +127,7 @@ class Feed:
 
     @property
     def seq(self) -> int:
-        if self._seq is None:
-            self._seq = next_seq(self.session)
-        return self._seq
+        return self._stamp.seq
 
     def _params(self, table: str, record_id: str) -> dict[str, Any]:
         return {"key_org": self.org_id, "key_table": table, "key_id": record_id}

@@ -13,17 +13,19 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from eventlet.semaphore import Semaphore
 from nameko.dependency_providers import Config
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from crm.auth import CallerProvider
 from crm.database import Database, once_more_on_conflict
 from crm.errors import InvalidInput, field_error
 from crm.events import durable_event_handler
+from crm.group_apply import GroupApply
 from crm.health import Pingable
-from crm.inbox import first_delivery
+from crm.inbox import first_deliveries
 from crm.rpc import RpcClient, rpc
 from crm.times import utcnow
 from crm.validation import validate
@@ -48,6 +50,9 @@ TOUCHED_BY_EVENT = {
     "project": r.PROJECTS,
 }
 
+# An event for the change feed: its payload, its consumer's name and what applies its record.
+FeedEvent = tuple[dict[str, Any], str, Callable[[feed.Feed, dict[str, Any]], Any]]
+
 log = logging.getLogger(__name__)
 
 
@@ -65,6 +70,8 @@ class SyncService(CalendarFeedEntrypoints, AddressBookEntrypoints, GoogleContact
     interactions = RpcClient(INTERACTIONS)
     # The change-feed transactions this process lets run at once (``sync.feed_concurrency``).
     feed_gates: dict[int, Semaphore] = {}
+    # The events' change-feed transactions of each container (by its engine), grouped.
+    feed_groups: WeakKeyDictionary[Engine, GroupApply[FeedEvent]] = WeakKeyDictionary()
 
     @property
     def settings(self) -> Any:
@@ -221,15 +228,24 @@ class SyncService(CalendarFeedEntrypoints, AddressBookEntrypoints, GoogleContact
     def _apply(
         self, payload: dict[str, Any], consumer: str, apply: Callable[[feed.Feed, dict[str, Any]], Any]
     ) -> None:
-        org_id = payload["org_id"]
+        """Apply the event with those that arrive while a change-feed transaction is in flight,
+        in the next one (``crm.group_apply``): one BEGIN, sequence and COMMIT for them all."""
+        group = self.feed_groups.setdefault(self.db.engine, GroupApply())
+        group.apply((payload, consumer, apply), self._apply_group)
 
+    def _apply_group(self, events: list[FeedEvent]) -> None:
         def transaction() -> None:
             with self.db.transaction() as uow:
-                if not first_delivery(uow.session, payload["event_id"], f"sync.{consumer}"):
-                    return
-                changes = feed.Feed(uow.session, org_id)
-                apply(changes, payload["record"])
-                self._touch(changes, payload, consumer)
+                keys = [(payload["event_id"], f"sync.{consumer}") for payload, consumer, _ in events]
+                fresh = first_deliveries(uow.session, keys)
+                stamp = feed.Stamp(uow.session)
+                for key, (payload, consumer, apply) in zip(keys, events, strict=True):
+                    if key not in fresh:
+                        continue
+                    fresh.discard(key)  # the same event twice in the group: applied once
+                    changes = feed.Feed(uow.session, payload["org_id"], stamp)
+                    apply(changes, payload["record"])
+                    self._touch(changes, payload, consumer)
 
         self._feed_transaction(transaction)
 
@@ -380,14 +396,8 @@ class SyncService(CalendarFeedEntrypoints, AddressBookEntrypoints, GoogleContact
         if table not in TOUCHED_BY_EVENT.values() or not payload.get("actor_id"):
             return
 
-        def transaction() -> None:
-            with self.db.transaction() as uow:
-                if first_delivery(uow.session, payload["event_id"], "sync.record_viewed"):
-                    at = datetime.fromisoformat(payload["occurred_at"])
-                    changes = feed.Feed(uow.session, payload["org_id"])
-                    feed.apply_touch(changes, payload["actor_id"], table, record["id"], at)
-
-        self._feed_transaction(transaction)
+        actor, at = payload["actor_id"], datetime.fromisoformat(payload["occurred_at"])
+        self._apply(payload, "record_viewed", lambda f, rec: feed.apply_touch(f, actor, table, rec["id"], at))
 
 
 def _micros(payload: dict[str, Any]) -> int:
