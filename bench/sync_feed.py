@@ -1,7 +1,10 @@
 """sync's change feed in-process: CPU and statements per applied event, by kind of event.
 
 Runs ``SyncService._apply`` (the inbox, the feed's functions, the touch) as the service does,
-one transaction per event, on PostgreSQL, in a schema of its own made afresh and never
+on PostgreSQL: first one event after the other (each alone in its transaction), then
+``BENCH_WORKERS`` (default 20) green threads at once, as the service's workers hand their
+events over (those that arrive while a transaction is in flight share the next one,
+``crm.group_apply``), in a schema of its own made afresh and never
 analysed (autovacuum off, as on CI). A background of companies, contacts and interactions
 is applied first, then each kind of event in turn, ``BENCH_EVENTS`` times (default 200):
 the CPU this process spent (``time.process_time``: the machine is shared, wall time is not
@@ -14,26 +17,31 @@ the feed's) and the statements it sent, per event.
 
 from __future__ import annotations
 
-import cProfile
-import os
-import pstats
-import time
-import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any
+import eventlet
 
-from sqlalchemy import event, text
+eventlet.monkey_patch()  # as in the service: psycopg2 made cooperative, workers that wait
 
-from crm.database import DatabaseAccess, create_service_engine
-from crm.settings import Settings
-from services.sync.models import Base, ChangeCounter
-from services.sync.service import SyncService
+import cProfile  # noqa: E402
+import os  # noqa: E402
+import pstats  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from typing import Any  # noqa: E402
+
+from sqlalchemy import event, text  # noqa: E402
+
+from crm.database import DatabaseAccess, create_service_engine, once_more_on_conflict  # noqa: E402
+from crm.settings import Settings  # noqa: E402
+from services.sync.models import Base, ChangeCounter  # noqa: E402
+from services.sync.service import SyncService  # noqa: E402
 
 SCHEMA = "sync_feed_bench"
 ORG = "org-pomme"
 USERS = [f"user-{n:02d}" for n in range(20)]
 EVENTS = int(os.environ.get("BENCH_EVENTS", "200"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "20"))
 BACKGROUND = int(os.environ.get("BENCH_BACKGROUND", "300"))
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
@@ -42,11 +50,16 @@ class Service:
     """What ``SyncService._apply`` and ``on_record_viewed`` need of the service: its database."""
 
     _apply = SyncService._apply
+    _apply_group = SyncService._apply_group
     _touch = SyncService._touch
     on_record_viewed = SyncService.on_record_viewed
+    feed_groups = SyncService.feed_groups
 
     def __init__(self, db: DatabaseAccess):
         self.db = db
+
+    def _feed_transaction(self, transaction: Callable[[], None]) -> None:
+        once_more_on_conflict(transaction)
 
 
 def _id() -> str:
@@ -179,7 +192,7 @@ def main() -> None:
         service._apply(_payload(record), "contact_created", _lambda("apply_contact", False))
 
     def contact_updated(n: int) -> None:
-        contact_id = state["contacts"][n % len(state["contacts"])]
+        contact_id = state["contacts"][(n + EVENTS * measuring[0]) % len(state["contacts"])]  # each once
         version = 2 + n + len(state["contacts"]) * measuring[0]  # newer than the background's
         record = contact(contact_id, state["companies"][n % len(state["companies"])], version=version)
         service._apply(_payload(record), "contact_updated", _lambda("apply_contact", False))
@@ -191,10 +204,11 @@ def main() -> None:
         service._apply(_payload(record), "interaction_created", _feed("apply_interaction"))
 
     def interaction_updated(n: int) -> None:
-        interaction_id = state["interactions"][-1 - n]
+        interaction_id = state["interactions"][-1 - n - EVENTS * (measuring[0] - 1)]  # each once
         contacts = [state["contacts"][(n + k) % len(state["contacts"])] for k in range(2)]
+        version = 2 + n + EVENTS * measuring[0]  # newer than the pass before's
         record = interaction(
-            interaction_id, contacts, [state["companies"][n % len(state["companies"])]], n, 2 + n
+            interaction_id, contacts, [state["companies"][n % len(state["companies"])]], n, version
         )
         service._apply(_payload(record), "interaction_updated", _feed("apply_interaction"))
 
@@ -209,7 +223,8 @@ def main() -> None:
         service._apply(_payload(record), "interaction_note_added", _feed("apply_note"))
 
     def record_viewed(n: int) -> None:
-        record = {"table": "contacts", "id": state["contacts"][n % len(state["contacts"])]}
+        viewed = n + EVENTS * measuring[0]  # not one the pass before viewed
+        record = {"table": "contacts", "id": state["contacts"][viewed % len(state["contacts"])]}
         service.on_record_viewed(_payload(record, USERS[n % len(USERS)]))
 
     kinds: list[tuple[str, Callable[[int], None]]] = [
@@ -224,20 +239,32 @@ def main() -> None:
     for _name, apply in kinds[:4]:  # the background the measured events land among
         for n in range(BACKGROUND):
             apply(n)
-    measuring[0] = 1
     profiled = os.environ.get("BENCH_PROFILE")
-    print(f"{'event':<22}{'CPU ms/event':>14}{'statements/event':>18}")
+    print(
+        f"{'event':<22}{'alone: CPU ms/event':>21}{'statements/event':>18}"
+        f"{f'{WORKERS} at once: CPU ms/event':>28}{'statements/event':>18}"
+    )
     for name, apply in kinds:
-        profile = cProfile.Profile() if name == profiled else None
-        statements[0], started = 0, time.process_time()
-        if profile:
-            profile.enable()
-        for n in range(EVENTS):
-            apply(n)
-        if profile:
-            profile.disable()
-        cpu = (time.process_time() - started) * 1000 / EVENTS
-        print(f"{name:<22}{cpu:>14.2f}{statements[0] / EVENTS:>18.1f}", flush=True)
+        figures = []
+        for measured, workers in enumerate((1, WORKERS), start=1):
+            measuring[0] = measured
+            profile = cProfile.Profile() if name == profiled and workers > 1 else None
+            statements[0], started = 0, time.process_time()
+            if profile:
+                profile.enable()
+            pool = eventlet.GreenPool(workers)
+            for n in range(EVENTS):
+                pool.spawn(apply, n)
+            pool.waitall()
+            if profile:
+                profile.disable()
+            figures.append(((time.process_time() - started) * 1000 / EVENTS, statements[0] / EVENTS))
+        (alone_cpu, alone_statements), (grouped_cpu, grouped_statements) = figures
+        print(
+            f"{name:<22}{alone_cpu:>21.2f}{alone_statements:>18.1f}"
+            f"{grouped_cpu:>28.2f}{grouped_statements:>18.1f}",
+            flush=True,
+        )
         if profile:
             pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
     with engine.begin() as connection:
