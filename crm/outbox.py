@@ -34,6 +34,7 @@ from sqlalchemy import (
     cast,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy import column as sql_column
@@ -58,6 +59,9 @@ _outbox = sql_table(
 )
 
 
+UNPUBLISHED_INDEX = "ix_outbox_unpublished"
+
+
 def define_outbox_table(metadata: MetaData) -> Table:
     """Add the ``outbox`` table to a service's metadata (for its migrations)."""
     table = Table(
@@ -69,8 +73,37 @@ def define_outbox_table(metadata: MetaData) -> Table:
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("published_at", DateTime(timezone=True), nullable=True),
     )
-    Index("ix_outbox_published_at", table.c.published_at, table.c.id)
+    # The rows waiting, in the relay's order; published rows leave it. An index of every row
+    # by published_at kept each published row's old version (published_at NULL) until a vacuum:
+    # the relay's claim read them all, 1.6 ms for 6,000 events published since (bench/README.md).
+    Index(
+        UNPUBLISHED_INDEX,
+        table.c.created_at,
+        table.c.id,
+        postgresql_where=table.c.published_at.is_(None),
+        sqlite_where=table.c.published_at.is_(None),
+    )
     return table
+
+
+def index_unpublished_rows(op: Any) -> None:
+    """The migration step of every service with an outbox: the unpublished rows' partial index
+    in place of the index of every row by ``published_at`` (``op``: alembic's)."""
+    op.drop_index("ix_outbox_published_at", table_name="outbox")
+    unpublished = text("published_at IS NULL")
+    op.create_index(
+        UNPUBLISHED_INDEX,
+        "outbox",
+        ["created_at", "id"],
+        postgresql_where=unpublished,
+        sqlite_where=unpublished,
+    )
+
+
+def index_every_row(op: Any) -> None:
+    """``index_unpublished_rows`` undone."""
+    op.drop_index(UNPUBLISHED_INDEX, table_name="outbox")
+    op.create_index("ix_outbox_published_at", "outbox", ["published_at", "id"])
 
 
 def backlog_query() -> Select:

@@ -1,0 +1,26 @@
+"""the outbox's unpublished rows in a partial index, in place of every row's by published_at
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-07 15:30:00
+
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from crm.outbox import index_every_row, index_unpublished_rows
+
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    index_unpublished_rows(op)
+
+
+def downgrade() -> None:
+    index_every_row(op)
