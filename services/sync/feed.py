@@ -7,13 +7,22 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, insert, select, update
+from sqlalchemy import bindparam, case, delete, insert, select, tuple_, union_all, update
+from sqlalchemy.orm import Session
 
 from services.sync import address_cards
 from services.sync import records as r
 from services.sync.calendar_records import replica_lookup
 from services.sync.models import InteractionPerson, ProjectPerson, ReplicaLink, ReplicaRecord, Touch
-from services.sync.replica import COUNTER_ID, DELETED, TOUCH_REFRESH, Feed, Stamp, current_seq, next_seq  # noqa: F401
+from services.sync.replica import (  # noqa: F401
+    COUNTER_ID,
+    DELETED,
+    TOUCH_REFRESH,
+    Feed,
+    Stamp,
+    current_seq,
+    next_seq,
+)
 
 # -- one function per kind of record ---------------------------------------------------------------
 
@@ -69,6 +78,108 @@ def apply_interaction(feed: Feed, record: dict[str, Any]) -> None:
     people = {record["owner_id"]} if record.get("owner_id") else set()
     people |= _attending(feed, interaction_id)
     _set_people(feed, InteractionPerson, "interaction_id", interaction_id, people, start_at=start_at)
+
+
+def apply_new_interactions(
+    session: Session, stamp: Stamp, created: list[tuple[str, dict[str, Any]]]
+) -> list[bool]:
+    """``apply_interaction`` of several ``interaction_created`` records, (org_id, record) each,
+    in one transaction (``stamp``'s): those the replica knows nothing of yet (no record of them or
+    of their documents, no link from them, no people: what may arrive of an interaction before
+    its creation), without participants, are written with a few statements for them all, as
+    ``apply_interaction`` would write them one by one; answers, for each record, whether it was
+    written here (the others are for ``apply_interaction``).
+
+    Written: the records (the interaction and its documents), the scopes of those who link to
+    or touched them made dirty (``_dirty_arrived``), its links (contacts, companies, documents)
+    and its owner's person row, the owner's scope made dirty. The holders of a record new to the
+    replica are nobody (a pull's scope holds only what the replica holds): no stamp for them."""
+    written = [False] * len(created)
+    candidates: dict[int, tuple[str, dict[str, Any]]] = {}
+    seen: set[str] = set()
+    for position, (org_id, record) in enumerate(created):
+        documents = record.get("documents") or []
+        if record.get("participants") or record["id"] in seen:
+            continue
+        if any(document["interaction_id"] != record["id"] for document in documents):
+            continue
+        seen.add(record["id"])
+        candidates[position] = (org_id, record)
+    if not candidates:
+        return written
+    # The change counter first: every feed transaction takes it before it changes anything, so
+    # what is read below stays as read until this one commits.
+    seq = stamp.seq
+    known = _known_interactions(session, list(candidates.values()))
+    fresh = {p: item for p, item in candidates.items() if item[1]["id"] not in known}
+    if not fresh:
+        return written
+    records, links, people = [], [], []
+    arrivals: dict[str, list[tuple[str, str]]] = {}
+    owners: dict[str, set[str]] = {}
+    for org_id, record in fresh.values():
+        interaction_id = record["id"]
+        documents = record.get("documents") or []
+        new = [(r.DOCUMENTS, r.document_raw(document), 1) for document in documents]
+        new.append((r.INTERACTIONS, r.interaction_raw(record), record["version"]))
+        for table, raw, version in new:
+            text = json.dumps(raw, separators=(",", ":"), sort_keys=True)
+            records.append(
+                {"org_id": org_id, "table_name": table, "record_id": raw["id"], "raw": text}
+                | {"seq": seq, "version": version, "deleted": False}
+            )
+            arrivals.setdefault(org_id, []).append((table, raw["id"]))
+        targets = [(r.CONTACTS, i) for i in record.get("contact_ids") or []]
+        targets += [(r.COMPANIES, i) for i in record.get("company_ids") or []]
+        targets += [(r.DOCUMENTS, document["id"]) for document in documents]
+        key = {"org_id": org_id, "from_table": r.INTERACTIONS, "from_id": interaction_id}
+        links.extend({**key, "to_table": table, "to_id": to_id} for table, to_id in sorted(set(targets)))
+        if record.get("owner_id"):
+            start_at = datetime.fromisoformat(record["start_at"])
+            people.append(
+                {"interaction_id": interaction_id, "user_id": record["owner_id"], "org_id": org_id}
+                | {"start_at": start_at}
+            )
+            owners.setdefault(org_id, set()).add(record["owner_id"])
+    session.execute(insert(ReplicaRecord.__table__), records)
+    for org_id, arrived in arrivals.items():
+        Feed(session, org_id, stamp)._dirty_arrived(arrived)
+    if links:
+        session.execute(insert(ReplicaLink.__table__), links)
+    if people:
+        session.execute(insert(InteractionPerson.__table__), people)
+    for org_id, users in owners.items():
+        Feed(session, org_id, stamp).dirty_users(users)
+    for position in fresh:
+        written[position] = True
+    return written
+
+
+def _known_interactions(session: Session, created: list[tuple[str, dict[str, Any]]]) -> set[str]:
+    """The ids of ``created`` interactions of which the replica holds something: their record or
+    one of their documents', a link from them, a person (one statement)."""
+    records, links, people = ReplicaRecord.__table__, ReplicaLink.__table__, InteractionPerson.__table__
+    owner_of: dict[str, str] = {}
+    record_keys, interaction_keys = [], []
+    for org_id, record in created:
+        owner_of[record["id"]] = record["id"]
+        record_keys.append((org_id, r.INTERACTIONS, record["id"]))
+        interaction_keys.append((org_id, r.INTERACTIONS, record["id"]))
+        for document in record.get("documents") or []:
+            owner_of[document["id"]] = record["id"]
+            record_keys.append((org_id, r.DOCUMENTS, document["id"]))
+    query = union_all(
+        select(records.c.record_id).where(
+            tuple_(records.c.org_id, records.c.table_name, records.c.record_id).in_(record_keys)
+        ),
+        select(links.c.from_id).where(
+            tuple_(links.c.org_id, links.c.from_table, links.c.from_id).in_(interaction_keys)
+        ),
+        select(people.c.interaction_id).where(
+            people.c.interaction_id.in_([key[2] for key in interaction_keys])
+        ),
+    )
+    return {owner_of[found] for found in session.scalars(query) if found in owner_of}
 
 
 def _participant_version(raw: dict[str, Any]) -> int:

@@ -50,6 +50,7 @@ TOUCHED_BY_EVENT = {
     "project": r.PROJECTS,
 }
 
+CREATED = "interaction_created"
 # An event for the change feed: its payload, its consumer's name and what applies its record.
 FeedEvent = tuple[dict[str, Any], str, Callable[[feed.Feed, dict[str, Any]], Any]]
 
@@ -234,17 +235,25 @@ class SyncService(CalendarFeedEntrypoints, AddressBookEntrypoints, GoogleContact
         group.apply((payload, consumer, apply), self._apply_group)
 
     def _apply_group(self, events: list[FeedEvent]) -> None:
+        """The group's events in one transaction, each once. Interactions new to the replica
+        (pending e-mails, mostly) are written together (``feed.apply_new_interactions``)."""
+
         def transaction() -> None:
             with self.db.transaction() as uow:
                 keys = [(payload["event_id"], f"sync.{consumer}") for payload, consumer, _ in events]
                 fresh = first_deliveries(uow.session, keys)
+                todo = []
+                for key, event in zip(keys, events, strict=True):
+                    if key in fresh:
+                        fresh.discard(key)  # the same event twice in the group: applied once
+                        todo.append(event)
                 stamp = feed.Stamp(uow.session)
-                for key, (payload, consumer, apply) in zip(keys, events, strict=True):
-                    if key not in fresh:
-                        continue
-                    fresh.discard(key)  # the same event twice in the group: applied once
+                created = [(p["org_id"], p["record"]) for p, consumer, _ in todo if consumer == CREATED]
+                written = iter(feed.apply_new_interactions(uow.session, stamp, created) if created else [])
+                for payload, consumer, apply in todo:
                     changes = feed.Feed(uow.session, payload["org_id"], stamp)
-                    apply(changes, payload["record"])
+                    if not (consumer == CREATED and next(written)):
+                        apply(changes, payload["record"])
                     self._touch(changes, payload, consumer)
 
         self._feed_transaction(transaction)

@@ -17,7 +17,7 @@ from crm.ids import new_id
 from crm.inbox import _processed
 from crm.outbox import event_exchange, new_event
 from services.sync import records as r
-from services.sync.models import ReplicaRecord
+from services.sync.models import InteractionPerson, ReplicaLink, ReplicaRecord
 from services.sync.service import SyncService
 from tests.people import BOB, POMME
 
@@ -47,8 +47,13 @@ def engine(migrated):
 def interaction_created(number: int) -> dict:
     """``interaction_created`` as interactions emits it for a pending e-mail."""
     at = (START + timedelta(minutes=number)).isoformat()
+    interaction_id = new_id()
+    documents = [
+        {"id": new_id(), "interaction_id": interaction_id, "name": name, "created_at": at}
+        for name in ("message.html", "message.eml")
+    ]
     record = {
-        "id": new_id(),
+        "id": interaction_id,
         "subject": f"Scan {number}",
         "type": "pending_email",
         "status": "open",
@@ -67,7 +72,7 @@ def interaction_created(number: int) -> dict:
         "created_at": at,
         "updated_at": at,
         "deleted_at": None,
-        "documents": [],
+        "documents": documents,
     }
     return new_event("interaction_created", org_id=POMME, actor_id=None, record=record)
 
@@ -122,6 +127,22 @@ def test_events_arriving_together_share_transactions_and_each_is_applied_once(sy
     # 120 events a few milliseconds apart: a handful of transactions, not one each
     assert len(set(held.values())) <= 20
     assert consumed(engine, [event["event_id"] for event in events]) == len(events)
+    # each with its two documents, linked, and on its owner's phone
+    documents = {document["id"] for event in events for document in event["record"]["documents"]}
+    with engine.connect() as connection:
+        held_documents = connection.execute(
+            select(func.count()).where(
+                ReplicaRecord.table_name == r.DOCUMENTS, ReplicaRecord.record_id.in_(documents)
+            )
+        ).scalar()
+        linked = connection.execute(
+            select(func.count()).where(ReplicaLink.from_id.in_(ids), ReplicaLink.to_table == r.DOCUMENTS)
+        ).scalar()
+        owners = connection.execute(
+            select(InteractionPerson.interaction_id).where(InteractionPerson.user_id == BOB.user_id)
+        ).scalars()
+        assert (held_documents, linked) == (240, 240)
+        assert ids <= set(owners)
 
 
 def test_an_event_that_cannot_be_applied_fails_alone(sync, migrated, engine):
