@@ -19,7 +19,7 @@ from crm.outbox import event_exchange, new_event
 from services.sync import records as r
 from services.sync.models import InteractionPerson, ReplicaLink, ReplicaRecord
 from services.sync.service import SyncService
-from tests.people import BOB, POMME
+from tests.people import ALICE, BOB, POMME
 
 START = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
 
@@ -156,3 +156,59 @@ def test_an_event_that_cannot_be_applied_fails_alone(sync, migrated, engine):
     time.sleep(0.5)
     assert replica_interactions(engine, {broken["record"]["id"]}, timeout=0) == {}
     assert consumed(engine, [broken["event_id"]]) == 0
+
+
+def test_what_arrived_before_its_interaction_is_kept_when_the_group_brings_it(sync, migrated, engine):
+    events = [interaction_created(number) for number in range(30)]
+    with_document, with_invitation = events[5]["record"], events[17]["record"]
+    at = with_invitation["start_at"]
+    early = [
+        new_event(
+            "interaction_document_added",
+            org_id=POMME,
+            actor_id=BOB.user_id,
+            record={
+                "id": new_id(),
+                "interaction_id": with_document["id"],
+                "name": "devis.pdf",
+                "created_at": at,
+            },
+        ),
+        new_event(
+            "participant_invited",
+            org_id=POMME,
+            actor_id=BOB.user_id,
+            record={
+                "interaction": {"id": with_invitation["id"], "owner_id": BOB.user_id, "start_at": at},
+                "participant": {"user_id": ALICE.user_id, "status": "invited", "invited_at": at},
+            },
+        ),
+    ]
+    publish_all(migrated.amqp_uri, early)
+    early_document = early[0]["record"]["id"]
+    deadline = time.monotonic() + 30
+    invitation = r.participant_id(with_invitation["id"], ALICE.user_id)
+    while not (_held(engine, early_document) and _held(engine, invitation)):
+        assert time.monotonic() < deadline, "the early events were not applied"
+        time.sleep(0.1)
+    publish_all(migrated.amqp_uri, events)
+    ids = {event["record"]["id"] for event in events}
+    held = replica_interactions(engine, ids, timeout=30)
+    assert set(held) == ids
+    with engine.connect() as connection:
+        documents = connection.execute(
+            select(ReplicaLink.to_id).where(
+                ReplicaLink.from_id == with_document["id"], ReplicaLink.to_table == r.DOCUMENTS
+            )
+        ).scalars()
+        assert set(documents) == {early_document, *(d["id"] for d in with_document["documents"])}
+        people = connection.execute(
+            select(InteractionPerson.user_id).where(InteractionPerson.interaction_id == with_invitation["id"])
+        ).scalars()
+        assert set(people) == {BOB.user_id, ALICE.user_id}
+
+
+def _held(engine, document_id: str) -> bool:
+    with engine.connect() as connection:
+        query = select(ReplicaRecord.record_id).where(ReplicaRecord.record_id == document_id)
+        return connection.execute(query).first() is not None
