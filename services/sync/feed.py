@@ -90,10 +90,12 @@ def apply_new_interactions(
     ``apply_interaction`` would write them one by one; answers, for each record, whether it was
     written here (the others are for ``apply_interaction``).
 
-    Written: the records (the interaction and its documents), the scopes of those who link to
-    or touched them made dirty (``_dirty_arrived``), its links (contacts, companies, documents)
-    and its owner's person row, the owner's scope made dirty. The holders of a record new to the
-    replica are nobody (a pull's scope holds only what the replica holds): no stamp for them."""
+    Written: the records (the interaction and its documents), the scopes of those who touched
+    them made dirty (``_dirty_arrived``), its links (contacts, companies, documents) and its
+    owner's person row, the owner's scope made dirty. Nothing links to an interaction, and to a
+    document only its interaction, which has no link yet: of those who link to a record new to
+    the replica, nobody. The holders of a record new to the replica are nobody too (a pull's
+    scope holds only what the replica holds): no stamp for them."""
     written = [False] * len(created)
     candidates: dict[int, tuple[str, dict[str, Any]]] = {}
     seen: set[str] = set()
@@ -110,7 +112,7 @@ def apply_new_interactions(
     # The change counter first: every feed transaction takes it before it changes anything, so
     # what is read below stays as read until this one commits.
     seq = stamp.seq
-    known = _known_interactions(session, list(candidates.values()))
+    known, touched = _known_interactions(session, list(candidates.values()))
     fresh = {p: item for p, item in candidates.items() if item[1]["id"] not in known}
     if not fresh:
         return written
@@ -128,7 +130,8 @@ def apply_new_interactions(
                 {"org_id": org_id, "table_name": table, "record_id": raw["id"], "raw": body}
                 | {"seq": seq, "version": version, "deleted": False}
             )
-            arrivals.setdefault(org_id, []).append((table, raw["id"]))
+            if (table, raw["id"]) in touched:
+                arrivals.setdefault(org_id, []).append((table, raw["id"]))
         targets = [(r.CONTACTS, i) for i in record.get("contact_ids") or []]
         targets += [(r.COMPANIES, i) for i in record.get("company_ids") or []]
         targets += [(r.DOCUMENTS, document["id"]) for document in documents]
@@ -155,39 +158,55 @@ def apply_new_interactions(
     return written
 
 
-# Each key looked up alone, by its primary key, in a subquery PostgreSQL keeps a subplan (not a
-# join it would plan from statistics, which tables never analysed lack): as row-value IN lists,
-# 150 keys of a group read the whole replica, 67 ms (pg_stat_statements, bench.smtp_ingest).
+# Each key looked up alone, by an index, in a subquery PostgreSQL keeps a subplan (not a join
+# it would plan from statistics, which tables never analysed lack): as row-value IN lists, 150
+# keys of a group read the whole replica, 67 ms (pg_stat_statements, bench.smtp_ingest).
 _KNOWN = text(
-    "SELECT k.interaction_id FROM unnest(CAST(:orgs AS varchar[]), CAST(:tables AS varchar[]), "
+    "SELECT k.interaction_id, k.table_name, k.record_id, "
+    "coalesce((SELECT true FROM replica_records r WHERE r.org_id = k.org_id "
+    "AND r.table_name = k.table_name AND r.record_id = k.record_id), "
+    "(SELECT true FROM replica_links l WHERE l.org_id = k.org_id "
+    "AND l.from_table = 'interactions' AND l.from_id = k.interaction_id LIMIT 1), "
+    "(SELECT true FROM interaction_people p WHERE p.interaction_id = k.interaction_id LIMIT 1), "
+    "false) AS known, "
+    "coalesce((SELECT true FROM touches t WHERE t.table_name = k.table_name "
+    "AND t.record_id = k.record_id LIMIT 1), false) AS touched "
+    "FROM unnest(CAST(:orgs AS varchar[]), CAST(:tables AS varchar[]), "
     "CAST(:records AS varchar[]), CAST(:interactions AS varchar[])) "
-    "AS k(org_id, table_name, record_id, interaction_id) "
-    "WHERE (SELECT true FROM replica_records r WHERE r.org_id = k.org_id "
-    "AND r.table_name = k.table_name AND r.record_id = k.record_id) "
-    "OR (SELECT true FROM replica_links l WHERE l.org_id = k.org_id "
-    "AND l.from_table = 'interactions' AND l.from_id = k.interaction_id LIMIT 1) "
-    "OR (SELECT true FROM interaction_people p WHERE p.interaction_id = k.interaction_id LIMIT 1)"
+    "AS k(org_id, table_name, record_id, interaction_id)"
 )
 
 
-def _known_interactions(session: Session, created: list[tuple[str, dict[str, Any]]]) -> set[str]:
-    """The ids of ``created`` interactions of which the replica holds something: their record or
-    one of their documents', a link from them, a person (one statement)."""
+def _known_interactions(
+    session: Session, created: list[tuple[str, dict[str, Any]]]
+) -> tuple[set[str], set[tuple[str, str]]]:
+    """The ids of ``created`` interactions of which the replica holds something (their record or
+    one of their documents', a link from them, a person), and the (table, id) of those and of
+    their documents that a user touched (one statement)."""
     keys = []  # (org_id, table, record_id, interaction_id)
     for org_id, record in created:
         keys.append((org_id, r.INTERACTIONS, record["id"], record["id"]))
         keys.extend((org_id, r.DOCUMENTS, d["id"], record["id"]) for d in record.get("documents") or [])
-    if session.get_bind().dialect.name == "postgresql":
-        orgs, tables, records, interactions = (list(column) for column in zip(*keys, strict=True))
-        parameters = {"orgs": orgs, "tables": tables, "records": records, "interactions": interactions}
-        return set(session.scalars(_KNOWN, parameters))
+    if session.get_bind().dialect.name != "postgresql":
+        return _known_elsewhere(session, keys)
+    orgs, tables, records, interactions = (list(column) for column in zip(*keys, strict=True))
+    parameters = {"orgs": orgs, "tables": tables, "records": records, "interactions": interactions}
+    known, touched = set(), set()
+    for interaction_id, table, record_id, is_known, is_touched in session.execute(_KNOWN, parameters):
+        if is_known:
+            known.add(interaction_id)
+        if is_touched:
+            touched.add((table, record_id))
+    return known, touched
+
+
+def _known_elsewhere(
+    session: Session, keys: list[tuple[str, str, str, str]]
+) -> tuple[set[str], set[tuple[str, str]]]:
+    """``_known_interactions`` on SQLite (the tests' database), with row-value IN lists."""
     held, links, people = ReplicaRecord.__table__, ReplicaLink.__table__, InteractionPerson.__table__
     owner_of = {record_id: interaction_id for _org, _table, record_id, interaction_id in keys}
-    starts = [
-        (org_id, table, interaction_id)
-        for org_id, table, interaction_id, _ in keys
-        if table == r.INTERACTIONS
-    ]
+    starts = [(org_id, table, record_id) for org_id, table, record_id, _ in keys if table == r.INTERACTIONS]
     query = union_all(
         select(held.c.record_id).where(
             tuple_(held.c.org_id, held.c.table_name, held.c.record_id).in_([key[:3] for key in keys])
@@ -197,7 +216,14 @@ def _known_interactions(session: Session, created: list[tuple[str, dict[str, Any
         ),
         select(people.c.interaction_id).where(people.c.interaction_id.in_([start[2] for start in starts])),
     )
-    return {owner_of[found] for found in session.scalars(query) if found in owner_of}
+    known = {owner_of[found] for found in session.scalars(query) if found in owner_of}
+    touches = Touch.__table__
+    touched = session.execute(
+        select(touches.c.table_name, touches.c.record_id).where(
+            tuple_(touches.c.table_name, touches.c.record_id).in_([key[1:3] for key in keys])
+        )
+    )
+    return known, {(table, record_id) for table, record_id in touched}
 
 
 def _participant_version(raw: dict[str, Any]) -> int:

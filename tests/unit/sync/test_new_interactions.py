@@ -10,22 +10,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from crm.database import create_service_engine
+from crm.database import create_service_engine, is_postgresql
 from crm.migrations import upgrade
 from crm.settings import Settings
 from services.sync import feed, pull
 from services.sync import records as r
-from services.sync.models import InteractionPerson, ReplicaLink, ReplicaRecord
+from services.sync.models import Base, ChangeCounter, InteractionPerson, ReplicaLink, ReplicaRecord
 from services.sync.scope import Windows
 
 POMME, ALICE, BRUNO, CLAIRE = "org-pomme", "user-alice", "user-bruno", "user-claire"
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
-def _session(tmp_path: Path, name: str) -> Session:
+NAMES = ("one_by_one", "together")
+
+
+def _sqlite(tmp_path: Path, name: str) -> Session:
     settings = Settings.model_validate(
         {"data_dir": str(tmp_path / name), "database": {"url": f"sqlite:///{tmp_path}/{name}-{{service}}.db"}}
     )
@@ -33,15 +36,43 @@ def _session(tmp_path: Path, name: str) -> Session:
     return Session(create_service_engine(settings, "sync"))
 
 
-@pytest.fixture
-def replicas(tmp_path: Path):
-    """Two replicas with the same past: the one-by-one way's and the together way's."""
-    sessions = [_session(tmp_path, "one-by-one"), _session(tmp_path, "together")]
+def _schema(settings: Settings, name: str, make: bool) -> Session | None:
+    """sync's tables in a PostgreSQL schema of their own, made afresh (or dropped)."""
+    schema = f"sync_new_{name}"
+    engine = create_service_engine(settings, schema)
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        if make:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    if not make:
+        engine.dispose()
+        return None
+    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(ChangeCounter.__table__.insert().values(id=feed.COUNTER_ID, seq=0))
+    return Session(engine)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def replicas(request, tmp_path: Path, settings: Settings):
+    """Two replicas with the same past: the one-by-one way's and the together way's (on SQLite,
+    and on PostgreSQL when the tests have one: its reads are its own, ``_KNOWN``)."""
+    on_postgresql = request.param == "postgresql"
+    if on_postgresql and not is_postgresql(settings.database_url("sync")):
+        pytest.skip("PostgreSQL's own statements")
+    if on_postgresql:
+        sessions = [_schema(settings, name, make=True) for name in NAMES]
+    else:
+        sessions = [_sqlite(tmp_path, name) for name in NAMES]
     for session in sessions:
         _past(session)
     yield sessions
     for session in sessions:
         session.close()
+        session.get_bind().dispose()
+    if on_postgresql:
+        for name in NAMES:
+            _schema(settings, name, make=False)
 
 
 def _interaction(interaction_id: str, owner: str | None = ALICE, **fields) -> dict:
