@@ -87,7 +87,8 @@ def create_service_engine(settings: Settings, service: str, max_overflow: int | 
             executemany_mode="values_plus_batch",
             connect_args={
                 "options": f"-csearch_path={service} "
-                f"-crandom_page_cost={settings.database.postgres_random_page_cost}",
+                f"-crandom_page_cost={settings.database.postgres_random_page_cost} "
+                f"-cdefault_toast_compression={settings.database.postgres_toast_compression}",
                 "connect_timeout": 5,
             },
         )

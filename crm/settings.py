@@ -118,6 +118,9 @@ class DatabaseSettings(_Section):
     # PostgreSQL's default (4) assumes spinning disks and makes the planner
     # prefer sequential scans over the trigram indexes that search relies on.
     postgres_random_page_cost: float = Field(default=1.1, gt=0, le=100)
+    # How PostgreSQL compresses long values (a mail's text in an interaction, its events): lz4
+    # costs the server a fraction of pglz's CPU (PostgreSQL 14 or newer, built with lz4).
+    postgres_toast_compression: Literal["lz4", "pglz"] = "lz4"
     echo: bool = False
 
     @field_validator("url")
