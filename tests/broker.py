@@ -64,11 +64,22 @@ def ensure_vhost(amqp_uri: str) -> str:
 
 def publish_event(amqp_uri: str, service: str, event: dict[str, Any]) -> None:
     """``event`` on ``service``'s events exchange, as its outbox relay would publish it."""
+    publish_events(amqp_uri, service, [event])
+
+
+def publish_events(amqp_uri: str, service: str, events: list[dict[str, Any]]) -> None:
+    """``events`` on ``service``'s events exchange, one after the other on one connection."""
     exchange = event_exchange(service)
     with Connection(amqp_uri) as connection:
-        Producer(connection.channel()).publish(
-            event, exchange=exchange, routing_key=event["event_type"], serializer="json", declare=[exchange]
-        )
+        producer = Producer(connection.channel())
+        for event in events:
+            producer.publish(
+                event,
+                exchange=exchange,
+                routing_key=event["event_type"],
+                serializer="json",
+                declare=[exchange],
+            )
 
 
 def fresh_vhost(amqp_uri: str, suffix: str) -> str:

@@ -7,12 +7,13 @@ import uuid
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from kombu import Connection, Consumer, Producer, Queue
+from kombu import Connection, Consumer, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from crm.auth import CallerProvider
 from crm.outbox import event_exchange
 from services.notifier.service import NotifierService
+from tests.broker import publish_events
 from tests.people import BOB, KID
 from tests.unit.notifier.events import invited
 from tests.unit.notifier.harness import access_token, fresh_notifier_schema
@@ -63,17 +64,7 @@ def created_tap(notifier_settings):
 
 
 def _publish(amqp_uri: str, *payloads: dict) -> None:
-    exchange = event_exchange("interactions")
-    with Connection(amqp_uri) as connection:
-        producer = Producer(connection.channel())
-        for payload in payloads:
-            producer.publish(
-                payload,
-                exchange=exchange,
-                routing_key=payload["event_type"],
-                serializer="json",
-                declare=[exchange],
-            )
+    publish_events(amqp_uri, "interactions", list(payloads))
 
 
 def test_an_invitation_event_reaches_the_invitees_inbox_once(

@@ -9,16 +9,16 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from kombu import Connection, Producer
 from sqlalchemy import func, select
 
 from crm.database import create_service_engine
 from crm.ids import new_id
 from crm.inbox import _processed
-from crm.outbox import event_exchange, new_event
+from crm.outbox import new_event
 from services.sync import records as r
 from services.sync.models import InteractionPerson, ReplicaLink, ReplicaRecord
 from services.sync.service import SyncService
+from tests.broker import publish_events
 from tests.people import ALICE, BOB, POMME
 
 START = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
@@ -78,18 +78,7 @@ def interaction_created(number: int) -> dict:
 
 
 def publish_all(amqp_uri: str, events: list[dict]) -> None:
-    """The events on interactions' exchange, one after the other on one connection."""
-    exchange = event_exchange("interactions")
-    with Connection(amqp_uri) as connection:
-        producer = Producer(connection.channel())
-        for event in events:
-            producer.publish(
-                event,
-                exchange=exchange,
-                routing_key=event["event_type"],
-                serializer="json",
-                declare=[exchange],
-            )
+    publish_events(amqp_uri, "interactions", events)
 
 
 def replica_interactions(engine, ids: set[str], timeout: float) -> dict[str, int]:

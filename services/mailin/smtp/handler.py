@@ -28,6 +28,7 @@ from crm.blobs import BlobStore
 from crm.database import DatabaseAccess
 from crm.settings import MailinSettings
 from services.mailin import recipients, smtp_passwords
+from services.mailin.smtp.addresses import plain_address
 from services.mailin.smtp.data import read_data
 from services.mailin.smtp.group_commit import GroupCommit
 from services.mailin.store import put_blob
@@ -193,6 +194,17 @@ class IngestSMTP(SMTP):
         super().__init__(handler, **kwargs)
         self.counter = counter
         self.data_timeout = data_timeout
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's reading of a MAIL or RCPT address, a plain ``<local@domain>`` read without
+        the email package (``addresses.plain_address``: the same answer, a fraction of the CPU)."""
+        plain = plain_address(arg) if arg else None
+        if plain is None:
+            return super()._getaddr(arg)
+        address, rest = plain
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, rest
 
     async def _handle_client(self) -> None:
         address = str(self.session.peer[0]) if isinstance(self.session.peer, tuple) else "?"
