@@ -72,6 +72,11 @@ _DIRTY_HOLDERS = (
 )
 
 
+def raw_text(raw: dict[str, Any]) -> str:
+    """A record as the replica stores it (compared as text: the same record, the same text)."""
+    return json.dumps(raw, separators=(",", ":"), sort_keys=True)
+
+
 def next_seq(session: Session) -> int:
     """The next change sequence; the counter row stays locked until the caller commits."""
     counter = ChangeCounter.__table__
@@ -163,7 +168,7 @@ class Feed:
                 RECORDS.c.org_id == self.org_id, RECORDS.c.table_name == table, RECORDS.c.record_id.in_(ids)
             )
             held = {row[0]: (row[1], row[2], row[3]) for row in self.session.execute(query.with_for_update())}
-        texts = [json.dumps(raw, separators=(",", ":"), sort_keys=True) for raw, _version in records]
+        texts = [raw_text(raw) for raw, _version in records]
         changed = [
             self._put(table, record_id, text, version, deleted, held.get(record_id))
             for record_id, text, (_raw, version) in zip(ids, texts, records, strict=True)

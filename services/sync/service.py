@@ -25,12 +25,12 @@ from crm.errors import InvalidInput, field_error
 from crm.events import durable_event_handler
 from crm.group_apply import GroupApply
 from crm.health import Pingable
-from crm.inbox import first_deliveries
 from crm.rpc import RpcClient, rpc
 from crm.times import utcnow
 from crm.validation import validate
-from services.sync import devices, feed, metrics, pull, pushing
+from services.sync import devices, feed, feed_groups, metrics, pull, pushing
 from services.sync import records as r
+from services.sync.feed_groups import FeedEvent
 from services.sync.models import Base, ReplicaRecord
 from services.sync.schemas import AlertQuery, Device, PullQuery, PushBody
 from services.sync.scope import Windows
@@ -50,9 +50,6 @@ TOUCHED_BY_EVENT = {
     "project": r.PROJECTS,
 }
 
-CREATED = "interaction_created"
-# An event for the change feed: its payload, its consumer's name and what applies its record.
-FeedEvent = tuple[dict[str, Any], str, Callable[[feed.Feed, dict[str, Any]], Any]]
 
 log = logging.getLogger(__name__)
 
@@ -235,26 +232,11 @@ class SyncService(CalendarFeedEntrypoints, AddressBookEntrypoints, GoogleContact
         group.apply((payload, consumer, apply), self._apply_group)
 
     def _apply_group(self, events: list[FeedEvent]) -> None:
-        """The group's events in one transaction, each once. Interactions new to the replica
-        (pending e-mails, mostly) are written together (``feed.apply_new_interactions``)."""
+        """The group's events in one transaction (``feed_groups.apply_events``)."""
 
         def transaction() -> None:
             with self.db.transaction() as uow:
-                keys = [(payload["event_id"], f"sync.{consumer}") for payload, consumer, _ in events]
-                fresh = first_deliveries(uow.session, keys)
-                todo = []
-                for key, event in zip(keys, events, strict=True):
-                    if key in fresh:
-                        fresh.discard(key)  # the same event twice in the group: applied once
-                        todo.append(event)
-                stamp = feed.Stamp(uow.session)
-                created = [(p["org_id"], p["record"]) for p, consumer, _ in todo if consumer == CREATED]
-                written = iter(feed.apply_new_interactions(uow.session, stamp, created) if created else [])
-                for payload, consumer, apply in todo:
-                    changes = feed.Feed(uow.session, payload["org_id"], stamp)
-                    if not (consumer == CREATED and next(written)):
-                        apply(changes, payload["record"])
-                    self._touch(changes, payload, consumer)
+                feed_groups.apply_events(uow.session, events, self._touch)
 
         self._feed_transaction(transaction)
 

@@ -55,6 +55,14 @@ def engine(migrated):
 
 
 @pytest.fixture
+def sync_engine(migrated):
+    """sync's database."""
+    engine = create_service_engine(migrated, "sync")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def listener(migrated, tmp_path):
     """The SMTP ingest listener, a process of its own, on mailin's database."""
     path, settings = write_config(migrated, tmp_path)

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from crm.database import create_service_engine
 from crm.ids import new_id
 from crm.inbox import _processed
 from crm.outbox import new_event
@@ -35,13 +34,6 @@ def sync(container_factory, migrated):
     container = container_factory(SyncUnderTest, migrated.nameko_config())
     container.start()
     return container
-
-
-@pytest.fixture
-def engine(migrated):
-    engine = create_service_engine(migrated, "sync")
-    yield engine
-    engine.dispose()
 
 
 def interaction_created(number: int) -> dict:
@@ -81,7 +73,7 @@ def publish_all(amqp_uri: str, events: list[dict]) -> None:
     publish_events(amqp_uri, "interactions", events)
 
 
-def replica_interactions(engine, ids: set[str], timeout: float) -> dict[str, int]:
+def replica_interactions(sync_engine, ids: set[str], timeout: float) -> dict[str, int]:
     """Interaction id -> its sequence, of those of ``ids`` the replica holds, once it holds them
     all (or the time is up)."""
     query = select(ReplicaRecord.record_id, ReplicaRecord.seq).where(
@@ -91,34 +83,34 @@ def replica_interactions(engine, ids: set[str], timeout: float) -> dict[str, int
     )
     deadline = time.monotonic() + timeout
     while True:
-        with engine.connect() as connection:
+        with sync_engine.connect() as connection:
             held = dict(connection.execute(query).all())
         if len(held) >= len(ids) or time.monotonic() > deadline:
             return held
         time.sleep(0.1)
 
 
-def consumed(engine, event_ids: list[str]) -> int:
+def consumed(sync_engine, event_ids: list[str]) -> int:
     """How many of the events sync recorded as applied (its inbox)."""
     query = select(func.count()).where(
         _processed.c.event_id.in_(event_ids), _processed.c.consumer == "sync.interaction_created"
     )
-    with engine.connect() as connection:
+    with sync_engine.connect() as connection:
         return connection.execute(query).scalar()
 
 
-def test_events_arriving_together_share_transactions_and_each_is_applied_once(sync, migrated, engine):
+def test_events_arriving_together_share_transactions_and_each_is_applied_once(sync, migrated, sync_engine):
     events = [interaction_created(number) for number in range(120)]
     publish_all(migrated.amqp_uri, [*events, events[7], events[60]])  # two delivered twice
     ids = {event["record"]["id"] for event in events}
-    held = replica_interactions(engine, ids, timeout=30)
+    held = replica_interactions(sync_engine, ids, timeout=30)
     assert set(held) == ids
     # 120 events a few milliseconds apart: a handful of transactions, not one each
     assert len(set(held.values())) <= 20
-    assert consumed(engine, [event["event_id"] for event in events]) == len(events)
+    assert consumed(sync_engine, [event["event_id"] for event in events]) == len(events)
     # each with its two documents, linked, and on its owner's phone
     documents = {document["id"] for event in events for document in event["record"]["documents"]}
-    with engine.connect() as connection:
+    with sync_engine.connect() as connection:
         held_documents = connection.execute(
             select(func.count()).where(
                 ReplicaRecord.table_name == r.DOCUMENTS, ReplicaRecord.record_id.in_(documents)
@@ -134,20 +126,20 @@ def test_events_arriving_together_share_transactions_and_each_is_applied_once(sy
         assert ids <= set(owners)
 
 
-def test_an_event_that_cannot_be_applied_fails_alone(sync, migrated, engine):
+def test_an_event_that_cannot_be_applied_fails_alone(sync, migrated, sync_engine):
     events = [interaction_created(number) for number in range(40)]
     broken = interaction_created(99)
     del broken["record"]["start_at"]  # its handler raises once the record is in the replica
     publish_all(migrated.amqp_uri, [*events[:20], broken, *events[20:]])
     ids = {event["record"]["id"] for event in events}
-    assert set(replica_interactions(engine, ids, timeout=30)) == ids
+    assert set(replica_interactions(sync_engine, ids, timeout=30)) == ids
     # its group undone and applied again item by item: it is not in the replica, half-written
     time.sleep(0.5)
-    assert replica_interactions(engine, {broken["record"]["id"]}, timeout=0) == {}
-    assert consumed(engine, [broken["event_id"]]) == 0
+    assert replica_interactions(sync_engine, {broken["record"]["id"]}, timeout=0) == {}
+    assert consumed(sync_engine, [broken["event_id"]]) == 0
 
 
-def test_what_arrived_before_its_interaction_is_kept_when_the_group_brings_it(sync, migrated, engine):
+def test_what_arrived_before_its_interaction_is_kept_when_the_group_brings_it(sync, migrated, sync_engine):
     events = [interaction_created(number) for number in range(30)]
     with_document, with_invitation = events[5]["record"], events[17]["record"]
     at = with_invitation["start_at"]
@@ -177,14 +169,14 @@ def test_what_arrived_before_its_interaction_is_kept_when_the_group_brings_it(sy
     early_document = early[0]["record"]["id"]
     deadline = time.monotonic() + 30
     invitation = r.participant_id(with_invitation["id"], ALICE.user_id)
-    while not (_held(engine, early_document) and _held(engine, invitation)):
+    while not (_held(sync_engine, early_document) and _held(sync_engine, invitation)):
         assert time.monotonic() < deadline, "the early events were not applied"
         time.sleep(0.1)
     publish_all(migrated.amqp_uri, events)
     ids = {event["record"]["id"] for event in events}
-    held = replica_interactions(engine, ids, timeout=30)
+    held = replica_interactions(sync_engine, ids, timeout=30)
     assert set(held) == ids
-    with engine.connect() as connection:
+    with sync_engine.connect() as connection:
         documents = connection.execute(
             select(ReplicaLink.to_id).where(
                 ReplicaLink.from_id == with_document["id"], ReplicaLink.to_table == r.DOCUMENTS
@@ -197,7 +189,7 @@ def test_what_arrived_before_its_interaction_is_kept_when_the_group_brings_it(sy
         assert set(people) == {BOB.user_id, ALICE.user_id}
 
 
-def _held(engine, document_id: str) -> bool:
-    with engine.connect() as connection:
+def _held(sync_engine, document_id: str) -> bool:
+    with sync_engine.connect() as connection:
         query = select(ReplicaRecord.record_id).where(ReplicaRecord.record_id == document_id)
         return connection.execute(query).first() is not None

@@ -11,7 +11,6 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from prometheus_client import REGISTRY
 
 from crm.auth import CallerProvider
-from crm.database import create_service_engine
 from crm.errors import InvalidInput
 from services.sync import metrics
 from services.sync.exceptions import SyncConflict
@@ -42,13 +41,6 @@ def sync(container_factory, migrated):
     return container
 
 
-@pytest.fixture
-def engine(migrated):
-    engine = create_service_engine(migrated, "sync")
-    yield engine
-    engine.dispose()
-
-
 def phone_of(settings, person) -> ClusterRpcProxy:
     token = access_token(settings, SIGNING_KEY, person)
     return ClusterRpcProxy(settings.nameko_config(), context_data={"access_token": token}, timeout=10)
@@ -69,8 +61,8 @@ def moved(before: dict, after: dict) -> dict:
     return {key: after[key] - before[key] for key in before if after[key] != before[key]}
 
 
-def alerts(engine) -> dict:
-    figures = scrape(metrics, engine)
+def alerts(sync_engine) -> dict:
+    figures = scrape(metrics, sync_engine)
     rejected = {
         reason: count for (reason,), count in samples(figures, "crm_sync_rejected_records_total").items()
     }
@@ -88,10 +80,10 @@ def contact_update(record_id: str) -> dict:
     return {"contacts": {"created": [], "updated": [raw], "deleted": []}}
 
 
-def test_pulls_and_pushes_are_counted_by_outcome_and_refused_records_by_reason(sync, migrated, engine):
+def test_pulls_and_pushes_are_counted_by_outcome_and_refused_records_by_reason(sync, migrated, sync_engine):
     device = {"device_id": f"iphone-{uuid.uuid4().hex[:8]}", "app_version": "2.4.0"}
     changed_on_server = f"c-{uuid.uuid4().hex[:12]}"
-    with engine.begin() as connection:  # a contact the feed holds, changed after the phone's last pull
+    with sync_engine.begin() as connection:  # a contact the feed holds, changed after the phone's last pull
         connection.execute(
             ReplicaRecord.__table__.insert().values(
                 org_id=POMME,
@@ -103,7 +95,7 @@ def test_pulls_and_pushes_are_counted_by_outcome_and_refused_records_by_reason(s
                 raw="{}",
             )
         )
-    before, alerts_before = counted(), alerts(engine)
+    before, alerts_before = counted(), alerts(sync_engine)
 
     with phone_of(migrated, BOB) as bob, phone_of(migrated, CLAIRE) as claire:
         first = bob.sync.pull(device, {})
@@ -123,9 +115,9 @@ def test_pulls_and_pushes_are_counted_by_outcome_and_refused_records_by_reason(s
             "pushes conflict": 1,
             "pushes ok": 1,
         }
-        assert moved(alerts_before, alerts(engine)) == {"read_only": 1, "open": 1}
+        assert moved(alerts_before, alerts(sync_engine)) == {"read_only": 1, "open": 1}
 
         claire.sync.mark_alert_read(answer["alerts"][0]["id"])
 
-    assert moved(alerts_before, alerts(engine)) == {"read_only": 1}
-    assert set(alerts(engine)) == {*metrics.REASONS, "open"}
+    assert moved(alerts_before, alerts(sync_engine)) == {"read_only": 1}
+    assert set(alerts(sync_engine)) == {*metrics.REASONS, "open"}

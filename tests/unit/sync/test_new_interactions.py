@@ -1,4 +1,4 @@
-"""Interactions new to the replica written together (``feed.apply_new_interactions``, what sync
+"""Interactions new to the replica written together (``feed_groups.apply_new_interactions``, what sync
 does with the pending e-mails of a group) leave the replica as ``apply_interaction`` one by one
 does: the phones' next pulls answer the same, and those the replica knew something of before
 their creation go the one-by-one way."""
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from crm.database import create_service_engine, is_postgresql
 from crm.migrations import upgrade
 from crm.settings import Settings
-from services.sync import feed, pull
+from services.sync import feed, feed_groups, pull
 from services.sync import records as r
 from services.sync.models import Base, ChangeCounter, InteractionPerson, ReplicaLink, ReplicaRecord
 from services.sync.scope import Windows
@@ -206,7 +206,7 @@ def _apply_both_ways(replicas, created: list[dict]) -> tuple[dict, dict, list[st
         feed.apply_interaction(feed.Feed(one_by_one, POMME), record)
     one_by_one.commit()
     stamp = feed.Stamp(together)
-    written = feed.apply_new_interactions(together, stamp, [(POMME, record) for record in created])
+    written = feed_groups.apply_new_interactions(together, stamp, [(POMME, record) for record in created])
     for record, done in zip(created, written, strict=True):
         if not done:
             feed.apply_interaction(feed.Feed(together, POMME, stamp), record)
@@ -237,7 +237,7 @@ def test_only_new_interactions_reach_the_phones_as_one_by_one(replicas):
 def test_nothing_new_to_write_takes_no_sequence(replicas):
     _one_by_one, together = replicas
     stamp = feed.Stamp(together)
-    assert feed.apply_new_interactions(together, stamp, []) == []
+    assert feed_groups.apply_new_interactions(together, stamp, []) == []
     with_participant = _interaction("x", participants=[{"user_id": BRUNO, "status": "invited"}])
-    assert feed.apply_new_interactions(together, stamp, [(POMME, with_participant)]) == [False]
+    assert feed_groups.apply_new_interactions(together, stamp, [(POMME, with_participant)]) == [False]
     assert stamp._seq is None
